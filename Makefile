@@ -1,0 +1,35 @@
+# obwatch: build, test and demo. Every target installs what it needs first (see `deps`).
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?= -j 2
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+# Debian packages the build and the tests need: the C libraries, and the real peers the tests start.
+APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-aiosmtpd openssl
+
+.PHONY: all deps build test lint format demo clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh $(APT_PACKAGES)
+
+build: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
+
+test: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
+	$(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build
+	$(MAKE) lint
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+demo: build
+	$(SWIFT) run $(SWIFT_BUILD_FLAGS) obwatch demo
+
+clean:
+	rm -rf .build

@@ -1,0 +1,57 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "obwatch",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "obwatch", targets: ["obwatch"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C system libraries: module maps and typed `static inline` shims only.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Swift wrappers: the only modules that see C types.
+        .target(name: "Curl", dependencies: ["CCurl"]),
+        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(
+            name: "Obshell",
+            dependencies: ["Curl", "COpenSSL", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // Wiring and the thin command line.
+        .target(
+            name: "ObwatchApp",
+            dependencies: [
+                "Curl", "YAML", "Obshell",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "obwatch", dependencies: ["ObwatchApp"]),
+
+        .testTarget(name: "CurlTests", dependencies: ["Curl"], resources: [.copy("Peers")]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "ObshellTests", dependencies: ["Obshell"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ObwatchAppTests",
+            dependencies: ["ObwatchApp", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .enableUpcomingFeature("ExistentialAny"),
+            .enableUpcomingFeature("MemberImportVisibility"),
+            .enableUpcomingFeature("InternalImportsByDefault"),
+            .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+        ]
+}

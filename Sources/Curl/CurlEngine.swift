@@ -1,0 +1,67 @@
+import Foundation
+
+/// Runs HTTP(S) and SMTP transfers concurrently on one dedicated thread, off Swift's cooperative pool.
+///
+/// The engine owns a libcurl multi handle on its own thread, which waits in `curl_multi_poll` and is woken with
+/// `curl_multi_wakeup` when work arrives or is cancelled. Hundreds of transfers can be in flight at once, and
+/// connections are kept in the multi handle's cache and reused by later transfers to the same peer.
+///
+/// Cancelling the awaiting task removes its transfer from the engine at once and throws ``CurlError`` with code
+/// ``CurlError/Code/cancelled``.
+///
+/// Using the engine sets SIGPIPE to `SIG_IGN` for the process, once: every transfer runs with `CURLOPT_NOSIGNAL`
+/// (signals cannot drive timeouts in a threaded process), so libcurl no longer shields writes to a closed socket.
+public final class CurlEngine: Sendable {
+    /// The process-wide engine, created on first use.
+    public static let shared = CurlEngine()
+
+    private let core = EngineCore()
+
+    /// Starts a new engine and its thread. Most code should use ``shared``; tests may want their own.
+    public init() {
+        let core = self.core
+        let thread = Thread { core.runLoop() }
+        thread.name = "obwatch-curl"
+        thread.start()
+    }
+
+    deinit {
+        self.core.shutdown()
+    }
+
+    /// Performs an HTTP request and returns the response, whatever its status.
+    /// - Parameter request: The request.
+    /// - Returns: The final response; a 4xx or 5xx status is a response, not an error.
+    /// - Throws: ``CurlError``: `protocolNotAllowed` or `invalidRequest` before anything is sent; `couldNotConnect`,
+    ///   `timedOut`, `tlsFailure`, `resolveFailed`, `sendFailed`, `receiveFailed`, `responseTooLarge` or `other` when
+    ///   the transfer fails; `cancelled` when the task is cancelled.
+    public func perform(_ request: HTTPRequest) async throws(CurlError) -> HTTPResponse {
+        let plan = try TransferPlan(http: request)
+        let outcome = try await self.core.run(plan).get()
+        return HTTPResponse(
+            status: outcome.status,
+            headers: HTTPHeaders(outcome.headers),
+            body: outcome.body,
+            totalTime: outcome.totalTime
+        )
+    }
+
+    /// Hands one message to an SMTP server.
+    /// - Parameter mail: The server, envelope and message.
+    /// - Returns: The server's final reply code and the transfer's duration.
+    /// - Throws: ``CurlError``: `protocolNotAllowed`, `insecureTransport` or `invalidRequest` before anything is
+    ///   sent; `loginDenied`, `mailRejected`, `tlsFailure` (including a server without STARTTLS), `couldNotConnect`,
+    ///   `timedOut` and the like when the transfer fails; `cancelled` when the task is cancelled.
+    public func send(_ mail: MailRequest) async throws(CurlError) -> MailResponse {
+        let plan = try TransferPlan(mail: mail)
+        let outcome = try await self.core.run(plan).get()
+        return MailResponse(replyCode: outcome.status, totalTime: outcome.totalTime)
+    }
+
+    /// Cancels every transfer in flight and stops the engine's thread; later calls fail with `cancelled`.
+    ///
+    /// The engine also shuts down when it is released. The shared engine is never shut down.
+    public func shutdown() {
+        self.core.shutdown()
+    }
+}

@@ -1,0 +1,235 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// The shared state between callers and the engine thread, and the engine thread's loop.
+///
+/// Callers only touch the `Mutex`-protected ``State``: they queue submissions and cancellations and wake the thread.
+/// The multi handle and every easy handle are used by the engine thread alone, as libcurl requires; the only call
+/// made from other threads is `curl_multi_wakeup`, which libcurl documents as thread-safe, and it is made under the
+/// lock so it never races the handle's clean-up.
+final class EngineCore: Sendable {
+    struct Submission: Sendable {
+        var id: UInt64
+        var plan: TransferPlan
+        var continuation: TransferContinuation
+    }
+
+    /// Where a caller's job is: registered but not yet queued, cancelled before it was queued, or queued/running.
+    enum Phase {
+        case registered
+        case cancelledEarly
+        case submitted
+    }
+
+    struct State {
+        /// The `CURLM *`'s address, published by the engine thread once created and withdrawn before clean-up.
+        /// It is kept as an integer because the lock's contents must be `Sendable`; it is turned back into a
+        /// pointer only to call `curl_multi_wakeup` under the lock.
+        var multiAddress: UInt = 0
+
+        /// Interrupts the engine thread's `curl_multi_poll`, if the thread has published its handle.
+        func wakeEngine() {
+            if let multi = UnsafeMutableRawPointer(bitPattern: self.multiAddress) {
+                _ = curl_multi_wakeup(multi)
+            }
+        }
+        var phases: [UInt64: Phase] = [:]
+        var incoming: [Submission] = []
+        var cancellations: [UInt64] = []
+        var nextID: UInt64 = 0
+        var stopping = false
+    }
+
+    private let state = Mutex(State())
+    private let shutdownMessage = "the curl engine was shut down"
+    /// How long `curl_multi_poll` may sleep when libcurl has no earlier timer; wake-ups cut it short.
+    private let idlePollMilliseconds: Int32 = 1000
+
+    // MARK: - Caller side
+
+    /// Runs a planned transfer on the engine thread, cancelling it if the calling task is cancelled.
+    func run(_ plan: TransferPlan) async -> Result<TransferOutcome, CurlError> {
+        let id = self.state.withLock { state in
+            state.nextID += 1
+            state.phases[state.nextID] = .registered
+            return state.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: TransferContinuation) in
+                self.submit(Submission(id: id, plan: plan, continuation: continuation))
+            }
+        } onCancel: {
+            self.cancel(id: id)
+        }
+    }
+
+    private func submit(_ submission: Submission) {
+        let rejection: CurlError? = self.state.withLock { state in
+            if state.stopping {
+                state.phases[submission.id] = nil
+                return CurlError(code: .cancelled, message: self.shutdownMessage, url: submission.plan.redactedURL)
+            }
+            if state.phases[submission.id] == .cancelledEarly {
+                state.phases[submission.id] = nil
+                return CurlError(
+                    code: .cancelled,
+                    message: "the task was cancelled before the transfer started",
+                    url: submission.plan.redactedURL
+                )
+            }
+            state.phases[submission.id] = .submitted
+            state.incoming.append(submission)
+            state.wakeEngine()
+            return nil
+        }
+        if let rejection {
+            submission.continuation.resume(returning: .failure(rejection))
+        }
+    }
+
+    private func cancel(id: UInt64) {
+        self.state.withLock { state in
+            switch state.phases[id] {
+            case .registered:
+                // The cancellation handler can run before the operation has queued anything.
+                state.phases[id] = .cancelledEarly
+            case .submitted:
+                state.cancellations.append(id)
+                state.wakeEngine()
+            case .cancelledEarly, nil:
+                break
+            }
+        }
+    }
+
+    /// Makes the engine thread cancel everything and exit; later submissions fail with `cancelled`.
+    func shutdown() {
+        self.state.withLock { state in
+            state.stopping = true
+            state.wakeEngine()
+        }
+    }
+
+    // MARK: - Engine thread
+
+    /// The engine thread's body: owns the multi handle and all easy handles until shutdown.
+    func runLoop() {
+        do {
+            try CurlGlobal.initialise()
+        } catch {
+            self.failQueued(message: error.message)
+            return
+        }
+        guard let multi = curl_multi_init() else {
+            self.failQueued(message: "libcurl could not create a multi handle")
+            return
+        }
+        let address = UInt(bitPattern: multi)
+        self.state.withLock { $0.multiAddress = address }
+
+        var active: [UInt64: Transfer] = [:]
+        var idsByHandle: [UnsafeMutableRawPointer: UInt64] = [:]
+
+        func finish(_ transfer: Transfer, _ result: Result<TransferOutcome, CurlError>) {
+            _ = curl_multi_remove_handle(multi, transfer.easy)
+            active[transfer.id] = nil
+            idsByHandle[transfer.easy] = nil
+            self.state.withLock { _ = $0.phases.removeValue(forKey: transfer.id) }
+            transfer.continuation.resume(returning: result)
+        }
+
+        while true {
+            let (incoming, cancellations, stopping) = self.state.withLock { state in
+                let work = (state.incoming, state.cancellations, state.stopping)
+                state.incoming.removeAll()
+                state.cancellations.removeAll()
+                return work
+            }
+
+            for submission in incoming {
+                self.start(submission, multi: multi, active: &active, idsByHandle: &idsByHandle)
+            }
+            for id in cancellations {
+                if let transfer = active[id] {
+                    finish(transfer, .failure(transfer.cancellation("the task was cancelled")))
+                }
+            }
+            if stopping {
+                for transfer in Array(active.values) {
+                    finish(transfer, .failure(transfer.cancellation(self.shutdownMessage)))
+                }
+                break
+            }
+
+            var running: Int32 = 0
+            _ = curl_multi_perform(multi, &running)
+            var remaining: Int32 = 0
+            while let message = curl_multi_info_read(multi, &remaining) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                    let id = idsByHandle[easy], let transfer = active[id]
+                else { continue }
+                let result = message.pointee.data.result
+                finish(transfer, transfer.outcome(result))
+            }
+            _ = curl_multi_poll(multi, nil, 0, self.idlePollMilliseconds, nil)
+        }
+
+        self.state.withLock { $0.multiAddress = 0 }
+        self.failQueued(message: self.shutdownMessage)
+        curl_multi_cleanup(multi)
+    }
+
+    private func start(
+        _ submission: Submission,
+        multi: UnsafeMutableRawPointer,
+        active: inout [UInt64: Transfer],
+        idsByHandle: inout [UnsafeMutableRawPointer: UInt64]
+    ) {
+        guard let transfer = Transfer(id: submission.id, plan: submission.plan, continuation: submission.continuation)
+        else {
+            self.state.withLock { _ = $0.phases.removeValue(forKey: submission.id) }
+            let error = CurlError(
+                code: .other,
+                message: "libcurl could not create an easy handle",
+                url: submission.plan.redactedURL
+            )
+            submission.continuation.resume(returning: .failure(error))
+            return
+        }
+        do throws(CurlError) {
+            try transfer.configure()
+            let added = curl_multi_add_handle(multi, transfer.easy)
+            guard added == CURLM_OK else {
+                throw CurlError(
+                    code: .other,
+                    message: "libcurl could not start the transfer (CURLMcode \(added.rawValue))",
+                    url: submission.plan.redactedURL
+                )
+            }
+        } catch {
+            self.state.withLock { _ = $0.phases.removeValue(forKey: submission.id) }
+            transfer.continuation.resume(returning: .failure(error))
+            return
+        }
+        active[submission.id] = transfer
+        idsByHandle[transfer.easy] = submission.id
+    }
+
+    /// Fails whatever is still queued; used when the thread cannot start or is exiting.
+    private func failQueued(message: String) {
+        let queued = self.state.withLock { state in
+            state.stopping = true
+            let queued = state.incoming
+            state.incoming.removeAll()
+            for submission in queued {
+                state.phases[submission.id] = nil
+            }
+            return queued
+        }
+        for submission in queued {
+            let error = CurlError(code: .cancelled, message: message, url: submission.plan.redactedURL)
+            submission.continuation.resume(returning: .failure(error))
+        }
+    }
+}

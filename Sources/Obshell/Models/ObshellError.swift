@@ -1,0 +1,104 @@
+/// Everything that can go wrong talking to an obshell agent, with obshell's own code and message where it sent one.
+///
+/// A password never appears in a message: messages are built from the agent's answers and from redacted URLs only.
+public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Kind: String, Sendable, Hashable {
+            case unreachable, timeout, httpStatus, wrongPassword, notFound, undecodable, decryptFailed
+            case refused, invalidTarget, cancelled
+        }
+        private let kind: Kind
+
+        /// No connection: refused, no route, name not resolved, TLS failure.
+        public static let unreachable = Code(kind: .unreachable)
+        /// The agent did not answer in time.
+        public static let timeout = Code(kind: .timeout)
+        /// The agent answered with a failure status not covered by a more specific code.
+        public static let httpStatus = Code(kind: .httpStatus)
+        /// The agent refused the password (`IncorrectOceanbasePassword`, `IncorrectAgentPassword`).
+        public static let wrongPassword = Code(kind: .wrongPassword)
+        /// The DAG (or route) does not exist (`Task.NotFound`, 404).
+        public static let notFound = Code(kind: .notFound)
+        /// The answer is not JSON, not an envelope, or not the expected shape.
+        public static let undecodable = Code(kind: .undecodable)
+        /// The agent could not decrypt our header (`Header.DecryptFailed`): its key changed.
+        public static let decryptFailed = Code(kind: .decryptFailed)
+        /// The agent refused the request for another authentication reason (expired, URI mismatch, ...).
+        public static let refused = Code(kind: .refused)
+        /// The target URL cannot be used (bad scheme, bad key).
+        public static let invalidTarget = Code(kind: .invalidTarget)
+        /// The request was cancelled.
+        public static let cancelled = Code(kind: .cancelled)
+
+        /// The code's name.
+        public var description: String { self.kind.rawValue }
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// A human message: what happened, never a secret.
+    public var message: String
+    /// The HTTP status, when the agent answered.
+    public var status: Int?
+    /// obshell's `errCode`, when it sent one.
+    public var errCode: String?
+    /// obshell's old numeric `code`, when it sent one.
+    public var apiCode: Int?
+    /// The JSON path of a decoding problem.
+    public var path: String?
+
+    /// Makes an error.
+    public init(
+        code: Code,
+        message: String,
+        status: Int? = nil,
+        errCode: String? = nil,
+        apiCode: Int? = nil,
+        path: String? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.status = status
+        self.errCode = errCode
+        self.apiCode = apiCode
+        self.path = path
+    }
+
+    /// `code: message` with obshell's error code and status where known.
+    public var description: String {
+        var text = "\(self.code): \(self.message)"
+        if let errCode = self.errCode { text += " [\(errCode)]" }
+        if let status = self.status { text += " (HTTP \(status))" }
+        return text
+    }
+
+    /// A decoding error that names the JSON path of the problem.
+    static func undecodable(_ error: DecodingError) -> ObshellError {
+        let (context, problem): (DecodingError.Context, String) =
+            switch error {
+            case .typeMismatch(let type, let context): (context, "expected \(Self.jsonType(type))")
+            case .valueNotFound(let type, let context): (context, "expected \(Self.jsonType(type)), found null")
+            case .keyNotFound(let key, let context): (context, "missing key \"\(key.stringValue)\"")
+            case .dataCorrupted(let context): (context, context.debugDescription)
+            @unknown default: (DecodingError.Context(codingPath: [], debugDescription: ""), "\(error)")
+            }
+        if context.codingPath.isEmpty, case .dataCorrupted = error {
+            return ObshellError(code: .undecodable, message: "the body is not JSON")
+        }
+        // For a missing key this is the path of the object that lacks it.
+        let path = ObshellDecoder.path(context.codingPath)
+        return ObshellError(code: .undecodable, message: "at \(path): \(problem)", path: path)
+    }
+
+    private static func jsonType(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is Int.Type, is Int64.Type, is Int32.Type: "an integer"
+        case is Double.Type: "a number"
+        default:
+            String(describing: type).hasPrefix("Array") ? "an array" : "an object"
+        }
+    }
+}

@@ -1,0 +1,222 @@
+public import Foundation
+
+/// A timestamp as obshell writes it: Go's RFC 3339 with up to nine fraction digits and the server's UTC offset.
+///
+/// The text is kept exactly as received, so an answer re-encodes byte for byte and nanoseconds are never rounded
+/// through a `Double`. obshell resets a DAG's times to the Unix epoch (rendered in its own zone) whenever an
+/// operator is applied; ``isEpoch`` tells those apart from real times.
+public struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// The text exactly as the agent sent it, e.g. `2024-01-10T11:34:32.520371417+08:00`.
+    public let text: String
+    /// Whole seconds since the Unix epoch.
+    public let seconds: Int64
+    /// Nanoseconds within the second, 0 to 999,999,999.
+    public let nanoseconds: Int32
+    /// The offset from UTC in seconds that the text carries (`Z` is 0).
+    public let utcOffsetSeconds: Int32
+
+    /// Parses an RFC 3339 timestamp; returns `nil` when the text is not one.
+    public init?(_ text: String) {
+        guard let parsed = RFC3339Parser.parse(text) else { return nil }
+        self.text = text
+        self.seconds = parsed.seconds
+        self.nanoseconds = parsed.nanoseconds
+        self.utcOffsetSeconds = parsed.offset
+    }
+
+    /// Makes a timestamp from an instant, rendered with all nine fraction digits trimmed as Go trims them.
+    public init(seconds: Int64, nanoseconds: Int32, utcOffsetSeconds: Int32 = 0) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+        self.utcOffsetSeconds = utcOffsetSeconds
+        self.text = RFC3339Parser.format(seconds: seconds, nanoseconds: nanoseconds, offset: utcOffsetSeconds)
+    }
+
+    /// Makes a timestamp from a Foundation date (microsecond precision at best), in UTC.
+    public init(date: Date, utcOffsetSeconds: Int32 = 0) {
+        let interval = date.timeIntervalSince1970
+        var whole = interval.rounded(.down)
+        var nanos = ((interval - whole) * 1_000_000_000).rounded()
+        if nanos >= 1_000_000_000 {
+            whole += 1
+            nanos -= 1_000_000_000
+        }
+        self.init(seconds: Int64(whole), nanoseconds: Int32(nanos), utcOffsetSeconds: utcOffsetSeconds)
+    }
+
+    /// True for the epoch (in any zone): obshell's "no time" after an operator reset the DAG.
+    public var isEpoch: Bool { self.seconds == 0 && self.nanoseconds == 0 }
+
+    /// The instant as a Foundation date (sub-microsecond digits are lost).
+    public var date: Date {
+        Date(timeIntervalSince1970: Double(self.seconds) + Double(self.nanoseconds) / 1_000_000_000)
+    }
+
+    /// The signed duration from `self` to `other`.
+    public func duration(to other: ObshellTime) -> Duration {
+        .seconds(other.seconds - self.seconds) + .nanoseconds(Int64(other.nanoseconds) - Int64(self.nanoseconds))
+    }
+
+    /// The instant moved by a duration, keeping this timestamp's offset.
+    public func adding(_ duration: Duration) -> ObshellTime {
+        let (wholeSeconds, attoseconds) = duration.components
+        var nanos = Int64(self.nanoseconds) + attoseconds / 1_000_000_000
+        var seconds = self.seconds + wholeSeconds
+        if nanos >= 1_000_000_000 {
+            seconds += 1
+            nanos -= 1_000_000_000
+        } else if nanos < 0 {
+            seconds -= 1
+            nanos += 1_000_000_000
+        }
+        return ObshellTime(seconds: seconds, nanoseconds: Int32(nanos), utcOffsetSeconds: self.utcOffsetSeconds)
+    }
+
+    /// The original text.
+    public var description: String { self.text }
+
+    /// Orders by instant; equal instants in different zones order by text so the order is total.
+    public static func < (lhs: ObshellTime, rhs: ObshellTime) -> Bool {
+        if lhs.seconds != rhs.seconds { return lhs.seconds < rhs.seconds }
+        if lhs.nanoseconds != rhs.nanoseconds { return lhs.nanoseconds < rhs.nanoseconds }
+        return lhs.text < rhs.text
+    }
+
+    /// Decodes from a JSON string; a string that is not RFC 3339 is a decoding error at its path.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let time = ObshellTime(text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription: "not an RFC 3339 timestamp: \(text.debugDescription)"
+            )
+        }
+        self = time
+    }
+
+    /// Encodes the original text.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.text)
+    }
+}
+
+/// A hand-written RFC 3339 reader and writer: faster than `DateFormatter` and exact to the nanosecond.
+enum RFC3339Parser {
+    struct Parsed {
+        var seconds: Int64
+        var nanoseconds: Int32
+        var offset: Int32
+    }
+
+    static func parse(_ text: String) -> Parsed? {
+        var utf8 = text.utf8[...]
+        guard let year = self.digits(&utf8, count: 4), self.expect(&utf8, UInt8(ascii: "-")),
+            let month = self.digits(&utf8, count: 2), self.expect(&utf8, UInt8(ascii: "-")),
+            let day = self.digits(&utf8, count: 2)
+        else { return nil }
+        guard let separator = utf8.popFirst(),
+            separator == UInt8(ascii: "T") || separator == UInt8(ascii: "t") || separator == UInt8(ascii: " ")
+        else { return nil }
+        guard let hour = self.digits(&utf8, count: 2), self.expect(&utf8, UInt8(ascii: ":")),
+            let minute = self.digits(&utf8, count: 2), self.expect(&utf8, UInt8(ascii: ":")),
+            let second = self.digits(&utf8, count: 2)
+        else { return nil }
+        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var nanos: Int64 = 0
+        if utf8.first == UInt8(ascii: ".") {
+            utf8.removeFirst()
+            var count = 0
+            while let byte = utf8.first, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                utf8.removeFirst()
+                if count < 9 { nanos = nanos * 10 + Int64(byte - UInt8(ascii: "0")) }
+                count += 1
+            }
+            guard count > 0 else { return nil }
+            if count < 9 {
+                for _ in count..<9 { nanos *= 10 }
+            }
+        }
+        var offset: Int32 = 0
+        guard let zone = utf8.popFirst() else { return nil }
+        switch zone {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            break
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard let offsetHours = self.digits(&utf8, count: 2), self.expect(&utf8, UInt8(ascii: ":")),
+                let offsetMinutes = self.digits(&utf8, count: 2), offsetHours < 24, offsetMinutes < 60
+            else { return nil }
+            offset = Int32(offsetHours * 3600 + offsetMinutes * 60)
+            if zone == UInt8(ascii: "-") { offset = -offset }
+        default:
+            return nil
+        }
+        guard utf8.isEmpty else { return nil }
+        let days = self.daysFromCivil(year: year, month: month, day: day)
+        let local = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        return Parsed(seconds: local - Int64(offset), nanoseconds: Int32(nanos), offset: offset)
+    }
+
+    static func format(seconds: Int64, nanoseconds: Int32, offset: Int32) -> String {
+        let local = seconds + Int64(offset)
+        let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        let secondOfDay = Int(local - days * 86_400)
+        let (year, month, day) = self.civilFromDays(days)
+        var text = self.pad(Int(year), 4) + "-" + self.pad(month, 2) + "-" + self.pad(day, 2)
+        text += "T" + self.pad(secondOfDay / 3600, 2) + ":" + self.pad(secondOfDay / 60 % 60, 2) + ":"
+        text += self.pad(secondOfDay % 60, 2)
+        if nanoseconds > 0 {
+            var fraction = self.pad(Int(nanoseconds), 9)
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            text += "." + fraction
+        }
+        if offset == 0 {
+            text += "Z"
+        } else {
+            let magnitude = Int(abs(offset))
+            text += (offset < 0 ? "-" : "+") + self.pad(magnitude / 3600, 2) + ":" + self.pad(magnitude / 60 % 60, 2)
+        }
+        return text
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    private static func digits(_ utf8: inout Substring.UTF8View, count: Int) -> Int? {
+        var value = 0
+        for _ in 0..<count {
+            guard let byte = utf8.popFirst(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    private static func expect(_ utf8: inout Substring.UTF8View, _ byte: UInt8) -> Bool {
+        utf8.popFirst() == byte
+    }
+
+    // Howard Hinnant's days-from-civil algorithm: exact for the proleptic Gregorian calendar.
+    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
+        let shiftedYear = Int64(month <= 2 ? year - 1 : year)
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = Int64((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1)
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    private static func civilFromDays(_ days: Int64) -> (Int64, Int, Int) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}

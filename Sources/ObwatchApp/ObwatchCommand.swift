@@ -1,0 +1,19 @@
+public import ArgumentParser
+
+/// The `obwatch` command line: watches OceanBase clusters' task DAGs through obshell and delivers events.
+public struct ObwatchCommand: AsyncParsableCommand {
+    /// The command's name, version and subcommands.
+    public static let configuration = CommandConfiguration(
+        commandName: "obwatch",
+        abstract: "Watch OceanBase clusters' task DAGs through obshell and deliver events.",
+        discussion: """
+            obwatch polls every cluster's obshell agent, keeps a state machine for every task DAG, and turns \
+            what changes (started, stage advanced, node failed, stalled, failed, succeeded, ...) into events.
+            """,
+        version: ObwatchVersion.current,
+        subcommands: [DemoCommand.self]
+    )
+
+    /// Creates the command; argument parsing fills it in.
+    public init() {}
+}

@@ -1,0 +1,44 @@
+/// The text of a scalar node, exactly as libyaml produced it, and the way it was written.
+public struct YAMLScalar: Sendable, Hashable {
+    /// How a scalar was written in the file.
+    public enum Style: Sendable, Hashable, CustomStringConvertible {
+        /// No quotes: `name: db`. Only plain scalars can be null, booleans or numbers.
+        case plain
+        /// `'...'`
+        case singleQuoted
+        /// `"..."`, the only style with escapes such as `\r` or `\u00e9`.
+        case doubleQuoted
+        /// A `|` block.
+        case literal
+        /// A `>` block.
+        case folded
+
+        /// The style's name as used in messages.
+        public var description: String {
+            switch self {
+            case .plain: "plain"
+            case .singleQuoted: "single-quoted"
+            case .doubleQuoted: "double-quoted"
+            case .literal: "literal"
+            case .folded: "folded"
+            }
+        }
+    }
+
+    /// The value after YAML's escapes and line folding, byte for byte what libyaml produced (it may contain NUL).
+    public var value: String
+    /// How the value was written.
+    public var style: Style
+
+    /// Makes a scalar.
+    /// - Parameters:
+    ///   - value: The scalar's text.
+    ///   - style: How it was written.
+    public init(value: String, style: Style) {
+        self.value = value
+        self.style = style
+    }
+
+    /// Whether the scalar was written in quotes (single or double).
+    public var isQuoted: Bool { self.style == .singleQuoted || self.style == .doubleQuoted }
+}

@@ -1,0 +1,4 @@
+import ObwatchApp
+
+// The thin executable: argument parsing and everything else live in ObwatchApp.
+await ObwatchMain.run()
