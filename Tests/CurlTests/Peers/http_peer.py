@@ -13,7 +13,6 @@ Routes:
                    client (the client's address, to see connection reuse)
   /status/N        an answer with status N
   /hang            prints "hang <X-Marker header>" to stdout, then never answers (returns when the client leaves)
-  /slow?ms=N       answers after N milliseconds
   /headers?a=b     one response header per query parameter, plus X-Repeated twice
   /bytes?n=N       N bytes of "x"
   /redirect?to=U   302 with Location: U
@@ -27,7 +26,6 @@ import socketserver
 import ssl
 import sys
 import threading
-import time
 import urllib.parse
 
 import peer_tls
@@ -94,9 +92,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.close_connection = True
-        elif path == "/slow":
-            time.sleep(int(dict(query).get("ms", "0")) / 1000.0)
-            self._send(200, b"slow\n", "text/plain")
         elif path == "/headers":
             extra = list(query) + [("X-Repeated", "one"), ("X-Repeated", "two")]
             self._send(200, b"headers\n", "text/plain", extra)

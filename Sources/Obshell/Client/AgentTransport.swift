@@ -1,0 +1,104 @@
+public import Curl
+public import Foundation
+
+/// One request to an agent, as the client builds it: the path and query are exactly what the header's `Uri` signs.
+public struct AgentRequest: Sendable, Hashable {
+    /// `GET` or `POST`.
+    public var method: String
+    /// The request target, e.g. `/api/v1/task/dag/unfinish?show_details=true`.
+    public var pathAndQuery: String
+    /// Extra headers (the `X-OCS-Header`), in order.
+    public var headers: [HTTPHeader]
+
+    /// Makes a request.
+    public init(method: String = "GET", pathAndQuery: String, headers: [HTTPHeader] = []) {
+        self.method = method
+        self.pathAndQuery = pathAndQuery
+        self.headers = headers
+    }
+}
+
+/// An agent's answer: the status and the body exactly as received.
+public struct AgentResponse: Sendable, Hashable {
+    /// The HTTP status.
+    public var status: Int
+    /// The body bytes.
+    public var body: Data
+
+    /// Makes an answer.
+    public init(status: Int, body: Data) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// How the client reaches an agent; the real one is ``CurlAgentTransport``, tests and replays bring their own.
+public protocol AgentTransport: Sendable {
+    /// Sends one request and returns the answer, or a typed error when no answer came.
+    func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse
+}
+
+/// The agent transport over libcurl: `http://`, `https://` and `unix://` agent addresses.
+public struct CurlAgentTransport: AgentTransport {
+    /// The agent's base address as configured, e.g. `http://10.0.0.5:2886` or `unix:///…/obshell.sock`.
+    public var baseURL: String
+    /// The limit for each whole request.
+    public var timeout: Duration
+    /// How the TLS peer is verified (an `https` agent).
+    public var tls: TLSOptions
+    private let engine: CurlEngine
+
+    /// Makes a transport.
+    /// - Parameters:
+    ///   - baseURL: The agent's address.
+    ///   - timeout: The limit for each request.
+    ///   - tls: TLS verification options; verification is on by default.
+    ///   - engine: The curl engine; the shared one by default.
+    public init(
+        baseURL: String,
+        timeout: Duration = .seconds(5),
+        tls: TLSOptions = TLSOptions(),
+        engine: CurlEngine = .shared
+    ) {
+        self.baseURL = baseURL
+        self.timeout = timeout
+        self.tls = tls
+        self.engine = engine
+    }
+
+    /// Sends the request through libcurl, mapping curl's failures to ``ObshellError`` codes.
+    public func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
+        let httpRequest = HTTPRequest(
+            method: HTTPMethod(request.method),
+            target: HTTPTarget(base: self.baseURL, path: request.pathAndQuery),
+            headers: HTTPHeaders(request.headers),
+            timeout: self.timeout,
+            connectTimeout: min(self.timeout, .seconds(10)),
+            tls: self.tls
+        )
+        do {
+            let response = try await self.engine.perform(httpRequest)
+            return AgentResponse(status: response.status, body: response.body)
+        } catch {
+            throw ObshellError(curl: error)
+        }
+    }
+}
+
+extension ObshellError {
+    /// Maps a transfer failure to the client's codes; curl's message is already free of credentials.
+    init(curl error: CurlError) {
+        let code: Code =
+            switch error.code {
+            case .timedOut: .timeout
+            case .cancelled: .cancelled
+            case .protocolNotAllowed, .invalidRequest, .insecureTransport: .invalidTarget
+            default: .unreachable
+            }
+        var message = error.message
+        if let detail = error.curlMessage, !detail.isEmpty, detail != message {
+            message = detail.contains(message) ? detail : message + ": " + detail
+        }
+        self.init(code: code, message: message)
+    }
+}

@@ -1,0 +1,251 @@
+import Curl
+public import Foundation
+public import Logging
+
+/// A client of one obshell agent's task API, with obshell's authentication.
+///
+/// Every authenticated request carries a fresh `X-OCS-Header`: the JSON `{"Auth", "Ts", "Uri"}` encrypted with the
+/// agent's RSA key (obshell-api.md 4.3). The key is fetched once from `/api/v1/secret` and cached; when the agent
+/// answers that it could not decrypt the header (its key changed), the key is fetched again and the request repeated
+/// once. A refused password is never retried: each attempt costs the agent a database login. Agents reached through
+/// their unix socket (`unix://`) need no header and get none, so no password is sent there.
+public actor ObshellClient {
+    /// One request and what came back, for `--record`: the answer, or why none came.
+    public struct Exchange: Sendable {
+        /// When the answer (or the failure) arrived.
+        public var at: Date
+        /// `GET /api/v1/task/dag/unfinish?show_details=true`.
+        public var request: String
+        /// The answer, when one came.
+        public var response: AgentResponse?
+        /// Why no answer came.
+        public var error: ObshellError?
+    }
+
+    /// The agent's address as configured (shown redacted by the transport's errors, never with a password).
+    public nonisolated let baseURL: String
+    private let password: Password
+    private let transport: any AgentTransport
+    private let headerLifetime: Duration
+    private let now: @Sendable () -> Date
+    private let onExchange: (@Sendable (Exchange) -> Void)?
+    private let logger: Logger
+    private var publicKey: RSAPublicKey?
+
+    /// Makes a client.
+    /// - Parameters:
+    ///   - baseURL: The agent's address: `http://host:2886`, `https://…`, or `unix:///…/obshell.sock`.
+    ///   - password: The root@sys password (empty for a SINGLE agent).
+    ///   - transport: How requests are sent; libcurl with a 5-second timeout by default.
+    ///   - headerLifetime: How far ahead the header's `Ts` expiry lies (the SDKs use 60 s).
+    ///   - now: The clock for `Ts` and exchange times.
+    ///   - logger: Where the client logs (never a password).
+    ///   - onExchange: Called with every exchange, for recording.
+    public init(
+        baseURL: String,
+        password: Password = .empty,
+        transport: (any AgentTransport)? = nil,
+        headerLifetime: Duration = .seconds(60),
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "obwatch.obshell"),
+        onExchange: (@Sendable (Exchange) -> Void)? = nil
+    ) {
+        self.baseURL = baseURL
+        self.password = password
+        self.transport = transport ?? CurlAgentTransport(baseURL: baseURL)
+        self.headerLifetime = headerLifetime
+        self.now = now
+        self.logger = logger
+        self.onExchange = onExchange
+    }
+
+    /// Whether requests go to the agent's local unix socket, which checks no header.
+    public nonisolated var isLocalSocket: Bool { self.baseURL.lowercased().hasPrefix("unix://") }
+
+    /// The query string obwatch polls with: details on, spelled as the server reads it (`show_details`, plural).
+    public static func unfinishedPath(showDetails: Bool = true) -> String {
+        "/api/v1/task/dag/unfinish?show_details=\(showDetails)"
+    }
+
+    /// The path that reads one DAG by its generic id.
+    public static func dagPath(id: String, showDetails: Bool = true) -> String {
+        let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id
+        return "/api/v1/task/dag/\(escaped)?show_details=\(showDetails)"
+    }
+
+    /// `GET /api/v1/info`: the agent's identity and version (no authentication).
+    public func info() async throws(ObshellError) -> AgentInfo {
+        let response = try await self.exchange(AgentRequest(pathAndQuery: "/api/v1/info"))
+        return try Self.payload(AgentInfo.self, from: response)
+    }
+
+    /// `GET /api/v1/task/dag/unfinish`: the unfinished DAGs, with the envelope's timestamp (the agent's clock).
+    /// - Parameter showDetails: Whether nodes and sub-tasks are included (obwatch polls with details).
+    /// - Returns: The DAGs (`contents: null` is empty) and the agent's time of answering, when it sent one.
+    public func unfinishedDags(
+        showDetails: Bool = true
+    ) async throws(ObshellError) -> (dags: [Dag], agentTime: ObshellTime?) {
+        let response = try await self.authenticated(Self.unfinishedPath(showDetails: showDetails))
+        let envelope = try Self.envelope(ContentList<Dag>.self, from: response)
+        return (envelope.data?.contents ?? [], envelope.timestamp)
+    }
+
+    /// `GET /api/v1/task/dag/{id}`: one DAG, finished or not.
+    /// - Throws: ``ObshellError`` `.notFound` when the agent does not know the id.
+    public func dag(id: String, showDetails: Bool = true) async throws(ObshellError) -> Dag {
+        let response = try await self.authenticated(Self.dagPath(id: id, showDetails: showDetails))
+        return try Self.payload(Dag.self, from: response)
+    }
+
+    // MARK: - Authentication
+
+    private func authenticated(_ pathAndQuery: String) async throws(ObshellError) -> AgentResponse {
+        if self.isLocalSocket {
+            return try await self.exchange(AgentRequest(pathAndQuery: pathAndQuery))
+        }
+        let hadKey = self.publicKey != nil
+        let response = try await self.exchange(
+            AgentRequest(pathAndQuery: pathAndQuery, headers: [try await self.header(for: pathAndQuery)])
+        )
+        guard Self.isDecryptFailure(response) else { return response }
+        // The agent's key changed (obshell regenerates short keys on upgrade): fetch it again and repeat once.
+        self.logger.info(
+            "agent could not decrypt the request header; fetching its key again",
+            metadata: ["target.url": "\(self.redactedBaseURL)", "key.cached": "\(hadKey)"]
+        )
+        self.publicKey = nil
+        return try await self.exchange(
+            AgentRequest(pathAndQuery: pathAndQuery, headers: [try await self.header(for: pathAndQuery)])
+        )
+    }
+
+    private func header(for pathAndQuery: String) async throws(ObshellError) -> HTTPHeader {
+        let key = try await self.currentKey()
+        let expiry = Int64(self.now().timeIntervalSince1970) + self.headerLifetime.components.seconds
+        let header = OCSHeader(auth: self.password.reveal(), ts: String(expiry), uri: pathAndQuery)
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            let json = try encoder.encode(header)
+            return HTTPHeader(name: "X-OCS-Header", value: try key.encryptToBase64(json))
+        } catch let error as CryptoError {
+            throw ObshellError(code: .invalidTarget, message: "cannot encrypt the request header: \(error.code)")
+        } catch {
+            throw ObshellError(code: .invalidTarget, message: "cannot encode the request header")
+        }
+    }
+
+    private func currentKey() async throws(ObshellError) -> RSAPublicKey {
+        if let key = self.publicKey { return key }
+        let response = try await self.exchange(AgentRequest(pathAndQuery: "/api/v1/secret"))
+        let secret = try Self.payload(AgentSecret.self, from: response)
+        do {
+            let key = try RSAPublicKey(base64DER: secret.publicKey)
+            self.publicKey = key
+            return key
+        } catch {
+            throw ObshellError(
+                code: .undecodable,
+                message: "the agent's public key cannot be read: \(error.message)",
+                status: response.status,
+                path: "data.public_key"
+            )
+        }
+    }
+
+    private var redactedBaseURL: String {
+        guard let schemeEnd = self.baseURL.range(of: "://") else { return self.baseURL }
+        let rest = self.baseURL[schemeEnd.upperBound...]
+        let hostPart = rest.split(separator: "@", maxSplits: 1).last.map(String.init) ?? String(rest)
+        let withoutQuery = hostPart.split(separator: "?", maxSplits: 1).first.map(String.init) ?? hostPart
+        return String(self.baseURL[..<schemeEnd.upperBound]) + withoutQuery
+    }
+
+    // MARK: - Exchanges and answers
+
+    private func exchange(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
+        let line = "\(request.method) \(request.pathAndQuery)"
+        do {
+            let response = try await self.transport.send(request)
+            self.onExchange?(Exchange(at: self.now(), request: line, response: response, error: nil))
+            return response
+        } catch {
+            self.onExchange?(Exchange(at: self.now(), request: line, response: nil, error: error))
+            throw error
+        }
+    }
+
+    private static func isDecryptFailure(_ response: AgentResponse) -> Bool {
+        guard response.status == 401,
+            let envelope = try? ObshellDecoder.envelope(JSONValue.self, from: response.body)
+        else { return false }
+        return envelope.error?.code == 1 || envelope.error?.errCode?.hasSuffix("Header.DecryptFailed") == true
+    }
+
+    /// Decodes an answer's envelope, turning every failure status into the matching typed error.
+    static func envelope<Payload: Decodable & Sendable>(
+        _ payload: Payload.Type,
+        from response: AgentResponse
+    ) throws(ObshellError) -> Envelope<Payload> {
+        let envelope: Envelope<Payload>
+        do {
+            envelope = try ObshellDecoder.envelope(Payload.self, from: response.body)
+        } catch {
+            guard (200..<300).contains(response.status) else {
+                throw ObshellError(
+                    code: response.status == 404 ? .notFound : .httpStatus,
+                    message: "HTTP \(response.status) with a body that is not an obshell answer",
+                    status: response.status
+                )
+            }
+            throw error
+        }
+        guard (200..<300).contains(response.status), envelope.successful else {
+            throw Self.failure(envelope.error, status: response.status)
+        }
+        return envelope
+    }
+
+    static func payload<Payload: Decodable & Sendable>(
+        _ payload: Payload.Type,
+        from response: AgentResponse
+    ) throws(ObshellError) -> Payload {
+        let envelope = try self.envelope(Payload.self, from: response)
+        guard let data = envelope.data else {
+            throw ObshellError(code: .undecodable, message: "at data: missing", status: response.status, path: "data")
+        }
+        return data
+    }
+
+    /// The typed error for a failed answer, keeping obshell's code and message.
+    static func failure(_ error: APIError?, status: Int) -> ObshellError {
+        let errCode = error?.errCode
+        let message = error?.message ?? "the agent answered HTTP \(status) without a message"
+        let code: ObshellError.Code
+        if let errCode, errCode.hasSuffix("IncorrectOceanbasePassword") || errCode.hasSuffix("IncorrectAgentPassword") {
+            code = .wrongPassword
+        } else if error?.code == 1 || errCode?.hasSuffix("Header.DecryptFailed") == true {
+            code = .decryptFailed
+        } else if status == 404 || errCode == "Task.NotFound" || error?.code == 2300 {
+            code = .notFound
+        } else if status == 401 {
+            code = .refused
+        } else {
+            code = .httpStatus
+        }
+        return ObshellError(code: code, message: message, status: status, errCode: errCode, apiCode: error?.code)
+    }
+}
+
+/// The JSON inside `X-OCS-Header`: `Ts` is a string holding the expiry in Unix seconds, as obshell requires.
+private struct OCSHeader: Encodable {
+    var auth: String
+    var ts: String
+    var uri: String
+
+    enum CodingKeys: String, CodingKey {
+        case auth = "Auth"
+        case ts = "Ts"
+        case uri = "Uri"
+    }
+}

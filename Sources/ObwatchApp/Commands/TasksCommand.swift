@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Obshell
+
+/// `obwatch tasks`: one look at a cluster's unfinished DAGs.
+struct TasksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tasks",
+        abstract: "Show a cluster's unfinished task DAGs, each with a progress bar.",
+        discussion: """
+            Exits 0 after printing, 2 when the agent cannot be reached or refuses the password, 1 on any other \
+            failure (an answer that cannot be read).
+            """
+    )
+
+    @Option(help: "The obshell agent: http://HOST:2886, https://..., or unix:///PATH/obshell.sock.")
+    var url: String
+
+    @OptionGroup var password: PasswordOptions
+
+    @Option(help: "How long to wait for the agent.")
+    var timeout: Int = 10
+
+    @Flag(help: "Print the agent's DAG list as a JSON array with obshell's own field names.")
+    var json = false
+
+    func run() async throws {
+        let password = try self.password.load()
+        let client = ObshellClient(
+            baseURL: self.url,
+            password: password,
+            transport: CurlAgentTransport(baseURL: self.url, timeout: .seconds(max(1, self.timeout)))
+        )
+        let answer: (dags: [Dag], agentTime: ObshellTime?)
+        do {
+            answer = try await client.unfinishedDags(showDetails: true)
+        } catch {
+            let unreachable: Set<ObshellError.Code> = [
+                .unreachable, .timeout, .wrongPassword, .refused, .decryptFailed,
+            ]
+            let verb = error.code == .wrongPassword ? "refused the password" : "failed"
+            StandardError.write("obwatch tasks: \(Redacted.url(self.url)) \(verb): \(error)")
+            throw ExitCode(unreachable.contains(error.code) || error.code == .invalidTarget ? 2 : 1)
+        }
+        if self.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+            let data = try encoder.encode(answer.dags)
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for line in TaskListView().lines(for: answer.dags, agentTime: answer.agentTime) { print(line) }
+        }
+    }
+}
+
+/// `--password-env VAR | --password-file FILE`: how a command gets an agent password without it appearing in the
+/// process list or the shell history.
+struct PasswordOptions: ParsableArguments {
+    @Option(help: "Read the root@sys password from this environment variable.")
+    var passwordEnv: String?
+
+    @Option(help: "Read the root@sys password from this file (one trailing newline is ignored).")
+    var passwordFile: String?
+
+    func validate() throws {
+        if self.passwordEnv != nil && self.passwordFile != nil {
+            throw ValidationError("give --password-env or --password-file, not both")
+        }
+    }
+
+    /// The password; empty when neither option is given (a SINGLE agent, or a unix socket).
+    func load() throws -> Password {
+        if let variable = self.passwordEnv {
+            guard let value = ProcessInfo.processInfo.environment[variable] else {
+                throw ValidationError("the environment variable \(variable) is not set")
+            }
+            return Password(value)
+        }
+        if let path = self.passwordFile {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read the password file \(path)")
+            }
+            var text = String(decoding: data, as: UTF8.self)
+            if text.hasSuffix("\r\n") {
+                text.removeLast(2)
+            } else if text.hasSuffix("\n") {
+                text.removeLast()
+            }
+            return Password(text)
+        }
+        return .empty
+    }
+}
+
+/// Writes a line to standard error.
+enum StandardError {
+    static func write(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+/// URLs as they may be shown: without user information or query (which can carry tokens).
+enum Redacted {
+    static func url(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        var rest = url[schemeEnd.upperBound...]
+        if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<query] }
+        if let slash = rest.firstIndex(of: "/"), let at = rest[..<slash].lastIndex(of: "@") {
+            rest = rest[rest.index(after: at)...]
+        } else if rest.firstIndex(of: "/") == nil, let at = rest.lastIndex(of: "@") {
+            rest = rest[rest.index(after: at)...]
+        }
+        return String(url[..<schemeEnd.upperBound]) + rest
+    }
+}

@@ -1,0 +1,222 @@
+import Curl
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Obshell
+
+/// An in-memory agent: checks the header as obshell does (decrypt, Uri, Auth) and answers from a script.
+private final class FakeAgent: AgentTransport {
+    struct State {
+        var key: RSAPrivateKey
+        var requests: [AgentRequest] = []
+        var listAnswer: AgentResponse?
+    }
+
+    let password: String
+    let state: Mutex<State>
+
+    init(password: String, keyBits: Int = 512) throws {
+        self.password = password
+        self.state = Mutex(State(key: try RSAPrivateKey.generate(bits: keyBits)))
+    }
+
+    var requests: [AgentRequest] { self.state.withLock { $0.requests } }
+
+    func rotateKey() throws {
+        let key = try RSAPrivateKey.generate(bits: 1024)
+        self.state.withLock { $0.key = key }
+    }
+
+    func answerList(with response: AgentResponse) {
+        self.state.withLock { $0.listAnswer = response }
+    }
+
+    func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
+        let (key, scripted) = self.state.withLock { state in
+            state.requests.append(request)
+            return (state.key, state.listAnswer)
+        }
+        if request.pathAndQuery == "/api/v1/secret" {
+            return Self.answer(200, data: #"{"ip":"127.0.0.1","port":2886,"public_key":"\#(key.publicKeyBase64DER)"}"#)
+        }
+        guard let header = request.headers.first(where: { $0.name == "X-OCS-Header" }) else {
+            return Self.failure(400, errCode: "Request.Header.NotFound", message: "no header")
+        }
+        guard let plain = try? key.decrypt(base64: header.value),
+            let json = try? JSONSerialization.jsonObject(with: plain) as? [String: String]
+        else {
+            return Self.failure(401, code: 1, errCode: "Security.Authentication.Header.DecryptFailed", message: "x")
+        }
+        guard json["Uri"] == request.pathAndQuery else {
+            return Self.failure(401, code: 10008, errCode: "Security.Authentication.Header.UriMismatch", message: "x")
+        }
+        guard json["Auth"] == self.password else {
+            return Self.failure(
+                401,
+                code: 10008,
+                errCode: "Security.Authentication.IncorrectOceanbasePassword",
+                message: "Unauthorized: OceanBase password is incorrect"
+            )
+        }
+        if request.pathAndQuery.hasPrefix("/api/v1/task/dag/unfinish") {
+            return scripted ?? Self.answer(200, data: #"{"contents":null}"#)
+        }
+        return Self.failure(404, errCode: "Task.NotFound", message: "Task not found: record not found")
+    }
+
+    static func answer(_ status: Int, data: String) -> AgentResponse {
+        let body =
+            #"{"successful":true,"timestamp":"2024-01-10T11:34:32.5+08:00","duration":1,"status":"#
+            + "\(status),\"traceId\":\"925c315c8fcf142d\",\"data\":\(data)}"
+        return AgentResponse(status: status, body: Data(body.utf8))
+    }
+
+    static func failure(_ status: Int, code: Int? = nil, errCode: String, message: String) -> AgentResponse {
+        let codeField = code.map { "\"code\":\($0)," } ?? ""
+        let body =
+            #"{"successful":false,"timestamp":"2024-01-10T11:34:32.5+08:00","duration":0,"status":"#
+            + "\(status),\"traceId\":\"\",\"error\":{\(codeField)\"errCode\":\"\(errCode)\",\"message\":\"\(message)\"}}"
+        return AgentResponse(status: status, body: Data(body.utf8))
+    }
+}
+
+/// A transport that fails every request with one error.
+private struct FailingTransport: AgentTransport {
+    let error: ObshellError
+    func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse { throw self.error }
+}
+
+@Suite("The obshell client")
+struct ObshellClientTests {
+    private static let fixedNow = Date(timeIntervalSince1970: 1_700_000_000)
+
+    @Test("the header carries Auth, Ts (expiry as a string) and the exact Uri", arguments: [512, 1024])
+    func header(keyBits: Int) async throws {
+        let agent = try FakeAgent(password: "s3cr\"et", keyBits: keyBits)
+        let client = ObshellClient(
+            baseURL: "http://127.0.0.1:2886",
+            password: Password("s3cr\"et"),
+            transport: agent,
+            now: { Self.fixedNow }
+        )
+        let answer = try await client.unfinishedDags()
+        #expect(answer.dags.isEmpty)
+        #expect(answer.agentTime?.text == "2024-01-10T11:34:32.5+08:00")
+        let requests = agent.requests
+        #expect(requests.map(\.pathAndQuery) == ["/api/v1/secret", "/api/v1/task/dag/unfinish?show_details=true"])
+        let header = try #require(requests.last?.headers.first { $0.name == "X-OCS-Header" })
+        let key = agent.state.withLock { $0.key }
+        let plain = try key.decrypt(base64: header.value)
+        let json = try #require(try JSONSerialization.jsonObject(with: plain) as? [String: String])
+        #expect(json == ["Auth": "s3cr\"et", "Ts": "1700000060", "Uri": "/api/v1/task/dag/unfinish?show_details=true"])
+    }
+
+    @Test("the key is cached, and fetched again once when the agent cannot decrypt")
+    func keyRefetch() async throws {
+        let agent = try FakeAgent(password: "pw")
+        let client = ObshellClient(baseURL: "http://127.0.0.1:2886", password: Password("pw"), transport: agent)
+        _ = try await client.unfinishedDags()
+        _ = try await client.unfinishedDags()
+        #expect(agent.requests.filter { $0.pathAndQuery == "/api/v1/secret" }.count == 1)
+        try agent.rotateKey()
+        _ = try await client.unfinishedDags()
+        #expect(
+            agent.requests.suffix(3).map(\.pathAndQuery) == [
+                "/api/v1/task/dag/unfinish?show_details=true", "/api/v1/secret",
+                "/api/v1/task/dag/unfinish?show_details=true",
+            ]
+        )
+    }
+
+    @Test("a refused password is a typed error, sent once, and never shows the password")
+    func wrongPassword() async throws {
+        let agent = try FakeAgent(password: "right")
+        let client = ObshellClient(baseURL: "http://127.0.0.1:2886", password: Password("wrong-Pa55"), transport: agent)
+        let error = try await #require(throws: ObshellError.self) { try await client.unfinishedDags() }
+        #expect(error.code == .wrongPassword)
+        #expect(error.status == 401 && error.apiCode == 10008)
+        #expect(error.errCode == "Security.Authentication.IncorrectOceanbasePassword")
+        #expect(!String(describing: error).contains("wrong-Pa55"))
+        #expect(agent.requests.count == 2)
+    }
+
+    @Test("an unknown DAG is notFound")
+    func notFound() async throws {
+        let agent = try FakeAgent(password: "")
+        let client = ObshellClient(baseURL: "http://127.0.0.1:2886", transport: agent)
+        let error = try await #require(throws: ObshellError.self) { try await client.dag(id: "199") }
+        #expect(error.code == .notFound)
+        #expect(error.message == "Task not found: record not found")
+        #expect(agent.requests.last?.pathAndQuery == "/api/v1/task/dag/199?show_details=true")
+    }
+
+    @Test(
+        "answers that are not obshell answers",
+        arguments: [
+            (500, "<html>Internal Server Error</html>", ObshellError.Code.httpStatus),
+            (502, "", ObshellError.Code.httpStatus),
+            (200, "not json", ObshellError.Code.undecodable),
+            (200, #"{"hello":"world"}"#, ObshellError.Code.undecodable),
+            (200, #"{"successful":true,"data":{"contents":[{"id":"1"}]}}"#, ObshellError.Code.undecodable),
+            (
+                500,
+                #"{"successful":false,"status":500,"error":{"errCode":"Common.Unexpected","message":"boom"}}"#,
+                ObshellError.Code.httpStatus
+            ),
+            (200, #"{"successful":false,"status":200,"error":{"message":"odd"}}"#, ObshellError.Code.httpStatus),
+        ]
+    )
+    func badAnswers(status: Int, body: String, expected: ObshellError.Code) async throws {
+        let agent = try FakeAgent(password: "")
+        agent.answerList(with: AgentResponse(status: status, body: Data(body.utf8)))
+        let client = ObshellClient(baseURL: "http://127.0.0.1:2886", transport: agent)
+        let error = try await #require(throws: ObshellError.self) { try await client.unfinishedDags() }
+        #expect(error.code == expected)
+    }
+
+    @Test("a unix socket target sends no header and fetches no key")
+    func unixSocket() async throws {
+        let recorded = Mutex<[AgentRequest]>([])
+        struct Recorder: AgentTransport {
+            let recorded: @Sendable (AgentRequest) -> Void
+            func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
+                self.recorded(request)
+                return FakeAgent.answer(200, data: #"{"contents":[]}"#)
+            }
+        }
+        let client = ObshellClient(
+            baseURL: "unix:///tmp/obshell.sock",
+            password: Password("unused"),
+            transport: Recorder { request in recorded.withLock { $0.append(request) } }
+        )
+        _ = try await client.unfinishedDags()
+        let requests = recorded.withLock { $0 }
+        #expect(requests.count == 1)
+        #expect(requests.first?.headers.isEmpty == true)
+    }
+
+    @Test("transport failures pass through typed, and every exchange is reported for recording")
+    func transportFailure() async throws {
+        let exchanges = Mutex<[ObshellClient.Exchange]>([])
+        let client = ObshellClient(
+            baseURL: "http://127.0.0.1:2886",
+            transport: FailingTransport(error: ObshellError(code: .timeout, message: "Operation timed out")),
+            onExchange: { exchange in exchanges.withLock { $0.append(exchange) } }
+        )
+        let error = try await #require(throws: ObshellError.self) { try await client.unfinishedDags() }
+        #expect(error.code == .timeout)
+        let recorded = exchanges.withLock { $0 }
+        #expect(recorded.count == 1)
+        #expect(recorded.first?.request == "GET /api/v1/secret")
+        #expect(recorded.first?.error?.code == .timeout)
+    }
+
+    @Test("a refused connection through libcurl is unreachable, not a crash")
+    func refusedConnection() async throws {
+        let client = ObshellClient(baseURL: "http://127.0.0.1:1", password: Password("pw"))
+        let error = try await #require(throws: ObshellError.self) { try await client.unfinishedDags() }
+        #expect(error.code == .unreachable)
+        #expect(!error.message.contains("pw"))
+    }
+}
