@@ -5,19 +5,23 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 # Debian packages the build and the tests need: the C libraries, and the real peers the tests start.
-APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-aiosmtpd openssl
+APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl
 
-.PHONY: all deps build test lint format demo clean
+.PHONY: all deps sdk-venv build test lint format demo clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
 
+# The official obshell Python SDK, in a virtualenv under .build, for the tests that check the simulator against it.
+sdk-venv: deps
+	@scripts/sdk-venv.sh
+
 build: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
-test: deps
+test: deps sdk-venv
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build
 	$(MAKE) lint

@@ -25,31 +25,53 @@ struct TasksCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let password = try self.password.load()
+        let output = await Self.look(
+            url: self.url,
+            password: try self.password.load(),
+            timeout: .seconds(max(1, self.timeout)),
+            json: self.json
+        )
+        for line in output.lines { print(line) }
+        if let error = output.error { StandardError.write(error) }
+        if output.exitCode != 0 { throw ExitCode(output.exitCode) }
+    }
+
+    /// What `obwatch tasks` prints and its exit status, without touching the terminal (tests call this).
+    struct Output {
+        var lines: [String] = []
+        var error: String?
+        var exitCode: Int32 = 0
+    }
+
+    /// Asks the agent once and renders the answer.
+    static func look(url: String, password: Password, timeout: Duration, json: Bool) async -> Output {
         let client = ObshellClient(
-            baseURL: self.url,
+            baseURL: url,
             password: password,
-            transport: CurlAgentTransport(baseURL: self.url, timeout: .seconds(max(1, self.timeout)))
+            transport: CurlAgentTransport(baseURL: url, timeout: timeout)
         )
         let answer: (dags: [Dag], agentTime: ObshellTime?)
         do {
             answer = try await client.unfinishedDags(showDetails: true)
         } catch {
-            let unreachable: Set<ObshellError.Code> = [
-                .unreachable, .timeout, .wrongPassword, .refused, .decryptFailed,
+            let noAnswer: Set<ObshellError.Code> = [
+                .unreachable, .timeout, .wrongPassword, .refused, .decryptFailed, .invalidTarget,
             ]
             let verb = error.code == .wrongPassword ? "refused the password" : "failed"
-            StandardError.write("obwatch tasks: \(Redacted.url(self.url)) \(verb): \(error)")
-            throw ExitCode(unreachable.contains(error.code) || error.code == .invalidTarget ? 2 : 1)
+            return Output(
+                error: "obwatch tasks: \(Redacted.url(url)) \(verb): \(error)",
+                exitCode: noAnswer.contains(error.code) ? 2 : 1
+            )
         }
-        if self.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
-            let data = try encoder.encode(answer.dags)
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for line in TaskListView().lines(for: answer.dags, agentTime: answer.agentTime) { print(line) }
+        guard json else {
+            return Output(lines: TaskListView().lines(for: answer.dags, agentTime: answer.agentTime))
         }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(answer.dags) else {
+            return Output(error: "obwatch tasks: cannot encode the DAG list", exitCode: 1)
+        }
+        return Output(lines: [String(decoding: data, as: UTF8.self)])
     }
 }
 
