@@ -10,6 +10,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C system libraries: module maps and typed `static inline` shims only.
@@ -25,11 +29,24 @@ let package = Package(
             dependencies: ["Curl", "COpenSSL", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // obshell's task API served from scenario files, for tests, the demo and `obwatch simulate`.
+        .target(
+            name: "Simulator",
+            dependencies: [
+                "Obshell", "YAML",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Wiring and the thin command line.
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "Obshell",
+                "Curl", "YAML", "Obshell", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -41,7 +58,10 @@ let package = Package(
         .testTarget(name: "ObshellTests", dependencies: ["Obshell"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ObwatchAppTests",
-            dependencies: ["ObwatchApp", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "ObwatchApp", "Simulator", "Obshell",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ]
 )

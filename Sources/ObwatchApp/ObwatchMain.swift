@@ -1,9 +1,11 @@
 import ArgumentParser
+import Logging
 
 /// The process entry point the thin `obwatch` executable calls.
 public enum ObwatchMain {
-    /// Parses the command line and runs the chosen command; exits with its status.
+    /// Bootstraps logging (to stderr, so stdout stays for output), parses the command line and runs the command.
     public static func run() async {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         await ObwatchCommand.main()
     }
 }

@@ -1,4 +1,0 @@
-import Hummingbird
-import Logging
-import Obshell
-import YAML
