@@ -29,6 +29,9 @@ let package = Package(
             dependencies: ["Curl", "COpenSSL", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // The DAG state machine, the event catalogue, captures and persisted state.
+        .target(name: "Tracker", dependencies: ["Obshell"]),
+
         // obshell's task API served from scenario files, for tests, the demo and `obwatch simulate`.
         .target(
             name: "Simulator",
@@ -46,7 +49,7 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "Obshell", "Simulator",
+                "Curl", "YAML", "Obshell", "Simulator", "Tracker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,10 +59,16 @@ let package = Package(
         .testTarget(name: "CurlTests", dependencies: ["Curl"], resources: [.copy("Peers")]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "ObshellTests", dependencies: ["Obshell"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Obshell"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "SimulatorTests",
+            dependencies: ["Simulator", "Obshell", "Curl"],
+            resources: [.copy("Peers")]
+        ),
         .testTarget(
             name: "ObwatchAppTests",
             dependencies: [
-                "ObwatchApp", "Simulator", "Obshell",
+                "ObwatchApp", "Simulator", "Obshell", "Tracker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Tracker
+
+/// `obwatch replay`: recorded exchanges through the tracker, one JSON event per line.
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay recorded agent exchanges (JSON Lines) through the tracker and print the events.",
+        discussion: """
+            Each capture line is one exchange with an agent (CONTRACT section 5). Events are printed as JSON, one \
+            per line, with the capture's own clock. A bad line is reported on stderr as FILE:LINE: error: MESSAGE \
+            and skipped; the rest is still replayed, and the exit status is then 1.
+            """
+    )
+
+    @Argument(help: "Capture files, replayed in the order given.")
+    var captures: [String]
+
+    func run() async throws {
+        let output = Self.replay(files: self.captures)
+        for line in output.errors { StandardError.write(line) }
+        if output.exitCode != 0 { throw ExitCode(output.exitCode) }
+    }
+
+    /// What a replay printed: event lines on stdout (written as they come), problems for stderr.
+    struct Output {
+        var events: [String] = []
+        var errors: [String] = []
+        var exitCode: Int32 { self.errors.isEmpty ? 0 : 1 }
+    }
+
+    /// Replays the files in order through one tracker per target.
+    /// - Parameters:
+    ///   - files: Capture paths.
+    ///   - write: Called with each event line as soon as it is made (stdout by default).
+    static func replay(
+        files: [String],
+        write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
+    ) -> Output {
+        var replayer = Replayer()
+        var output = Output()
+        for path in files {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                output.errors.append("\(path): error: cannot read the file")
+                continue
+            }
+            let reading = CaptureReader.read(data, file: path)
+            output.errors += reading.diagnostics.map(\.description)
+            for entry in reading.entries {
+                for var event in replayer.feed(entry) {
+                    // Without a configuration no rule routes anything; replay always prints the field.
+                    event.routes = event.routes ?? []
+                    let line = event.jsonLine()
+                    output.events.append(line)
+                    write(line)
+                }
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,272 @@
+public import Foundation
+public import Obshell
+
+/// One usable line of a capture: which target it is about and what the tracker observes from it.
+public struct CaptureEntry: Sendable, Hashable {
+    /// The target the exchange was with.
+    public var target: String
+    /// The poll or confirmation the line records.
+    public var observation: Observation
+    /// The 1-based line number in its file.
+    public var line: Int
+
+    /// Makes an entry.
+    public init(target: String, observation: Observation, line: Int) {
+        self.target = target
+        self.observation = observation
+        self.line = line
+    }
+}
+
+/// The readable lines of a capture and the problems of the others.
+public struct CaptureReading: Sendable {
+    /// Polls and confirmations, in file order.
+    public var entries: [CaptureEntry]
+    /// One error per bad line (`FILE:LINE: error: ...`); those lines were skipped.
+    public var diagnostics: [TrackerError]
+}
+
+/// Reads the capture format of CONTRACT section 5: JSON Lines, one HTTP exchange per line.
+///
+/// Lines for `/api/v1/task/dag/unfinish` (any query) are polls; lines for `/api/v1/task/dag/{id}` are
+/// confirmations; every other request (`/api/v1/secret`, `/api/v1/info`, ...) is ignored. Lines split on `\n` only;
+/// empty lines are skipped.
+public enum CaptureReader {
+    /// Reads a whole capture.
+    /// - Parameters:
+    ///   - data: The file's bytes.
+    ///   - file: The name diagnostics carry.
+    /// - Returns: The entries and the diagnostics of skipped lines.
+    public static func read(_ data: Data, file: String) -> CaptureReading {
+        var entries: [CaptureEntry] = []
+        var diagnostics: [TrackerError] = []
+        var lineNumber = 0
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") && $0 != 9 }) else {
+                continue
+            }
+            do {
+                if let entry = try self.entry(Data(line), file: file, line: lineNumber) {
+                    entries.append(entry)
+                }
+            } catch {
+                diagnostics.append(error)
+            }
+        }
+        return CaptureReading(entries: entries, diagnostics: diagnostics)
+    }
+
+    /// Reads one line.
+    /// - Returns: The entry, or `nil` for a request that is neither a poll nor a confirmation.
+    /// - Throws: ``TrackerError`` `.badCaptureLine` when the line is not JSON or lacks a field.
+    public static func entry(_ line: Data, file: String, line number: Int) throws(TrackerError) -> CaptureEntry? {
+        func bad(_ message: String) -> TrackerError {
+            TrackerError(code: .badCaptureLine, message: message, file: file, line: number)
+        }
+        let raw: RawLine
+        do {
+            raw = try JSONDecoder().decode(RawLine.self, from: line)
+        } catch let error as DecodingError {
+            switch error {
+            case .keyNotFound(let key, _): throw bad("the line lacks the field \"\(key.stringValue)\"")
+            case .typeMismatch(_, let context), .valueNotFound(_, let context):
+                let field = context.codingPath.first?.stringValue ?? "?"
+                throw bad("the field \"\(field)\" has the wrong type")
+            default: throw bad("the line is not a JSON object")
+            }
+        } catch {
+            throw bad("the line is not a JSON object")
+        }
+        guard let at = ObshellTime(raw.at) else { throw bad("\"at\" is not an RFC 3339 time: \(raw.at)") }
+        guard let kind = RequestKind(raw.request) else { return nil }
+        if raw.error == nil, raw.status == nil { throw bad("the line has neither \"status\" nor \"error\"") }
+        let observation: Observation
+        switch kind {
+        case .poll:
+            switch self.pollOutcome(raw) {
+            case .success(let dags): observation = .list(dags, at: at)
+            case .failure(let reason): observation = .failedPoll(reason: reason.message, at: at)
+            }
+        case .dag(let id):
+            observation = .confirmation(id: id, result: self.confirmationOutcome(raw), at: at)
+        }
+        return CaptureEntry(target: raw.target, observation: observation, line: number)
+    }
+
+    private struct Reason: Error {
+        var message: String
+    }
+
+    private static func pollOutcome(_ raw: RawLine) -> Result<[Dag], Reason> {
+        if let error = raw.error { return .failure(Reason(message: error)) }
+        let status = raw.status ?? 0
+        guard let body = raw.body else { return .failure(Reason(message: "HTTP \(status) with no body")) }
+        guard case .json(let value) = body else {
+            return .failure(Reason(message: "HTTP \(status): the body is not JSON"))
+        }
+        let envelope: Envelope<ContentList<Dag>>
+        do {
+            let data = try JSONEncoder().encode(value)
+            envelope = try ObshellDecoder.envelope(ContentList<Dag>.self, from: data)
+        } catch let error as ObshellError {
+            return .failure(Reason(message: "HTTP \(status): the body is not an obshell answer: \(error.message)"))
+        } catch {
+            return .failure(Reason(message: "HTTP \(status): the body is not an obshell answer"))
+        }
+        guard (200..<300).contains(status), envelope.successful else {
+            return .failure(Reason(message: self.describeFailure(status: status, error: envelope.error)))
+        }
+        return .success(envelope.data?.contents ?? [])
+    }
+
+    private static func confirmationOutcome(_ raw: RawLine) -> ConfirmationResult {
+        if let error = raw.error { return .failed(reason: error) }
+        let status = raw.status ?? 0
+        if status == 404 { return .notFound }
+        guard case .json(let value) = raw.body else { return .failed(reason: "HTTP \(status): the body is not JSON") }
+        do {
+            let envelope = try ObshellDecoder.envelope(Dag.self, from: try JSONEncoder().encode(value))
+            if envelope.error?.errCode == "Task.NotFound" || envelope.status == 404 { return .notFound }
+            guard (200..<300).contains(status), envelope.successful, let dag = envelope.data else {
+                return .failed(reason: self.describeFailure(status: status, error: envelope.error))
+            }
+            return .found(dag)
+        } catch let error as ObshellError {
+            return .failed(reason: "HTTP \(status): the body is not an obshell answer: \(error.message)")
+        } catch {
+            return .failed(reason: "HTTP \(status): the body is not an obshell answer")
+        }
+    }
+
+    /// `HTTP 500 Common.Unexpected: Unexpected error: Internal Server Error`.
+    private static func describeFailure(status: Int, error: APIError?) -> String {
+        var text = "HTTP \(status)"
+        if let code = error?.errCode {
+            text += " " + code
+        } else if let code = error?.code {
+            text += " code \(code)"
+        }
+        if let message = error?.message { text += ": " + message }
+        if error == nil, (200..<300).contains(status) { text += ": successful is false" }
+        return text
+    }
+}
+
+/// Which requests a capture line can record.
+enum RequestKind: Equatable {
+    case poll
+    case dag(id: String)
+
+    private static let unfinished = "/api/v1/task/dag/unfinish"
+    private static let dagPrefix = "/api/v1/task/dag/"
+
+    init?(_ request: String) {
+        // `GET /path?query`; a bare `/path?query` is read as a GET too.
+        let parts = request.split(separator: " ", omittingEmptySubsequences: true)
+        let target: Substring
+        if parts.count == 2, parts[0] == "GET" {
+            target = parts[1]
+        } else if parts.count == 1, parts[0].hasPrefix("/") {
+            target = parts[0]
+        } else {
+            return nil
+        }
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        if path == Self.unfinished {
+            self = .poll
+            return
+        }
+        guard path.hasPrefix(Self.dagPrefix) else { return nil }
+        let rest = path.dropFirst(Self.dagPrefix.count)
+        guard !rest.isEmpty, !rest.contains("/") else { return nil }
+        self = .dag(id: String(rest).removingPercentEncoding ?? String(rest))
+    }
+}
+
+/// A capture line as written: `body` is a JSON value, or a string when the agent's answer was not JSON.
+private struct RawLine: Decodable {
+    enum Body {
+        case json(JSONValue)
+        case text(String)
+    }
+
+    var at: String
+    var target: String
+    var request: String
+    var status: Int?
+    var body: Body?
+    var error: String?
+
+    enum CodingKeys: String, CodingKey { case at, target, request, status, body, error }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.at = try container.decode(String.self, forKey: .at)
+        self.target = try container.decode(String.self, forKey: .target)
+        self.request = try container.decode(String.self, forKey: .request)
+        self.status = try container.decodeIfPresent(Int.self, forKey: .status)
+        self.error = try container.decodeIfPresent(String.self, forKey: .error)
+        if let text = try? container.decode(String.self, forKey: .body) {
+            self.body = .text(text)
+        } else if let value = try container.decodeIfPresent(JSONValue.self, forKey: .body), value != .null {
+            self.body = .json(value)
+        } else {
+            self.body = nil
+        }
+    }
+}
+
+/// Formats exchanges as capture lines, for `obwatch run --record`.
+public struct CaptureWriter: Sendable {
+    /// Makes a writer.
+    public init() {}
+
+    /// One capture line, without the trailing newline.
+    ///
+    /// A body that is a JSON object is embedded as received (compacted only when it spans lines, so that the line
+    /// stays one line); any other body is embedded as a string.
+    /// - Parameters:
+    ///   - at: When the answer (or the failure) came.
+    ///   - target: The target's name.
+    ///   - request: `GET /api/v1/task/dag/unfinish?show_details=true`.
+    ///   - status: The HTTP status, when an answer came.
+    ///   - body: The answer's bytes, when an answer came.
+    ///   - error: Why no answer came; replaces `status` and `body`.
+    public func line(
+        at: ObshellTime,
+        target: String,
+        request: String,
+        status: Int? = nil,
+        body: Data? = nil,
+        error: String? = nil
+    ) -> String {
+        var text = "{\"at\":" + Self.quote(at.text) + ",\"target\":" + Self.quote(target)
+        text += ",\"request\":" + Self.quote(request)
+        if let error {
+            return text + ",\"error\":" + Self.quote(error) + "}"
+        }
+        text += ",\"status\":\(status ?? 0)"
+        if let body {
+            text += ",\"body\":" + Self.embed(body)
+        }
+        return text + "}"
+    }
+
+    private static func embed(_ body: Data) -> String {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: body), case .object = value else {
+            return self.quote(String(decoding: body, as: UTF8.self))
+        }
+        if !body.contains(UInt8(ascii: "\n")), !body.contains(UInt8(ascii: "\r")) {
+            return String(decoding: body, as: UTF8.self)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        guard let compact = try? encoder.encode(value) else { return self.quote(String(decoding: body, as: UTF8.self)) }
+        return String(decoding: compact, as: UTF8.self)
+    }
+
+    private static func quote(_ text: String) -> String {
+        JSONObjectText.quote(text)
+    }
+}

@@ -1,0 +1,559 @@
+import Foundation
+public import Obshell
+
+/// The kind of an event (CONTRACT section 4), spelled as in the JSON.
+public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A DAG id seen for the first time.
+    case started
+    /// `stage` changed between two observations.
+    case stageAdvanced = "stage_advanced"
+    /// A node failed (not by CANCEL); once per node and failure episode.
+    case nodeFailed = "node_failed"
+    /// The DAG became FAILED with operator RUN or ROLLBACK.
+    case failed
+    /// A READY or RUNNING DAG made no progress for a threshold.
+    case stalled
+    /// A stalled DAG made progress again.
+    case resumed
+    /// A failed DAG runs again.
+    case retried
+    /// The DAG's operator became ROLLBACK.
+    case rollbackStarted = "rollback_started"
+    /// Final SUCCEED with operator RUN.
+    case succeeded
+    /// Final SUCCEED with operator PASS.
+    case passed
+    /// Final SUCCEED with operator ROLLBACK.
+    case rolledBack = "rolled_back"
+    /// FAILED with operator CANCEL (never `failed`).
+    case cancelled
+    /// The DAG left the list and no final state was confirmed within `confirm_within`.
+    case vanished
+    /// `down_after` polls in a row failed.
+    case targetDown = "target_down"
+    /// The first good poll after `target_down`.
+    case targetUp = "target_up"
+
+    /// `firing` for the types that open an incident, `resolved` for those that close one, else `info`.
+    public var status: EventStatus {
+        switch self {
+        case .nodeFailed, .failed, .stalled, .targetDown: .firing
+        case .resumed, .retried, .succeeded, .passed, .rolledBack, .cancelled, .targetUp: .resolved
+        case .started, .stageAdvanced, .rollbackStarted, .vanished: .info
+        }
+    }
+
+    /// The severity of the table in CONTRACT section 4.
+    public var defaultSeverity: EventSeverity {
+        switch self {
+        case .nodeFailed, .failed, .targetDown: .critical
+        case .stalled, .rollbackStarted, .rolledBack, .cancelled, .vanished: .warning
+        case .started, .stageAdvanced, .resumed, .retried, .succeeded, .passed, .targetUp: .info
+        }
+    }
+
+    /// The final events: they end a run of the DAG.
+    public var isFinal: Bool {
+        [.succeeded, .passed, .rolledBack, .cancelled, .failed].contains(self)
+    }
+}
+
+/// Whether an event opens an incident, closes one, or only informs.
+public enum EventStatus: String, Sendable, Hashable, Codable {
+    /// Opens an incident.
+    case firing
+    /// Closes an incident.
+    case resolved
+    /// Neither.
+    case info
+}
+
+/// How urgent an event is.
+public enum EventSeverity: String, Sendable, Hashable, Codable {
+    /// Worth a look.
+    case info
+    /// Needs attention.
+    case warning
+    /// Page someone.
+    case critical
+}
+
+/// One event: ``jsonLine()`` writes exactly the JSON object of CONTRACT section 4, fields absent where they do not
+/// apply, keys in the contract's order.
+///
+/// Agent text (names, log lines) is carried as received; ``jsonLine()`` never escapes `/` and never touches CR, LF,
+/// U+2028 or emoji beyond JSON's own string escaping. `Codable` gives the same fields for persistence (the delivery
+/// queue), but Foundation's encoder on Linux does not keep key order: print events with ``jsonLine()``.
+public struct Event: Sendable, Hashable, Codable {
+    /// The `dag` object: the DAG as last observed.
+    public struct DagInfo: Sendable, Hashable, Codable {
+        /// The generic id (the key).
+        public var id: String
+        /// The raw row id.
+        public var dagID: Int64
+        /// The DAG's name, byte-exact.
+        public var name: String
+        /// The current stage, 1-based.
+        public var stage: Int
+        /// The number of stages.
+        public var maxStage: Int
+        /// The DAG's state as sent.
+        public var state: String
+        /// The DAG's operator as sent.
+        public var `operator`: String
+        /// The agent's start time text, when sent.
+        public var startTime: String?
+        /// The agent's end time text, when sent.
+        public var endTime: String?
+
+        /// Makes the object.
+        public init(
+            id: String,
+            dagID: Int64,
+            name: String,
+            stage: Int,
+            maxStage: Int,
+            state: String,
+            operator: String,
+            startTime: String? = nil,
+            endTime: String? = nil
+        ) {
+            self.id = id
+            self.dagID = dagID
+            self.name = name
+            self.stage = stage
+            self.maxStage = maxStage
+            self.state = state
+            self.operator = `operator`
+            self.startTime = startTime
+            self.endTime = endTime
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case dagID = "dag_id"
+            case name, stage
+            case maxStage = "max_stage"
+            case state, `operator`
+            case startTime = "start_time"
+            case endTime = "end_time"
+        }
+    }
+
+    /// The `node` object: the node the event is about (the failed one, or the current one).
+    public struct NodeInfo: Sendable, Hashable, Codable {
+        /// The node's generic id.
+        public var id: String
+        /// The raw row id.
+        public var nodeID: Int64
+        /// The node's name, byte-exact.
+        public var name: String
+        /// The node's state.
+        public var state: String
+        /// The node's operator.
+        public var `operator`: String
+
+        /// Makes the object.
+        public init(id: String, nodeID: Int64, name: String, state: String, operator: String) {
+            self.id = id
+            self.nodeID = nodeID
+            self.name = name
+            self.state = state
+            self.operator = `operator`
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case nodeID = "node_id"
+            case name, state, `operator`
+        }
+    }
+
+    /// One entry of `sub_tasks`: a failed sub-task with its last log line, byte-exact.
+    public struct SubTaskInfo: Sendable, Hashable, Codable {
+        /// The sub-task's generic id.
+        public var id: String
+        /// The sub-task's name.
+        public var name: String
+        /// Its state.
+        public var state: String
+        /// How many times it ran.
+        public var executeTimes: Int
+        /// The agent that ran it.
+        public var executeAgent: SubTask.Agent?
+        /// Its last log line, exactly as the agent sent it.
+        public var lastLog: String?
+
+        /// Makes the object.
+        public init(
+            id: String,
+            name: String,
+            state: String,
+            executeTimes: Int,
+            executeAgent: SubTask.Agent? = nil,
+            lastLog: String? = nil
+        ) {
+            self.id = id
+            self.name = name
+            self.state = state
+            self.executeTimes = executeTimes
+            self.executeAgent = executeAgent
+            self.lastLog = lastLog
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, state
+            case executeTimes = "execute_times"
+            case executeAgent = "execute_agent"
+            case lastLog = "last_log"
+        }
+    }
+
+    /// The `previous` object: the DAG at the observation before.
+    public struct Previous: Sendable, Hashable, Codable {
+        /// The stage before.
+        public var stage: Int
+        /// The state before.
+        public var state: String
+        /// The operator before.
+        public var `operator`: String
+
+        /// Makes the object.
+        public init(stage: Int, state: String, operator: String) {
+            self.stage = stage
+            self.state = state
+            self.operator = `operator`
+        }
+
+        enum CodingKeys: String, CodingKey { case stage, state, `operator` }
+    }
+
+    /// One entry of `routes`: a rule that matched and the receivers it sends to.
+    public struct Route: Sendable, Hashable, Codable {
+        /// The rule's name.
+        public var rule: String
+        /// The receivers the event goes to through this rule (empty when silenced or inhibited).
+        public var receivers: [String]
+
+        /// Makes a route.
+        public init(rule: String, receivers: [String]) {
+            self.rule = rule
+            self.receivers = receivers
+        }
+    }
+
+    /// The `target` object.
+    public struct TargetInfo: Sendable, Hashable, Codable {
+        /// The target's name.
+        public var name: String
+        /// The redacted URL, when known.
+        public var url: String?
+        /// The target's labels (encoded with sorted keys, so output is stable).
+        public var labels: [String: String]
+
+        /// Makes the object from an identity.
+        public init(_ identity: TargetIdentity) {
+            self.name = identity.name
+            self.url = identity.url
+            self.labels = identity.labels
+        }
+
+        enum CodingKeys: String, CodingKey { case name, url, labels }
+
+        /// Decodes the object.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.name = try container.decode(String.self, forKey: .name)
+            self.url = try container.decodeIfPresent(String.self, forKey: .url)
+            self.labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        }
+
+        /// Encodes the object, labels in key order.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.name, forKey: .name)
+            try container.encodeIfPresent(self.url, forKey: .url)
+            try container.encode(SortedLabels(self.labels), forKey: .labels)
+        }
+    }
+
+    /// Always `obwatch.event/v1`.
+    public static let schema = "obwatch.event/v1"
+
+    /// The idempotency key: a stable hash of target, DAG id, type and episode (see ``EventID``).
+    public var id: String
+    /// The kind of event.
+    public var type: EventType
+    /// `firing`, `resolved` or `info`, fixed by the type.
+    public var status: EventStatus
+    /// The severity; the type's default unless a rule changes it.
+    public var severity: EventSeverity
+    /// The incident this event opens or closes (`target/dag/failed`, `target/dag/stalled`, `target/target_down`).
+    public var incident: String?
+    /// The time of the observation that produced the event, its text kept.
+    public var at: ObshellTime
+    /// The target.
+    public var target: TargetInfo
+    /// The DAG, for DAG events.
+    public var dag: DagInfo?
+    /// The node the event is about.
+    public var node: NodeInfo?
+    /// Failed sub-tasks with their last log lines.
+    public var subTasks: [SubTaskInfo]?
+    /// The DAG as observed before.
+    public var previous: Previous?
+    /// For `started`: whether the DAG was already past stage 1.
+    public var observedMidRun: Bool?
+    /// For `stalled`: how long no progress was seen, in whole seconds.
+    public var stalledSeconds: Int64?
+    /// For `stalled`: the threshold as written, e.g. `30m`.
+    public var threshold: String?
+    /// For `target_down`: why the polls failed.
+    public var error: String?
+    /// One human line, e.g. `Cluster scale out failed at stage 4/9 (Wait remote deploy finish) on prod-east`.
+    public var summary: String
+    /// Every rule that matched; set by the router (`nil` is absent, `[]` is written).
+    public var routes: [Route]?
+
+    /// Makes an event; status and severity come from the type.
+    public init(
+        id: String,
+        type: EventType,
+        incident: String? = nil,
+        at: ObshellTime,
+        target: TargetIdentity,
+        dag: DagInfo? = nil,
+        node: NodeInfo? = nil,
+        subTasks: [SubTaskInfo]? = nil,
+        previous: Previous? = nil,
+        observedMidRun: Bool? = nil,
+        stalledSeconds: Int64? = nil,
+        threshold: String? = nil,
+        error: String? = nil,
+        summary: String,
+        routes: [Route]? = nil
+    ) {
+        self.id = id
+        self.type = type
+        self.status = type.status
+        self.severity = type.defaultSeverity
+        self.incident = incident
+        self.at = at
+        self.target = TargetInfo(target)
+        self.dag = dag
+        self.node = node
+        self.subTasks = subTasks
+        self.previous = previous
+        self.observedMidRun = observedMidRun
+        self.stalledSeconds = stalledSeconds
+        self.threshold = threshold
+        self.error = error
+        self.summary = summary
+        self.routes = routes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, id, type, status, severity, incident, at, target, dag, node
+        case subTasks = "sub_tasks"
+        case previous
+        case observedMidRun = "observed_mid_run"
+        case stalledSeconds = "stalled_seconds"
+        case threshold, error, summary, routes
+    }
+
+    /// Decodes an event written by ``encode(to:)`` (the delivery queue reads them back).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try container.decode(String.self, forKey: .id)
+        self.type = try container.decode(EventType.self, forKey: .type)
+        self.status = try container.decodeIfPresent(EventStatus.self, forKey: .status) ?? self.type.status
+        self.severity =
+            try container.decodeIfPresent(EventSeverity.self, forKey: .severity) ?? self.type.defaultSeverity
+        self.incident = try container.decodeIfPresent(String.self, forKey: .incident)
+        self.at = try container.decode(ObshellTime.self, forKey: .at)
+        self.target = try container.decode(TargetInfo.self, forKey: .target)
+        self.dag = try container.decodeIfPresent(DagInfo.self, forKey: .dag)
+        self.node = try container.decodeIfPresent(NodeInfo.self, forKey: .node)
+        self.subTasks = try container.decodeIfPresent([SubTaskInfo].self, forKey: .subTasks)
+        self.previous = try container.decodeIfPresent(Previous.self, forKey: .previous)
+        self.observedMidRun = try container.decodeIfPresent(Bool.self, forKey: .observedMidRun)
+        self.stalledSeconds = try container.decodeIfPresent(Int64.self, forKey: .stalledSeconds)
+        self.threshold = try container.decodeIfPresent(String.self, forKey: .threshold)
+        self.error = try container.decodeIfPresent(String.self, forKey: .error)
+        self.summary = try container.decode(String.self, forKey: .summary)
+        self.routes = try container.decodeIfPresent([Route].self, forKey: .routes)
+    }
+
+    /// Encodes the fields, omitting those that do not apply (key order is the encoder's; see ``jsonLine()``).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Self.schema, forKey: .schema)
+        try container.encode(self.id, forKey: .id)
+        try container.encode(self.type, forKey: .type)
+        try container.encode(self.status, forKey: .status)
+        try container.encode(self.severity, forKey: .severity)
+        try container.encodeIfPresent(self.incident, forKey: .incident)
+        try container.encode(self.at, forKey: .at)
+        try container.encode(self.target, forKey: .target)
+        try container.encodeIfPresent(self.dag, forKey: .dag)
+        try container.encodeIfPresent(self.node, forKey: .node)
+        try container.encodeIfPresent(self.subTasks, forKey: .subTasks)
+        try container.encodeIfPresent(self.previous, forKey: .previous)
+        try container.encodeIfPresent(self.observedMidRun, forKey: .observedMidRun)
+        try container.encodeIfPresent(self.stalledSeconds, forKey: .stalledSeconds)
+        try container.encodeIfPresent(self.threshold, forKey: .threshold)
+        try container.encodeIfPresent(self.error, forKey: .error)
+        try container.encode(self.summary, forKey: .summary)
+        try container.encodeIfPresent(self.routes, forKey: .routes)
+    }
+
+    /// The event as one line of JSON (no trailing newline): keys in CONTRACT section 4's order, absent fields
+    /// omitted, `/` unescaped, agent text exact (only `"`, `\\` and control characters are escaped, as JSON
+    /// requires; U+2028 and emoji are written as they are).
+    public func jsonLine() -> String {
+        var json = JSONObjectText()
+        json.string("schema", Self.schema)
+        json.string("id", self.id)
+        json.string("type", self.type.rawValue)
+        json.string("status", self.status.rawValue)
+        json.string("severity", self.severity.rawValue)
+        json.string("incident", self.incident)
+        json.string("at", self.at.text)
+        var target = JSONObjectText()
+        target.string("name", self.target.name)
+        target.string("url", self.target.url)
+        var labels = JSONObjectText()
+        for key in self.target.labels.keys.sorted() { labels.string(key, self.target.labels[key]) }
+        target.raw("labels", labels.text)
+        json.raw("target", target.text)
+        if let dag = self.dag {
+            var object = JSONObjectText()
+            object.string("id", dag.id)
+            object.integer("dag_id", dag.dagID)
+            object.string("name", dag.name)
+            object.integer("stage", Int64(dag.stage))
+            object.integer("max_stage", Int64(dag.maxStage))
+            object.string("state", dag.state)
+            object.string("operator", dag.operator)
+            object.string("start_time", dag.startTime)
+            object.string("end_time", dag.endTime)
+            json.raw("dag", object.text)
+        }
+        if let node = self.node {
+            var object = JSONObjectText()
+            object.string("id", node.id)
+            object.integer("node_id", node.nodeID)
+            object.string("name", node.name)
+            object.string("state", node.state)
+            object.string("operator", node.operator)
+            json.raw("node", object.text)
+        }
+        if let subTasks = self.subTasks {
+            let items = subTasks.map { subTask -> String in
+                var object = JSONObjectText()
+                object.string("id", subTask.id)
+                object.string("name", subTask.name)
+                object.string("state", subTask.state)
+                object.integer("execute_times", Int64(subTask.executeTimes))
+                if let agent = subTask.executeAgent {
+                    var agentObject = JSONObjectText()
+                    agentObject.string("ip", agent.ip)
+                    agentObject.integer("port", Int64(agent.port))
+                    object.raw("execute_agent", agentObject.text)
+                }
+                object.string("last_log", subTask.lastLog)
+                return object.text
+            }
+            json.raw("sub_tasks", "[" + items.joined(separator: ",") + "]")
+        }
+        if let previous = self.previous {
+            var object = JSONObjectText()
+            object.integer("stage", Int64(previous.stage))
+            object.string("state", previous.state)
+            object.string("operator", previous.operator)
+            json.raw("previous", object.text)
+        }
+        if let midRun = self.observedMidRun { json.raw("observed_mid_run", midRun ? "true" : "false") }
+        if let seconds = self.stalledSeconds { json.integer("stalled_seconds", seconds) }
+        json.string("threshold", self.threshold)
+        json.string("error", self.error)
+        json.string("summary", self.summary)
+        if let routes = self.routes {
+            let items = routes.map { route -> String in
+                var object = JSONObjectText()
+                object.string("rule", route.rule)
+                object.raw("receivers", "[" + route.receivers.map(JSONObjectText.quote).joined(separator: ",") + "]")
+                return object.text
+            }
+            json.raw("routes", "[" + items.joined(separator: ",") + "]")
+        }
+        return json.text
+    }
+}
+
+/// A JSON object written key by key, in the order given: Foundation's encoder does not keep key order on Linux.
+struct JSONObjectText {
+    private var body = ""
+
+    /// The object, braces included.
+    var text: String { "{" + self.body + "}" }
+
+    mutating func raw(_ key: String, _ json: String) {
+        if !self.body.isEmpty { self.body += "," }
+        self.body += Self.quote(key) + ":" + json
+    }
+
+    mutating func string(_ key: String, _ value: String?) {
+        guard let value else { return }
+        self.raw(key, Self.quote(value))
+    }
+
+    mutating func integer(_ key: String, _ value: Int64) {
+        self.raw(key, String(value))
+    }
+
+    /// A JSON string literal: `"` and `\\` escaped, control characters as JSON escapes, nothing else touched.
+    static func quote(_ value: String) -> String {
+        var text = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case "\u{08}": text += "\\b"
+            case "\u{0C}": text += "\\f"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    text.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return text + "\""
+    }
+}
+
+/// Labels encoded with their keys in sorted order: a Swift dictionary has no stable order, output must.
+private struct SortedLabels: Encodable {
+    let labels: [String: String]
+
+    init(_ labels: [String: String]) { self.labels = labels }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for key in self.labels.keys.sorted() {
+            try container.encode(self.labels[key], forKey: Key(stringValue: key))
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// The live state machine of one target: owns its ``TrackerState`` and applies observations one at a time.
+///
+/// Each ``observe(_:)`` is a check-and-update with no suspension inside, so two pollers can never interleave on
+/// one state.
+public actor TargetTracker {
+    /// The target, copied into events.
+    public let target: TargetIdentity
+    /// The current settings (a reload may change them).
+    public private(set) var settings: TrackerSettings
+    /// The current state.
+    public private(set) var state: TrackerState
+
+    /// Makes a tracker, from a saved state after a restart or from nothing.
+    public init(target: TargetIdentity, settings: TrackerSettings, state: TrackerState = TrackerState()) {
+        self.target = target
+        self.settings = settings
+        self.state = state
+    }
+
+    /// Applies one observation and returns what it did; the caller persists ``state`` and asks for confirmations.
+    public func observe(_ observation: Observation) -> TrackerStep {
+        let step = Tracker.step(self.state, observation, settings: self.settings, target: self.target)
+        self.state = step.state
+        return step
+    }
+
+    /// Replaces the settings (SIGHUP reload); the state is kept.
+    public func update(settings: TrackerSettings) {
+        self.settings = settings
+    }
+}

@@ -1,0 +1,612 @@
+import Obshell
+
+/// What one observation did: the new state, the events in order, and the DAGs to confirm.
+public struct TrackerStep: Sendable, Hashable {
+    /// The state after the observation.
+    public var state: TrackerState
+    /// The events the observation produced, in the order they happened.
+    public var events: [Event]
+    /// DAG ids missing from a good list whose final state must be asked for with `GET /api/v1/task/dag/{id}`,
+    /// sorted; empty for everything but good lists.
+    public var confirmations: [String]
+
+    /// Makes a step.
+    public init(state: TrackerState, events: [Event], confirmations: [String]) {
+        self.state = state
+        self.events = events
+        self.confirmations = confirmations
+    }
+}
+
+/// The pure state machine of one target: observations in, events out (CONTRACT section 4). No I/O, no clock.
+///
+/// Choices the contract leaves open, made here:
+/// - Incidents. `node_failed` and `failed` belong to `TARGET/DAGID/failed`; `stalled` of every threshold shares
+///   `TARGET/DAGID/stalled`, which one `resumed` resolves; `target_down` and `target_up` use `TARGET/target_down`.
+///   `retried`, `succeeded`, `passed`, `rolled_back` and `cancelled` carry (and resolve) the failed incident only when
+///   one is open; otherwise they carry no incident. `started`, `stage_advanced`, `rollback_started` and `vanished`
+///   carry none: `vanished` leaves open incidents open, since nobody knows how the DAG ended.
+/// - Failure episodes. An episode starts with its first `node_failed` or `failed` and ends only with an event:
+///   `retried` (which resolves), `rollback_started` (which does not: a rollback that fails fires a new `failed` in a
+///   new episode, in the same incident), or a final `cancelled`/`succeeded`/`passed`/`rolled_back`. A FAILED DAG seen
+///   READY/CANCEL (no such event) stays in its episode until its `cancelled`.
+///   `failed` fires once per episode, `node_failed` once per node and episode; a node still FAILED exactly as before
+///   when its episode ends does not fire again until it changes.
+/// - A final event fires once per final `state/operator` until the DAG runs again; a listed SUCCEED counts like a
+///   confirmed one. A DAG that comes back READY or RUNNING after a final fires `retried` (or `rollback_started`
+///   under ROLLBACK), never a second `started`. A DAG that comes back after `vanished` was most likely listed all
+///   along by an agent that was away: it is observed again as usual (its changes fire their events).
+/// - A confirmation that shows READY or RUNNING means the DAG never left: no events and no change to what was last
+///   seen, so the next list still reports its changes. A confirmation for a DAG never listed is ignored.
+/// - Stall time is counted between good observations of the DAG; the gap that contains a failed poll is not counted.
+///   Time while obwatch itself was stopped is counted (the clock keeps running across a restart). `stalled_seconds`
+///   is the whole seconds counted. Progress uses nodes and sub-tasks only when both observations have details.
+/// - Within a list, DAGs are handled in list order (a repeated id is ignored), then missing DAGs in id order.
+/// - A DAG that ended SUCCEED is forgotten ``TrackerSettings/forgetSucceededAfter`` after it was last seen (obshell
+///   cannot bring it back); every other DAG is remembered for good, so it never fires a second `started`.
+public enum Tracker {
+    /// Applies one observation.
+    /// - Parameters:
+    ///   - state: The state before.
+    ///   - observation: What was seen, with its time.
+    ///   - settings: `down_after`, `confirm_within` and the stall thresholds.
+    ///   - target: The target, copied into every event.
+    /// - Returns: The new state, the events in order, and the DAG ids to confirm.
+    public static func step(
+        _ state: TrackerState,
+        _ observation: Observation,
+        settings: TrackerSettings,
+        target: TargetIdentity
+    ) -> TrackerStep {
+        var machine = Machine(state: state, settings: settings, target: target)
+        switch observation {
+        case .failedPoll(let reason, let at):
+            machine.failedPoll(reason: reason, at: at)
+        case .list(let dags, let at):
+            machine.goodPoll(dags, at: at)
+        case .confirmation(let id, let result, let at):
+            machine.confirmation(id: id, result: result, at: at)
+        }
+        return TrackerStep(state: machine.state, events: machine.events, confirmations: machine.confirmations)
+    }
+}
+
+/// One application of the state machine: the state being changed and what it produced.
+private struct Machine {
+    var state: TrackerState
+    let settings: TrackerSettings
+    let target: TargetIdentity
+    var events: [Event] = []
+    var confirmations: [String] = []
+
+    init(state: TrackerState, settings: TrackerSettings, target: TargetIdentity) {
+        self.state = state
+        self.settings = settings
+        self.target = target
+    }
+
+    enum Source { case list, confirmation }
+
+    // MARK: - Polls
+
+    mutating func failedPoll(reason: String, at: ObshellTime) {
+        self.state.consecutiveFailedPolls += 1
+        self.state.lastError = reason
+        // The agent keeps running the DAGs while we cannot see them: that gap must not count as no progress.
+        for id in self.state.dags.keys {
+            self.state.dags[id]?.stallMark = nil
+        }
+        guard self.state.consecutiveFailedPolls >= self.settings.downAfter, !self.state.targetDown else { return }
+        self.state.targetDown = true
+        self.state.downEpisodes += 1
+        let name = self.target.name
+        self.events.append(
+            Event(
+                id: EventID.make([name, "", EventType.targetDown.rawValue, String(self.state.downEpisodes)]),
+                type: .targetDown,
+                incident: "\(name)/target_down",
+                at: at,
+                target: self.target,
+                error: reason,
+                summary: "\(name) is down: \(self.state.consecutiveFailedPolls) polls in a row failed (\(reason))"
+            )
+        )
+    }
+
+    mutating func goodPoll(_ dags: [Dag], at: ObshellTime) {
+        if self.state.targetDown {
+            let name = self.target.name
+            self.events.append(
+                Event(
+                    id: EventID.make([name, "", EventType.targetUp.rawValue, String(self.state.downEpisodes)]),
+                    type: .targetUp,
+                    incident: "\(name)/target_down",
+                    at: at,
+                    target: self.target,
+                    summary: "\(name) answers again"
+                )
+            )
+            self.state.targetDown = false
+        }
+        self.state.consecutiveFailedPolls = 0
+        self.state.lastError = nil
+        self.state.lastGoodPoll = at
+        var listed = Set<String>()
+        for dag in dags where listed.insert(dag.id).inserted {
+            if var record = self.state.dags[dag.id] {
+                self.observe(&record, dag, at: at, source: .list)
+                self.state.dags[dag.id] = record
+            } else {
+                self.firstSight(dag, at: at)
+            }
+        }
+        for id in self.state.dags.keys.sorted() where !listed.contains(id) {
+            guard var record = self.state.dags[id], record.phase == .listed else { continue }
+            let since = record.missingSince ?? at
+            record.missingSince = since
+            if since.duration(to: at) >= self.settings.confirmWithin {
+                self.vanish(&record, at: at)
+            } else {
+                self.confirmations.append(id)
+            }
+            self.state.dags[id] = record
+        }
+        for (id, record) in self.state.dags
+        where record.phase == .finished && record.last.state == .succeed && !listed.contains(id)
+            && record.lastSeen.duration(to: at) > self.settings.forgetSucceededAfter
+        {
+            self.state.dags[id] = nil
+        }
+    }
+
+    mutating func confirmation(id: String, result: ConfirmationResult, at: ObshellTime) {
+        guard var record = self.state.dags[id] else { return }
+        switch result {
+        case .found(let dag) where !dag.state.isFinal:
+            // READY or RUNNING (or a state obshell may add): it never left.
+            record.missingSince = nil
+        case .found(let dag):
+            self.observe(&record, dag, at: at, source: .confirmation)
+            record.finalConfirmed = true
+        case .notFound, .failed:
+            if record.phase == .listed, let since = record.missingSince,
+                since.duration(to: at) >= self.settings.confirmWithin
+            {
+                self.vanish(&record, at: at)
+            }
+        }
+        self.state.dags[id] = record
+    }
+
+    // MARK: - One DAG
+
+    mutating func firstSight(_ dag: Dag, at: ObshellTime) {
+        let summary = DagSummary(dag)
+        var record = DagRecord(first: summary, at: at)
+        let midRun = dag.stage > 1
+        let verb = midRun ? "is running" : "started"
+        self.emit(
+            .started,
+            record: &record,
+            key: "1",
+            at: at,
+            dag: summary,
+            node: summary.currentNode,
+            observedMidRun: midRun,
+            summary: self.describe(summary, verb)
+        )
+        self.failuresAndFinal(&record, previous: nil, dag: dag, summary: summary, at: at, source: .list)
+        record.last = summary
+        self.state.dags[dag.id] = record
+    }
+
+    mutating func observe(_ record: inout DagRecord, _ dag: Dag, at: ObshellTime, source: Source) {
+        let previous = record.last
+        let current = DagSummary(dag)
+        let cameBack = record.phase == .finished && current.state.isActive
+        if source == .list { record.phase = .listed }
+        record.missingSince = nil
+        record.lastSeen = at
+        let progressed = Progress.changed(from: previous, to: current)
+        let before = Event.Previous(
+            stage: previous.stage,
+            state: previous.state.rawValue,
+            operator: previous.operator.rawValue
+        )
+
+        if previous.stage != current.stage {
+            self.emit(
+                .stageAdvanced,
+                record: &record,
+                key: "\(previous.stage)>\(current.stage)@\(at.text)",
+                at: at,
+                dag: current,
+                node: current.currentNode,
+                previous: before,
+                summary: self.describe(current, "moved from stage \(previous.stage) to")
+            )
+        }
+        if progressed {
+            record.stalledNanoseconds = 0
+            record.stallMark = at
+            record.lastProgress = at
+            record.firedThresholds = []
+            if record.stalledIncidentOpen {
+                record.stalledIncidentOpen = false
+                self.emit(
+                    .resumed,
+                    record: &record,
+                    key: String(record.stallEpisodes),
+                    incident: self.incident(current.id, "stalled"),
+                    at: at,
+                    dag: current,
+                    node: current.currentNode,
+                    previous: before,
+                    summary: self.describe(current, "makes progress again at")
+                )
+            }
+        }
+
+        // Running again: rollback or retry, which end the failure episode.
+        let nodeRetried = Progress.nodeBecameRetry(from: previous, to: current)
+        if current.state.isActive {
+            let rollbackStarts =
+                current.operator == .rollback
+                && (previous.operator != .rollback || !previous.state.isActive || cameBack)
+            let runsAgain = previous.state == .failed || cameBack || nodeRetried
+            if rollbackStarts {
+                self.endFailureEpisode(&record, previous: previous, current: current)
+                self.emit(
+                    .rollbackStarted,
+                    record: &record,
+                    at: at,
+                    dag: current,
+                    node: current.currentNode,
+                    previous: before,
+                    summary: self.describe(current, "is rolling back from")
+                )
+            } else if runsAgain, current.operator != .cancel, current.operator != .rollback {
+                let incident = self.resolveFailure(&record, dagID: current.id)
+                self.endFailureEpisode(&record, previous: previous, current: current)
+                self.emit(
+                    .retried,
+                    record: &record,
+                    incident: incident,
+                    at: at,
+                    dag: current,
+                    node: current.currentNode,
+                    previous: before,
+                    summary: self.describe(current, "runs again at")
+                )
+            }
+            record.finalFired = nil
+        } else if current.operator == .rollback, previous.operator != .rollback {
+            // The whole rollback happened between two observations (an outage): it still started, and its failure
+            // is a new episode.
+            self.endFailureEpisode(&record, previous: previous, current: current)
+            self.emit(
+                .rollbackStarted,
+                record: &record,
+                at: at,
+                dag: current,
+                node: current.currentNode,
+                previous: before,
+                summary: self.describe(current, "rolled back from")
+            )
+        } else if nodeRetried, current.operator != .cancel {
+            // A retry that ran and failed again between two observations: the retry is reported, then the new
+            // failure in a new episode.
+            let incident = self.resolveFailure(&record, dagID: current.id)
+            self.endFailureEpisode(&record, previous: previous, current: current)
+            self.emit(
+                .retried,
+                record: &record,
+                incident: incident,
+                at: at,
+                dag: current,
+                node: current.currentNode,
+                previous: before,
+                summary: self.describe(current, "was retried at")
+            )
+        }
+
+        self.failuresAndFinal(&record, previous: previous, dag: dag, summary: current, at: at, source: source)
+
+        if source == .list, !progressed {
+            self.countStall(&record, current: current, at: at)
+        }
+        record.last = current
+    }
+
+    /// `node_failed`, then the final event, for a DAG observed with `dag`.
+    mutating func failuresAndFinal(
+        _ record: inout DagRecord,
+        previous: DagSummary?,
+        dag: Dag,
+        summary: DagSummary,
+        at: ObshellTime,
+        source: Source
+    ) {
+        let before = previous.map {
+            Event.Previous(stage: $0.stage, state: $0.state.rawValue, operator: $0.operator.rawValue)
+        }
+        for node in dag.nodes ?? [] where node.state == .failed && node.operator != .cancel {
+            guard !record.failedNodes.contains(node.id) else { continue }
+            self.beginFailureEpisode(&record)
+            record.failedNodes.append(node.id)
+            record.failedIncidentOpen = true
+            self.emit(
+                .nodeFailed,
+                record: &record,
+                key: "\(record.failureEpisodes)/\(node.id)",
+                incident: self.incident(summary.id, "failed"),
+                at: at,
+                dag: summary,
+                node: NodeSummary(node),
+                subTasks: Self.failedSubTasks(of: [node]),
+                previous: before,
+                summary: "Node \(node.name) of \(summary.name) failed at stage \(summary.stage)/\(summary.maxStage)"
+                    + " on \(self.target.name)"
+            )
+        }
+
+        guard summary.state.isFinal else { return }
+        let finalKey = "\(summary.state.rawValue)/\(summary.operator.rawValue)"
+        if summary.state == .succeed || source == .confirmation {
+            record.phase = .finished
+            record.missingSince = nil
+        }
+        if summary.state == .failed, summary.operator != .cancel {
+            guard !record.failedFired else {
+                record.finalFired = finalKey
+                return
+            }
+            self.beginFailureEpisode(&record)
+            record.failedFired = true
+            record.failedIncidentOpen = true
+            record.finalFired = finalKey
+            let failedNodes = (dag.nodes ?? []).filter { $0.state == .failed }
+            self.emit(
+                .failed,
+                record: &record,
+                key: String(record.failureEpisodes),
+                incident: self.incident(summary.id, "failed"),
+                at: at,
+                dag: summary,
+                node: failedNodes.first.map(NodeSummary.init) ?? summary.currentNode,
+                subTasks: failedNodes.isEmpty ? nil : Self.failedSubTasks(of: failedNodes),
+                previous: before,
+                summary: self.describe(summary, summary.operator == .rollback ? "failed to roll back at" : "failed at")
+            )
+            return
+        }
+        guard record.finalFired != finalKey else { return }
+        record.finalFired = finalKey
+        let type: EventType
+        let verb: String
+        switch (summary.state, summary.operator) {
+        case (.failed, _):
+            type = .cancelled
+            verb = "was cancelled at"
+        case (_, .pass):
+            type = .passed
+            verb = "was passed at"
+        case (_, .rollback):
+            type = .rolledBack
+            verb = "was rolled back to"
+        default:
+            type = .succeeded
+            verb = "succeeded at"
+        }
+        let incident = self.resolveFailure(&record, dagID: summary.id)
+        self.endFailureEpisode(&record, previous: previous, current: summary)
+        self.emit(
+            type,
+            record: &record,
+            incident: incident,
+            at: at,
+            dag: summary,
+            node: summary.currentNode,
+            previous: before,
+            summary: self.describe(summary, verb)
+        )
+    }
+
+    mutating func countStall(_ record: inout DagRecord, current: DagSummary, at: ObshellTime) {
+        if let mark = record.stallMark, mark < at {
+            record.stalledNanoseconds =
+                record.stalledNanoseconds.addingReportingOverflow(
+                    Progress.nanoseconds(mark.duration(to: at))
+                ).partialValue
+        }
+        record.stallMark = at
+        guard current.state.isActive else { return }
+        for threshold in self.settings.orderedThresholds
+        where !record.firedThresholds.contains(threshold.text)
+            && record.stalledNanoseconds >= Progress.nanoseconds(threshold.duration)
+        {
+            if record.firedThresholds.isEmpty { record.stallEpisodes += 1 }
+            record.firedThresholds.append(threshold.text)
+            record.stalledIncidentOpen = true
+            self.emit(
+                .stalled,
+                record: &record,
+                key: "\(record.stallEpisodes)/\(threshold.text)",
+                incident: self.incident(current.id, "stalled"),
+                at: at,
+                dag: current,
+                node: current.currentNode,
+                stalledSeconds: record.stalledNanoseconds / 1_000_000_000,
+                threshold: threshold.text,
+                summary: self.describe(current, "made no progress for \(threshold.text) at")
+            )
+        }
+    }
+
+    mutating func vanish(_ record: inout DagRecord, at: ObshellTime) {
+        record.phase = .vanished
+        record.vanishedAt = at
+        record.missingSince = nil
+        let last = record.last
+        self.emit(
+            .vanished,
+            record: &record,
+            at: at,
+            dag: last,
+            node: last.currentNode,
+            summary: "\(last.name) left the task list of \(self.target.name) at stage \(last.stage)/\(last.maxStage)"
+                + " and its final state could not be confirmed"
+        )
+    }
+
+    // MARK: - Episodes and incidents
+
+    func incident(_ dagID: String, _ kind: String) -> String { "\(self.target.name)/\(dagID)/\(kind)" }
+
+    mutating func beginFailureEpisode(_ record: inout DagRecord) {
+        guard !record.failureEpisodeActive else { return }
+        record.failureEpisodeActive = true
+        record.failureEpisodes += 1
+        record.failedFired = false
+    }
+
+    /// Ends the failure episode; nodes still failed exactly as before stay quiet until they change.
+    mutating func endFailureEpisode(_ record: inout DagRecord, previous: DagSummary?, current: DagSummary) {
+        record.failureEpisodeActive = false
+        record.failedFired = false
+        let before = Dictionary((previous?.nodes ?? []).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        record.failedNodes = (current.nodes ?? []).filter { node in
+            guard node.state == .failed, let old = before[node.id] else { return false }
+            return old.state == .failed && old.operator == node.operator
+        }.map(\.id)
+    }
+
+    /// Closes the failed incident when one is open, returning it for the resolving event.
+    mutating func resolveFailure(_ record: inout DagRecord, dagID: String) -> String? {
+        guard record.failedIncidentOpen else { return nil }
+        record.failedIncidentOpen = false
+        return self.incident(dagID, "failed")
+    }
+
+    // MARK: - Building events
+
+    mutating func emit(
+        _ type: EventType,
+        record: inout DagRecord,
+        key: String? = nil,
+        incident: String? = nil,
+        at: ObshellTime,
+        dag: DagSummary,
+        node: NodeSummary?,
+        subTasks: [Event.SubTaskInfo]? = nil,
+        previous: Event.Previous? = nil,
+        observedMidRun: Bool? = nil,
+        stalledSeconds: Int64? = nil,
+        threshold: String? = nil,
+        summary: String
+    ) {
+        let count = (record.occurrences[type.rawValue] ?? 0) + 1
+        record.occurrences[type.rawValue] = count
+        let episodeKey = key ?? String(count)
+        self.events.append(
+            Event(
+                id: EventID.make([self.target.name, dag.id, type.rawValue, episodeKey]),
+                type: type,
+                incident: incident,
+                at: at,
+                target: self.target,
+                dag: Event.DagInfo(
+                    id: dag.id,
+                    dagID: dag.dagID,
+                    name: dag.name,
+                    stage: dag.stage,
+                    maxStage: dag.maxStage,
+                    state: dag.state.rawValue,
+                    operator: dag.operator.rawValue,
+                    startTime: dag.startTime?.text,
+                    endTime: dag.endTime?.text
+                ),
+                node: node.map {
+                    Event.NodeInfo(
+                        id: $0.id,
+                        nodeID: $0.nodeID,
+                        name: $0.name,
+                        state: $0.state.rawValue,
+                        operator: $0.operator.rawValue
+                    )
+                },
+                subTasks: subTasks,
+                previous: previous,
+                observedMidRun: observedMidRun,
+                stalledSeconds: stalledSeconds,
+                threshold: threshold,
+                summary: summary
+            )
+        )
+    }
+
+    /// `Cluster scale out failed at stage 4/9 (Wait remote deploy finish) on prod-east`.
+    func describe(_ dag: DagSummary, _ verb: String) -> String {
+        var text = "\(dag.name) \(verb)"
+        if !verb.hasSuffix(" at") && !verb.hasSuffix(" to") && !verb.hasSuffix(" from") {
+            text += " at"
+        }
+        text += " stage \(dag.stage)/\(dag.maxStage)"
+        if let node = dag.currentNode { text += " (\(node.name))" }
+        return text + " on \(self.target.name)"
+    }
+
+    /// The failed sub-tasks of these nodes (all their sub-tasks when none is marked FAILED), with last log lines.
+    static func failedSubTasks(of nodes: [DagNode]) -> [Event.SubTaskInfo] {
+        nodes.flatMap { node -> [Event.SubTaskInfo] in
+            let failed = node.subTasks.filter { $0.state == .failed }
+            return (failed.isEmpty ? node.subTasks : failed).map {
+                Event.SubTaskInfo(
+                    id: $0.id,
+                    name: $0.name,
+                    state: $0.state.rawValue,
+                    executeTimes: $0.executeTimes,
+                    executeAgent: $0.executeAgent,
+                    lastLog: $0.lastLog
+                )
+            }
+        }
+    }
+}
+
+/// What counts as progress (CONTRACT section 4, the `stalled` row): nothing else, and never list order.
+enum Progress {
+    static func changed(from old: DagSummary, to new: DagSummary) -> Bool {
+        if old.state != new.state || old.operator != new.operator || old.stage != new.stage { return true }
+        guard let oldNodes = old.nodes, let newNodes = new.nodes else { return false }
+        return self.fingerprint(oldNodes) != self.fingerprint(newNodes)
+    }
+
+    /// Node and sub-task facts keyed by id, so that order does not matter.
+    static func fingerprint(_ nodes: [NodeSummary]) -> [String: String] {
+        var facts: [String: String] = [:]
+        for node in nodes {
+            facts["n" + node.id] = "\(node.state.rawValue)|\(node.operator.rawValue)"
+            for subTask in node.subTasks {
+                facts["t" + node.id + "/" + subTask.id] =
+                    "\(subTask.state.rawValue)|\(subTask.executeTimes)|\(subTask.logCount)"
+            }
+        }
+        return facts
+    }
+
+    static func nodeBecameRetry(from old: DagSummary, to new: DagSummary) -> Bool {
+        let before = Dictionary((old.nodes ?? []).map { ($0.id, $0.operator) }, uniquingKeysWith: { first, _ in first })
+        return (new.nodes ?? []).contains { node in
+            guard node.operator == .retry, let previous = before[node.id] else { return false }
+            return previous != .retry
+        }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Obshell
+import Testing
+import Tracker
+
+/// The fixture captures, replayed the way `obwatch replay` does.
+struct CaptureReplayTests {
+    static let failureLog =
+        "ERROR: [Task.Failed]: remote deploy failed on 10.10.10.2:2886\r\nline two\u{2028}sep\ttab 🚨"
+
+    @Test func scaleOutFailureRetryAndSuccess() throws {
+        let events = try Fixture.replay("scale-out-failure.jsonl")
+        #expect(
+            events.types == [
+                .started, .stageAdvanced, .nodeFailed, .failed, .retried, .stageAdvanced, .stageAdvanced, .succeeded,
+            ]
+        )
+        let started = events[0]
+        #expect(started.observedMidRun == true)
+        #expect(started.at.text == "2024-01-10T11:34:32.520371417+08:00")
+        #expect(started.status == .info)
+
+        let nodeFailed = events[2]
+        #expect(nodeFailed.status == .firing && nodeFailed.severity == .critical)
+        #expect(nodeFailed.incident == "prod-east/11/failed")
+        #expect(nodeFailed.node?.name == "Wait remote start finish")
+        let subTask = try #require(nodeFailed.subTasks?.first)
+        #expect(subTask.id == "15")
+        #expect(subTask.lastLog == Self.failureLog)
+        #expect(subTask.lastLog?.utf8.elementsEqual(Self.failureLog.utf8) == true)
+
+        let failed = events[3]
+        #expect(failed.summary == "Cluster scale out failed at stage 5/9 (Wait remote start finish) on prod-east")
+        #expect(failed.incident == "prod-east/11/failed")
+        #expect(failed.at == nodeFailed.at)
+
+        let retried = events[4]
+        #expect(retried.status == .resolved)
+        #expect(retried.incident == "prod-east/11/failed")
+        #expect(retried.previous?.state == "FAILED")
+
+        // The DAG left the list and the confirmation's own observation advanced it before the final event.
+        #expect(events[6].previous?.stage == 6 && events[6].dag?.stage == 9)
+        let succeeded = events[7]
+        #expect(succeeded.status == .resolved)
+        #expect(succeeded.incident == nil)
+        #expect(succeeded.at == events[6].at)
+    }
+
+    @Test func partialListIsConfirmedThenVanishes() throws {
+        let events = try Fixture.replay("partial-list.jsonl")
+        #expect(events.types == [.started, .vanished])
+        // The first poll that missed the DAG was at +100 s; confirm_within is 10 minutes.
+        #expect(events[1].at == Fixture.time(700))
+        #expect(!events.types.contains(.failed))
+    }
+
+    @Test func partialListRequestsConfirmationOnEveryGoodPoll() {
+        var driver = Driver()
+        driver.list(0, [Fixture.dag(stage: 4)])
+        for minute in 1...9 {
+            #expect(driver.list(minute * 60 + 30, []).isEmpty)
+            #expect(driver.lastConfirmations == ["11"])
+            #expect(driver.confirm(minute * 60 + 31, .notFound).isEmpty)
+            #expect(driver.confirm(minute * 60 + 32, .failed(reason: "timeout")).isEmpty)
+        }
+        // A failed poll in between is not an observation and requests nothing.
+        driver.fail(600)
+        #expect(driver.lastConfirmations.isEmpty)
+        let last = driver.list(90 + 600, [])
+        #expect(last.types == [.vanished])
+        #expect(driver.lastConfirmations.isEmpty)
+        #expect(driver.list(700, []).isEmpty)
+        #expect(driver.types == [.started, .vanished])
+    }
+
+    @Test func outageJumpIsOneStageAdvanced() throws {
+        let events = try Fixture.replay("outage.jsonl")
+        #expect(events.types == [.started, .targetDown, .targetUp, .stageAdvanced])
+        let down = events[1]
+        #expect(down.at == Fixture.time(15))
+        #expect(down.error == "HTTP 500 Common.Unexpected: Unexpected error: Internal Server Error")
+        #expect(down.incident == "prod-east/target_down")
+        #expect(down.dag == nil)
+        #expect(events[2].incident == down.incident && events[2].status == .resolved)
+        #expect(events[3].previous?.stage == 4 && events[3].dag?.stage == 6)
+    }
+
+    @Test func badLinesAreReportedAndSkipped() throws {
+        let name = "bad-lines.jsonl"
+        let reading = CaptureReader.read(try Fixture.capture(name), file: name)
+        #expect(reading.diagnostics.map(\.line) == [2, 3, 4])
+        for diagnostic in reading.diagnostics {
+            #expect(diagnostic.description.hasPrefix("\(name):\(diagnostic.line ?? 0): error: "))
+        }
+        #expect(reading.diagnostics[1].description.contains("request"))
+        var replayer = Replayer()
+        #expect(replayer.replay(reading.entries).types == [.started, .stageAdvanced])
+    }
+
+    @Test func firstSeenFailedAndCancelled() throws {
+        let events = try Fixture.replay("first-seen-failed-and-cancel.jsonl")
+        #expect(events.types == [.started, .nodeFailed, .failed, .started, .cancelled])
+        #expect(events[0].dag?.id == "11" && events[0].observedMidRun == true)
+        #expect(events[3].dag?.id == "12")
+        #expect(events[4].dag?.id == "12" && events[4].severity == .warning)
+        // Cancel never fires failed, and a DAG kept listed FAILED fires once.
+        #expect(events.filter { $0.type == .failed }.count == 1)
+    }
+
+    static let captures = [
+        "scale-out-failure.jsonl", "partial-list.jsonl", "outage.jsonl", "bad-lines.jsonl",
+        "first-seen-failed-and-cancel.jsonl", "stall.jsonl", "progress-by-logs.jsonl", "rollback-then-pass.jsonl",
+    ]
+
+    @Test(arguments: Self.captures)
+    func replayingTwiceGivesIdenticalIds(name: String) throws {
+        let data = try Fixture.capture(name)
+        var first = Replayer()
+        var second = Replayer()
+        let once = first.replay(CaptureReader.read(data, file: name).entries)
+        let twice = second.replay(CaptureReader.read(data, file: name).entries)
+        #expect(!once.isEmpty)
+        #expect(once.map { $0.jsonLine() } == twice.map { $0.jsonLine() })
+        #expect(Set(once.map(\.id)).count == once.count, "ids are unique in \(name)")
+    }
+
+    @Test(arguments: Self.captures)
+    func restartAnywhereFiresNoSecondStarted(name: String) throws {
+        let reading = CaptureReader.read(try Fixture.capture(name), file: name)
+        var whole = Replayer()
+        let expected = whole.replay(reading.entries)
+        for split in 1..<reading.entries.count {
+            var first = Replayer()
+            var events = first.replay(Array(reading.entries[..<split]))
+            let saved = try JSONEncoder().encode(first.states)
+            let restored = try JSONDecoder().decode([String: TrackerState].self, from: saved)
+            var second = Replayer(states: restored)
+            events += second.replay(Array(reading.entries[split...]))
+            #expect(events == expected, "\(name) split at \(split)")
+            #expect(events.filter { $0.type == .started }.count == expected.filter { $0.type == .started }.count)
+        }
+    }
+
+    @Test func capturesNamingSeveralTargetsAreTrackedApart() {
+        let writer = CaptureWriter()
+        let body = #"{"successful":true,"status":200,"data":{"contents":null}}"#
+        let lines = [
+            writer.line(
+                at: Fixture.time(0),
+                target: "a",
+                request: "GET /api/v1/task/dag/unfinish?show_details=false",
+                status: 200,
+                body: Data(body.utf8)
+            ),
+            writer.line(at: Fixture.time(1), target: "b", request: "/api/v1/task/dag/unfinish", error: "refused"),
+            writer.line(at: Fixture.time(2), target: "b", request: "POST /api/v1/task/dag/unfinish", error: "x"),
+            writer.line(at: Fixture.time(3), target: "b", request: "GET /api/v1/task/dag/ob/unfinish", error: "x"),
+            writer.line(at: Fixture.time(4), target: "b", request: "GET /api/v1/secret", status: 200),
+        ]
+        let reading = CaptureReader.read(Data(lines.joined(separator: "\n").utf8), file: "x")
+        #expect(reading.diagnostics.isEmpty)
+        #expect(reading.entries.map(\.target) == ["a", "b"])
+        #expect(reading.entries[0].observation == .list([], at: Fixture.time(0)))
+        var replayer = Replayer(defaultSettings: TrackerSettings(downAfter: 1))
+        let events = replayer.replay(reading.entries)
+        #expect(events.types == [.targetDown])
+        #expect(events[0].target.name == "b" && events[0].target.url == nil)
+    }
+
+    @Test func stallCaptureFiresOnceAfterCountedTimeThenResumes() throws {
+        let events = try Fixture.replay("stall.jsonl")
+        #expect(events.types == [.started, .targetDown, .targetUp, .stalled, .resumed])
+        let stalled = events[3]
+        // 25 minutes counted before the outage, the outage not counted, then 5 more minutes from 50m.
+        #expect(stalled.at == Fixture.time(55 * 60))
+        #expect(stalled.threshold == "30m" && stalled.stalledSeconds == 1800)
+        #expect(events[4].incident == stalled.incident && events[4].at == Fixture.time(75 * 60))
+    }
+
+    @Test func growingLogsNeverStall() throws {
+        #expect(try Fixture.replay("progress-by-logs.jsonl").types == [.started])
+    }
+
+    @Test func rollbackThatFailsThenPassed() throws {
+        let events = try Fixture.replay("rollback-then-pass.jsonl")
+        #expect(
+            events.types == [
+                .started, .nodeFailed, .failed, .rollbackStarted, .stageAdvanced, .nodeFailed, .failed, .passed,
+            ]
+        )
+        #expect(events[7].incident == "prod-east/11/failed" && events[7].status == .resolved)
+        #expect(events[6].subTasks?.first?.lastLog == "ERROR: [X]: rollback")
+        #expect(Set(events.map(\.id)).count == events.count)
+    }
+}
