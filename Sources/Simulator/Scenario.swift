@@ -207,7 +207,7 @@ public struct ScenarioDag: Sendable, Hashable {
 }
 
 /// A whole scenario: the agent, its DAGs and the timed steps that change them. Load one with
-/// ``Scenario/load(contentsOfFile:)``; the format is described in `scenarios/README.md`.
+/// ``Scenario/load(contentsOfFile:)``; the format is described in the README, section "The simulator".
 public struct Scenario: Sendable {
     /// The file it was read from (for messages).
     public var file: String
