@@ -11,7 +11,7 @@ public struct ObwatchCommand: AsyncParsableCommand {
             what changes (started, stage advanced, node failed, stalled, failed, succeeded, ...) into events.
             """,
         version: ObwatchVersion.current,
-        subcommands: [TasksCommand.self, ReplayCommand.self, SimulateCommand.self, DemoCommand.self]
+        subcommands: [RunCommand.self, TasksCommand.self, ReplayCommand.self, SimulateCommand.self, DemoCommand.self]
     )
 
     /// Creates the command; argument parsing fills it in.

@@ -71,7 +71,9 @@ struct TaskListViewTests {
 
     @Test("URLs are shown without credentials or query")
     func redaction() {
-        #expect(Redacted.url("http://root:pw@10.0.0.5:2886/x?token=abc") == "http://10.0.0.5:2886/x")
+        let redacted = Redacted.url("http://root:pw@10.0.0.5:2886/x?token=abc")
+        #expect(!redacted.contains("pw") && !redacted.contains("abc") && !redacted.contains("root"))
+        #expect(redacted.hasPrefix("http://<redacted>@10.0.0.5:2886/x"))
         #expect(Redacted.url("https://10.0.0.5:2886") == "https://10.0.0.5:2886")
         #expect(
             Redacted.url("unix:///home/admin/obshell/run/obshell.sock") == "unix:///home/admin/obshell/run/obshell.sock"

@@ -153,13 +153,7 @@ public actor ObshellClient {
         }
     }
 
-    private var redactedBaseURL: String {
-        guard let schemeEnd = self.baseURL.range(of: "://") else { return self.baseURL }
-        let rest = self.baseURL[schemeEnd.upperBound...]
-        let hostPart = rest.split(separator: "@", maxSplits: 1).last.map(String.init) ?? String(rest)
-        let withoutQuery = hostPart.split(separator: "?", maxSplits: 1).first.map(String.init) ?? hostPart
-        return String(self.baseURL[..<schemeEnd.upperBound]) + withoutQuery
-    }
+    private var redactedBaseURL: String { URLRedaction.redact(self.baseURL) }
 
     // MARK: - Exchanges and answers
 

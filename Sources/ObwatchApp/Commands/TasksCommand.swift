@@ -1,4 +1,5 @@
 import ArgumentParser
+import Curl
 import Foundation
 import Obshell
 
@@ -123,15 +124,5 @@ enum StandardError {
 
 /// URLs as they may be shown: without user information or query (which can carry tokens).
 enum Redacted {
-    static func url(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
-        var rest = url[schemeEnd.upperBound...]
-        if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<query] }
-        if let slash = rest.firstIndex(of: "/"), let at = rest[..<slash].lastIndex(of: "@") {
-            rest = rest[rest.index(after: at)...]
-        } else if rest.firstIndex(of: "/") == nil, let at = rest.lastIndex(of: "@") {
-            rest = rest[rest.index(after: at)...]
-        }
-        return String(url[..<schemeEnd.upperBound]) + rest
-    }
+    static func url(_ url: String) -> String { URLRedaction.redact(url) }
 }

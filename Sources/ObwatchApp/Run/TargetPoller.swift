@@ -1,0 +1,295 @@
+import Foundation
+import Logging
+import Obshell
+import Synchronization
+import Tracker
+
+/// When a target is polled: the first poll at a random point within the first interval, so that targets started
+/// together do not poll together, then every interval give or take up to a tenth.
+struct PollSchedule: Sendable, Hashable {
+    /// The configured interval.
+    var interval: Duration
+
+    /// The wait before the first poll.
+    /// - Parameter unit: A number in `0..<1` (random in the daemon, fixed in tests).
+    func firstDelay(unit: Double) -> Duration {
+        self.interval * min(max(unit, 0), 1)
+    }
+
+    /// The wait between two polls: 90% to 110% of the interval.
+    /// - Parameter unit: A number in `0..<1` (random in the daemon, fixed in tests).
+    func nextDelay(unit: Double) -> Duration {
+        self.interval * (0.9 + 0.2 * min(max(unit, 0), 1))
+    }
+}
+
+/// Appends every exchange with every agent to one capture file (CONTRACT section 5), for `--record`.
+///
+/// One recorder serves all targets; a mutex keeps each line whole. The write happens in the client's exchange
+/// callback, which is synchronous: a short blocking append of one line.
+final class CaptureRecorder: Sendable {
+    private let handle: Mutex<FileHandle>
+
+    /// Opens (or creates) the file for appending.
+    /// - Throws: ``RunError`` `.recordUnwritable` when the file cannot be opened.
+    init(path: String) throws(RunError) {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw RunError(code: .recordUnwritable, message: "cannot create the capture file \(path)")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw RunError(code: .recordUnwritable, message: "cannot open the capture file \(path) for writing")
+        }
+        do {
+            try handle.seekToEnd()
+        } catch {
+            throw RunError(code: .recordUnwritable, message: "cannot append to the capture file \(path)", cause: error)
+        }
+        self.handle = Mutex(handle)
+    }
+
+    /// Appends one exchange as a capture line.
+    /// - Parameters:
+    ///   - exchange: What the client sent and what came back.
+    ///   - at: When it ended, by the daemon's clock.
+    ///   - target: The target's name.
+    func record(_ exchange: ObshellClient.Exchange, at: Date, target: String) {
+        let line = Self.line(exchange, at: at, target: target)
+        self.handle.withLock { handle in
+            // A full disk must not stop the polling; the capture is a debugging aid.
+            try? handle.write(contentsOf: Data((line + "\n").utf8))
+        }
+    }
+
+    /// The capture line of an exchange, without its newline.
+    static func line(_ exchange: ObshellClient.Exchange, at: Date, target: String) -> String {
+        CaptureWriter().line(
+            at: ObshellTime(date: at),
+            target: target,
+            request: exchange.request,
+            status: exchange.response?.status,
+            body: exchange.response?.body,
+            error: exchange.error.map { "\($0)" }
+        )
+    }
+
+    /// Closes the file.
+    func close() {
+        self.handle.withLock { try? $0.close() }
+    }
+}
+
+/// A failure of `obwatch run` outside the configuration.
+struct RunError: Error, CustomStringConvertible {
+    /// What kind of failure this is.
+    struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Kind: String, Sendable, Hashable {
+            case recordUnwritable
+        }
+        private let kind: Kind
+
+        /// The `--record` file cannot be opened for appending.
+        static let recordUnwritable = Code(kind: .recordUnwritable)
+
+        var description: String { self.kind.rawValue }
+    }
+
+    /// The kind of failure.
+    var code: Code
+    /// What went wrong.
+    var message: String
+    /// The underlying error.
+    var cause: (any Error)?
+
+    var description: String { self.message }
+}
+
+/// The last exchange a client made and when it ended by the daemon's clock, so that an observation carries exactly
+/// the time and failure reason its capture line gives on replay.
+private final class LastExchange: Sendable {
+    private let value = Mutex<(exchange: ObshellClient.Exchange, at: Date)?>(nil)
+
+    func set(_ exchange: ObshellClient.Exchange, at date: Date) { self.value.withLock { $0 = (exchange, date) } }
+
+    func take() -> (exchange: ObshellClient.Exchange, at: Date)? {
+        self.value.withLock { value in
+            defer { value = nil }
+            return value
+        }
+    }
+}
+
+/// One target's loop: poll the unfinished DAGs, feed the tracker, confirm what it asks for, save the state, hand the
+/// events on.
+///
+/// The tracker starts from the saved state, so a restart resumes where the last run stopped (no second `started`).
+final class TargetPoller: Sendable {
+    /// The target as configured.
+    let target: DaemonConfig.Target
+    /// The live state machine.
+    let tracker: TargetTracker
+    private let client: ObshellClient
+    private let store: StateStore
+    private let schedule: PollSchedule
+    private let clock: any Clock<Duration>
+    private let now: @Sendable () -> Date
+    private let random: @Sendable () -> Double
+    private let logger: Logger
+    private let sink: @Sendable (Event) async -> Void
+    private let lastExchange: LastExchange
+    private let saved: Mutex<TrackerState>
+
+    /// Makes a poller and loads the target's saved state (a short blocking read at start-up).
+    /// - Parameters:
+    ///   - target: The target.
+    ///   - settings: The tracker's settings.
+    ///   - store: Where the state is kept.
+    ///   - transport: How requests are sent; libcurl with the target's timeout by default.
+    ///   - recorder: Where exchanges are recorded (`--record`), if anywhere.
+    ///   - clock: What the loop sleeps on.
+    ///   - now: The wall clock for observation and exchange times.
+    ///   - random: Numbers in `0..<1` for the jitter.
+    ///   - logger: Where the poller logs; `target` metadata is added.
+    ///   - sink: Receives every event, in order.
+    init(
+        target: DaemonConfig.Target,
+        settings: TrackerSettings,
+        store: StateStore,
+        transport: (any AgentTransport)? = nil,
+        recorder: CaptureRecorder? = nil,
+        clock: any Clock<Duration> = ContinuousClock(),
+        now: @escaping @Sendable () -> Date = { Date() },
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        logger: Logger = Logger(label: "obwatch"),
+        sink: @escaping @Sendable (Event) async -> Void
+    ) {
+        var logger = logger
+        logger[metadataKey: "target"] = "\(target.name)"
+        let loaded = store.load(target: target.name, timestamp: Self.timestamp(now()))
+        if let warning = loaded.warning { logger.warning("\(warning)") }
+        let lastExchange = LastExchange()
+        self.lastExchange = lastExchange
+        let name = target.name
+        self.target = target
+        self.tracker = TargetTracker(target: target.identity, settings: settings, state: loaded.state)
+        self.saved = Mutex(loaded.state)
+        self.client = ObshellClient(
+            baseURL: target.url,
+            password: target.password,
+            transport: transport ?? CurlAgentTransport(baseURL: target.url, timeout: target.timeout),
+            logger: logger,
+            onExchange: { exchange in
+                // The header's expiry keeps the real clock (the agent checks it); times recorded and observed come
+                // from `now`, so a test can run on scenario time.
+                let at = now()
+                lastExchange.set(exchange, at: at)
+                recorder?.record(exchange, at: at, target: name)
+            }
+        )
+        self.store = store
+        self.schedule = PollSchedule(interval: target.pollInterval)
+        self.clock = clock
+        self.now = now
+        self.random = random
+        self.logger = logger
+        self.sink = sink
+    }
+
+    /// Polls until the task is cancelled.
+    /// - Throws: `CancellationError` when the task is cancelled during a sleep.
+    func run() async throws {
+        self.logger.info("target started", metadata: ["url": "\(Redacted.url(self.target.url))"])
+        try await self.clock.sleep(for: self.schedule.firstDelay(unit: self.random()), tolerance: nil)
+        while !Task.isCancelled {
+            await self.pollOnce()
+            try await self.clock.sleep(for: self.schedule.nextDelay(unit: self.random()), tolerance: nil)
+        }
+    }
+
+    /// One poll with its confirmations: feeds the tracker, saves the state if it changed, hands the events on.
+    ///
+    /// Call it from one task at a time (``run()`` does): the exchange it reads the time from is the client's last.
+    /// - Returns: The events, in order (also given to the sink).
+    @discardableResult
+    func pollOnce() async -> [Event] {
+        let observation: Observation
+        do {
+            let answer = try await self.client.unfinishedDags(showDetails: true)
+            observation = .list(answer.dags, at: self.observationTime(self.lastExchange.take()))
+        } catch {
+            self.logger.warning("poll failed", metadata: ["error": "\(error)"])
+            let last = self.lastExchange.take()
+            let reason: String
+            if case .failedPoll(let replayed, _)? = self.replayed(last) {
+                reason = replayed
+            } else {
+                reason = "\(error)"
+            }
+            observation = .failedPoll(reason: reason, at: self.observationTime(last))
+        }
+        var step = await self.tracker.observe(observation)
+        var events = step.events
+        for id in step.confirmations {
+            let result: ConfirmationResult
+            let last: (exchange: ObshellClient.Exchange, at: Date)?
+            do {
+                result = .found(try await self.client.dag(id: id, showDetails: true))
+                last = self.lastExchange.take()
+            } catch  where error.code == .notFound {
+                result = .notFound
+                last = self.lastExchange.take()
+            } catch {
+                last = self.lastExchange.take()
+                if case .confirmation(_, .failed(let replayed), _)? = self.replayed(last) {
+                    result = .failed(reason: replayed)
+                } else {
+                    result = .failed(reason: "\(error)")
+                }
+            }
+            step = await self.tracker.observe(.confirmation(id: id, result: result, at: self.observationTime(last)))
+            events += step.events
+        }
+        self.saveIfChanged(step.state)
+        for event in events { await self.sink(event) }
+        return events
+    }
+
+    /// When the exchange ended, or the clock when no exchange was made.
+    private func observationTime(_ last: (exchange: ObshellClient.Exchange, at: Date)?) -> ObshellTime {
+        ObshellTime(date: last?.at ?? self.now())
+    }
+
+    /// What `obwatch replay` reads from the exchange's capture line, so that a failure is worded the same live and
+    /// replayed (`HTTP 401 Security.Authentication.Expired: ...`).
+    private func replayed(_ last: (exchange: ObshellClient.Exchange, at: Date)?) -> Observation? {
+        guard let last else { return nil }
+        let line = CaptureRecorder.line(last.exchange, at: last.at, target: self.target.name)
+        return (try? CaptureReader.entry(Data(line.utf8), file: "", line: 0))?.observation
+    }
+
+    private func saveIfChanged(_ state: TrackerState) {
+        let changed = self.saved.withLock { saved in
+            guard saved != state else { return false }
+            saved = state
+            return true
+        }
+        guard changed else { return }
+        do {
+            try self.store.save(state, target: self.target.name)
+        } catch {
+            self.logger.error("cannot save the state", metadata: ["error": "\(error)"])
+            // Try again after the next step, even if it changes nothing.
+            self.saved.withLock { $0 = TrackerState() }
+        }
+    }
+
+    /// `20260101T020304Z`, the suffix of a state file moved aside.
+    private static func timestamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date)
+    }
+}

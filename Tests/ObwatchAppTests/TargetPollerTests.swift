@@ -1,0 +1,170 @@
+import Foundation
+import Obshell
+import Simulator
+import Synchronization
+import Testing
+import Tracker
+
+@testable import ObwatchApp
+
+/// The simulator's scenario time as a wall clock the poller can read without awaiting.
+private final class ScenarioClock: Sendable {
+    private let date = Mutex(Date(timeIntervalSince1970: 0))
+
+    func set(_ date: Date) { self.date.withLock { $0 = date } }
+    func now() -> Date { self.date.withLock { $0 } }
+}
+
+/// Collects what a poller hands its sink.
+private final class EventBox: Sendable {
+    private let events = Mutex<[Event]>([])
+
+    func append(_ event: Event) { self.events.withLock { $0.append(event) } }
+    var all: [Event] { self.events.withLock { $0 } }
+}
+
+/// A clock whose sleeps return at once and are written down; the third sleep ends the loop as a cancellation would.
+private final class RecordingClock: Clock, Sendable {
+    struct Instant: InstantProtocol {
+        var offset: Duration
+
+        func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
+        func duration(to other: Instant) -> Duration { other.offset - self.offset }
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    private let state = Mutex<(now: Instant, sleeps: [Duration])>((Instant(offset: .zero), []))
+
+    var now: Instant { self.state.withLock { $0.now } }
+    var minimumResolution: Duration { .nanoseconds(1) }
+    var sleeps: [Duration] { self.state.withLock { $0.sleeps } }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        let count = self.state.withLock { state in
+            state.sleeps.append(state.now.duration(to: deadline))
+            state.now = deadline
+            return state.sleeps.count
+        }
+        if count >= 3 { throw CancellationError() }
+    }
+}
+
+@Suite("obwatch run: polling a target")
+struct TargetPollerTests {
+    private static let scenarios = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scenarios")
+
+    @Test("the jitter: the first poll within the interval, then 90% to 110% of it")
+    func schedule() {
+        let schedule = PollSchedule(interval: .seconds(10))
+        #expect(schedule.firstDelay(unit: 0) == .zero)
+        #expect(schedule.firstDelay(unit: 0.5) == .seconds(5))
+        #expect(schedule.nextDelay(unit: 0) == .seconds(9))
+        #expect(schedule.nextDelay(unit: 0.5) == .seconds(10))
+        #expect(schedule.nextDelay(unit: 1) == .seconds(11))
+        #expect(schedule.nextDelay(unit: 7) == .seconds(11))
+    }
+
+    @Test("run() sleeps on the injected clock: half an interval first, then the interval with jitter")
+    func runLoop() async throws {
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("obwatch-loop-\(UUID().uuidString)")
+        let target = DaemonConfig.Target(
+            name: "nowhere",
+            url: "http://127.0.0.1:1",
+            password: Password("never-shown"),
+            pollInterval: .seconds(10),
+            timeout: .seconds(5),
+            labels: [:]
+        )
+        let clock = RecordingClock()
+        let box = EventBox()
+        let poller = TargetPoller(
+            target: target,
+            settings: TrackerSettings(downAfter: 2),
+            store: StateStore(directory: folder),
+            clock: clock,
+            random: { 0.5 },
+            sink: { box.append($0) }
+        )
+        await #expect(throws: CancellationError.self) { try await poller.run() }
+        #expect(clock.sleeps == [.seconds(5), .seconds(10), .seconds(10)])
+        #expect(box.all.map(\.type) == [.targetDown])
+        #expect(!box.all.map { $0.jsonLine() }.joined().contains("never-shown"))
+        let saved = StateStore(directory: folder).load(target: "nowhere", timestamp: "t")
+        #expect(saved.warning == nil)
+        #expect(saved.state == (await poller.tracker.state))
+    }
+
+    @Test("scale-out-fails: live events equal the replay of the recording; a restart fires no second started")
+    func liveEqualsReplay() async throws {
+        let scenario = try Scenario.load(
+            contentsOfFile: Self.scenarios.appendingPathComponent("scale-out-fails.yaml").path
+        )
+        let simulator = try ObshellSimulator(
+            scenario: scenario,
+            configuration: .init(keyBits: 512, clock: .manual, password: "root-pw")
+        )
+        let server = Task { try await simulator.run() }
+        defer { server.cancel() }
+        let url = try #require(try await simulator.addresses().baseURL)
+
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("obwatch-poller-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let capturePath = folder.appendingPathComponent("capture.jsonl").path
+        let recorder = try CaptureRecorder(path: capturePath)
+        let store = StateStore(directory: folder.appendingPathComponent("state"))
+        let target = DaemonConfig.Target(
+            name: "sim",
+            url: url,
+            password: Password("root-pw"),
+            pollInterval: .seconds(5),
+            timeout: .seconds(5),
+            labels: ["env": "test"]
+        )
+        let settings = TrackerSettings()
+        let clock = ScenarioClock()
+        let box = EventBox()
+        func makePoller() -> TargetPoller {
+            TargetPoller(
+                target: target,
+                settings: settings,
+                store: store,
+                recorder: recorder,
+                now: { clock.now() },
+                sink: { box.append($0) }
+            )
+        }
+
+        var poller = makePoller()
+        var firstRun: [Event] = []
+        var secondRun: [Event] = []
+        var elapsed = Duration.zero
+        let restartAt = Duration.seconds(30)
+        while elapsed <= scenario.lastStepTime + .seconds(20) {
+            elapsed = try await simulator.advance(by: .seconds(5))
+            clock.set(await simulator.state().now.date)
+            if elapsed == restartAt + .seconds(5) { poller = makePoller() }
+            let events = await poller.pollOnce()
+            if elapsed <= restartAt { firstRun += events } else { secondRun += events }
+        }
+        recorder.close()
+
+        let live = box.all
+        #expect(live == firstRun + secondRun)
+        #expect(firstRun.contains { $0.type == .started })
+        #expect(firstRun.contains { $0.type == .failed })
+        #expect(!secondRun.contains { $0.type == .started })
+        #expect(secondRun.contains { $0.type == .retried })
+        #expect(secondRun.contains { $0.type == .succeeded })
+
+        let capture = try Data(contentsOf: URL(fileURLWithPath: capturePath))
+        let reading = CaptureReader.read(capture, file: capturePath)
+        #expect(reading.diagnostics.isEmpty)
+        var replayer = Replayer(defaultSettings: settings, identities: ["sim": target.identity])
+        let replayed = replayer.replay(reading.entries)
+        #expect(replayed.map { $0.jsonLine() } == live.map { $0.jsonLine() })
+    }
+}
