@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Obshell
 import Simulator
+import Synchronization
 import Tracker
 
 /// `obwatch demo`: the embedded default. A simulated cluster runs a scale-out that fails, is retried and succeeds;
@@ -62,7 +63,9 @@ struct DemoCommand: AsyncParsableCommand {
             print("playing \(path): \(scenario.dags.map(\.dag.name).joined(separator: ", "))\n")
             let counts = try await self.watch(
                 simulator: simulator,
-                client: ObshellClient(baseURL: url, password: Password(password)),
+                url: url,
+                password: Password(password),
+                stateDirectory: folder.appendingPathComponent("state"),
                 until: scenario.lastStepTime,
                 events: events
             )
@@ -73,51 +76,48 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    /// Polls once per scenario step until the scenario is over and nothing is left to confirm.
+    /// Polls once per scenario step, through the daemon's own poller, until the scenario is over.
     private func watch(
         simulator: ObshellSimulator,
-        client: ObshellClient,
+        url: String,
+        password: Password,
+        stateDirectory: URL,
         until end: Duration,
         events: FileHandle
     ) async throws -> [String: Int] {
-        let tracker = TargetTracker(
-            target: TargetIdentity(name: "demo", url: "http://127.0.0.1"),
-            settings: TrackerSettings()
+        // Observations carry scenario time, so stall clocks and event times read as the scenario's.
+        let scenarioTime = Mutex(await simulator.state().now.date)
+        let target = DaemonConfig.Target(
+            name: "demo",
+            url: url,
+            password: password,
+            pollInterval: .seconds(self.step),
+            timeout: .seconds(5),
+            labels: [:]
         )
+        let poller = TargetPoller(
+            target: target,
+            settings: TrackerSettings(),
+            store: StateStore(directory: stateDirectory),
+            now: { scenarioTime.withLock { $0 } },
+            sink: { _ in }
+        )
+        let viewer = ObshellClient(baseURL: url, password: password)
         var counts: [String: Int] = [:]
-        var elapsed = Duration.zero
-        let view = TaskListView()
         var lastView: [String] = []
+        var elapsed = Duration.zero
         while elapsed <= end + .seconds(self.step * 2) {
             elapsed = try await simulator.advance(by: .seconds(max(1, self.step)))
-            let now = await simulator.state().now
-            let observation: Observation
-            do {
-                let answer = try await client.unfinishedDags()
-                observation = .list(answer.dags, at: now)
-                let lines = view.lines(for: answer.dags, agentTime: answer.agentTime)
+            let now = await simulator.state().now.date
+            scenarioTime.withLock { $0 = now }
+            if let answer = try? await viewer.unfinishedDags() {
+                let lines = TaskListView().lines(for: answer.dags, agentTime: answer.agentTime)
                 if lines != lastView {
                     for line in lines { print("  \(line)") }
                     lastView = lines
                 }
-            } catch {
-                observation = .failedPoll(reason: "\(error)", at: now)
             }
-            var step = await tracker.observe(observation)
-            var pending = step.events
-            for id in step.confirmations {
-                let result: ConfirmationResult
-                do {
-                    result = .found(try await client.dag(id: id))
-                } catch  where error.code == .notFound {
-                    result = .notFound
-                } catch {
-                    result = .failed(reason: "\(error)")
-                }
-                step = await tracker.observe(.confirmation(id: id, result: result, at: now))
-                pending += step.events
-            }
-            for event in pending {
+            for event in await poller.pollOnce() {
                 counts[event.type.rawValue, default: 0] += 1
                 print(Self.line(for: event))
                 events.write(Data((event.jsonLine() + "\n").utf8))
