@@ -1,0 +1,328 @@
+import Foundation
+import Obshell
+import Simulator
+import Synchronization
+import Testing
+import Tracker
+
+@testable import ObwatchApp
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the test sees of a child `obwatch run`: its stdout lines, its end of output, its exit, or the deadline.
+private enum ChildOutput: Sendable {
+    case line(String)
+    case endOfOutput
+    case exited(Int32)
+    case deadline
+}
+
+/// Splits the bytes a pipe delivers into whole lines; the pipe's handler runs off the test's task.
+private final class LineSplitter: Sendable {
+    private let pending = Mutex(Data())
+
+    func append(_ data: Data) -> [String] {
+        self.pending.withLock { pending in
+            pending.append(data)
+            var lines: [String] = []
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                lines.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                pending = Data(pending[pending.index(after: newline)...])
+            }
+            return lines
+        }
+    }
+}
+
+/// An event line, reduced to what the test compares.
+private struct PrintedEvent: Equatable, CustomStringConvertible {
+    var id: String
+    var type: String
+
+    var description: String { "\(self.type)(\(self.id))" }
+
+    init?(line: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let id = object["id"] as? String, let type = object["type"] as? String
+        else { return nil }
+        self.id = id
+        self.type = type
+    }
+}
+
+/// Why a wait on the child ended without what it waited for.
+private struct ChildWaitError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A running `obwatch run` child and everything it has printed so far.
+private struct Child {
+    let process: Process
+    var output: AsyncStream<ChildOutput>.Iterator
+    var events: [PrintedEvent] = []
+    var otherLines: [String] = []
+
+    /// Launches the binary; a deadline kills it and ends every wait so that a stuck child fails the test.
+    static func launch(
+        executable: URL,
+        config: String,
+        environment: [String: String],
+        deadline: Double
+    ) throws
+        -> Child
+    {
+        let (stream, continuation) = AsyncStream.makeStream(of: ChildOutput.self)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["run", "--config", config]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        let splitter = LineSplitter()
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                continuation.yield(.endOfOutput)
+                return
+            }
+            for line in splitter.append(data) { continuation.yield(.line(line)) }
+        }
+        // The deadline must not kill a pid the system has since given to another process.
+        let exited = Mutex(false)
+        process.terminationHandler = { process in
+            exited.withLock { $0 = true }
+            continuation.yield(.exited(process.terminationStatus))
+        }
+        try process.run()
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + deadline) {
+            continuation.yield(.deadline)
+            exited.withLock { if !$0 { kill(pid, SIGKILL) } }
+        }
+        return Child(process: process, output: stream.makeAsyncIterator())
+    }
+
+    /// Reads output until an event of `type` is printed.
+    mutating func awaitEvent(_ type: EventType) async throws {
+        while true {
+            switch await self.output.next(isolation: #isolation) ?? .deadline {
+            case .line(let line):
+                if let event = PrintedEvent(line: line) {
+                    self.events.append(event)
+                    if event.type == type.rawValue { return }
+                } else {
+                    self.otherLines.append(line)
+                }
+            case .exited:
+                // Lines may still be in the pipe; the end of output is the answer.
+                continue
+            case .endOfOutput:
+                throw ChildWaitError(description: "the child ended its output before printing \(type.rawValue)")
+            case .deadline:
+                throw ChildWaitError(description: "no \(type.rawValue) before the deadline")
+            }
+        }
+    }
+
+    /// Reads output until the child has exited, keeping every event it printed on the way.
+    mutating func awaitExit() async throws {
+        while true {
+            switch await self.output.next(isolation: #isolation) ?? .deadline {
+            case .line(let line):
+                if let event = PrintedEvent(line: line) {
+                    self.events.append(event)
+                } else {
+                    self.otherLines.append(line)
+                }
+            case .endOfOutput:
+                continue
+            case .exited:
+                return
+            case .deadline:
+                throw ChildWaitError(description: "the child did not exit before the deadline")
+            }
+        }
+    }
+}
+
+@Suite("obwatch run: kill -9 and restart on the same state_dir", .serialized)
+struct KillRestartTests {
+    private static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `obwatch` built beside the running test bundle, else the usual scratch folders.
+    private static func executable() -> URL? {
+        var candidates: [URL] = []
+        let running = URL(fileURLWithPath: CommandLine.arguments.first ?? "")
+        var folder = running.deletingLastPathComponent()
+        // The bundle may be a directory (…/debug/obwatchPackageTests.xctest/…); walk up to the build folder.
+        for _ in 0..<4 {
+            candidates.append(folder.appendingPathComponent("obwatch"))
+            folder = folder.deletingLastPathComponent()
+        }
+        candidates.append(Self.packageRoot.appendingPathComponent(".build-run/debug/obwatch"))
+        candidates.append(Self.packageRoot.appendingPathComponent(".build/debug/obwatch"))
+        return candidates.first { candidate in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory)
+                && !isDirectory.boolValue && FileManager.default.isExecutableFile(atPath: candidate.path)
+        }
+    }
+
+    /// What the tracker owes after a restart, computed in process: the same scenario polled at the times the child
+    /// saw, the state saved at the failure, then one poll at the end through a fresh poller on the same store.
+    private static func owedAfterFailure(
+        scenario: Scenario,
+        failureAt: Duration,
+        end: Duration
+    ) async throws
+        -> [String]
+    {
+        let simulator = try ObshellSimulator(
+            scenario: scenario,
+            configuration: .init(keyBits: 512, clock: .manual, password: "root-pw")
+        )
+        let server = Task { try await simulator.run() }
+        defer { server.cancel() }
+        let url = try #require(try await simulator.addresses().baseURL)
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("obwatch-owed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let target = DaemonConfig.Target(
+            name: "sim",
+            url: url,
+            password: Password("root-pw"),
+            pollInterval: .milliseconds(200),
+            timeout: .seconds(2),
+            labels: [:]
+        )
+        func makePoller() -> TargetPoller {
+            TargetPoller(
+                target: target,
+                settings: TrackerSettings(),
+                store: StateStore(directory: folder),
+                sink: { _ in }
+            )
+        }
+        let first = makePoller()
+        _ = await first.pollOnce()
+        _ = try await simulator.advance(to: failureAt)
+        _ = await first.pollOnce()
+        _ = try await simulator.advance(to: end)
+        return await makePoller().pollOnce().map(\.type.rawValue)
+    }
+
+    @Test(
+        "scale-out-fails: after kill -9 the second run prints only what was still owed",
+        arguments: [false, true]
+    )
+    func killAndRestart(stepwise: Bool) async throws {
+        guard let executable = Self.executable() else {
+            Issue.record("no built obwatch executable next to the tests or under .build-run/.build; build it first")
+            return
+        }
+        let scenario = try Scenario.load(
+            contentsOfFile: Self.packageRoot.appendingPathComponent("scenarios/scale-out-fails.yaml").path
+        )
+        let failureAt = Duration.seconds(25)
+        let end = scenario.lastStepTime + .seconds(5)
+        let owed = try await Self.owedAfterFailure(scenario: scenario, failureAt: failureAt, end: end)
+
+        let simulator = try ObshellSimulator(
+            scenario: scenario,
+            configuration: .init(keyBits: 512, clock: .manual, password: "root-pw")
+        )
+        let server = Task { try await simulator.run() }
+        defer { server.cancel() }
+        let url = try #require(try await simulator.addresses().baseURL)
+
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("obwatch-kill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("obwatch.yaml")
+        let text = """
+            state_dir: \(folder.appendingPathComponent("state").path)
+            targets:
+              - name: sim
+                url: \(url)
+                password: "${OBWATCH_KILL_TEST_PASSWORD}"
+                poll_interval: 200ms
+                timeout: 2s
+            """
+        try Data(text.utf8).write(to: config)
+        let environment = ["OBWATCH_KILL_TEST_PASSWORD": "root-pw"]
+
+        var first = try Child.launch(
+            executable: executable,
+            config: config.path,
+            environment: environment,
+            deadline: 120
+        )
+        do {
+            _ = try await simulator.advance(to: .seconds(5))
+            try await first.awaitEvent(.started)
+            _ = try await simulator.advance(to: failureAt)
+            try await first.awaitEvent(.failed)
+        } catch {
+            kill(first.process.processIdentifier, SIGKILL)
+            try? await first.awaitExit()
+            Issue.record("first run: \(error); printed \(first.events), other lines \(first.otherLines)")
+            return
+        }
+        #expect(kill(first.process.processIdentifier, SIGKILL) == 0)
+        try await first.awaitExit()
+        #expect(first.process.terminationReason == .uncaughtSignal)
+
+        // Either the scenario runs to its end while obwatch is down, or obwatch is back for the retry and each step
+        // is awaited before the next, so that it sees every state the scenario goes through.
+        _ = try await simulator.advance(to: stepwise ? .seconds(65) : end)
+        var second = try Child.launch(
+            executable: executable,
+            config: config.path,
+            environment: environment,
+            deadline: 120
+        )
+        do {
+            if stepwise {
+                try await second.awaitEvent(.retried)
+                _ = try await simulator.advance(to: .seconds(75))
+                try await second.awaitEvent(.stageAdvanced)
+                _ = try await simulator.advance(to: .seconds(80))
+                try await second.awaitEvent(.stageAdvanced)
+                _ = try await simulator.advance(to: end)
+            }
+            try await second.awaitEvent(.succeeded)
+        } catch {
+            Issue.record("second run: \(error); printed \(second.events), other lines \(second.otherLines)")
+        }
+        kill(second.process.processIdentifier, SIGKILL)
+        try await second.awaitExit()
+
+        let firstTypes = first.events.map(\.type)
+        let secondTypes = second.events.map(\.type)
+        #expect(Array(firstTypes.prefix(1)) == ["started"])
+        #expect(firstTypes.contains("node_failed"))
+        #expect(firstTypes.contains("failed"))
+        #expect(!secondTypes.contains("started"))
+        #expect(!secondTypes.contains("failed") && !secondTypes.contains("node_failed"))
+        if stepwise {
+            // Stage 7 fails; the retry at 1m and start at 1m5s run it again, 1m15s and 1m20s reach stages 8 and 9,
+            // and the advance at 1m25s finishes the last node.
+            #expect(secondTypes == ["retried", "stage_advanced", "stage_advanced", "succeeded"])
+        } else {
+            // One observation from FAILED on stage 7 to the end: one stage_advanced for the jump (CONTRACT: one per
+            // pair of observations), the retry and the success, as the tracker orders them in process.
+            #expect(secondTypes == owed)
+            #expect(secondTypes.sorted() == ["retried", "stage_advanced", "succeeded"])
+            #expect(secondTypes.last == "succeeded")
+        }
+        let firstIDs = Set(first.events.map(\.id))
+        #expect(second.events.allSatisfy { !firstIDs.contains($0.id) })
+        #expect(first.otherLines.isEmpty && second.otherLines.isEmpty)
+    }
+}

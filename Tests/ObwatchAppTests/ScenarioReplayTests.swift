@@ -1,0 +1,148 @@
+import Foundation
+import Obshell
+import Simulator
+import Synchronization
+import Testing
+import Tracker
+
+@testable import ObwatchApp
+
+/// The simulator's scenario time as a wall clock the poller reads without awaiting.
+private final class SteppedClock: Sendable {
+    private let date = Mutex(Date(timeIntervalSince1970: 0))
+
+    func set(_ date: Date) { self.date.withLock { $0 = date } }
+    func now() -> Date { self.date.withLock { $0 } }
+}
+
+/// Collects what a poller hands its sink.
+private final class CollectedEvents: Sendable {
+    private let events = Mutex<[Event]>([])
+
+    func append(_ event: Event) { self.events.withLock { $0.append(event) } }
+    var all: [Event] { self.events.withLock { $0 } }
+}
+
+/// One bundled scenario and how to walk it: the step between polls may grow where nothing happens for long.
+struct ScenarioWalk: Sendable, CustomTestStringConvertible {
+    let file: String
+    let timeout: Duration
+    let step: @Sendable (Duration) -> Duration
+
+    var testDescription: String { self.file }
+
+    static let all: [ScenarioWalk] = [
+        ScenarioWalk(file: "scale-out.yaml", timeout: .seconds(5), step: { _ in .seconds(5) }),
+        ScenarioWalk(file: "scale-out-fails.yaml", timeout: .seconds(5), step: { _ in .seconds(5) }),
+        // stall.yaml is quiet from 20s to 35m20s: a minute per poll there keeps the walk short.
+        ScenarioWalk(
+            file: "stall.yaml",
+            timeout: .seconds(5),
+            step: { elapsed in elapsed >= .seconds(60) && elapsed < .seconds(2100) ? .seconds(60) : .seconds(5) }
+        ),
+        ScenarioWalk(file: "rollback.yaml", timeout: .seconds(5), step: { _ in .seconds(5) }),
+        // The hang fault holds one request open; a short timeout turns it into one failed poll.
+        ScenarioWalk(file: "flaky-agent.yaml", timeout: .seconds(1), step: { _ in .seconds(5) }),
+    ]
+}
+
+@Suite("obwatch run: every bundled scenario, live against replay")
+struct ScenarioReplayTests {
+    private static let scenarios = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scenarios")
+
+    @Test("live events equal the replay of the recording", arguments: ScenarioWalk.all)
+    func liveEqualsReplay(walk: ScenarioWalk) async throws {
+        let scenario = try Scenario.load(contentsOfFile: Self.scenarios.appendingPathComponent(walk.file).path)
+        let simulator = try ObshellSimulator(
+            scenario: scenario,
+            configuration: .init(keyBits: 512, clock: .manual, password: "root-pw")
+        )
+        let server = Task { try await simulator.run() }
+        defer { server.cancel() }
+        let url = try #require(try await simulator.addresses().baseURL)
+
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("obwatch-walk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let capturePath = folder.appendingPathComponent("capture.jsonl").path
+        let recorder = try CaptureRecorder(path: capturePath)
+        let target = DaemonConfig.Target(
+            name: "sim",
+            url: url,
+            password: Password("root-pw"),
+            pollInterval: .seconds(5),
+            timeout: walk.timeout,
+            labels: [:]
+        )
+        let settings = TrackerSettings()
+        let clock = SteppedClock()
+        let collected = CollectedEvents()
+        let poller = TargetPoller(
+            target: target,
+            settings: settings,
+            store: StateStore(directory: folder.appendingPathComponent("state")),
+            recorder: recorder,
+            now: { clock.now() },
+            sink: { collected.append($0) }
+        )
+
+        var elapsed = Duration.zero
+        while elapsed <= scenario.lastStepTime + .seconds(20) {
+            elapsed = try await simulator.advance(by: walk.step(elapsed))
+            clock.set(await simulator.state().now.date)
+            _ = await poller.pollOnce()
+        }
+        recorder.close()
+
+        let live = collected.all
+        let capture = try Data(contentsOf: URL(fileURLWithPath: capturePath))
+        let reading = CaptureReader.read(capture, file: capturePath)
+        #expect(reading.diagnostics.isEmpty)
+        var replayer = Replayer(defaultSettings: settings, identities: ["sim": target.identity])
+        let replayed = replayer.replay(reading.entries)
+        #expect(replayed.map { $0.jsonLine() } == live.map { $0.jsonLine() })
+        #expect(!live.map { $0.jsonLine() }.joined().contains("root-pw"))
+
+        Self.checkHeadline(walk.file, types: live.map(\.type))
+    }
+
+    /// What each scenario implies, reasoned from its file rather than from a past run.
+    private static func checkHeadline(_ file: String, types: [EventType]) {
+        let headline = types.filter { $0 != .stageAdvanced }
+        switch file {
+        case "scale-out.yaml":
+            // Seen RUNNING on stage 4 of 9; five advances walk it through stage 9 and it succeeds.
+            #expect(headline == [.started, .succeeded])
+            #expect(types.contains(.stageAdvanced))
+        case "scale-out-fails.yaml":
+            // The node fails at 20s, the DAG stays FAILED until the retry at 1m, then three advances finish it.
+            #expect(headline == [.started, .nodeFailed, .failed, .retried, .succeeded])
+        case "stall.yaml":
+            // No progress from 20s to 35m20s crosses the default 30m stall_after once; the log line resumes it.
+            #expect(headline == [.started, .stalled, .resumed, .succeeded])
+        case "rollback.yaml":
+            // Fails on stage 3 at 30s, is rolled back at 1m and ends SUCCEED/ROLLBACK.
+            #expect(headline.first == .started)
+            #expect(Self.isSubsequence([.failed, .rollbackStarted, .rolledBack], of: headline))
+            #expect(!headline.contains(.succeeded))
+        case "flaky-agent.yaml":
+            // Every fault window covers at most two polls in a row (5s apart), below down_after: 3, so the
+            // target never goes down; the partial list hides the DAG for 20s, far inside confirm_within: 10m.
+            #expect(!types.contains(.targetDown))
+            #expect(!types.contains(.targetUp))
+            #expect(!types.contains(.vanished))
+            #expect(headline == [.started, .succeeded])
+        default:
+            Issue.record("no headline known for \(file)")
+        }
+    }
+
+    private static func isSubsequence(_ needle: [EventType], of haystack: [EventType]) -> Bool {
+        var rest = needle[...]
+        for type in haystack where type == rest.first { rest = rest.dropFirst() }
+        return rest.isEmpty
+    }
+}
