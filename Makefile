@@ -7,7 +7,7 @@ DESTDIR ?=
 # Debian packages the build and the tests need: the C libraries, and the real peers the tests start.
 APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl
 
-.PHONY: all deps sdk-venv build test lint format demo clean
+.PHONY: all deps sdk-venv build test lint format demo bench clean
 
 all: build
 
@@ -27,13 +27,17 @@ test: deps sdk-venv
 	$(MAKE) lint
 
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
 
 format:
-	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+	$(SWIFT) format --in-place --recursive Sources Tests Benchmarks Package.swift
 
 demo: build
 	$(SWIFT) run $(SWIFT_BUILD_FLAGS) obwatch demo
+
+# Benchmarks print figures; they are never part of `make test`.
+bench: build
+	$(SWIFT) run $(SWIFT_BUILD_FLAGS) -c release ReplayBenchmark
 
 clean:
 	rm -rf .build

@@ -56,10 +56,17 @@ let package = Package(
         ),
         .executableTarget(name: "obwatch", dependencies: ["ObwatchApp"]),
 
+        // Timings of replaying a generated month of polls: `make bench`.
+        .executableTarget(
+            name: "ReplayBenchmark",
+            dependencies: ["Tracker", "Obshell"],
+            path: "Benchmarks/ReplayBenchmark"
+        ),
+
         .testTarget(name: "CurlTests", dependencies: ["Curl"], resources: [.copy("Peers")]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "ObshellTests", dependencies: ["Obshell"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Obshell"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Obshell"]),
         .testTarget(
             name: "SimulatorTests",
             dependencies: ["Simulator", "Obshell", "Curl"],

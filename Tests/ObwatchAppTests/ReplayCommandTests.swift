@@ -7,7 +7,7 @@ import Testing
 struct ReplayCommandTests {
     private static let captures = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("TrackerTests/Fixtures/captures")
+        .appendingPathComponent("Fixtures/captures")
 
     @Test("a capture replays to JSON events, each with routes, identical on a second replay")
     func replay() throws {
@@ -33,5 +33,33 @@ struct ReplayCommandTests {
         #expect(output.errors.contains { $0.hasPrefix("\(file):2: error: ") })
         #expect(output.errors.last == "/nonexistent.jsonl: error: cannot read the file")
         #expect(!output.events.isEmpty)
+    }
+
+    @Test("--config: the configured target's labels and settings apply")
+    func withConfig() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("obw-replay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("obwatch.yaml")
+        let yaml = """
+            state_dir: \(folder.path)
+            defaults: { down_after: 1 }
+            targets:
+              - name: prod-east
+                url: http://10.0.0.5:2886
+                labels: { env: prod }
+            """
+        try Data(yaml.utf8).write(to: file)
+        let config = try DaemonConfig.load(contentsOfFile: file.path, environment: [:])
+        let capture = Self.captures.appendingPathComponent("outage.jsonl").path
+        let configured = ReplayCommand.replay(
+            files: [capture],
+            replayer: ReplayCommand.replayer(for: config),
+            write: { _ in }
+        )
+        let plain = ReplayCommand.replay(files: [capture], write: { _ in })
+        #expect(configured.events.allSatisfy { $0.contains(#""labels":{"env":"prod"}"#) })
+        #expect(configured.events.contains { $0.contains(#""url":"http://10.0.0.5:2886""#) })
+        let downCount = { (lines: [String]) in lines.filter { $0.contains(#""type":"target_down""#) }.count }
+        #expect(downCount(configured.events) >= downCount(plain.events))
     }
 }

@@ -78,10 +78,13 @@ enum Fixture {
         )
     }
 
+    /// The shared fixture captures, `Tests/Fixtures/captures` (also replayed by the command-line tests).
+    static let capturesFolder = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/captures")
+
     /// The bytes of a fixture capture.
     static func capture(_ name: String) throws -> Data {
-        let url = try #require(Bundle.module.url(forResource: "Fixtures/captures/" + name, withExtension: nil))
-        return try Data(contentsOf: url)
+        try Data(contentsOf: self.capturesFolder.appendingPathComponent(name))
     }
 
     /// Reads and replays a fixture capture with default settings.

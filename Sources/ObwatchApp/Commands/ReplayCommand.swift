@@ -14,11 +14,27 @@ struct ReplayCommand: AsyncParsableCommand {
             """
     )
 
+    @Option(help: "A configuration whose targets' settings (down_after, confirm_within, stall_after) and labels apply.")
+    var config: String?
+
     @Argument(help: "Capture files, replayed in the order given.")
     var captures: [String]
 
     func run() async throws {
-        let output = Self.replay(files: self.captures)
+        var replayer = Replayer()
+        if let path = self.config {
+            do {
+                let config = try DaemonConfig.load(
+                    contentsOfFile: path,
+                    environment: ProcessInfo.processInfo.environment
+                )
+                replayer = Self.replayer(for: config)
+            } catch {
+                for line in error.lines { StandardError.write(line) }
+                throw ExitCode(1)
+            }
+        }
+        let output = Self.replay(files: self.captures, replayer: replayer)
         for line in output.errors { StandardError.write(line) }
         if output.exitCode != 0 { throw ExitCode(output.exitCode) }
     }
@@ -30,15 +46,28 @@ struct ReplayCommand: AsyncParsableCommand {
         var exitCode: Int32 { self.errors.isEmpty ? 0 : 1 }
     }
 
+    /// A replayer with the configured targets' settings and identities; targets only a capture names get the
+    /// configuration's defaults.
+    static func replayer(for config: DaemonConfig) -> Replayer {
+        var identities: [String: TargetIdentity] = [:]
+        var settings: [String: TrackerSettings] = [:]
+        for target in config.targets {
+            identities[target.name] = target.identity
+            settings[target.name] = config.trackerSettings
+        }
+        return Replayer(defaultSettings: config.trackerSettings, settingsByTarget: settings, identities: identities)
+    }
+
     /// Replays the files in order through one tracker per target.
     /// - Parameters:
     ///   - files: Capture paths.
     ///   - write: Called with each event line as soon as it is made (stdout by default).
     static func replay(
         files: [String],
+        replayer: Replayer = Replayer(),
         write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     ) -> Output {
-        var replayer = Replayer()
+        var replayer = replayer
         var output = Output()
         for path in files {
             guard let data = FileManager.default.contents(atPath: path) else {
