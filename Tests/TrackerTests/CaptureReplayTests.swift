@@ -111,7 +111,25 @@ struct CaptureReplayTests {
     static let captures = [
         "scale-out-failure.jsonl", "partial-list.jsonl", "outage.jsonl", "bad-lines.jsonl",
         "first-seen-failed-and-cancel.jsonl", "stall.jsonl", "progress-by-logs.jsonl", "rollback-then-pass.jsonl",
+        "rollback.jsonl",
     ]
+
+    /// Recorded by `obwatch run --record` against `obwatch simulate --scenario scenarios/rollback.yaml`.
+    @Test func aConfirmedRollbackFiresRolledBackNeverSucceeded() throws {
+        let events = try Fixture.replay("rollback.jsonl")
+        let types = events.map(\.type)
+        #expect(
+            types == [
+                .started, .stageAdvanced, .stageAdvanced, .nodeFailed, .failed, .rollbackStarted, .stageAdvanced,
+                .stageAdvanced, .rolledBack,
+            ]
+        )
+        let rolledBack = try #require(events.last)
+        #expect(rolledBack.status == .resolved && rolledBack.severity == .warning)
+        #expect(rolledBack.dag?.operator == "ROLLBACK" && rolledBack.dag?.state == "SUCCEED")
+        #expect(rolledBack.incident == events[4].incident)
+        #expect(!types.contains(.succeeded))
+    }
 
     @Test(arguments: Self.captures)
     func replayingTwiceGivesIdenticalIds(name: String) throws {
