@@ -23,32 +23,6 @@ private final class EventBox: Sendable {
     var all: [Event] { self.events.withLock { $0 } }
 }
 
-/// A clock whose sleeps return at once and are written down; the third sleep ends the loop as a cancellation would.
-private final class RecordingClock: Clock, Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-
-        func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - self.offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    private let state = Mutex<(now: Instant, sleeps: [Duration])>((Instant(offset: .zero), []))
-
-    var now: Instant { self.state.withLock { $0.now } }
-    var minimumResolution: Duration { .nanoseconds(1) }
-    var sleeps: [Duration] { self.state.withLock { $0.sleeps } }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        let count = self.state.withLock { state in
-            state.sleeps.append(state.now.duration(to: deadline))
-            state.now = deadline
-            return state.sleeps.count
-        }
-        if count >= 3 { throw CancellationError() }
-    }
-}
-
 @Suite("obwatch run: polling a target")
 struct TargetPollerTests {
     private static let scenarios = URL(fileURLWithPath: #filePath)
@@ -78,7 +52,7 @@ struct TargetPollerTests {
             timeout: .seconds(5),
             labels: [:]
         )
-        let clock = RecordingClock()
+        let clock = ImmediateClock(stopAfter: 3)
         let box = EventBox()
         let poller = TargetPoller(
             target: target,
@@ -89,7 +63,7 @@ struct TargetPollerTests {
             sink: { box.append($0) }
         )
         await #expect(throws: CancellationError.self) { try await poller.run() }
-        #expect(clock.sleeps == [.seconds(5), .seconds(10), .seconds(10)])
+        #expect(clock.waits == [.seconds(5), .seconds(10), .seconds(10)])
         #expect(box.all.map(\.type) == [.targetDown])
         #expect(!box.all.map { $0.jsonLine() }.joined().contains("never-shown"))
         let saved = StateStore(directory: folder).load(target: "nowhere", timestamp: "t")
