@@ -151,9 +151,6 @@ private struct Child {
 
 @Suite("obwatch run: kill -9 and restart on the same state_dir", .serialized)
 struct KillRestartTests {
-    private static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// The `obwatch` built beside the running test bundle, else the usual scratch folders.
     private static func executable() -> URL? {
         var candidates: [URL] = []
@@ -164,8 +161,8 @@ struct KillRestartTests {
             candidates.append(folder.appendingPathComponent("obwatch"))
             folder = folder.deletingLastPathComponent()
         }
-        candidates.append(Self.packageRoot.appendingPathComponent(".build-run/debug/obwatch"))
-        candidates.append(Self.packageRoot.appendingPathComponent(".build/debug/obwatch"))
+        candidates.append(packageRoot.appendingPathComponent(".build-run/debug/obwatch"))
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/obwatch"))
         return candidates.first { candidate in
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory)
@@ -182,13 +179,9 @@ struct KillRestartTests {
     ) async throws
         -> [String]
     {
-        let simulator = try ObshellSimulator(
-            scenario: scenario,
-            configuration: .init(keyBits: 512, clock: .manual, password: "root-pw")
-        )
-        let server = Task { try await simulator.run() }
-        defer { server.cancel() }
-        let url = try #require(try await simulator.addresses().baseURL)
+        let running = try await ManualSimulator(scenario)
+        defer { running.stop() }
+        let (simulator, url) = (running.simulator, running.url)
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("obwatch-owed-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -225,24 +218,16 @@ struct KillRestartTests {
             Issue.record("no built obwatch executable next to the tests or under .build-run/.build; build it first")
             return
         }
-        let scenario = try Scenario.load(
-            contentsOfFile: Self.packageRoot.appendingPathComponent("scenarios/scale-out-fails.yaml").path
-        )
+        let scenario = try bundledScenario("scale-out-fails.yaml")
         let failureAt = Duration.seconds(25)
         let end = scenario.lastStepTime + .seconds(5)
         let owed = try await Self.owedAfterFailure(scenario: scenario, failureAt: failureAt, end: end)
 
-        let simulator = try ObshellSimulator(
-            scenario: scenario,
-            configuration: .init(keyBits: 512, clock: .manual, password: "root-pw")
-        )
-        let server = Task { try await simulator.run() }
-        defer { server.cancel() }
-        let url = try #require(try await simulator.addresses().baseURL)
+        let running = try await ManualSimulator(scenario)
+        defer { running.stop() }
+        let (simulator, url) = (running.simulator, running.url)
 
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("obwatch-kill-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder("obwatch-kill")
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("obwatch.yaml")
         let text = """

@@ -7,22 +7,6 @@ import Tracker
 
 @testable import ObwatchApp
 
-/// The simulator's scenario time as a wall clock the poller reads without awaiting.
-private final class SteppedClock: Sendable {
-    private let date = Mutex(Date(timeIntervalSince1970: 0))
-
-    func set(_ date: Date) { self.date.withLock { $0 = date } }
-    func now() -> Date { self.date.withLock { $0 } }
-}
-
-/// Collects what a poller hands its sink.
-private final class CollectedEvents: Sendable {
-    private let events = Mutex<[Event]>([])
-
-    func append(_ event: Event) { self.events.withLock { $0.append(event) } }
-    var all: [Event] { self.events.withLock { $0 } }
-}
-
 /// One bundled scenario and how to walk it: the step between polls may grow where nothing happens for long.
 struct ScenarioWalk: Sendable, CustomTestStringConvertible {
     let file: String
@@ -48,24 +32,14 @@ struct ScenarioWalk: Sendable, CustomTestStringConvertible {
 
 @Suite("obwatch run: every bundled scenario, live against replay")
 struct ScenarioReplayTests {
-    private static let scenarios = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scenarios")
-
     @Test("live events equal the replay of the recording", arguments: ScenarioWalk.all)
     func liveEqualsReplay(walk: ScenarioWalk) async throws {
-        let scenario = try Scenario.load(contentsOfFile: Self.scenarios.appendingPathComponent(walk.file).path)
-        let simulator = try ObshellSimulator(
-            scenario: scenario,
-            configuration: .init(keyBits: 512, clock: .manual, password: "root-pw")
-        )
-        let server = Task { try await simulator.run() }
-        defer { server.cancel() }
-        let url = try #require(try await simulator.addresses().baseURL)
+        let scenario = try bundledScenario(walk.file)
+        let running = try await ManualSimulator(scenario)
+        defer { running.stop() }
+        let (simulator, url) = (running.simulator, running.url)
 
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("obwatch-walk-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder("obwatch-walk")
         defer { try? FileManager.default.removeItem(at: folder) }
         let capturePath = folder.appendingPathComponent("capture.jsonl").path
         let recorder = try CaptureRecorder(path: capturePath)
@@ -78,8 +52,8 @@ struct ScenarioReplayTests {
             labels: [:]
         )
         let settings = TrackerSettings()
-        let clock = SteppedClock()
-        let collected = CollectedEvents()
+        let clock = ScenarioClock()
+        let collected = EventBox()
         let poller = TargetPoller(
             target: target,
             settings: settings,

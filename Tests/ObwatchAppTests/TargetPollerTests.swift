@@ -7,28 +7,8 @@ import Tracker
 
 @testable import ObwatchApp
 
-/// The simulator's scenario time as a wall clock the poller can read without awaiting.
-private final class ScenarioClock: Sendable {
-    private let date = Mutex(Date(timeIntervalSince1970: 0))
-
-    func set(_ date: Date) { self.date.withLock { $0 = date } }
-    func now() -> Date { self.date.withLock { $0 } }
-}
-
-/// Collects what a poller hands its sink.
-private final class EventBox: Sendable {
-    private let events = Mutex<[Event]>([])
-
-    func append(_ event: Event) { self.events.withLock { $0.append(event) } }
-    var all: [Event] { self.events.withLock { $0 } }
-}
-
 @Suite("obwatch run: polling a target")
 struct TargetPollerTests {
-    private static let scenarios = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scenarios")
-
     @Test("the jitter: the first poll within the interval, then 90% to 110% of it")
     func schedule() {
         let schedule = PollSchedule(interval: .seconds(10))
@@ -73,20 +53,12 @@ struct TargetPollerTests {
 
     @Test("scale-out-fails: live events equal the replay of the recording; a restart fires no second started")
     func liveEqualsReplay() async throws {
-        let scenario = try Scenario.load(
-            contentsOfFile: Self.scenarios.appendingPathComponent("scale-out-fails.yaml").path
-        )
-        let simulator = try ObshellSimulator(
-            scenario: scenario,
-            configuration: .init(keyBits: 512, clock: .manual, password: "root-pw")
-        )
-        let server = Task { try await simulator.run() }
-        defer { server.cancel() }
-        let url = try #require(try await simulator.addresses().baseURL)
+        let scenario = try bundledScenario("scale-out-fails.yaml")
+        let running = try await ManualSimulator(scenario)
+        defer { running.stop() }
+        let (simulator, url) = (running.simulator, running.url)
 
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("obwatch-poller-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder("obwatch-poller")
         let capturePath = folder.appendingPathComponent("capture.jsonl").path
         let recorder = try CaptureRecorder(path: capturePath)
         let store = StateStore(directory: folder.appendingPathComponent("state"))

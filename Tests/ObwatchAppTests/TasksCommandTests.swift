@@ -7,25 +7,15 @@ import Testing
 
 @Suite("obwatch tasks against the simulator")
 struct TasksCommandTests {
-    private static let scenarios = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scenarios")
-
     /// Runs `body` with a simulator on a free port playing `scenario`, its clock moved only by the test.
     private func withSimulator(
         _ scenario: String,
         password: String = "root-pw",
         _ body: (ObshellSimulator, String) async throws -> Void
     ) async throws {
-        let loaded = try Scenario.load(contentsOfFile: Self.scenarios.appendingPathComponent(scenario).path)
-        let simulator = try ObshellSimulator(
-            scenario: loaded,
-            configuration: .init(keyBits: 512, clock: .manual, password: password)
-        )
-        let server = Task { try await simulator.run() }
-        defer { server.cancel() }
-        let url = try #require(try await simulator.addresses().baseURL)
-        try await body(simulator, url)
+        let running = try await ManualSimulator(try bundledScenario(scenario), password: password)
+        defer { running.stop() }
+        try await body(running.simulator, running.url)
     }
 
     @Test("scale-out.yaml shows Cluster scale out at 4/9 with its bar")
