@@ -255,59 +255,33 @@ private struct Machine {
                 && (previous.operator != .rollback || !previous.state.isActive || cameBack)
             let runsAgain = previous.state == .failed || cameBack || nodeRetried
             if rollbackStarts {
-                self.endFailureEpisode(&record, previous: previous, current: current)
-                self.emit(
-                    .rollbackStarted,
-                    record: &record,
+                self.startRollback(
+                    &record,
+                    previous: previous,
+                    current: current,
+                    before: before,
                     at: at,
-                    dag: current,
-                    node: current.currentNode,
-                    previous: before,
-                    summary: self.describe(current, "is rolling back from")
+                    "is rolling back from"
                 )
             } else if runsAgain, current.operator != .cancel, current.operator != .rollback {
-                let incident = self.resolveFailure(&record, dagID: current.id)
-                self.endFailureEpisode(&record, previous: previous, current: current)
-                self.emit(
-                    .retried,
-                    record: &record,
-                    incident: incident,
-                    at: at,
-                    dag: current,
-                    node: current.currentNode,
-                    previous: before,
-                    summary: self.describe(current, "runs again at")
-                )
+                self.retry(&record, previous: previous, current: current, before: before, at: at, "runs again at")
             }
             record.finalFired = nil
         } else if current.operator == .rollback, previous.operator != .rollback {
             // The whole rollback happened between two observations (an outage): it still started, and its failure
             // is a new episode.
-            self.endFailureEpisode(&record, previous: previous, current: current)
-            self.emit(
-                .rollbackStarted,
-                record: &record,
+            self.startRollback(
+                &record,
+                previous: previous,
+                current: current,
+                before: before,
                 at: at,
-                dag: current,
-                node: current.currentNode,
-                previous: before,
-                summary: self.describe(current, "rolled back from")
+                "rolled back from"
             )
         } else if nodeRetried, current.operator != .cancel {
             // A retry that ran and failed again between two observations: the retry is reported, then the new
             // failure in a new episode.
-            let incident = self.resolveFailure(&record, dagID: current.id)
-            self.endFailureEpisode(&record, previous: previous, current: current)
-            self.emit(
-                .retried,
-                record: &record,
-                incident: incident,
-                at: at,
-                dag: current,
-                node: current.currentNode,
-                previous: before,
-                summary: self.describe(current, "was retried at")
-            )
+            self.retry(&record, previous: previous, current: current, before: before, at: at, "was retried at")
         }
 
         self.failuresAndFinal(&record, previous: previous, dag: dag, summary: current, at: at, source: source)
@@ -471,6 +445,50 @@ private struct Machine {
     }
 
     /// Ends the failure episode; nodes still failed exactly as before stay quiet until they change.
+    /// `rollback_started`: the failure episode ends and the rollback begins.
+    mutating func startRollback(
+        _ record: inout DagRecord,
+        previous: DagSummary,
+        current: DagSummary,
+        before: Event.Previous?,
+        at: ObshellTime,
+        _ phrase: String
+    ) {
+        self.endFailureEpisode(&record, previous: previous, current: current)
+        self.emit(
+            .rollbackStarted,
+            record: &record,
+            at: at,
+            dag: current,
+            node: current.currentNode,
+            previous: before,
+            summary: self.describe(current, phrase)
+        )
+    }
+
+    /// `retried`: resolves the open failure incident and ends its episode.
+    mutating func retry(
+        _ record: inout DagRecord,
+        previous: DagSummary,
+        current: DagSummary,
+        before: Event.Previous?,
+        at: ObshellTime,
+        _ phrase: String
+    ) {
+        let incident = self.resolveFailure(&record, dagID: current.id)
+        self.endFailureEpisode(&record, previous: previous, current: current)
+        self.emit(
+            .retried,
+            record: &record,
+            incident: incident,
+            at: at,
+            dag: current,
+            node: current.currentNode,
+            previous: before,
+            summary: self.describe(current, phrase)
+        )
+    }
+
     mutating func endFailureEpisode(_ record: inout DagRecord, previous: DagSummary?, current: DagSummary) {
         record.failureEpisodeActive = false
         record.failedFired = false
