@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 # Debian packages the build and the tests need: the C libraries, and the real peers the tests start.
-APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl
+APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl tzdata
 
 .PHONY: all deps sdk-venv build test lint format demo bench clean
 

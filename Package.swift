@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C system libraries: module maps and typed `static inline` shims only.
@@ -32,6 +33,15 @@ let package = Package(
         // The DAG state machine, the event catalogue, captures and persisted state.
         .target(name: "Tracker", dependencies: ["Obshell"]),
 
+        // The config model, rule matching, silences, inhibition, repeat, grouping and message templates.
+        .target(
+            name: "Rules",
+            dependencies: [
+                "YAML", "Tracker", "Obshell", "Curl",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+
         // obshell's task API served from scenario files, for tests, the demo and `obwatch simulate`.
         .target(
             name: "Simulator",
@@ -49,7 +59,7 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "Obshell", "Simulator", "Tracker",
+                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,6 +77,7 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "ObshellTests", dependencies: ["Obshell"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Obshell"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Tracker", "Obshell", "YAML"]),
         .testTarget(
             name: "SimulatorTests",
             dependencies: ["Simulator", "Obshell", "Curl"],
@@ -75,8 +86,9 @@ let package = Package(
         .testTarget(
             name: "ObwatchAppTests",
             dependencies: [
-                "ObwatchApp", "Simulator", "Obshell", "Tracker",
+                "ObwatchApp", "Simulator", "Obshell", "Tracker", "Rules", "YAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

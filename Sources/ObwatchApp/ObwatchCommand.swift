@@ -11,7 +11,10 @@ public struct ObwatchCommand: AsyncParsableCommand {
             what changes (started, stage advanced, node failed, stalled, failed, succeeded, ...) into events.
             """,
         version: ObwatchVersion.current,
-        subcommands: [RunCommand.self, TasksCommand.self, ReplayCommand.self, SimulateCommand.self, DemoCommand.self]
+        subcommands: [
+            RunCommand.self, CheckCommand.self, TasksCommand.self, ReplayCommand.self, SimulateCommand.self,
+            DemoCommand.self,
+        ]
     )
 
     /// Creates the command; argument parsing fills it in.

@@ -38,29 +38,68 @@ public enum CaptureReader {
     ///   - file: The name diagnostics carry.
     /// - Returns: The entries and the diagnostics of skipped lines.
     public static func read(_ data: Data, file: String) -> CaptureReading {
-        var entries: [CaptureEntry] = []
+        var entries: [CaptureEntry?] = []
         var diagnostics: [TrackerError] = []
+        // obwatch's client answers a "cannot decrypt the header" with a fresh key and the same request once more:
+        // a rejection followed by a key fetch and that retry is one observation (the retry's), as it was live.
+        var rejected: [String: KeyRejection] = [:]
         var lineNumber = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") && $0 != 9 }) else {
                 continue
             }
+            let parsed: ParsedLine
             do {
-                if let entry = try self.entry(Data(line), file: file, line: lineNumber) {
-                    entries.append(entry)
-                }
+                parsed = try self.parse(Data(line), file: file, line: lineNumber)
             } catch {
                 diagnostics.append(error)
+                continue
             }
+            if parsed.isKeyFetch {
+                rejected[parsed.target]?.keyFetched = true
+                continue
+            }
+            guard let entry = parsed.entry else { continue }
+            if let previous = rejected.removeValue(forKey: parsed.target), previous.keyFetched,
+                previous.request == parsed.request
+            {
+                entries[previous.index] = nil
+            }
+            if parsed.isKeyRejection {
+                rejected[parsed.target] = KeyRejection(index: entries.count, request: parsed.request)
+            }
+            entries.append(entry)
         }
-        return CaptureReading(entries: entries, diagnostics: diagnostics)
+        return CaptureReading(entries: entries.compactMap { $0 }, diagnostics: diagnostics)
+    }
+
+    /// A line whose answer asked the client for a fresh key, waiting to see whether the client retried.
+    private struct KeyRejection {
+        var index: Int
+        var request: String
+        var keyFetched = false
+    }
+
+    /// What one line holds, beyond its entry.
+    private struct ParsedLine {
+        var entry: CaptureEntry?
+        var target: String
+        var request: String
+        /// `GET /api/v1/secret` answered: the client got the agent's key and will retry.
+        var isKeyFetch: Bool
+        /// The agent could not decrypt the request header (HTTP 401, code 1 / `...Header.DecryptFailed`).
+        var isKeyRejection: Bool
     }
 
     /// Reads one line.
     /// - Returns: The entry, or `nil` for a request that is neither a poll nor a confirmation.
     /// - Throws: ``TrackerError`` `.badCaptureLine` when the line is not JSON or lacks a field.
     public static func entry(_ line: Data, file: String, line number: Int) throws(TrackerError) -> CaptureEntry? {
+        try self.parse(line, file: file, line: number).entry
+    }
+
+    private static func parse(_ line: Data, file: String, line number: Int) throws(TrackerError) -> ParsedLine {
         func bad(_ message: String) -> TrackerError {
             TrackerError(code: .badCaptureLine, message: message, file: file, line: number)
         }
@@ -79,7 +118,16 @@ public enum CaptureReader {
             throw bad("the line is not a JSON object")
         }
         guard let at = ObshellTime(raw.at) else { throw bad("\"at\" is not an RFC 3339 time: \(raw.at)") }
-        guard let kind = RequestKind(raw.request) else { return nil }
+        guard let kind = RequestKind(raw.request) else {
+            let path = raw.request.split(separator: " ").last?.split(separator: "?").first
+            return ParsedLine(
+                entry: nil,
+                target: raw.target,
+                request: raw.request,
+                isKeyFetch: path == "/api/v1/secret" && raw.error == nil && (200..<300).contains(raw.status ?? 0),
+                isKeyRejection: false
+            )
+        }
         if raw.error == nil, raw.status == nil { throw bad("the line has neither \"status\" nor \"error\"") }
         let observation: Observation
         switch kind {
@@ -91,7 +139,19 @@ public enum CaptureReader {
         case .dag(let id):
             observation = .confirmation(id: id, result: self.confirmationOutcome(raw), at: at)
         }
-        return CaptureEntry(target: raw.target, observation: observation, line: number)
+        return ParsedLine(
+            entry: CaptureEntry(target: raw.target, observation: observation, line: number),
+            target: raw.target,
+            request: raw.request,
+            isKeyFetch: false,
+            isKeyRejection: self.isKeyRejection(raw)
+        )
+    }
+
+    private static func isKeyRejection(_ raw: RawLine) -> Bool {
+        guard raw.status == 401, case .json(let body)? = raw.body, let error = body["error"] else { return false }
+        if case .integer(let code)? = error["code"], code == 1 { return true }
+        return error["errCode"]?.stringValue?.hasSuffix("Header.DecryptFailed") == true
     }
 
     private struct Reason: Error {

@@ -98,6 +98,25 @@ public struct StateStore: Sendable {
         } catch {
             throw failure("cannot encode the state", "\(error)")
         }
+        try AtomicFile.store(data, at: url)
+    }
+}
+
+/// Writes a file so that a reader sees the old content or the new, never a mix, even after a crash or power loss:
+/// a temporary file beside it, fsync, rename, fsync of the folder.
+public enum AtomicFile {
+    /// Replaces the file at `url` with `data`.
+    /// - Throws: ``TrackerError`` `.stateWriteFailed` when it cannot be written.
+    public static func store(_ data: Data, at url: URL) throws(TrackerError) {
+        func failure(_ message: String, _ cause: String? = nil) -> TrackerError {
+            TrackerError(code: .stateWriteFailed, message: message, file: url.path, cause: cause)
+        }
+        let folder = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw failure("cannot create the folder \(folder.path)", "\(error)")
+        }
         let temporary = url.path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard descriptor >= 0 else { throw failure("cannot create \(temporary)", String(cString: strerror(errno))) }
@@ -126,7 +145,7 @@ public struct StateStore: Sendable {
             unlink(temporary)
             throw failure("cannot rename \(temporary)", reason)
         }
-        let directory = open(self.directory.path, O_RDONLY)
+        let directory = open(folder.path, O_RDONLY)
         if directory >= 0 {
             _ = fsync(directory)
             close(directory)

@@ -1,5 +1,6 @@
 import Foundation
 import Obshell
+import Rules
 import Simulator
 import Synchronization
 import Testing
@@ -185,7 +186,7 @@ struct KillRestartTests {
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("obwatch-owed-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let target = DaemonConfig.Target(
+        let target = ObwatchConfig.Target(
             name: "sim",
             url: url,
             password: Password("root-pw"),

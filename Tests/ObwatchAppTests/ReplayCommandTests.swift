@@ -1,4 +1,5 @@
 import Foundation
+import Rules
 import Testing
 
 @testable import ObwatchApp
@@ -49,7 +50,7 @@ struct ReplayCommandTests {
                 labels: { env: prod }
             """
         try Data(yaml.utf8).write(to: file)
-        let config = try DaemonConfig.load(contentsOfFile: file.path, environment: [:])
+        let (config, _) = try ConfigLoader(environment: [:]).loadValid(contentsOfFile: file.path)
         let capture = Self.captures.appendingPathComponent("outage.jsonl").path
         let configured = ReplayCommand.replay(
             files: [capture],
@@ -61,5 +62,63 @@ struct ReplayCommandTests {
         #expect(configured.events.contains { $0.contains(#""url":"http://10.0.0.5:2886""#) })
         let downCount = { (lines: [String]) in lines.filter { $0.contains(#""type":"target_down""#) }.count }
         #expect(downCount(configured.events) >= downCount(plain.events))
+    }
+
+    @Test("--config: routes from the rules, an inhibition, a resolved event back to its sender, a repeat reminder")
+    func routes() throws {
+        let folder = try temporaryFolder("obw-replay-routes")
+        let file = folder.appendingPathComponent("obwatch.yaml")
+        try Data(
+            """
+            state_dir: \(folder.path)
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886", labels: { env: prod } }]
+            receivers:
+              - { name: chat, webhook: { format: slack, url: "${UNSET_SLACK_URL}" } }
+              - { name: audit, syslog: { address: "udp://127.0.0.1:514" } }
+            rules:
+              - name: failures
+                match: { event: [node_failed, failed], dag: "Cluster scale*", labels: { env: prod } }
+                notify: [chat]
+                repeat: 5s
+              - { name: everything, match: { event: "*" }, notify: [audit] }
+            inhibit:
+              - { source: failed, suppress: [node_failed] }
+            """.utf8
+        ).write(to: file)
+        // replay never sends, so a config whose secrets are not set here still reads.
+        let (config, _) = try ConfigLoader(environment: [:], secretsRequired: false).loadValid(
+            contentsOfFile: file.path
+        )
+        let capture = Self.captures.appendingPathComponent("scale-out-failure.jsonl").path
+        let output = ReplayCommand.replay(
+            files: [capture],
+            replayer: ReplayCommand.replayer(for: config),
+            router: Router(config: config),
+            write: { _ in }
+        )
+        #expect(output.errors == [])
+        let summary = try output.events.map { line -> String in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let routes = try #require(object["routes"] as? [[String: Any]])
+            let shown = routes.map { route in
+                "\(route["rule"] ?? "")=\((route["receivers"] as? [String] ?? []).joined(separator: "+"))"
+            }
+            let id = object["id"] as? String ?? ""
+            let reminder = id.split(separator: "/").last.map { $0.hasPrefix("r") ? " (\($0))" : "" } ?? ""
+            return "\(object["type"] ?? "")\(reminder) \(shown.joined(separator: " "))"
+        }
+        #expect(
+            summary == [
+                "started everything=audit",
+                "stage_advanced everything=audit",
+                "node_failed failures= everything=",
+                "failed failures=chat everything=audit",
+                "failed (r1) failures=chat",
+                "retried failures=chat everything=audit",
+                "stage_advanced everything=audit",
+                "stage_advanced everything=audit",
+                "succeeded everything=audit",
+            ]
+        )
     }
 }

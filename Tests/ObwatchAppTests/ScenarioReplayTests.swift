@@ -1,5 +1,7 @@
 import Foundation
+import Logging
 import Obshell
+import Rules
 import Simulator
 import Synchronization
 import Testing
@@ -43,7 +45,7 @@ struct ScenarioReplayTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let capturePath = folder.appendingPathComponent("capture.jsonl").path
         let recorder = try CaptureRecorder(path: capturePath)
-        let target = DaemonConfig.Target(
+        let target = ObwatchConfig.Target(
             name: "sim",
             url: url,
             password: Password("root-pw"),
@@ -51,16 +53,28 @@ struct ScenarioReplayTests {
             timeout: walk.timeout,
             labels: [:]
         )
-        let settings = TrackerSettings()
+        let config = try Self.rulesConfig(in: folder)
+        let router = Router(config: config)
+        let settings = config.trackerSettings
         let clock = ScenarioClock()
         let collected = EventBox()
+        let routed = EventBox()
+        let routing = RoutingStage(
+            router: router,
+            stateDirectory: folder.appendingPathComponent("state"),
+            logger: Logger(label: "test"),
+            output: { routed.append($0.events) }
+        )
         let poller = TargetPoller(
             target: target,
             settings: settings,
             store: StateStore(directory: folder.appendingPathComponent("state")),
             recorder: recorder,
             now: { clock.now() },
-            sink: { collected.append($0) }
+            sink: { batch in
+                collected.append(batch.events)
+                await routing.observed(batch)
+            }
         )
 
         var elapsed = Duration.zero
@@ -80,7 +94,41 @@ struct ScenarioReplayTests {
         #expect(replayed.map { $0.jsonLine() } == live.map { $0.jsonLine() })
         #expect(!live.map { $0.jsonLine() }.joined().contains("root-pw"))
 
+        // The daemon's router on the live events equals replay --config on the recording, routes and reminders.
+        let replayedRoutes = ReplayCommand.replay(
+            files: [capturePath],
+            replayer: Replayer(defaultSettings: settings, identities: ["sim": target.identity]),
+            router: router,
+            write: { _ in }
+        )
+        #expect(replayedRoutes.errors == [])
+        #expect(replayedRoutes.events == routed.all.map { $0.jsonLine() })
+        #expect(routed.all.contains { !($0.routes ?? []).isEmpty })
+
         Self.checkHeadline(walk.file, types: live.map(\.type))
+    }
+
+    /// Rules that route every scenario's events somewhere: failures with a reminder and an inhibition, a second
+    /// stall threshold, and an audit trail.
+    private static func rulesConfig(in folder: URL) throws -> ObwatchConfig {
+        let file = folder.appendingPathComponent("rules.yaml")
+        try Data(
+            """
+            state_dir: state
+            targets: [{ name: sim, url: "http://127.0.0.1:1" }]
+            receivers:
+              - { name: chat, webhook: { format: slack, url: "https://hooks.example/x" } }
+              - { name: pager, webhook: { format: pagerduty, routing_key: k } }
+              - { name: audit, syslog: { address: "udp://127.0.0.1:514" } }
+            rules:
+              - { name: failures, match: { event: [node_failed, failed] }, notify: [chat], repeat: 10s }
+              - { name: stalls, match: { event: stalled }, after: 1m, notify: [pager] }
+              - { name: audit, match: { event: "*" }, notify: [audit] }
+            inhibit:
+              - { source: failed, suppress: [node_failed] }
+            """.utf8
+        ).write(to: file)
+        return try ConfigLoader(environment: [:]).loadValid(contentsOfFile: file.path).0
     }
 
     /// What each scenario implies, reasoned from its file rather than from a past run.
@@ -95,8 +143,9 @@ struct ScenarioReplayTests {
             // The node fails at 20s, the DAG stays FAILED until the retry at 1m, then three advances finish it.
             #expect(headline == [.started, .nodeFailed, .failed, .retried, .succeeded])
         case "stall.yaml":
-            // No progress from 20s to 35m20s crosses the default 30m stall_after once; the log line resumes it.
-            #expect(headline == [.started, .stalled, .resumed, .succeeded])
+            // No progress from 20s to 35m20s crosses the rule's 1m and the default 30m thresholds once each; the
+            // log line resumes it.
+            #expect(headline == [.started, .stalled, .stalled, .resumed, .succeeded])
         case "rollback.yaml":
             // Fails on stage 3 at 30s, is rolled back at 1m and ends SUCCEED/ROLLBACK.
             #expect(headline.first == .started)
@@ -108,7 +157,9 @@ struct ScenarioReplayTests {
             #expect(!types.contains(.targetDown))
             #expect(!types.contains(.targetUp))
             #expect(!types.contains(.vanished))
-            #expect(headline == [.started, .succeeded])
+            // Stage 3 lasts from 50s to 2m10s; less the 10s of refused passwords that is 70s without progress,
+            // past the rule's 1m (the key change at 1m40s is refetched and retried within one poll).
+            #expect(headline == [.started, .stalled, .resumed, .succeeded])
         default:
             Issue.record("no headline known for \(file)")
         }

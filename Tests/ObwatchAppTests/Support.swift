@@ -53,6 +53,6 @@ final class ScenarioClock: Sendable {
 final class EventBox: Sendable {
     private let events = Mutex<[Event]>([])
 
-    func append(_ event: Event) { self.events.withLock { $0.append(event) } }
+    func append(_ events: [Event]) { self.events.withLock { $0 += events } }
     var all: [Event] { self.events.withLock { $0 } }
 }

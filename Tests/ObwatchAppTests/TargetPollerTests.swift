@@ -1,5 +1,6 @@
 import Foundation
 import Obshell
+import Rules
 import Simulator
 import Synchronization
 import Testing
@@ -24,7 +25,7 @@ struct TargetPollerTests {
     func runLoop() async throws {
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("obwatch-loop-\(UUID().uuidString)")
-        let target = DaemonConfig.Target(
+        let target = ObwatchConfig.Target(
             name: "nowhere",
             url: "http://127.0.0.1:1",
             password: Password("never-shown"),
@@ -40,7 +41,7 @@ struct TargetPollerTests {
             store: StateStore(directory: folder),
             clock: clock,
             random: { 0.5 },
-            sink: { box.append($0) }
+            sink: { box.append($0.events) }
         )
         await #expect(throws: CancellationError.self) { try await poller.run() }
         #expect(clock.waits == [.seconds(5), .seconds(10), .seconds(10)])
@@ -62,7 +63,7 @@ struct TargetPollerTests {
         let capturePath = folder.appendingPathComponent("capture.jsonl").path
         let recorder = try CaptureRecorder(path: capturePath)
         let store = StateStore(directory: folder.appendingPathComponent("state"))
-        let target = DaemonConfig.Target(
+        let target = ObwatchConfig.Target(
             name: "sim",
             url: url,
             password: Password("root-pw"),
@@ -80,7 +81,7 @@ struct TargetPollerTests {
                 store: store,
                 recorder: recorder,
                 now: { clock.now() },
-                sink: { box.append($0) }
+                sink: { box.append($0.events) }
             )
         }
 

@@ -186,6 +186,54 @@ struct CaptureReplayTests {
         #expect(events[0].target.name == "b" && events[0].target.url == nil)
     }
 
+    @Test func aKeyRejectionRetriedWithAFreshKeyIsOneObservation() {
+        let writer = CaptureWriter()
+        let poll = "GET /api/v1/task/dag/unfinish?show_details=true"
+        let good = Data(#"{"successful":true,"status":200,"data":{"contents":null}}"#.utf8)
+        let rejected = Data(
+            #"{"successful":false,"status":401,"error":{"code":1,"errCode":"Security.Authentication.Header.DecryptFailed","message":"Failed to decrypt the request header"}}"#
+                .utf8
+        )
+        func lines(_ items: [String]) -> Data { Data(items.joined(separator: "\n").utf8) }
+        // Rejected, key fetched, retried: the retry alone is the poll, as the client saw it.
+        let retried = CaptureReader.read(
+            lines([
+                writer.line(at: Fixture.time(0), target: "a", request: poll, status: 401, body: rejected),
+                writer.line(at: Fixture.time(0), target: "a", request: "GET /api/v1/secret", status: 200),
+                writer.line(at: Fixture.time(0), target: "a", request: poll, status: 200, body: good),
+                writer.line(at: Fixture.time(5), target: "a", request: poll, status: 200, body: good),
+            ]),
+            file: "x"
+        )
+        #expect(retried.entries.map(\.line) == [3, 4])
+        // Rejected and the key fetch failed: no retry came, so the rejection is the failed poll.
+        let unfetched = CaptureReader.read(
+            lines([
+                writer.line(at: Fixture.time(0), target: "a", request: poll, status: 401, body: rejected),
+                writer.line(at: Fixture.time(0), target: "a", request: "GET /api/v1/secret", error: "refused"),
+                writer.line(at: Fixture.time(5), target: "a", request: poll, status: 200, body: good),
+            ]),
+            file: "x"
+        )
+        #expect(unfetched.entries.map(\.line) == [1, 3])
+        // Rejected twice: the client retries once only, so the second rejection is the failed poll; the next
+        // cycle's poll (no key fetch before it) does not hide it.
+        let twice = CaptureReader.read(
+            lines([
+                writer.line(at: Fixture.time(0), target: "a", request: poll, status: 401, body: rejected),
+                writer.line(at: Fixture.time(0), target: "a", request: "GET /api/v1/secret", status: 200),
+                writer.line(at: Fixture.time(0), target: "a", request: poll, status: 401, body: rejected),
+                writer.line(at: Fixture.time(5), target: "a", request: poll, status: 200, body: good),
+            ]),
+            file: "x"
+        )
+        #expect(twice.entries.map(\.line) == [3, 4])
+        guard case .failedPoll = twice.entries.first?.observation else {
+            Issue.record("the second rejection should be a failed poll")
+            return
+        }
+    }
+
     @Test func stallCaptureFiresOnceAfterCountedTimeThenResumes() throws {
         let events = try Fixture.replay("stall.jsonl")
         #expect(events.types == [.started, .targetDown, .targetUp, .stalled, .resumed])

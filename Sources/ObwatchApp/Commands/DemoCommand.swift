@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Obshell
+import Rules
 import Simulator
 import Synchronization
 import Tracker
@@ -87,7 +88,7 @@ struct DemoCommand: AsyncParsableCommand {
     ) async throws -> [String: Int] {
         // Observations carry scenario time, so stall clocks and event times read as the scenario's.
         let scenarioTime = Mutex(await simulator.state().now.date)
-        let target = DaemonConfig.Target(
+        let target = ObwatchConfig.Target(
             name: "demo",
             url: url,
             password: password,

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Obshell
+import Rules
 import Tracker
 
 /// `obwatch replay`: recorded exchanges through the tracker, one JSON event per line.
@@ -9,7 +11,8 @@ struct ReplayCommand: AsyncParsableCommand {
         abstract: "Replay recorded agent exchanges (JSON Lines) through the tracker and print the events.",
         discussion: """
             Each capture line is one exchange with an agent (CONTRACT section 5). Events are printed as JSON, one \
-            per line, with the capture's own clock. A bad line is reported on stderr as FILE:LINE: error: MESSAGE \
+            per line, with the capture's own clock; with --config, each carries the routes its rules, silences \
+            and inhibitions give it, and repeat reminders come out at their time. Nothing is delivered. A bad line is reported on stderr as FILE:LINE: error: MESSAGE \
             and skipped; the rest is still replayed, and the exit status is then 1.
             """
     )
@@ -22,19 +25,18 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         var replayer = Replayer()
+        var router: Router?
         if let path = self.config {
             do {
-                let config = try DaemonConfig.load(
-                    contentsOfFile: path,
-                    environment: ProcessInfo.processInfo.environment
-                )
+                let (config, _) = try ConfigLoader(secretsRequired: false).loadValid(contentsOfFile: path)
                 replayer = Self.replayer(for: config)
+                router = Router(config: config)
             } catch {
                 for line in error.lines { StandardError.write(line) }
                 throw ExitCode(1)
             }
         }
-        let output = Self.replay(files: self.captures, replayer: replayer)
+        let output = Self.replay(files: self.captures, replayer: replayer, router: router)
         for line in output.errors { StandardError.write(line) }
         if output.exitCode != 0 { throw ExitCode(output.exitCode) }
     }
@@ -48,7 +50,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     /// A replayer with the configured targets' settings and identities; targets only a capture names get the
     /// configuration's defaults.
-    static func replayer(for config: DaemonConfig) -> Replayer {
+    static func replayer(for config: ObwatchConfig) -> Replayer {
         var identities: [String: TargetIdentity] = [:]
         var settings: [String: TrackerSettings] = [:]
         for target in config.targets {
@@ -58,17 +60,29 @@ struct ReplayCommand: AsyncParsableCommand {
         return Replayer(defaultSettings: config.trackerSettings, settingsByTarget: settings, identities: identities)
     }
 
-    /// Replays the files in order through one tracker per target.
+    /// Replays the files in order through one tracker per target and the rules.
     /// - Parameters:
     ///   - files: Capture paths.
+    ///   - replayer: The trackers, with the configured targets' settings.
+    ///   - router: The configured rules; without one, every event has `"routes": []`.
     ///   - write: Called with each event line as soon as it is made (stdout by default).
     static func replay(
         files: [String],
         replayer: Replayer = Replayer(),
+        router: Router? = nil,
         write: (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     ) -> Output {
         var replayer = replayer
+        var routing = RouterState()
         var output = Output()
+        func emit(_ events: [Event]) {
+            for var event in events {
+                event.routes = event.routes ?? []
+                let line = event.jsonLine()
+                output.events.append(line)
+                write(line)
+            }
+        }
         for path in files {
             guard let data = FileManager.default.contents(atPath: path) else {
                 output.errors.append("\(path): error: cannot read the file")
@@ -77,13 +91,16 @@ struct ReplayCommand: AsyncParsableCommand {
             let reading = CaptureReader.read(data, file: path)
             output.errors += reading.diagnostics.map(\.description)
             for entry in reading.entries {
-                for var event in replayer.feed(entry) {
-                    // Without a configuration no rule routes anything; replay always prints the field.
-                    event.routes = event.routes ?? []
-                    let line = event.jsonLine()
-                    output.events.append(line)
-                    write(line)
+                let events = replayer.feed(entry)
+                guard let router else {
+                    emit(events)
+                    continue
                 }
+                // The capture's clock drives the rules: reminders due before this line come out before its events;
+                // one due at the very instant of the line waits for it, so a resolution at that instant stops it.
+                let at = entry.observation.at
+                emit(router.tick(at: at.adding(.nanoseconds(-1)), state: &routing).events)
+                emit(router.route(events, at: at, state: &routing).events)
             }
         }
         return output

@@ -1,20 +1,24 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Obshell
+import Rules
 import Synchronization
 import Tracker
+import YAML
 
-/// `obwatch run`: the daemon. This stage polls every target, tracks every DAG and prints the events; rules and
-/// delivery come later.
+/// `obwatch run`: the daemon. This stage polls every target, tracks every DAG, routes each event through the rules and
+/// prints it with its `routes`; delivery comes next.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Poll every configured target, track every DAG, and print each event as a JSON line.",
         discussion: """
-            Reads state_dir, defaults and targets from the config file (http, receivers, rules, silences, inhibit \
-            and include are accepted and not used yet). Each event goes to standard output as one JSON line; logs \
-            go to standard error. The tracker state is saved after every change, so a restart resumes. Exits 1 \
-            when the config is invalid, printing one FILE:LINE:COL: error: line per problem.
+            Reads the whole config (refusing one that `obwatch check` rejects, with the same messages), polls \
+            every target, and routes every event through the rules, silences and inhibitions. Each event goes to \
+            standard output as one JSON line with its routes (repeat reminders included); logs go to standard \
+            error. Tracker and routing state are saved after every change, so a restart resumes. Exits 1 when \
+            the config is invalid.
             """
     )
 
@@ -25,16 +29,9 @@ struct RunCommand: AsyncParsableCommand {
     var record: String?
 
     func run() async throws {
-        let config: DaemonConfig
-        do {
-            config = try DaemonConfig.load(
-                contentsOfFile: self.config,
-                environment: ProcessInfo.processInfo.environment
-            )
-        } catch {
-            for line in error.lines { StandardError.write(line) }
-            throw ExitCode(1)
-        }
+        let (config, lines) = Self.checkedConfig(self.config)
+        for line in lines { StandardError.write(line) }
+        guard let config else { throw ExitCode(1) }
         var recorder: CaptureRecorder?
         if let path = self.record {
             do {
@@ -46,23 +43,51 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { recorder?.close() }
         let output = EventOutput()
-        let store = StateStore(directory: URL(fileURLWithPath: config.stateDirectory))
+        let stateDirectory = URL(fileURLWithPath: config.stateDirectory)
+        let store = StateStore(directory: stateDirectory)
         let settings = config.trackerSettings
+        let routing = RoutingStage(
+            router: Router(config: config),
+            stateDirectory: stateDirectory,
+            logger: Logger(label: "obwatch.router"),
+            output: { result in for event in result.events { output.write(event) } }
+        )
         let pollers = config.targets.map { target in
             TargetPoller(
                 target: target,
                 settings: settings,
                 store: store,
                 recorder: recorder,
-                sink: { output.write($0) }
+                sink: { await routing.observed($0) }
             )
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for poller in pollers {
                 group.addTask { try await poller.run() }
             }
+            group.addTask {
+                // Reminders and group_wait fall due between polls too.
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(1))
+                    await routing.tick(at: ObshellTime(date: Date()))
+                }
+            }
             try await group.waitForAll()
         }
+    }
+}
+
+extension RunCommand {
+    /// The configuration `run` starts on: only one that `obwatch check` accepts, with check's own lines (warnings
+    /// included) for standard error.
+    static func checkedConfig(_ path: String) -> (ObwatchConfig?, [String]) {
+        let report = ConfigCheck.run(contentsOfFile: path)
+        var lines = report.diagnostics.entries.map(\.description)
+        guard report.isValid, let config = report.config else {
+            lines.append("obwatch run: \(path) is invalid (the same as `obwatch check` reports); not starting")
+            return (nil, lines)
+        }
+        return (config, lines)
     }
 }
 

@@ -1,6 +1,8 @@
+import Curl
 import Foundation
 import Logging
 import Obshell
+import Rules
 import Synchronization
 import Tracker
 
@@ -120,13 +122,22 @@ private final class LastExchange: Sendable {
     }
 }
 
+/// The events of one observation and its time: the unit the router works on, since an inhibition covers the events of
+/// the same observation.
+struct ObservedEvents: Sendable {
+    /// The events, in order.
+    var events: [Event]
+    /// When the observation was made.
+    var at: ObshellTime
+}
+
 /// One target's loop: poll the unfinished DAGs, feed the tracker, confirm what it asks for, save the state, hand the
 /// events on.
 ///
 /// The tracker starts from the saved state, so a restart resumes where the last run stopped (no second `started`).
 final class TargetPoller: Sendable {
     /// The target as configured.
-    let target: DaemonConfig.Target
+    let target: ObwatchConfig.Target
     /// The live state machine.
     let tracker: TargetTracker
     private let client: ObshellClient
@@ -136,7 +147,7 @@ final class TargetPoller: Sendable {
     private let now: @Sendable () -> Date
     private let random: @Sendable () -> Double
     private let logger: Logger
-    private let sink: @Sendable (Event) async -> Void
+    private let sink: @Sendable (ObservedEvents) async -> Void
     private let lastExchange: LastExchange
     private let saved: Mutex<TrackerState>
 
@@ -151,9 +162,9 @@ final class TargetPoller: Sendable {
     ///   - now: The wall clock for observation and exchange times.
     ///   - random: Numbers in `0..<1` for the jitter.
     ///   - logger: Where the poller logs; `target` metadata is added.
-    ///   - sink: Receives every event, in order.
+    ///   - sink: Receives the events of each observation (a poll, a confirmation), in order.
     init(
-        target: DaemonConfig.Target,
+        target: ObwatchConfig.Target,
         settings: TrackerSettings,
         store: StateStore,
         transport: (any AgentTransport)? = nil,
@@ -162,7 +173,7 @@ final class TargetPoller: Sendable {
         now: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         logger: Logger = Logger(label: "obwatch"),
-        sink: @escaping @Sendable (Event) async -> Void
+        sink: @escaping @Sendable (ObservedEvents) async -> Void
     ) {
         var logger = logger
         logger[metadataKey: "target"] = "\(target.name)"
@@ -177,7 +188,12 @@ final class TargetPoller: Sendable {
         self.client = ObshellClient(
             baseURL: target.url,
             password: target.password,
-            transport: transport ?? CurlAgentTransport(baseURL: target.url, timeout: target.timeout),
+            transport: transport
+                ?? CurlAgentTransport(
+                    baseURL: target.url,
+                    timeout: target.timeout,
+                    tls: TLSOptions(caFile: target.caFile)
+                ),
             logger: logger,
             onExchange: { exchange in
                 // The header's expiry keeps the real clock (the agent checks it); times recorded and observed come
@@ -229,7 +245,7 @@ final class TargetPoller: Sendable {
             observation = .failedPoll(reason: reason, at: self.observationTime(last))
         }
         var step = await self.tracker.observe(observation)
-        var events = step.events
+        var batches = [ObservedEvents(events: step.events, at: observation.at)]
         for id in step.confirmations {
             let result: ConfirmationResult
             let last: (exchange: ObshellClient.Exchange, at: Date)?
@@ -247,12 +263,13 @@ final class TargetPoller: Sendable {
                     result = .failed(reason: "\(error)")
                 }
             }
-            step = await self.tracker.observe(.confirmation(id: id, result: result, at: self.observationTime(last)))
-            events += step.events
+            let confirmation = Observation.confirmation(id: id, result: result, at: self.observationTime(last))
+            step = await self.tracker.observe(confirmation)
+            batches.append(ObservedEvents(events: step.events, at: confirmation.at))
         }
         self.saveIfChanged(step.state)
-        for event in events { await self.sink(event) }
-        return events
+        for batch in batches where !batch.events.isEmpty { await self.sink(batch) }
+        return batches.flatMap(\.events)
     }
 
     /// When the exchange ended, or the clock when no exchange was made.

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import Obshell
+import Rules
+import Tracker
+
+/// The daemon's router: one for all targets, so that the rules see every event in the order it was observed. It
+/// keeps the router's memory (open incidents, who was sent what, reminders, waiting groups) on disk after every
+/// change, so a restart neither repeats nor forgets a notification.
+actor RoutingStage {
+    /// What routing gave: the events with `routes`, and the notifications now due.
+    typealias Output = @Sendable (RoutingResult) async -> Void
+
+    private let router: Router
+    private var state: RouterState
+    private var saved: RouterState
+    private let file: URL
+    private let logger: Logger
+    private let output: Output
+
+    /// The file of the router's memory in a state folder; target files end in `.json`, so no target can collide.
+    static func stateFile(in folder: URL) -> URL { folder.appendingPathComponent("routing.state") }
+
+    /// Makes the stage and loads the saved memory (a short blocking read at start-up).
+    /// - Parameters:
+    ///   - router: The rules.
+    ///   - stateDirectory: `state_dir`.
+    ///   - logger: Where problems are logged.
+    ///   - output: Receives every routing result, in order.
+    init(router: Router, stateDirectory: URL, logger: Logger, output: @escaping Output) {
+        self.router = router
+        self.file = Self.stateFile(in: stateDirectory)
+        self.logger = logger
+        self.output = output
+        var state = RouterState()
+        if let data = try? Data(contentsOf: self.file) {
+            do {
+                state = try JSONDecoder().decode(RouterState.self, from: data)
+            } catch {
+                let aside = self.file.appendingPathExtension("corrupt-\(Int(Date().timeIntervalSince1970))")
+                try? FileManager.default.moveItem(at: self.file, to: aside)
+                logger.warning(
+                    "the routing state is unreadable; moved aside, starting afresh",
+                    metadata: ["file": "\(aside.path)", "error": "\(error)"]
+                )
+            }
+        }
+        self.state = state
+        self.saved = state
+    }
+
+    /// Routes the events of one observation: reminders that fell due before it first, then the events (as
+    /// `replay` does, so that live and replayed output agree).
+    func observed(_ batch: ObservedEvents) async {
+        let due = self.router.tick(at: batch.at.adding(.nanoseconds(-1)), state: &self.state)
+        let routed = self.router.route(batch.events, at: batch.at, state: &self.state)
+        self.save()
+        if !due.events.isEmpty || !due.notifications.isEmpty { await self.output(due) }
+        await self.output(routed)
+    }
+
+    /// Advances time: reminders and waiting groups that fell due.
+    func tick(at now: ObshellTime) async {
+        let due = self.router.tick(at: now, state: &self.state)
+        self.save()
+        if !due.events.isEmpty || !due.notifications.isEmpty { await self.output(due) }
+    }
+
+    /// When ``tick(at:)`` next has something to do.
+    var nextDeadline: ObshellTime? { self.router.nextDeadline(in: self.state) }
+
+    private func save() {
+        guard self.state != self.saved else { return }
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            try AtomicFile.store(try encoder.encode(self.state), at: self.file)
+            self.saved = self.state
+        } catch {
+            self.logger.error("cannot save the routing state", metadata: ["error": "\(error)"])
+        }
+    }
+}

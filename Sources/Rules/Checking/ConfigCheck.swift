@@ -1,0 +1,107 @@
+public import Foundation
+import Tracker
+public import YAML
+
+/// What `obwatch check` found: every diagnostic of the config, its rules and its templates, and a summary.
+public struct ConfigCheckReport: Sendable {
+    /// Errors and warnings, sorted by file and position.
+    public var diagnostics: Diagnostics
+    /// The checked configuration, when it has no error.
+    public var config: ObwatchConfig?
+    /// How many template renderings were tried against sample events.
+    public var renderedTemplates: Int
+
+    /// Whether the configuration can be used (warnings allowed).
+    public var isValid: Bool { self.config != nil && !self.diagnostics.hasErrors }
+
+    /// The lines `check` prints: every diagnostic, then a summary.
+    public var lines: [String] {
+        var lines = self.diagnostics.entries.map(\.description)
+        let errors = self.diagnostics.errors.count
+        let warnings = self.diagnostics.warnings.count
+        let counted = Self.count(errors, "error") + ", " + Self.count(warnings, "warning")
+        guard let config = self.config, self.isValid else {
+            lines.append("invalid: \(counted)")
+            return lines
+        }
+        let kinds = config.receivers.map(\.kindName)
+        let thresholds = config.trackerSettings.stallThresholds.map(\.text)
+        lines.append(
+            "valid: \(Self.count(config.targets.count, "target")), "
+                + "\(Self.count(config.receivers.count, "receiver"))"
+                + (kinds.isEmpty ? "" : " (\(kinds.joined(separator: ", ")))") + ", "
+                + "\(Self.count(config.rules.count, "rule")), \(Self.count(config.silences.count, "silence")), "
+                + "\(Self.count(config.inhibitions.count, "inhibition")); "
+                + "stall thresholds \(thresholds.joined(separator: ", ")); "
+                + "\(Self.count(self.renderedTemplates, "template rendering")) checked; \(counted)"
+        )
+        return lines
+    }
+
+    static func count(_ number: Int, _ noun: String) -> String {
+        "\(number) \(noun)\(number == 1 ? "" : "s")"
+    }
+}
+
+/// `obwatch check`: the whole configuration, its included rule files, and every template rendered against a sample
+/// event of every type.
+public enum ConfigCheck {
+    /// Checks a configuration file.
+    /// - Parameters:
+    ///   - path: The file.
+    ///   - environment: Where `${NAME}` is looked up.
+    public static func run(
+        contentsOfFile path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> ConfigCheckReport {
+        let loaded = ConfigLoader(environment: environment).load(contentsOfFile: path)
+        guard let config = loaded.config else {
+            return ConfigCheckReport(diagnostics: loaded.diagnostics, config: nil, renderedTemplates: 0)
+        }
+        var diagnostics = loaded.diagnostics
+        let rendered = Self.renderSamples(config, into: &diagnostics)
+        return ConfigCheckReport(
+            diagnostics: diagnostics,
+            config: diagnostics.hasErrors ? nil : config,
+            renderedTemplates: rendered
+        )
+    }
+
+    /// Renders every rule's templates, for every receiver it notifies, against a sample event of every type, and
+    /// each notification as one batch; an empty title is an error at the rule.
+    /// - Returns: How many renderings were done.
+    static func renderSamples(_ config: ObwatchConfig, into diagnostics: inout Diagnostics) -> Int {
+        let samples = TemplateRenderer.sampleEvents()
+        let zone = config.defaults.timeZone ?? TimeZone(identifier: "UTC") ?? .current
+        var count = 0
+        for rule in config.rules {
+            for name in rule.receivers {
+                guard let receiver = config.receiver(named: name) else { continue }
+                let renderer: TemplateRenderer
+                do {
+                    renderer = try TemplateRenderer(
+                        format: receiver.formatName,
+                        overrides: rule.template,
+                        timeZone: zone
+                    )
+                } catch {
+                    diagnostics.error(error.message, at: error.mark ?? rule.mark)
+                    continue
+                }
+                for sample in samples where rule.matcher.types.contains(sample.type) {
+                    let message = renderer.render(receiver: receiver.name, rule: rule.name, events: [sample])
+                    count += 1
+                    if message.title.trimmingCharacters(in: .whitespaces).isEmpty {
+                        diagnostics.error(
+                            "the title renders empty for a \(sample.type.rawValue) event to \(receiver.name)",
+                            at: rule.template.title?.mark ?? rule.mark
+                        )
+                    }
+                }
+                _ = renderer.render(receiver: receiver.name, rule: rule.name, events: samples)
+                count += 1
+            }
+        }
+        return count
+    }
+}

@@ -1,0 +1,50 @@
+public import YAML
+
+/// Why a configuration cannot be used: every problem found, one diagnostic each.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Kind: String, Sendable, Hashable {
+            case invalid
+        }
+        private let kind: Kind
+
+        /// The file cannot be read, is not YAML, or holds values that cannot be used.
+        public static let invalid = Code(kind: .invalid)
+
+        public var description: String { self.kind.rawValue }
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// A one-line summary.
+    public var message: String
+    /// Every problem and warning, sorted by file and position.
+    public var diagnostics: Diagnostics
+
+    /// Makes an error.
+    public init(code: Code, message: String, diagnostics: Diagnostics) {
+        self.code = code
+        self.message = message
+        self.diagnostics = diagnostics
+    }
+
+    /// One `FILE:LINE:COL: error: MESSAGE` line per problem (warnings included).
+    public var lines: [String] { self.diagnostics.entries.map(\.description) }
+
+    public var description: String { self.lines.joined(separator: "\n") }
+}
+
+/// What loading a configuration gave: the configuration when it has no error, and every diagnostic either way.
+public struct ConfigLoadResult: Sendable {
+    /// The configuration; `nil` when ``diagnostics`` has an error.
+    public var config: ObwatchConfig?
+    /// Every error and warning, sorted by file and position.
+    public var diagnostics: Diagnostics
+
+    /// Makes a result.
+    public init(config: ObwatchConfig?, diagnostics: Diagnostics) {
+        self.config = config
+        self.diagnostics = diagnostics
+    }
+}

@@ -1,0 +1,15 @@
+public import Tracker
+
+/// What one ``Router/route(_:at:state:)`` or ``Router/tick(at:state:)`` call produced.
+public struct RoutingResult: Sendable, Hashable {
+    /// The events with `routes` filled: the routed events in their input order, or the reminders in time order.
+    public var events: [Event]
+    /// The notifications now due, in the order their first event was routed.
+    public var notifications: [OutboundNotification]
+
+    /// Makes a result.
+    public init(events: [Event] = [], notifications: [OutboundNotification] = []) {
+        self.events = events
+        self.notifications = notifications
+    }
+}
