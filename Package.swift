@@ -42,6 +42,15 @@ let package = Package(
             ]
         ),
 
+        // The durable outbox, retries and rate limits, the webhook formats, email and syslog.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "Curl", "Rules", "Tracker", "Obshell",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // obshell's task API served from scenario files, for tests, the demo and `obwatch simulate`.
         .target(
             name: "Simulator",
@@ -59,7 +68,7 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules",
+                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -79,6 +88,11 @@ let package = Package(
         .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Obshell"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Tracker", "Obshell", "YAML"]),
         .testTarget(
+            name: "DeliveryTests",
+            dependencies: ["Delivery", "Rules", "Tracker", "Obshell", "YAML", "Curl"],
+            resources: [.copy("Peers"), .copy("MailPeers")]
+        ),
+        .testTarget(
             name: "SimulatorTests",
             dependencies: ["Simulator", "Obshell", "Curl"],
             resources: [.copy("Peers")]
@@ -86,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "ObwatchAppTests",
             dependencies: [
-                "ObwatchApp", "Simulator", "Obshell", "Tracker", "Rules", "YAML",
+                "ObwatchApp", "Simulator", "Obshell", "Tracker", "Rules", "YAML", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -12,8 +12,8 @@ public struct ObwatchCommand: AsyncParsableCommand {
             """,
         version: ObwatchVersion.current,
         subcommands: [
-            RunCommand.self, CheckCommand.self, TasksCommand.self, ReplayCommand.self, SimulateCommand.self,
-            DemoCommand.self,
+            RunCommand.self, CheckCommand.self, TestReceiverCommand.self, TasksCommand.self, ReplayCommand.self,
+            SimulateCommand.self, DemoCommand.self,
         ]
     )
 

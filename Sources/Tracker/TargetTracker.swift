@@ -24,6 +24,12 @@ public actor TargetTracker {
         return step
     }
 
+    /// Goes back to a state the caller kept, when the one the last observations produced could not be saved: the
+    /// next poll then observes the same changes again and makes the same events (same ids).
+    public func replaceState(with state: TrackerState) {
+        self.state = state
+    }
+
     /// Replaces the settings (SIGHUP reload); the state is kept.
     public func update(settings: TrackerSettings) {
         self.settings = settings

@@ -1,5 +1,20 @@
 public import Obshell
 
+/// The events of one observation and its time: the unit the router works on, since an inhibition covers the events of
+/// the same observation.
+public struct EventBatch: Sendable, Hashable, Codable {
+    /// The events, in order.
+    public var events: [Event]
+    /// When the observation was made.
+    public var at: ObshellTime
+
+    /// Makes a batch.
+    public init(events: [Event], at: ObshellTime) {
+        self.events = events
+        self.at = at
+    }
+}
+
 /// Everything the state machine of one target remembers between observations; persisted across restarts.
 ///
 /// `version` guards the file format: a state written by a newer obwatch is refused (``StateStore`` moves it aside)
@@ -22,6 +37,11 @@ public struct TrackerState: Sendable, Hashable, Codable {
     public var lastGoodPoll: ObshellTime?
     /// Why the last poll failed, while polls fail.
     public var lastError: String?
+    /// Events made from this state's observations and not yet handed on (routed, their notifications on the
+    /// outbox's disk). The daemon saves them with the state before handing them on and clears them after, so a
+    /// crash in between hands them on again after the restart instead of losing them; the outbox knows each
+    /// notification by its id, so nothing is sent twice. `nil` when there are none.
+    public var handoff: [EventBatch]?
 
     /// An empty state: nothing seen yet.
     public init() {

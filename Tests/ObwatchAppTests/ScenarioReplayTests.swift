@@ -73,7 +73,7 @@ struct ScenarioReplayTests {
             now: { clock.now() },
             sink: { batch in
                 collected.append(batch.events)
-                await routing.observed(batch)
+                try await routing.observed(batch)
             }
         )
 

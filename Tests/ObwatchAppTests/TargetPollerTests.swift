@@ -52,6 +52,50 @@ struct TargetPollerTests {
         #expect(saved.state == (await poller.tracker.state))
     }
 
+    @Test("events that could not be handed on are handed on first at the next poll, or after a restart, same ids")
+    func handoff() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "obwatch-handoff-\(UUID().uuidString)"
+        )
+        let target = ObwatchConfig.Target(
+            name: "nowhere",
+            url: "http://127.0.0.1:1",
+            password: Password(""),
+            pollInterval: .seconds(10),
+            timeout: .seconds(5),
+            labels: [:]
+        )
+        struct Refused: Error {}
+        final class Switch: Sendable {
+            let refusing = Mutex(true)
+        }
+        let gate = Switch()
+        let box = EventBox()
+        func poller() -> TargetPoller {
+            TargetPoller(
+                target: target,
+                settings: TrackerSettings(downAfter: 1),
+                store: StateStore(directory: folder),
+                sink: { batch in
+                    if gate.refusing.withLock({ $0 }) { throw Refused() }
+                    box.append(batch.events)
+                }
+            )
+        }
+        // The first poll fails and makes target_down, which the sink refuses: it stays on disk with the state.
+        let first = poller()
+        #expect(await first.pollOnce() == [])
+        let staged = StateStore(directory: folder).load(target: "nowhere", timestamp: "t").state
+        #expect(staged.handoff?.flatMap(\.events).map(\.type) == [.targetDown])
+        // A restart: the new poller hands it on before it polls; the next failed poll makes nothing new.
+        gate.refusing.withLock { $0 = false }
+        let second = poller()
+        _ = await second.pollOnce()
+        #expect(box.all.map(\.type) == [.targetDown])
+        #expect(box.all.first?.id == staged.handoff?.first?.events.first?.id)
+        #expect(StateStore(directory: folder).load(target: "nowhere", timestamp: "t").state.handoff == nil)
+    }
+
     @Test("scale-out-fails: live events equal the replay of the recording; a restart fires no second started")
     func liveEqualsReplay() async throws {
         let scenario = try bundledScenario("scale-out-fails.yaml")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Delivery
 import Foundation
 import Logging
 import Obshell
@@ -7,18 +8,19 @@ import Synchronization
 import Tracker
 import YAML
 
-/// `obwatch run`: the daemon. This stage polls every target, tracks every DAG, routes each event through the rules and
-/// prints it with its `routes`; delivery comes next.
+/// `obwatch run`: the daemon. Polls every target, tracks every DAG, routes each event through the rules, delivers
+/// the notifications through the durable outbox, and prints each event with its `routes`.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Poll every configured target, track every DAG, and print each event as a JSON line.",
         discussion: """
             Reads the whole config (refusing one that `obwatch check` rejects, with the same messages), polls \
-            every target, and routes every event through the rules, silences and inhibitions. Each event goes to \
-            standard output as one JSON line with its routes (repeat reminders included); logs go to standard \
-            error. Tracker and routing state are saved after every change, so a restart resumes. Exits 1 when \
-            the config is invalid.
+            every target, routes every event through the rules, silences and inhibitions, and delivers the \
+            notifications through a durable outbox (state_dir/outbox) with retries, backoff and rate limits. \
+            Each event also goes to standard output as one JSON line with its routes (repeat reminders \
+            included); logs go to standard error. Tracker, routing and outbox state are on disk after every \
+            change, so a restart resumes and sends what was pending. Exits 1 when the config is invalid.
             """
     )
 
@@ -46,10 +48,18 @@ struct RunCommand: AsyncParsableCommand {
         let stateDirectory = URL(fileURLWithPath: config.stateDirectory)
         let store = StateStore(directory: stateDirectory)
         let settings = config.trackerSettings
+        let outbox = Outbox(
+            receivers: config.receivers,
+            stateDirectory: stateDirectory,
+            makeSender: { DeliverySenders.make(for: $0, config: config) },
+            logger: Logger(label: "obwatch.delivery")
+        )
+        await outbox.start()
         let routing = RoutingStage(
             router: Router(config: config),
             stateDirectory: stateDirectory,
             logger: Logger(label: "obwatch.router"),
+            deliver: { notifications throws(DeliveryError) in try await outbox.accept(notifications) },
             output: { result in for event in result.events { output.write(event) } }
         )
         let pollers = config.targets.map { target in
@@ -58,7 +68,7 @@ struct RunCommand: AsyncParsableCommand {
                 settings: settings,
                 store: store,
                 recorder: recorder,
-                sink: { await routing.observed($0) }
+                sink: { try await routing.observed($0) }
             )
         }
         try await withThrowingTaskGroup(of: Void.self) { group in

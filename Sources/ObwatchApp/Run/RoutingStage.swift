@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Logging
 import Obshell
@@ -10,6 +11,8 @@ import Tracker
 actor RoutingStage {
     /// What routing gave: the events with `routes`, and the notifications now due.
     typealias Output = @Sendable (RoutingResult) async -> Void
+    /// Where notifications go: the outbox, which returns once they are on disk.
+    typealias Deliver = @Sendable ([OutboundNotification]) async throws(DeliveryError) -> Void
 
     private let router: Router
     private var state: RouterState
@@ -17,6 +20,7 @@ actor RoutingStage {
     private let file: URL
     private let logger: Logger
     private let output: Output
+    private let deliver: Deliver
 
     /// The file of the router's memory in a state folder; target files end in `.json`, so no target can collide.
     static func stateFile(in folder: URL) -> URL { folder.appendingPathComponent("routing.state") }
@@ -26,11 +30,19 @@ actor RoutingStage {
     ///   - router: The rules.
     ///   - stateDirectory: `state_dir`.
     ///   - logger: Where problems are logged.
+    ///   - deliver: Takes the notifications durably (the outbox); nothing by default.
     ///   - output: Receives every routing result, in order.
-    init(router: Router, stateDirectory: URL, logger: Logger, output: @escaping Output) {
+    init(
+        router: Router,
+        stateDirectory: URL,
+        logger: Logger,
+        deliver: @escaping Deliver = { _ in },
+        output: @escaping Output
+    ) {
         self.router = router
         self.file = Self.stateFile(in: stateDirectory)
         self.logger = logger
+        self.deliver = deliver
         self.output = output
         var state = RouterState()
         if let data = try? Data(contentsOf: self.file) {
@@ -50,10 +62,18 @@ actor RoutingStage {
     }
 
     /// Routes the events of one observation: reminders that fell due before it first, then the events (as
-    /// `replay` does, so that live and replayed output agree).
-    func observed(_ batch: ObservedEvents) async {
-        let due = self.router.tick(at: batch.at.adding(.nanoseconds(-1)), state: &self.state)
-        let routed = self.router.route(batch.events, at: batch.at, state: &self.state)
+    /// `replay` does, so that live and replayed output agree). The notifications are on the outbox's disk before
+    /// the router's memory is saved.
+    /// - Throws: ``DeliveryError`` when the outbox cannot take them; the router's memory is then left as it was,
+    ///   so the same events routed again give the same notifications.
+    func observed(_ batch: ObservedEvents) async throws(DeliveryError) {
+        await self.acquire()
+        defer { self.release() }
+        var state = self.state
+        let due = self.router.tick(at: batch.at.adding(.nanoseconds(-1)), state: &state)
+        let routed = self.router.route(batch.events, at: batch.at, state: &state)
+        try await self.deliver(due.notifications + routed.notifications)
+        self.state = state
         self.save()
         if !due.events.isEmpty || !due.notifications.isEmpty { await self.output(due) }
         await self.output(routed)
@@ -61,9 +81,40 @@ actor RoutingStage {
 
     /// Advances time: reminders and waiting groups that fell due.
     func tick(at now: ObshellTime) async {
-        let due = self.router.tick(at: now, state: &self.state)
+        await self.acquire()
+        defer { self.release() }
+        var state = self.state
+        let due = self.router.tick(at: now, state: &state)
+        do {
+            try await self.deliver(due.notifications)
+        } catch {
+            self.logger.error("the outbox cannot take notifications; trying again", metadata: ["error": "\(error)"])
+            return
+        }
+        self.state = state
         self.save()
         if !due.events.isEmpty || !due.notifications.isEmpty { await self.output(due) }
+    }
+
+    // One routing step at a time: a step awaits the outbox between reading the router's memory and writing it
+    // back, and the actor would otherwise let another step in meanwhile.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func acquire() async {
+        guard self.busy else {
+            self.busy = true
+            return
+        }
+        await withCheckedContinuation { self.waiting.append($0) }
+    }
+
+    private func release() {
+        if self.waiting.isEmpty {
+            self.busy = false
+        } else {
+            self.waiting.removeFirst().resume()
+        }
     }
 
     /// When ``tick(at:)`` next has something to do.

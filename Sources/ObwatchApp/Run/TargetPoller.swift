@@ -122,14 +122,8 @@ private final class LastExchange: Sendable {
     }
 }
 
-/// The events of one observation and its time: the unit the router works on, since an inhibition covers the events of
-/// the same observation.
-struct ObservedEvents: Sendable {
-    /// The events, in order.
-    var events: [Event]
-    /// When the observation was made.
-    var at: ObshellTime
-}
+/// The events of one observation, as the poller hands them on.
+typealias ObservedEvents = EventBatch
 
 /// One target's loop: poll the unfinished DAGs, feed the tracker, confirm what it asks for, save the state, hand the
 /// events on.
@@ -147,7 +141,7 @@ final class TargetPoller: Sendable {
     private let now: @Sendable () -> Date
     private let random: @Sendable () -> Double
     private let logger: Logger
-    private let sink: @Sendable (ObservedEvents) async -> Void
+    private let sink: @Sendable (ObservedEvents) async throws -> Void
     private let lastExchange: LastExchange
     private let saved: Mutex<TrackerState>
 
@@ -162,7 +156,8 @@ final class TargetPoller: Sendable {
     ///   - now: The wall clock for observation and exchange times.
     ///   - random: Numbers in `0..<1` for the jitter.
     ///   - logger: Where the poller logs; `target` metadata is added.
-    ///   - sink: Receives the events of each observation (a poll, a confirmation), in order.
+    ///   - sink: Receives the events of each observation (a poll, a confirmation), in order. When it throws, the
+    ///     state goes back to the last saved one, so the next poll makes the same events again (same ids).
     init(
         target: ObwatchConfig.Target,
         settings: TrackerSettings,
@@ -173,7 +168,7 @@ final class TargetPoller: Sendable {
         now: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         logger: Logger = Logger(label: "obwatch"),
-        sink: @escaping @Sendable (ObservedEvents) async -> Void
+        sink: @escaping @Sendable (ObservedEvents) async throws -> Void
     ) {
         var logger = logger
         logger[metadataKey: "target"] = "\(target.name)"
@@ -183,7 +178,10 @@ final class TargetPoller: Sendable {
         self.lastExchange = lastExchange
         let name = target.name
         self.target = target
-        self.tracker = TargetTracker(target: target.identity, settings: settings, state: loaded.state)
+        // The tracker works on the state alone; events still to hand on are the poller's (see `pollOnce`).
+        var working = loaded.state
+        working.handoff = nil
+        self.tracker = TargetTracker(target: target.identity, settings: settings, state: working)
         self.saved = Mutex(loaded.state)
         self.client = ObshellClient(
             baseURL: target.url,
@@ -229,6 +227,10 @@ final class TargetPoller: Sendable {
     /// - Returns: The events, in order (also given to the sink).
     @discardableResult
     func pollOnce() async -> [Event] {
+        // What a crash or a full disk kept from being handed on goes first, in order.
+        if let waiting = self.saved.withLock({ $0.handoff }), !waiting.isEmpty {
+            guard await self.handOff(waiting) else { return [] }
+        }
         let observation: Observation
         do {
             let answer = try await self.client.unfinishedDags(showDetails: true)
@@ -267,8 +269,21 @@ final class TargetPoller: Sendable {
             step = await self.tracker.observe(confirmation)
             batches.append(ObservedEvents(events: step.events, at: confirmation.at))
         }
-        self.saveIfChanged(step.state)
-        for batch in batches where !batch.events.isEmpty { await self.sink(batch) }
+        let produced = batches.filter { !$0.events.isEmpty }
+        guard !produced.isEmpty else {
+            self.saveIfChanged(step.state)
+            return []
+        }
+        // The events go to disk with the state that made them, then are handed on (routed, their notifications on
+        // the outbox's disk), then the state is saved without them: a crash anywhere hands them on again after
+        // the restart (the outbox knows each notification by its id), never loses them.
+        var staged = step.state
+        staged.handoff = produced
+        guard self.save(staged) else {
+            await self.tracker.replaceState(with: self.saved.withLock { $0 })
+            return []
+        }
+        guard await self.handOff(produced) else { return [] }
         return batches.flatMap(\.events)
     }
 
@@ -285,19 +300,40 @@ final class TargetPoller: Sendable {
         return (try? CaptureReader.entry(Data(line.utf8), file: "", line: 0))?.observation
     }
 
-    private func saveIfChanged(_ state: TrackerState) {
-        let changed = self.saved.withLock { saved in
-            guard saved != state else { return false }
-            saved = state
-            return true
+    /// Hands batches on in order, then saves the state without them.
+    /// - Returns: Whether all were taken; the state on disk keeps them otherwise, for the next try.
+    private func handOff(_ batches: [EventBatch]) async -> Bool {
+        for batch in batches {
+            do {
+                try await self.sink(batch)
+            } catch {
+                self.logger.error(
+                    "events could not be handed on; trying again before the next poll",
+                    metadata: ["error": "\(error)"]
+                )
+                return false
+            }
         }
-        guard changed else { return }
+        var clean = await self.tracker.state
+        clean.handoff = nil
+        self.saveIfChanged(clean)
+        return true
+    }
+
+    private func saveIfChanged(_ state: TrackerState) {
+        guard self.saved.withLock({ $0 != state }) else { return }
+        _ = self.save(state)
+    }
+
+    /// Saves the state; the saved copy stays the old one on failure, so the next cycle tries again.
+    private func save(_ state: TrackerState) -> Bool {
         do {
             try self.store.save(state, target: self.target.name)
+            self.saved.withLock { $0 = state }
+            return true
         } catch {
             self.logger.error("cannot save the state", metadata: ["error": "\(error)"])
-            // Try again after the next step, even if it changes nothing.
-            self.saved.withLock { $0 = TrackerState() }
+            return false
         }
     }
 

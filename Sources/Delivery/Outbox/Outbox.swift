@@ -1,0 +1,115 @@
+public import Foundation
+public import Logging
+public import Rules
+
+/// Every receiver's queue, and the one door notifications come in by.
+///
+/// A notification is accepted once its receiver's journal holds it on disk; each receiver's worker then delivers
+/// on its own, so a receiver that is down delays no other.
+public actor Outbox {
+    private let queues: [String: ReceiverQueue]
+    private var workers: [Task<Void, Never>] = []
+    private var stopped = false
+    private let logger: Logger
+
+    /// Makes the queues of every receiver and loads their journals.
+    /// - Parameters:
+    ///   - receivers: The configured receivers.
+    ///   - stateDirectory: `state_dir`; journals go to `state_dir/outbox/`.
+    ///   - makeSender: What delivers for a receiver.
+    ///   - clock: Where time is read and waited for.
+    ///   - logger: Where deliveries and drops are logged.
+    ///   - onAttempt: Told of every try.
+    ///   - onDrop: Told of every notification dropped undelivered.
+    public init(
+        receivers: [ReceiverConfig],
+        stateDirectory: URL,
+        makeSender: (ReceiverConfig) -> any NotificationSender,
+        clock: any DeliveryClock = SystemDeliveryClock(),
+        logger: Logger = Logger(label: "obwatch.delivery"),
+        onAttempt: @escaping @Sendable (DeliveryAttempt) -> Void = { _ in },
+        onDrop: @escaping @Sendable (DeliveryDrop) -> Void = { _ in }
+    ) {
+        var queues: [String: ReceiverQueue] = [:]
+        for receiver in receivers {
+            queues[receiver.name] = ReceiverQueue(
+                name: receiver.name,
+                settings: receiver.delivery,
+                file: OutboxFile(stateDirectory: stateDirectory, receiver: receiver.name),
+                sender: makeSender(receiver),
+                clock: clock,
+                logger: logger,
+                onAttempt: onAttempt,
+                onDrop: onDrop
+            )
+        }
+        self.queues = queues
+        self.logger = logger
+    }
+
+    /// Starts every receiver's worker; what the journals held goes out first.
+    public func start() {
+        guard self.workers.isEmpty, !self.stopped else { return }
+        self.workers = self.queues.values.map { queue in Task { await queue.run() } }
+    }
+
+    /// Accepts notifications; they are on disk when this returns.
+    /// - Throws: ``DeliveryError`` when a journal cannot be written (what was written before stays accepted), or
+    ///   when the outbox has stopped.
+    public func accept(_ notifications: [OutboundNotification]) async throws(DeliveryError) {
+        guard !self.stopped else {
+            throw DeliveryError(code: .stopped, message: "the outbox is stopping; nothing more is accepted")
+        }
+        var order: [String] = []
+        var byReceiver: [String: [OutboundNotification]] = [:]
+        for notification in notifications {
+            if byReceiver[notification.receiver] == nil { order.append(notification.receiver) }
+            byReceiver[notification.receiver, default: []].append(notification)
+        }
+        for name in order {
+            guard let queue = self.queues[name], let batch = byReceiver[name] else {
+                self.logger.error(
+                    "notification for an unknown receiver dropped",
+                    metadata: ["receiver": "\(name)", "count": "\(byReceiver[name]?.count ?? 0)"]
+                )
+                continue
+            }
+            try await queue.accept(batch)
+        }
+    }
+
+    /// How many notifications wait for each receiver, and since when the oldest has.
+    public func backlog() async -> [(receiver: String, depth: Int, oldest: Date?)] {
+        var result: [(receiver: String, depth: Int, oldest: Date?)] = []
+        for name in self.queues.keys.sorted() {
+            guard let queue = self.queues[name] else { continue }
+            result.append((name, await queue.depth, await queue.oldestAcceptedAt))
+        }
+        return result
+    }
+
+    /// Stops: no more accepting, every worker finishes its current try within `grace` (then it is cancelled);
+    /// whatever waits stays on disk for the next start.
+    public func stop(grace: Duration) async {
+        self.stopped = true
+        for queue in self.queues.values { await queue.stop() }
+        let workers = self.workers
+        self.workers = []
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for worker in workers { await worker.value }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: grace)
+                return false
+            }
+            let finished = await group.next() ?? false
+            if !finished {
+                for worker in workers { worker.cancel() }
+                for worker in workers { await worker.value }
+            }
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,84 @@
+public import Foundation
+import Obshell
+public import Rules
+import Synchronization
+import Tracker
+
+/// `file:`: appends each notification as one `obwatch.notification/v1` line to a local file, synced to disk.
+public struct FileSender: NotificationSender {
+    private let path: String
+    private let templates: MessageTemplates
+
+    /// Makes a sender.
+    public init(settings: FileSettings, templates: MessageTemplates) {
+        self.path = settings.path
+        self.templates = templates
+    }
+
+    public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+        var line = WebhookFormatter.genericBody(notification, self.templates.render(notification))
+        line.append(UInt8(ascii: "\n"))
+        let descriptor = open(self.path, O_WRONLY | O_APPEND | O_CREAT, 0o640)
+        guard descriptor >= 0 else {
+            return .retry(reason: "cannot open \(self.path): \(String(cString: strerror(errno)))", after: nil)
+        }
+        defer { close(descriptor) }
+        // One write call per line: appends from two obwatch processes never interleave inside a line.
+        let written = line.withUnsafeBytes { buffer in
+            buffer.baseAddress.map { Foundation.write(descriptor, $0, buffer.count) } ?? -1
+        }
+        guard written == line.count, fsync(descriptor) == 0 else {
+            return .retry(reason: "cannot write \(self.path): \(String(cString: strerror(errno)))", after: nil)
+        }
+        return .delivered(answer: "appended to \(self.path)")
+    }
+}
+
+/// `console:`: one readable line per notification on standard output, for the demo and a run in the foreground.
+public struct ConsoleSender: NotificationSender {
+    private let templates: MessageTemplates
+    private let write: @Sendable (String) -> Void
+
+    /// Makes a sender.
+    /// - Parameters:
+    ///   - templates: The receiver's templates (the title makes the line).
+    ///   - write: Where lines go; standard output by default.
+    public init(
+        templates: MessageTemplates,
+        write: @escaping @Sendable (String) -> Void = { ConsoleSender.standardOutput($0) }
+    ) {
+        self.templates = templates
+        self.write = write
+    }
+
+    public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+        self.write(Self.line(notification, title: self.templates.render(notification).title))
+        return .delivered(answer: "printed")
+    }
+
+    /// `11:34:47  FIRING    failed via failures  Cluster scale out failed on prod-east (+1 more)`: the time of the
+    /// first event (UTC), the status, the event type, the rule, and the title.
+    public static func line(_ notification: OutboundNotification, title: String) -> String {
+        let first = notification.events.first
+        let time = first.map { Self.clockText($0.at) } ?? "--:--:--"
+        let status = notification.status.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
+        let type = (first?.type.rawValue ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)
+        let safeTitle = String(
+            title.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) }
+        )
+        return "\(time)  \(status) \(type) \(safeTitle)  [\(notification.rule) -> \(notification.receiver)]"
+    }
+
+    private static func clockText(_ time: ObshellTime) -> String {
+        let seconds = ((time.seconds % 86_400) + 86_400) % 86_400
+        return String(format: "%02d:%02d:%02d", seconds / 3600, (seconds / 60) % 60, seconds % 60)
+    }
+
+    private static let lock = Mutex(())
+
+    /// Writes a line to standard output at once, whole.
+    public static func standardOutput(_ line: String) {
+        let data = Data((line + "\n").utf8)
+        Self.lock.withLock { _ in FileHandle.standardOutput.write(data) }
+    }
+}

@@ -1,0 +1,153 @@
+import Curl
+public import Foundation
+public import Rules
+import Synchronization
+
+/// `email:`: one mail per notification through the relay, threaded by incident.
+public struct EmailNotificationSender: NotificationSender {
+    private let settings: EmailSettings
+    private let templates: MessageTemplates
+    private let sender: MailSender
+    private let hostname: String
+
+    /// Makes a sender.
+    /// - Parameters:
+    ///   - settings: The relay and addresses.
+    ///   - templates: The receiver's templates.
+    ///   - timeout: How long one SMTP session may take.
+    ///   - hostname: The host part of Message-IDs.
+    public init(settings: EmailSettings, templates: MessageTemplates, timeout: Duration, hostname: String) {
+        self.settings = settings
+        self.templates = templates
+        self.sender = MailSender(settings: settings, timeout: timeout)
+        self.hostname = hostname
+    }
+
+    public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+        let message = MailMessage.build(
+            notification: notification,
+            message: self.templates.render(notification),
+            settings: self.settings,
+            hostname: self.hostname,
+            now: now
+        )
+        do {
+            let response = try await self.sender.send(message)
+            return .delivered(answer: "SMTP \(response.replyCode)")
+        } catch {
+            return error.retryable
+                ? .retry(reason: error.description, after: nil) : .rejected(reason: error.description)
+        }
+    }
+}
+
+/// `syslog:`: one record per event, an audit trail. A notification partly sent when the daemon went away resumes
+/// after its last sent event, so a retry does not repeat records.
+public struct SyslogNotificationSender: NotificationSender {
+    private let settings: SyslogSettings
+    private let templates: MessageTemplates
+    private let sender: SyslogSender
+    private let hostname: String
+    private let timeZone: TimeZone
+    private let progress = SyslogProgress()
+
+    /// Makes a sender.
+    /// - Parameters:
+    ///   - settings: Where and how.
+    ///   - templates: The receiver's templates (the text of each record).
+    ///   - timeout: How long one send may take.
+    ///   - hostname: HOSTNAME of the records.
+    ///   - timeZone: The zone of RFC 3164 timestamps (which carry none).
+    public init(
+        settings: SyslogSettings,
+        templates: MessageTemplates,
+        timeout: Duration,
+        hostname: String,
+        timeZone: TimeZone
+    ) {
+        self.settings = settings
+        self.templates = templates
+        self.sender = SyslogSender(settings: settings, timeout: timeout)
+        self.hostname = hostname
+        self.timeZone = timeZone
+    }
+
+    public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+        let alreadySent = self.progress.state.withLock { $0.sentByNotification[notification.id] ?? 0 }
+        for (index, event) in notification.events.enumerated() where index >= alreadySent {
+            let single = OutboundNotification(receiver: notification.receiver, rule: notification.rule, events: [event])
+            let text = self.templates.render(single).text
+            let sequence = self.progress.state.withLock { state -> UInt64 in
+                state.sequence += 1
+                return state.sequence
+            }
+            let record = SyslogMessage.format(
+                event: event,
+                notification: notification,
+                text: text,
+                settings: self.settings,
+                hostname: self.hostname,
+                processID: getpid(),
+                sequence: sequence,
+                timeZone: self.timeZone
+            )
+            do {
+                try await self.sender.send(record)
+            } catch {
+                return error.retryable
+                    ? .retry(reason: error.description, after: nil) : .rejected(reason: error.description)
+            }
+            self.progress.state.withLock { $0.sentByNotification[notification.id] = index + 1 }
+        }
+        self.progress.state.withLock { _ = $0.sentByNotification.removeValue(forKey: notification.id) }
+        return .delivered(answer: "\(notification.events.count - alreadySent) record(s) to \(self.settings.address)")
+    }
+}
+
+/// The RFC 5424 sequence numbers of a syslog receiver, and how far each partly sent notification got.
+private final class SyslogProgress: Sendable {
+    let state = Mutex<(sequence: UInt64, sentByNotification: [String: Int])>((0, [:]))
+}
+
+/// The sender of each kind of receiver.
+public enum DeliverySenders {
+    /// What delivers for `receiver`.
+    /// - Parameters:
+    ///   - receiver: The receiver.
+    ///   - config: The configuration (its rules' templates and time zone).
+    ///   - hostname: This machine's name, for Message-IDs and syslog records.
+    ///   - console: Where `console:` lines go.
+    public static func make(
+        for receiver: ReceiverConfig,
+        config: ObwatchConfig,
+        hostname: String = ProcessInfo.processInfo.hostName,
+        console: @escaping @Sendable (String) -> Void = { ConsoleSender.standardOutput($0) }
+    ) -> any NotificationSender {
+        let zone = config.defaults.timeZone ?? TimeZone(identifier: "UTC") ?? .current
+        let templates = MessageTemplates(receiver: receiver, rules: config.rules, timeZone: zone)
+        let timeout = receiver.delivery.timeout
+        switch receiver.kind {
+        case .webhook(let settings):
+            return WebhookSender(settings: settings, templates: templates, timeout: timeout)
+        case .email(let settings):
+            return EmailNotificationSender(
+                settings: settings,
+                templates: templates,
+                timeout: timeout,
+                hostname: hostname
+            )
+        case .syslog(let settings):
+            return SyslogNotificationSender(
+                settings: settings,
+                templates: templates,
+                timeout: timeout,
+                hostname: hostname,
+                timeZone: zone
+            )
+        case .file(let settings):
+            return FileSender(settings: settings, templates: templates)
+        case .console:
+            return ConsoleSender(templates: templates, write: console)
+        }
+    }
+}

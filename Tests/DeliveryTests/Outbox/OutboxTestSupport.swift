@@ -1,0 +1,88 @@
+import Delivery
+import Foundation
+import Obshell
+import Rules
+import Synchronization
+import Tracker
+
+/// Virtual time for the outbox: every wait returns at once, moving the clock to its deadline.
+final class OutboxVirtualClock: DeliveryClock {
+    private let current: Mutex<Date>
+
+    init(start: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
+        self.current = Mutex(start)
+    }
+
+    func now() -> Date { self.current.withLock { $0 } }
+
+    func sleep(until deadline: Date) async throws {
+        try Task.checkCancellation()
+        self.current.withLock { $0 = max($0, deadline) }
+    }
+
+    func advance(by seconds: TimeInterval) {
+        self.current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
+/// A sender that answers from a script (then `delivered`), and writes down what it was given and when.
+final class OutboxScriptedSender: NotificationSender {
+    private let state: Mutex<(script: [DeliveryOutcome], log: [(id: String, at: Date)])>
+
+    init(_ script: [DeliveryOutcome] = []) {
+        self.state = Mutex((script, []))
+    }
+
+    func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+        self.state.withLock { state in
+            state.log.append((notification.id, now))
+            return state.script.isEmpty ? .delivered(answer: "ok") : state.script.removeFirst()
+        }
+    }
+
+    var ids: [String] { self.state.withLock { $0.log.map(\.id) } }
+    var times: [Date] { self.state.withLock { $0.log.map(\.at) } }
+}
+
+/// Collects attempts and drops.
+final class OutboxRecorder: Sendable {
+    private let attempts = Mutex<[DeliveryAttempt]>([])
+    private let drops = Mutex<[DeliveryDrop]>([])
+
+    func attempt(_ attempt: DeliveryAttempt) { self.attempts.withLock { $0.append(attempt) } }
+    func drop(_ drop: DeliveryDrop) { self.drops.withLock { $0.append(drop) } }
+    var allAttempts: [DeliveryAttempt] { self.attempts.withLock { $0 } }
+    var allDrops: [DeliveryDrop] { self.drops.withLock { $0 } }
+}
+
+enum OutboxFixtures {
+    static let target = TargetIdentity(name: "prod-east", url: "http://10.0.0.5:2886", labels: [:])
+
+    /// A notification of one `failed` event of DAG `dag` (its incident `prod-east/DAG/failed`).
+    static func notification(_ dag: Int, receiver: String = "hook", type: EventType = .failed) -> OutboundNotification {
+        let event = Event(
+            id: "event-\(dag)-\(type.rawValue)",
+            type: type,
+            incident: "prod-east/\(dag)/failed",
+            at: ObshellTime(seconds: 1_700_000_000, nanoseconds: 0),
+            target: Self.target,
+            summary: "DAG \(dag) \(type.rawValue)"
+        )
+        return OutboundNotification(receiver: receiver, rule: "r", events: [event])
+    }
+
+    static func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("obw-outbox-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Runs `queue` until `condition` holds, then stops it.
+    static func drain(_ queue: ReceiverQueue, until condition: @escaping @Sendable () async -> Bool) async {
+        let worker = Task { await queue.run() }
+        while !(await condition()) { await Task.yield() }
+        await queue.stop()
+        worker.cancel()
+        await worker.value
+    }
+}

@@ -1,0 +1,158 @@
+import Delivery
+import Foundation
+import Rules
+import Testing
+
+@Suite("Outbox: one receiver's durable queue")
+struct ReceiverQueueTests {
+    private func queue(
+        _ folder: URL,
+        sender: OutboxScriptedSender,
+        clock: OutboxVirtualClock,
+        recorder: OutboxRecorder,
+        settings: DeliverySettings = DeliverySettings()
+    ) -> ReceiverQueue {
+        ReceiverQueue(
+            name: "hook",
+            settings: settings,
+            file: OutboxFile(stateDirectory: folder, receiver: "hook"),
+            sender: sender,
+            clock: clock,
+            random: { 1.0 },
+            onAttempt: { recorder.attempt($0) },
+            onDrop: { recorder.drop($0) }
+        )
+    }
+
+    @Test("accepted means on disk; delivered in order; a restart sends nothing twice")
+    func durableAndOrdered() async throws {
+        let folder = try OutboxFixtures.folder()
+        let clock = OutboxVirtualClock()
+        let sender = OutboxScriptedSender()
+        let recorder = OutboxRecorder()
+        let notifications = (1...3).map { OutboxFixtures.notification($0) }
+        let queue = self.queue(folder, sender: sender, clock: clock, recorder: recorder)
+        #expect(try await queue.accept(notifications) == 3)
+        // On disk before any delivery: a fresh reader of the journal sees all three.
+        let loaded = OutboxFile(stateDirectory: folder, receiver: "hook").load()
+        #expect(loaded.pending.map(\.notification.id) == notifications.map(\.id))
+
+        await OutboxFixtures.drain(queue) { await queue.depth == 0 }
+        #expect(sender.ids == notifications.map(\.id))
+        #expect(OutboxFile(stateDirectory: folder, receiver: "hook").load().pending.isEmpty)
+
+        let restarted = self.queue(folder, sender: sender, clock: clock, recorder: recorder)
+        #expect(await restarted.depth == 0)
+        // The same notification routed again after a restart is recognised by its id.
+        #expect(try await restarted.accept([notifications[0]]) == 0)
+    }
+
+    @Test("a restart delivers what was accepted and not yet delivered")
+    func resumesAfterRestart() async throws {
+        let folder = try OutboxFixtures.folder()
+        let clock = OutboxVirtualClock()
+        let recorder = OutboxRecorder()
+        let first = self.queue(folder, sender: OutboxScriptedSender(), clock: clock, recorder: recorder)
+        try await first.accept([OutboxFixtures.notification(1), OutboxFixtures.notification(2)])
+        // The process dies here: no worker ever ran.
+        let sender = OutboxScriptedSender()
+        let second = self.queue(folder, sender: sender, clock: clock, recorder: recorder)
+        #expect(await second.depth == 2)
+        await OutboxFixtures.drain(second) { await second.depth == 0 }
+        #expect(sender.ids == [OutboxFixtures.notification(1).id, OutboxFixtures.notification(2).id])
+    }
+
+    @Test("retries back off exponentially, honour Retry-After, and keep the order")
+    func backoff() async throws {
+        let folder = try OutboxFixtures.folder()
+        let clock = OutboxVirtualClock()
+        let start = clock.now()
+        let sender = OutboxScriptedSender([
+            .retry(reason: "HTTP 500", after: nil),
+            .retry(reason: "HTTP 500", after: nil),
+            .retry(reason: "HTTP 429", after: .seconds(30)),
+            .retry(reason: "errcode 310000", after: nil),
+        ])
+        let recorder = OutboxRecorder()
+        let settings = DeliverySettings(retryInitial: .seconds(1), retryMax: .seconds(60))
+        let queue = self.queue(folder, sender: sender, clock: clock, recorder: recorder, settings: settings)
+        try await queue.accept([OutboxFixtures.notification(1), OutboxFixtures.notification(2)])
+        await OutboxFixtures.drain(queue) { await queue.depth == 0 }
+        let offsets = sender.times.map { $0.timeIntervalSince(start) }
+        // random = 1.0: each wait is its full ceiling 1, 2, then max(4, Retry-After 30), then 8.
+        #expect(offsets == [0, 1, 3, 33, 41, 41])
+        #expect(sender.ids == [1, 1, 1, 1, 1, 2].map { OutboxFixtures.notification($0).id })
+        #expect(recorder.allAttempts.map(\.attempt) == [1, 2, 3, 4, 5, 1])
+    }
+
+    @Test("a rejected notification is dropped loudly and the next one goes on")
+    func rejected() async throws {
+        let folder = try OutboxFixtures.folder()
+        let sender = OutboxScriptedSender([.rejected(reason: "HTTP 400 invalid_payload")])
+        let recorder = OutboxRecorder()
+        let queue = self.queue(folder, sender: sender, clock: OutboxVirtualClock(), recorder: recorder)
+        try await queue.accept([OutboxFixtures.notification(1), OutboxFixtures.notification(2)])
+        await OutboxFixtures.drain(queue) { await queue.depth == 0 }
+        #expect(recorder.allDrops.map(\.reason) == [.rejected])
+        #expect(recorder.allDrops.first?.detail == "HTTP 400 invalid_payload")
+        #expect(sender.ids.count == 2)
+    }
+
+    @Test("after max_age a notification is dropped with reason expired, never silently")
+    func expiry() async throws {
+        let folder = try OutboxFixtures.folder()
+        let clock = OutboxVirtualClock()
+        let sender = OutboxScriptedSender(Array(repeating: .retry(reason: "down", after: .seconds(3600)), count: 100))
+        let recorder = OutboxRecorder()
+        let settings = DeliverySettings(maxAge: .seconds(3 * 3600))
+        let queue = self.queue(folder, sender: sender, clock: clock, recorder: recorder, settings: settings)
+        try await queue.accept([OutboxFixtures.notification(1)])
+        await OutboxFixtures.drain(queue) { await queue.depth == 0 }
+        #expect(recorder.allDrops.map(\.reason) == [.expired])
+        // Tried at 0h, 1h, 2h; at 3h it is too old.
+        #expect(sender.times.count == 3)
+        #expect(OutboxFile(stateDirectory: folder, receiver: "hook").load().pending.isEmpty)
+    }
+
+    @Test("a rate limit of 20/min spaces the 21st send a minute after the first")
+    func rateLimit() async throws {
+        let folder = try OutboxFixtures.folder()
+        let clock = OutboxVirtualClock()
+        let start = clock.now()
+        let sender = OutboxScriptedSender()
+        let settings = DeliverySettings(rateLimits: [RateLimit("20/min")].compactMap { $0 })
+        let queue = self.queue(folder, sender: sender, clock: clock, recorder: OutboxRecorder(), settings: settings)
+        try await queue.accept((1...25).map { OutboxFixtures.notification($0) })
+        await OutboxFixtures.drain(queue) { await queue.depth == 0 }
+        let offsets = sender.times.map { $0.timeIntervalSince(start) }
+        #expect(offsets.prefix(20).allSatisfy { $0 == 0 })
+        #expect(offsets.dropFirst(20).allSatisfy { $0 == 60 })
+    }
+
+    @Test("a torn last line (a crash mid-append) is skipped; the rest loads")
+    func tornLine() throws {
+        let folder = try OutboxFixtures.folder()
+        let file = OutboxFile(stateDirectory: folder, receiver: "hook")
+        try file.append([OutboxFile.Pending(notification: OutboxFixtures.notification(1), acceptedAt: Date())])
+        let handle = try FileHandle(forWritingTo: file.url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"add":{"notifica"#.utf8))
+        try handle.close()
+        let loaded = file.load()
+        #expect(loaded.pending.count == 1)
+        #expect(loaded.skippedLines == 1)
+    }
+
+    @Test("compaction keeps what waits and the finished ids")
+    func compaction() throws {
+        let folder = try OutboxFixtures.folder()
+        let file = OutboxFile(stateDirectory: folder, receiver: "hook")
+        let waiting = OutboxFile.Pending(notification: OutboxFixtures.notification(2), acceptedAt: Date())
+        try file.append([OutboxFile.Pending(notification: OutboxFixtures.notification(1), acceptedAt: Date()), waiting])
+        try file.markDone(OutboxFixtures.notification(1).id)
+        try file.compact(pending: [waiting], finishedIDs: [OutboxFixtures.notification(1).id])
+        let loaded = file.load()
+        #expect(loaded.pending.map(\.notification.id) == [OutboxFixtures.notification(2).id])
+        #expect(loaded.finishedIDs == [OutboxFixtures.notification(1).id])
+    }
+}
