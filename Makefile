@@ -41,3 +41,24 @@ bench: build
 
 clean:
 	rm -rf .build
+
+# `make install DESTDIR=/tmp/stage PREFIX=/usr/local`: the release binary to $(PREFIX)/bin, the systemd unit (its
+# ExecStart pointed at that binary) to $(UNITDIR), and rules/default.yaml as /etc/obwatch/obwatch.yaml unless a
+# config is already there: an upgrade never overwrites the operator's config.
+UNITDIR ?= /lib/systemd/system
+CONFDIR ?= /etc/obwatch
+
+.PHONY: install
+install: deps
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) -c release --product obwatch
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(CONFDIR)"
+	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/obwatch" "$(DESTDIR)$(PREFIX)/bin/obwatch"
+	sed -e 's|/usr/local/bin/obwatch|$(PREFIX)/bin/obwatch|g' systemd/obwatch.service > "$(DESTDIR)$(UNITDIR)/obwatch.service.new"
+	chmod 0644 "$(DESTDIR)$(UNITDIR)/obwatch.service.new"
+	mv -f "$(DESTDIR)$(UNITDIR)/obwatch.service.new" "$(DESTDIR)$(UNITDIR)/obwatch.service"
+	@if [ -e "$(DESTDIR)$(CONFDIR)/obwatch.yaml" ]; then \
+		echo "kept $(DESTDIR)$(CONFDIR)/obwatch.yaml (rules/default.yaml is the current example)"; \
+	else \
+		install -m 0644 rules/default.yaml "$(DESTDIR)$(CONFDIR)/obwatch.yaml"; \
+		echo "installed $(DESTDIR)$(CONFDIR)/obwatch.yaml from rules/default.yaml"; \
+	fi

@@ -11,6 +11,11 @@ import Synchronization
 final class SyslogSocket: Sendable {
     private let address: SyslogSettings.Address
     private let descriptor = Mutex<Int32>(-1)
+    /// TCP: the last frame written on the current connection, and a frame to write again first on the next one.
+    /// A frame written just before the collector went away may never have been read, and TCP cannot tell: when the
+    /// connection turns out to be dead, that frame goes out again (at least once; the record carries its
+    /// `event_id`), so a collector restart loses nothing.
+    private let frames = Mutex<(last: [UInt8]?, replay: [UInt8]?)>((nil, nil))
 
     /// Makes an unconnected socket holder for an address.
     init(address: SyslogSettings.Address) {
@@ -35,16 +40,24 @@ final class SyslogSocket: Sendable {
             case .tcp(let host, let port):
                 if descriptor >= 0 && Self.peerClosed(descriptor) {
                     Self.close(&descriptor)
+                    self.frames.withLock { $0.replay = $0.replay ?? $0.last }
                 }
                 if descriptor < 0 {
                     descriptor = try self.connectNetwork(host: host, port: port, stream: true, deadline: deadline)
+                    self.frames.withLock { $0.last = nil }
                 }
                 var framed = Array("\(message.count) ".utf8)
                 framed.append(contentsOf: message)
                 do throws(SyslogDeliveryError) {
+                    if let replay = self.frames.withLock({ $0.replay }) {
+                        try self.write(replay, to: descriptor, datagram: false, deadline: deadline)
+                        self.frames.withLock { $0.replay = nil }
+                    }
                     try self.write(framed, to: descriptor, datagram: false, deadline: deadline)
+                    self.frames.withLock { $0.last = framed }
                 } catch {
                     Self.close(&descriptor)
+                    self.frames.withLock { $0.replay = $0.replay ?? $0.last }
                     throw error
                 }
             case .udp, .unix:

@@ -55,6 +55,8 @@ struct RunCommand: AsyncParsableCommand {
             logger: Logger(label: "obwatch.delivery")
         )
         await outbox.start()
+        let notifier = SystemdNotifier()
+        notifier.ready(status: "watching \(config.targets.count) target(s)")
         let routing = RoutingStage(
             router: Router(config: config),
             stateDirectory: stateDirectory,
@@ -76,10 +78,16 @@ struct RunCommand: AsyncParsableCommand {
                 group.addTask { try await poller.run() }
             }
             group.addTask {
-                // Reminders and group_wait fall due between polls too.
+                // Reminders and group_wait fall due between polls too. The watchdog is pinged from here, after the
+                // router answered: a daemon whose routing is stuck stops pinging and systemd restarts it.
+                var lastPing = ContinuousClock.now
                 while !Task.isCancelled {
                     try await Task.sleep(for: .seconds(1))
                     await routing.tick(at: ObshellTime(date: Date()))
+                    if let interval = notifier.watchdogInterval, ContinuousClock.now - lastPing >= interval {
+                        notifier.watchdog()
+                        lastPing = ContinuousClock.now
+                    }
                 }
             }
             try await group.waitForAll()

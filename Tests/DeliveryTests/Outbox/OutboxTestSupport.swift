@@ -86,3 +86,44 @@ enum OutboxFixtures {
         await worker.value
     }
 }
+
+/// A clock only the test moves: a wait suspends until ``advance(by:)`` passes its deadline.
+final class OutboxManualClock: DeliveryClock {
+    private struct Waiter {
+        var deadline: Date
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private let state: Mutex<(now: Date, waiters: [Waiter])>
+
+    init(start: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
+        self.state = Mutex((start, []))
+    }
+
+    func now() -> Date { self.state.withLock { $0.now } }
+
+    func sleep(until deadline: Date) async throws {
+        await withCheckedContinuation { continuation in
+            let ready = self.state.withLock { state -> Bool in
+                if deadline <= state.now { return true }
+                state.waiters.append(Waiter(deadline: deadline, continuation: continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// How many waits are pending.
+    var waiting: Int { self.state.withLock { $0.waiters.count } }
+
+    func advance(by seconds: TimeInterval) {
+        let due = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.now = state.now.addingTimeInterval(seconds)
+            let now = state.now
+            let due = state.waiters.filter { $0.deadline <= now }.map(\.continuation)
+            state.waiters.removeAll { $0.deadline <= now }
+            return due
+        }
+        for continuation in due { continuation.resume() }
+    }
+}

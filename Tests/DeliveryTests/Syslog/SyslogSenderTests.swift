@@ -139,7 +139,7 @@ struct SyslogSenderTests {
         #expect(!connection.hasPendingBytes())
     }
 
-    @Test func tcpCollectorRestartLosesAndDuplicatesNothing() async throws {
+    @Test func tcpCollectorRestartLosesNothing() async throws {
         let listener = try SyslogTestSocket.tcpListener()
         let port = listener.port
         let settings = SyslogSettings(address: .tcp(host: "127.0.0.1", port: port), format: .rfc5424, facility: 16)
@@ -154,18 +154,29 @@ struct SyslogSenderTests {
         // The collector goes away: its connection and its listener close.
         connection.close()
         listener.close()
+        // While it is away a send throws, unless it was written before the close reached us: TCP cannot tell
+        // such a frame was lost, so it is written again on the next connection.
+        var accepted: [Int] = []
         for number in 3...4 {
-            let error = await #expect(throws: SyslogDeliveryError.self) { try await sender.send(Self.message(number)) }
-            #expect(error?.retryable == true)
+            do {
+                try await sender.send(Self.message(number))
+                accepted.append(number)
+            } catch {
+                #expect(error.retryable)
+            }
         }
+        #expect(accepted.count < 2)
 
-        // It comes back on the same port: the next send reconnects and arrives, first and alone.
+        // It comes back on the same port: the next send reconnects; the last frame written on the old connection
+        // comes again first (at least once), then the new ones.
         let restarted = try SyslogTestSocket.tcpListener(port: port)
         defer { restarted.close() }
         try await sender.send(Self.message(5))
         try await sender.send(Self.message(6))
         let second = try await restarted.accept()
         defer { second.close() }
+        let replayed = try await second.readFrame()
+        #expect(replayed == Self.message(accepted.last ?? 2))
         #expect(try await second.readFrame() == Self.message(5))
         #expect(try await second.readFrame() == Self.message(6))
         #expect(!second.hasPendingBytes())
