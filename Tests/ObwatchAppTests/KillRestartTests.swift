@@ -1,3 +1,5 @@
+import Curl
+import Delivery
 import Foundation
 import Obshell
 import Rules
@@ -464,5 +466,137 @@ struct DeliveryKillRestartTests {
         for (_, copies) in byID {
             #expect(Set(copies.map(\.eventIDs)).count == 1)
         }
+    }
+}
+
+@Suite("obwatch run: status API, SIGHUP reload, SIGTERM with deliveries pending", .serialized)
+struct DaemonLifecycleTests {
+    /// A loopback port nobody listens on right now.
+    private static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard ok else { throw ChildWaitError(description: "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// GET on the status API.
+    private static func get(_ port: Int, _ path: String) async throws -> (Int, String) {
+        let response = try await CurlEngine.shared.perform(HTTPRequest(url: "http://127.0.0.1:\(port)\(path)"))
+        return (response.status, String(decoding: response.body, as: UTF8.self))
+    }
+
+    /// The value of one sample line of the Prometheus text (`name{labels} value`), 0 when absent.
+    private static func sample(_ text: String, _ series: String) -> Double {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1)) ?? 0
+        }
+        return 0
+    }
+
+    /// Reads /metrics until `series` reaches `value` (each read is a real request; the deadline bounds the loop).
+    private static func awaitSample(_ port: Int, _ series: String, _ value: Double) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if Self.sample(try await Self.get(port, "/metrics").1, series) >= value { return }
+            await Task.yield()
+        }
+        let text = (try? await Self.get(port, "/metrics").1) ?? ""
+        let shown = text.split(separator: "\n").filter {
+            $0.hasPrefix("obwatch_notif") || $0.hasPrefix("obwatch_events")
+        }
+        throw ChildWaitError(description: "\(series) never reached \(value); \(shown)")
+    }
+
+    @Test("readyz and metrics move with a scenario; a bad reload is refused, a good one applied; SIGTERM exits 0")
+    func lifecycle() async throws {
+        guard let executable = KillRestartTests.executableForTests() else {
+            Issue.record("no built obwatch executable next to the tests or under .build-run/.build; build it first")
+            return
+        }
+        var receiver = try Child.launch(
+            executable: URL(fileURLWithPath: "/usr/bin/python3"),
+            arguments: [DeliveryKillRestartTests.receiverScript.path, "[]"],
+            deadline: 120
+        )
+        defer { kill(receiver.process.processIdentifier, SIGKILL) }
+        let hookPort = try await receiver.awaitLine("the port") { Int($0) != nil }
+        let scenario = try bundledScenario("scale-out-fails.yaml")
+        let running = try await ManualSimulator(scenario)
+        defer { running.stop() }
+        let folder = try temporaryFolder("obwatch-lifecycle")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let statusPort = try Self.freePort()
+        let config = folder.appendingPathComponent("obwatch.yaml")
+        func write(_ extra: String) throws {
+            try Data(
+                """
+                state_dir: \(folder.appendingPathComponent("state").path)
+                http: { listen: "127.0.0.1:\(statusPort)" }
+                targets:
+                  - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
+                receivers:
+                  - { name: hook, webhook: { format: generic, url: "http://127.0.0.1:\(hookPort)/hook" }, timeout: 60s }
+                rules:
+                  - { name: everything, match: { event: "*" }, notify: [hook] }
+                \(extra)
+                """.utf8
+            ).write(to: config)
+        }
+        try write("")
+        var daemon = try Child.launch(executable: executable, config: config.path, environment: [:], deadline: 120)
+        defer { kill(daemon.process.processIdentifier, SIGKILL) }
+
+        _ = try await running.simulator.advance(to: .seconds(5))
+        try await daemon.awaitEvent(.started)
+        // A first poll is done: ready; the poll and event counters have moved.
+        #expect(try await Self.get(statusPort, "/healthz").0 == 200)
+        try await Self.awaitSample(statusPort, #"obwatch_events_total{target="sim",type="started"}"#, 1)
+        #expect(try await Self.get(statusPort, "/readyz").0 == 200)
+        let before = try await Self.get(statusPort, "/metrics").1
+        #expect(Self.sample(before, #"obwatch_polls_total{target="sim",result="ok"}"#) >= 1)
+        _ = try await running.simulator.advance(to: .seconds(30))
+        try await daemon.awaitEvent(.failed)
+        try await Self.awaitSample(statusPort, #"obwatch_events_total{target="sim",type="failed"}"#, 1)
+        try await Self.awaitSample(statusPort, #"obwatch_notifications_total{receiver="hook",outcome="delivered"}"#, 2)
+        let after = try await Self.get(statusPort, "/metrics").1
+        #expect(
+            Self.sample(after, #"obwatch_polls_total{target="sim",result="ok"}"#)
+                > Self.sample(before, #"obwatch_polls_total{target="sim",result="ok"}"#)
+        )
+        let dags = try await Self.get(statusPort, "/api/v1/dags")
+        #expect(dags.0 == 200 && dags.1.contains("Cluster scale out"))
+
+        // A broken config: refused, the old one stays in force.
+        try write("rules_typo: [")
+        kill(daemon.process.processIdentifier, SIGHUP)
+        try await Self.awaitSample(statusPort, #"obwatch_config_reloads_total{result="failure"}"#, 1)
+        #expect(Self.sample(try await Self.get(statusPort, "/metrics").1, "obwatch_config_last_reload_successful") == 0)
+        // A good one: applied; the target keeps its state (no second started).
+        try write("defaults: { stall_after: 45m }")
+        kill(daemon.process.processIdentifier, SIGHUP)
+        try await Self.awaitSample(statusPort, #"obwatch_config_reloads_total{result="success"}"#, 1)
+        #expect(Self.sample(try await Self.get(statusPort, "/metrics").1, "obwatch_config_last_reload_successful") == 1)
+
+        // SIGTERM while the receiver holds a delivery: exit 0 within the grace period; the notification stays queued.
+        kill(receiver.process.processIdentifier, SIGSTOP)
+        _ = try await running.simulator.advance(to: .seconds(65))
+        try await daemon.awaitEvent(.retried)
+        kill(daemon.process.processIdentifier, SIGTERM)
+        try await daemon.awaitExit()
+        kill(receiver.process.processIdentifier, SIGCONT)
+        #expect(daemon.process.terminationReason == .exit)
+        #expect(daemon.process.terminationStatus == 0)
+        #expect(!daemon.events.contains { $0.type == "started" && daemon.events.first?.id != $0.id })
+        let journal = OutboxFile(stateDirectory: folder.appendingPathComponent("state"), receiver: "hook").load()
+        #expect(journal.pending.contains { $0.notification.events.contains { $0.type == .retried } })
     }
 }

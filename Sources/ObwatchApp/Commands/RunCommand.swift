@@ -2,10 +2,13 @@ import ArgumentParser
 import Delivery
 import Foundation
 import Logging
+import Metrics
 import Obshell
 import Rules
+import ServiceLifecycle
 import Synchronization
 import Tracker
+import UnixSignals
 import YAML
 
 /// `obwatch run`: the daemon. Polls every target, tracks every DAG, routes each event through the rules, delivers
@@ -44,54 +47,47 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         defer { recorder?.close() }
-        let output = EventOutput()
-        let stateDirectory = URL(fileURLWithPath: config.stateDirectory)
-        let store = StateStore(directory: stateDirectory)
-        let settings = config.trackerSettings
-        let outbox = Outbox(
-            receivers: config.receivers,
-            stateDirectory: stateDirectory,
-            makeSender: { DeliverySenders.make(for: $0, config: config) },
-            logger: Logger(label: "obwatch.delivery")
+        let logger = Logger(label: "obwatch")
+        let metrics = DaemonMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
+        let telemetry = DaemonTelemetry(
+            metrics: metrics,
+            events: EventLog(),
+            readiness: Readiness(targets: config.targets.map(\.name))
         )
-        await outbox.start()
-        let notifier = SystemdNotifier()
-        notifier.ready(status: "watching \(config.targets.count) target(s)")
-        let routing = RoutingStage(
-            router: Router(config: config),
-            stateDirectory: stateDirectory,
-            logger: Logger(label: "obwatch.router"),
-            deliver: { notifications throws(DeliveryError) in try await outbox.accept(notifications) },
-            output: { result in for event in result.events { output.write(event) } }
+        let daemon = DaemonService(
+            configPath: self.config,
+            initial: config,
+            recorder: recorder,
+            telemetry: telemetry,
+            notifier: SystemdNotifier(),
+            output: EventOutput(),
+            logger: logger
         )
-        let pollers = config.targets.map { target in
-            TargetPoller(
-                target: target,
-                settings: settings,
-                store: store,
-                recorder: recorder,
-                sink: { try await routing.observed($0) }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let http = config.http {
+            // Started first, stopped last: the probes answer while the daemon drains.
+            services.append(
+                .init(
+                    service: StatusServer(
+                        configuration: StatusServer.Configuration(http),
+                        metrics: metrics,
+                        readiness: telemetry.readiness,
+                        events: telemetry.events,
+                        dags: { await daemon.dags() }
+                    )
+                )
             )
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for poller in pollers {
-                group.addTask { try await poller.run() }
-            }
-            group.addTask {
-                // Reminders and group_wait fall due between polls too. The watchdog is pinged from here, after the
-                // router answered: a daemon whose routing is stuck stops pinging and systemd restarts it.
-                var lastPing = ContinuousClock.now
-                while !Task.isCancelled {
-                    try await Task.sleep(for: .seconds(1))
-                    await routing.tick(at: ObshellTime(date: Date()))
-                    if let interval = notifier.watchdogInterval, ContinuousClock.now - lastPing >= interval {
-                        notifier.watchdog()
-                        lastPing = ContinuousClock.now
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
     }
 }
 

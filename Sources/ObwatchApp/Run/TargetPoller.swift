@@ -142,6 +142,7 @@ final class TargetPoller: Sendable {
     private let random: @Sendable () -> Double
     private let logger: Logger
     private let sink: @Sendable (ObservedEvents) async throws -> Void
+    private let onPoll: @Sendable (_ result: String, _ seconds: Double, _ state: TrackerState) -> Void
     private let lastExchange: LastExchange
     private let saved: Mutex<TrackerState>
 
@@ -156,6 +157,8 @@ final class TargetPoller: Sendable {
     ///   - now: The wall clock for observation and exchange times.
     ///   - random: Numbers in `0..<1` for the jitter.
     ///   - logger: Where the poller logs; `target` metadata is added.
+    ///   - onPoll: Told after every poll: `ok` or `failed`, how long it took, the state after it (metrics,
+    ///     readiness).
     ///   - sink: Receives the events of each observation (a poll, a confirmation), in order. When it throws, the
     ///     state goes back to the last saved one, so the next poll makes the same events again (same ids).
     init(
@@ -168,6 +171,8 @@ final class TargetPoller: Sendable {
         now: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         logger: Logger = Logger(label: "obwatch"),
+        onPoll: @escaping @Sendable (_ result: String, _ seconds: Double, _ state: TrackerState) -> Void = { _, _, _ in
+        },
         sink: @escaping @Sendable (ObservedEvents) async throws -> Void
     ) {
         var logger = logger
@@ -208,6 +213,7 @@ final class TargetPoller: Sendable {
         self.random = random
         self.logger = logger
         self.sink = sink
+        self.onPoll = onPoll
     }
 
     /// Polls until the task is cancelled.
@@ -232,10 +238,13 @@ final class TargetPoller: Sendable {
             guard await self.handOff(waiting) else { return [] }
         }
         let observation: Observation
+        let started = ContinuousClock.now
         do {
             let answer = try await self.client.unfinishedDags(showDetails: true)
             observation = .list(answer.dags, at: self.observationTime(self.lastExchange.take()))
         } catch {
+            // A poll cut short by a stop or a reload is no observation: it must not count toward target_down.
+            if Task.isCancelled || error.code == .cancelled { return [] }
             self.logger.warning("poll failed", metadata: ["error": "\(error)"])
             let last = self.lastExchange.take()
             let reason: String
@@ -247,6 +256,13 @@ final class TargetPoller: Sendable {
             observation = .failedPoll(reason: reason, at: self.observationTime(last))
         }
         var step = await self.tracker.observe(observation)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        if case .list = observation {
+            self.onPoll("ok", seconds, step.state)
+        } else {
+            self.onPoll("failed", seconds, step.state)
+        }
         var batches = [ObservedEvents(events: step.events, at: observation.at)]
         for id in step.confirmations {
             let result: ConfirmationResult

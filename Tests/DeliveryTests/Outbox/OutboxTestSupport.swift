@@ -90,6 +90,7 @@ enum OutboxFixtures {
 /// A clock only the test moves: a wait suspends until ``advance(by:)`` passes its deadline.
 final class OutboxManualClock: DeliveryClock {
     private struct Waiter {
+        var id: UUID
         var deadline: Date
         var continuation: CheckedContinuation<Void, Never>
     }
@@ -103,13 +104,23 @@ final class OutboxManualClock: DeliveryClock {
     func now() -> Date { self.state.withLock { $0.now } }
 
     func sleep(until deadline: Date) async throws {
-        await withCheckedContinuation { continuation in
-            let ready = self.state.withLock { state -> Bool in
-                if deadline <= state.now { return true }
-                state.waiters.append(Waiter(deadline: deadline, continuation: continuation))
-                return false
+        let id = UUID()
+        try await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready = self.state.withLock { state -> Bool in
+                    if deadline <= state.now || Task.isCancelled { return true }
+                    state.waiters.append(Waiter(id: id, deadline: deadline, continuation: continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+            try Task.checkCancellation()
+        } onCancel: {
+            let cancelled = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).continuation
+            }
+            cancelled?.resume()
         }
     }
 

@@ -2,6 +2,7 @@ import Delivery
 import Foundation
 import Rules
 import Testing
+import YAML
 
 @Suite("Outbox: one receiver's durable queue")
 struct ReceiverQueueTests {
@@ -154,5 +155,44 @@ struct ReceiverQueueTests {
         let loaded = file.load()
         #expect(loaded.pending.map(\.notification.id) == [OutboxFixtures.notification(2).id])
         #expect(loaded.finishedIDs == [OutboxFixtures.notification(1).id])
+    }
+}
+
+@Suite("Outbox: every receiver on its own")
+struct OutboxTests {
+    @Test("a receiver that stays down delays no other; what it holds stays on disk")
+    func downReceiverDelaysNoOther() async throws {
+        let folder = try OutboxFixtures.folder()
+        let down = OutboxScriptedSender(Array(repeating: .retry(reason: "HTTP 503", after: nil), count: 10_000))
+        let up = OutboxScriptedSender()
+        let receivers = ["down", "up"].map { name in
+            ReceiverConfig(
+                name: name,
+                kind: .console,
+                delivery: DeliverySettings(retryInitial: .seconds(3600), retryMax: .seconds(3600)),
+                mark: .init(file: "", line: 0, column: 0)
+            )
+        }
+        let clock = OutboxManualClock()
+        let outbox = Outbox(
+            receivers: receivers,
+            stateDirectory: folder,
+            makeSender: { $0.name == "down" ? down : up },
+            clock: clock
+        )
+        await outbox.start()
+        let notifications = (1...5).flatMap { dag in
+            [OutboxFixtures.notification(dag, receiver: "down"), OutboxFixtures.notification(dag, receiver: "up")]
+        }
+        try await outbox.accept(notifications)
+        // The down receiver's first try failed and it waits an hour; the other one delivers everything meanwhile.
+        while up.ids.count < 5 { await Task.yield() }
+        #expect(up.ids == notifications.filter { $0.receiver == "up" }.map(\.id))
+        #expect(down.ids.count == 1)
+        let backlog = await outbox.backlog()
+        #expect(backlog.map(\.receiver) == ["down", "up"])
+        #expect(backlog.map(\.depth) == [5, 0])
+        await outbox.stop(grace: .milliseconds(100))
+        #expect(OutboxFile(stateDirectory: folder, receiver: "down").load().pending.count == 5)
     }
 }

@@ -1,0 +1,184 @@
+public import Metrics
+import Prometheus
+import Synchronization
+public import Tracker
+
+/// The daemon's Prometheus metrics, in a registry of their own (not a process-wide bootstrap, so several can live
+/// side by side in tests), rendered by ``render()`` for `GET /metrics`.
+///
+/// Every method is cheap and thread-safe: the registry returns the existing series for a name and label set.
+/// ``factory`` puts swift-metrics users (a library's `Counter(label:)`) into the same registry; those series carry
+/// no `# HELP` line, and a swift-metrics label must not reuse one of the `obwatch_` names below.
+public final class DaemonMetrics: Sendable {
+    /// What a notification attempt came to, as `obwatch_notifications_total`'s `outcome` label spells it.
+    public struct NotificationOutcome: Sendable, Hashable, CustomStringConvertible {
+        private enum Kind: String, Sendable, Hashable {
+            case delivered, retry, rejected, expired
+        }
+        private let kind: Kind
+
+        /// The receiver accepted the notification.
+        public static let delivered = NotificationOutcome(kind: .delivered)
+        /// The attempt failed and will be tried again.
+        public static let retry = NotificationOutcome(kind: .retry)
+        /// The receiver refused it for good.
+        public static let rejected = NotificationOutcome(kind: .rejected)
+        /// It waited longer than its time to live and was dropped.
+        public static let expired = NotificationOutcome(kind: .expired)
+
+        /// The label value.
+        public var description: String { self.kind.rawValue }
+    }
+
+    /// The buckets of `obwatch_poll_duration_seconds`: a healthy poll takes milliseconds, a hung one its timeout.
+    public static let pollDurationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+    private let registry: PrometheusCollectorRegistry
+    /// The states each target reported last, so a state that emptied is set to 0 instead of keeping its old count.
+    private let dagStates = Mutex<[String: Set<String>]>([:])
+
+    /// Makes an empty registry.
+    public init() {
+        self.registry = PrometheusCollectorRegistry()
+    }
+
+    /// A swift-metrics factory writing into this registry, for `MetricsSystem.bootstrap` in the daemon.
+    public var factory: any MetricsFactory {
+        PrometheusMetricsFactory(registry: self.registry)
+    }
+
+    /// Counts a finished poll and records how long it took.
+    /// - Parameters:
+    ///   - target: The target's name.
+    ///   - result: `ok` or `failed`.
+    ///   - seconds: The poll's duration.
+    public func pollFinished(target: String, result: String, seconds: Double) {
+        self.registry.makeCounter(
+            descriptor: Self.name("polls", unit: "total", help: "Polls of a target by result (ok or failed)."),
+            labels: [("target", target), ("result", result)]
+        ).increment()
+        self.registry.makeValueHistogram(
+            descriptor: Self.name("poll_duration", unit: "seconds", help: "How long one poll of a target took."),
+            labels: [("target", target)],
+            buckets: Self.pollDurationBuckets
+        ).record(seconds.isFinite ? max(seconds, 0) : 0)
+    }
+
+    /// Sets how many DAGs of a target the tracker holds in each state; states missing from `byState` that were
+    /// reported before drop to 0.
+    /// - Parameters:
+    ///   - target: The target's name.
+    ///   - byState: The number of tracked DAGs per state (e.g. `RUNNING`, `FAILED`).
+    public func dagsTracked(target: String, byState: [String: Int]) {
+        let gone = self.dagStates.withLock { known -> Set<String> in
+            let before = known[target] ?? []
+            known[target] = before.union(byState.keys)
+            return before.subtracting(byState.keys)
+        }
+        for state in gone.sorted() { self.dagGauge(target: target, state: state).set(0.0) }
+        for (state, count) in byState.sorted(by: { $0.key < $1.key }) {
+            self.dagGauge(target: target, state: state).set(Double(count))
+        }
+    }
+
+    private func dagGauge(target: String, state: String) -> Prometheus.Gauge {
+        self.registry.makeGauge(
+            descriptor: Self.name("dags", unit: "", help: "DAGs the tracker holds, by target and state."),
+            labels: [("target", target), ("state", state)]
+        )
+    }
+
+    /// Counts an event the tracker made.
+    /// - Parameters:
+    ///   - type: The event type, e.g. `failed`.
+    ///   - target: The target's name.
+    public func event(_ type: String, target: String) {
+        self.registry.makeCounter(
+            descriptor: Self.name("events", unit: "total", help: "Events made, by target and type."),
+            labels: [("target", target), ("type", type)]
+        ).increment()
+    }
+
+    /// Counts an event type of the catalogue.
+    /// - Parameters:
+    ///   - type: The event type.
+    ///   - target: The target's name.
+    public func event(_ type: EventType, target: String) {
+        self.event(type.rawValue, target: target)
+    }
+
+    /// Counts a rule that matched an event.
+    /// - Parameter rule: The rule's name.
+    public func ruleMatched(rule: String) {
+        self.registry.makeCounter(
+            descriptor: Self.name("rule_matches", unit: "total", help: "Events a rule matched."),
+            labels: [("rule", rule)]
+        ).increment()
+    }
+
+    /// Counts a notification attempt's outcome.
+    /// - Parameters:
+    ///   - receiver: The receiver's name.
+    ///   - outcome: What the attempt came to.
+    public func notification(receiver: String, outcome: NotificationOutcome) {
+        self.registry.makeCounter(
+            descriptor: Self.name(
+                "notifications",
+                unit: "total",
+                help: "Notification attempts by receiver and outcome (delivered, retry, rejected, expired)."
+            ),
+            labels: [("receiver", receiver), ("outcome", outcome.description)]
+        ).increment()
+    }
+
+    /// Sets a receiver's outbox depth and the age of its oldest waiting notification.
+    /// - Parameters:
+    ///   - receiver: The receiver's name.
+    ///   - depth: Notifications waiting.
+    ///   - oldestAgeSeconds: How long the oldest one has waited; 0 when none waits.
+    public func outbox(receiver: String, depth: Int, oldestAgeSeconds: Double) {
+        self.registry.makeGauge(
+            descriptor: Self.name("outbox_depth", unit: "", help: "Notifications waiting in a receiver's outbox."),
+            labels: [("receiver", receiver)]
+        ).set(Double(depth))
+        self.registry.makeGauge(
+            descriptor: Self.name(
+                "outbox_oldest_age",
+                unit: "seconds",
+                help: "How long the oldest notification in a receiver's outbox has waited."
+            ),
+            labels: [("receiver", receiver)]
+        ).set(oldestAgeSeconds.isFinite ? max(oldestAgeSeconds, 0) : 0)
+    }
+
+    /// Records a configuration load or reload.
+    /// - Parameter success: Whether the new configuration took effect.
+    public func configReload(success: Bool) {
+        self.registry.makeGauge(
+            descriptor: Self.name(
+                "config_last_reload_successful",
+                unit: "",
+                help: "1 when the last configuration (re)load succeeded, else 0."
+            )
+        ).set(success ? 1.0 : 0.0)
+        self.registry.makeCounter(
+            descriptor: Self.name(
+                "config_reloads",
+                unit: "total",
+                help: "Configuration (re)loads by result (success or failure)."
+            ),
+            labels: [("result", success ? "success" : "failure")]
+        ).increment()
+    }
+
+    /// A fully qualified `obwatch_NAME_UNIT` with its help text. Built on each use: the descriptor type is not
+    /// `Sendable`, so it cannot be a shared constant.
+    private static func name(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "obwatch", metricName: name, unitName: unit, helpText: help)
+    }
+
+    /// Every series in the Prometheus text exposition format 0.0.4.
+    public func render() -> String {
+        self.registry.emitToString()
+    }
+}

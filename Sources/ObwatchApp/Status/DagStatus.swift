@@ -1,0 +1,129 @@
+public import Obshell
+public import Tracker
+
+/// One row of `/api/v1/dags`: a tracked DAG as last seen, with its stall clock.
+public struct DagStatus: Sendable, Hashable {
+    /// The node a DAG is at: the one of its current stage.
+    public struct Node: Sendable, Hashable {
+        /// The node's generic id.
+        public var id: String
+        /// The node's name.
+        public var name: String
+        /// The node's state.
+        public var state: String
+
+        /// Makes a node.
+        public init(id: String, name: String, state: String) {
+            self.id = id
+            self.name = name
+            self.state = state
+        }
+    }
+
+    /// The target's name.
+    public var target: String
+    /// The generic id.
+    public var id: String
+    /// The raw row id.
+    public var dagID: Int64
+    /// The DAG's name.
+    public var name: String
+    /// The state as sent.
+    public var state: String
+    /// The operator as sent.
+    public var `operator`: String
+    /// The current stage, 1-based.
+    public var stage: Int
+    /// The number of stages.
+    public var maxStage: Int
+    /// The node at the current stage, when the DAG came with details.
+    public var currentNode: Node?
+    /// The last observation of the DAG.
+    public var lastSeen: ObshellTime
+    /// The last observation that showed progress.
+    public var lastProgress: ObshellTime
+    /// Whole seconds without progress: the tracker's stall clock (0 for a DAG that is not READY or RUNNING).
+    public var stallSeconds: Int64
+    /// `listed`, `finished` or `vanished`.
+    public var phase: String
+
+    /// Makes a row.
+    public init(
+        target: String,
+        id: String,
+        dagID: Int64,
+        name: String,
+        state: String,
+        operator: String,
+        stage: Int,
+        maxStage: Int,
+        currentNode: Node?,
+        lastSeen: ObshellTime,
+        lastProgress: ObshellTime,
+        stallSeconds: Int64,
+        phase: String
+    ) {
+        self.target = target
+        self.id = id
+        self.dagID = dagID
+        self.name = name
+        self.state = state
+        self.operator = `operator`
+        self.stage = stage
+        self.maxStage = maxStage
+        self.currentNode = currentNode
+        self.lastSeen = lastSeen
+        self.lastProgress = lastProgress
+        self.stallSeconds = stallSeconds
+        self.phase = phase
+    }
+
+    /// The rows of one target's tracker state, by DAG row id.
+    /// - Parameters:
+    ///   - target: The target's name.
+    ///   - state: The target's tracker state.
+    ///   - now: The time the stall clock runs to.
+    public static func make(target: String, state: TrackerState, now: ObshellTime) -> [DagStatus] {
+        state.dags.values
+            .sorted { ($0.last.dagID, $0.last.id) < ($1.last.dagID, $1.last.id) }
+            .map { Self(target: target, record: $0, now: now) }
+    }
+
+    private init(target: String, record: DagRecord, now: ObshellTime) {
+        let dag = record.last
+        var node: Node?
+        if let nodes = dag.nodes, dag.stage >= 1, dag.stage <= nodes.count {
+            let current = nodes[dag.stage - 1]
+            node = Node(id: current.id, name: current.name, state: current.state.rawValue)
+        }
+        self.init(
+            target: target,
+            id: dag.id,
+            dagID: dag.dagID,
+            name: dag.name,
+            state: dag.state.rawValue,
+            operator: dag.operator.rawValue,
+            stage: dag.stage,
+            maxStage: dag.maxStage,
+            currentNode: node,
+            lastSeen: record.lastSeen,
+            lastProgress: record.lastProgress,
+            stallSeconds: Self.stallSeconds(record, now: now),
+            phase: record.phase.rawValue
+        )
+    }
+
+    /// The tracker counts stall time only at observations; between them the clock runs on from `stallMark` (unless
+    /// the last poll failed, which leaves no mark: that gap does not count as no progress).
+    private static func stallSeconds(_ record: DagRecord, now: ObshellTime) -> Int64 {
+        guard record.last.state.isActive, record.phase == .listed else { return 0 }
+        var nanoseconds = max(record.stalledNanoseconds, 0)
+        if let mark = record.stallMark, mark < now {
+            let (seconds, attoseconds) = mark.duration(to: now).components
+            let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            let since = overflow ? Int64.max : scaled.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+            nanoseconds = nanoseconds.addingReportingOverflow(since).overflow ? Int64.max : nanoseconds + since
+        }
+        return nanoseconds / 1_000_000_000
+    }
+}

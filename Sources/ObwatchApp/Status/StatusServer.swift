@@ -1,0 +1,199 @@
+import HTTPTypes
+import Hummingbird
+public import Logging
+import NIOCore
+public import Rules
+public import ServiceLifecycle
+
+/// obwatch's status API over HTTP: `/healthz`, `/readyz`, `/metrics`, `/api/v1/dags` and `/api/v1/events`.
+///
+/// A swift-service-lifecycle `Service`: the daemon puts it in its `ServiceGroup`, which stops it on graceful shutdown.
+/// Tests call ``run()`` in a task, await ``listeningPort()`` and cancel the task when done.
+///
+/// ```swift
+/// let server = StatusServer(configuration: .init(host: "127.0.0.1", port: 0), metrics: metrics,
+///                           readiness: readiness, events: log, dags: { await tracker.dagStatuses() })
+/// let running = Task { try await server.run() }
+/// let url = try await server.baseURL()   // "http://127.0.0.1:PORT"
+/// ```
+public final class StatusServer: Service, Sendable {
+    /// Where the server listens and who may read it.
+    public struct Configuration: Sendable {
+        /// The host to listen on; loopback unless the configuration says otherwise.
+        public var host: String
+        /// The port; 0 picks a free one (see ``StatusServer/listeningPort()``).
+        public var port: Int
+        /// When set, every route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>`.
+        public var bearerToken: Secret?
+        /// Where the server logs (never the token or a request's headers).
+        public var logger: Logger
+
+        /// Makes a configuration.
+        /// - Parameters:
+        ///   - host: The host to listen on.
+        ///   - port: The port, or 0 for any free one.
+        ///   - bearerToken: The token readers must send, if any.
+        ///   - logger: Where the server logs.
+        public init(
+            host: String = "127.0.0.1",
+            port: Int = 9464,
+            bearerToken: Secret? = nil,
+            logger: Logger = Logger(label: "obwatch.status")
+        ) {
+            self.host = host
+            self.port = port
+            self.bearerToken = bearerToken
+            self.logger = logger
+        }
+
+        /// The configuration's `http:` section.
+        /// - Parameters:
+        ///   - settings: `http.listen` and the token read from `bearer_token_file`.
+        ///   - logger: Where the server logs.
+        public init(_ settings: ObwatchConfig.HTTPSettings, logger: Logger = Logger(label: "obwatch.status")) {
+            self.init(host: settings.host, port: settings.port, bearerToken: settings.bearerToken, logger: logger)
+        }
+    }
+
+    /// The configuration it was made with.
+    public let configuration: Configuration
+    private let routes: StatusRoutes
+    private let listener = StatusListener()
+
+    /// Makes a server; nothing listens until ``run()``.
+    /// - Parameters:
+    ///   - configuration: Where to listen and the token.
+    ///   - metrics: What `/metrics` renders.
+    ///   - readiness: What `/readyz` reports.
+    ///   - events: What `/api/v1/events` reads.
+    ///   - dags: The tracked DAGs now, for `/api/v1/dags`.
+    public init(
+        configuration: Configuration,
+        metrics: DaemonMetrics,
+        readiness: Readiness,
+        events: EventLog,
+        dags: @escaping @Sendable () async -> [DagStatus]
+    ) {
+        self.configuration = configuration
+        self.routes = StatusRoutes(
+            metrics: metrics,
+            readiness: readiness,
+            events: events,
+            dags: dags,
+            bearerToken: configuration.bearerToken
+        )
+    }
+
+    /// Serves until graceful shutdown (in a `ServiceGroup`) or until the calling task is cancelled.
+    /// - Throws: ``StatusServerError`` with code ``StatusServerError/Code/listenFailed`` when the address cannot be
+    ///   bound or the server fails.
+    public func run() async throws {
+        let routes = self.routes
+        let listener = self.listener
+        let host = self.configuration.host
+        let address = Self.display(host: host, port: self.configuration.port)
+        let application = Application(
+            responder: CallbackResponder { (request: Request, _: BasicRequestContext) in
+                await Self.respond(to: request, routes: routes)
+            },
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: self.configuration.port),
+                serverName: nil
+            ),
+            onServerRunning: { channel in
+                await listener.didListen(port: channel.localAddress?.port ?? 0)
+            },
+            logger: self.configuration.logger
+        )
+        do {
+            try await application.run()
+        } catch {
+            let failure = StatusServerError(
+                code: .listenFailed,
+                message: "the status server stopped: \(error)",
+                address: address,
+                cause: error
+            )
+            await listener.didStop(failure)
+            throw failure
+        }
+        await listener.didStop(StatusServerError(code: .notRunning, message: "the status server has stopped"))
+    }
+
+    /// Waits until the server listens and returns its port (the real one when port 0 was asked).
+    /// - Throws: ``StatusServerError`` when the server failed to listen or has stopped.
+    public func listeningPort() async throws(StatusServerError) -> Int {
+        try await self.listener.port()
+    }
+
+    /// Waits until the server listens and returns `http://HOST:PORT`.
+    /// - Throws: ``StatusServerError`` when the server failed to listen or has stopped.
+    public func baseURL() async throws(StatusServerError) -> String {
+        let port = try await self.listener.port()
+        return "http://" + Self.display(host: self.configuration.host, port: port)
+    }
+
+    private static func display(host: String, port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    private static func respond(to request: Request, routes: StatusRoutes) async -> Response {
+        let since = request.uri.queryParameters["since"].map(String.init)
+        let answer = await routes.answer(
+            method: request.method.rawValue,
+            path: request.uri.path,
+            since: since,
+            authorization: request.headers[.authorization]
+        )
+        var headers = HTTPFields()
+        headers[.contentType] = answer.contentType
+        headers[.cacheControl] = "no-store"
+        for header in answer.headers {
+            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+        }
+        let body = request.method == .head ? ByteBuffer() : ByteBuffer(string: answer.body)
+        if request.method == .head { headers[.contentLength] = String(answer.body.utf8.count) }
+        return Response(
+            status: HTTPResponse.Status(code: answer.status),
+            headers: headers,
+            body: ResponseBody(byteBuffer: body)
+        )
+    }
+}
+
+/// Where the server listens, for callers that wait until it does.
+private actor StatusListener {
+    private var boundPort: Int?
+    private var failure: StatusServerError?
+    private var waiters: [CheckedContinuation<Int, any Error>] = []
+
+    func didListen(port: Int) {
+        self.boundPort = port
+        self.failure = nil
+        let waiters = self.waiters
+        self.waiters.removeAll()
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func didStop(_ failure: StatusServerError) {
+        self.boundPort = nil
+        self.failure = failure
+        let waiters = self.waiters
+        self.waiters.removeAll()
+        for waiter in waiters { waiter.resume(throwing: failure) }
+    }
+
+    func port() async throws(StatusServerError) -> Int {
+        if let port = self.boundPort { return port }
+        if let failure = self.failure { throw failure }
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                self.waiters.append(continuation)
+            }
+        } catch let error as StatusServerError {
+            throw error
+        } catch {
+            throw StatusServerError(code: .notRunning, message: "waiting for the listener failed", cause: error)
+        }
+    }
+}
