@@ -1,11 +1,21 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 /// The process entry point the thin `obwatch` executable calls.
 public enum ObwatchMain {
-    /// Bootstraps logging (to stderr, so stdout stays for output), parses the command line and runs the command.
+    /// Bootstraps logging (to stderr, so stdout stays for output; logfmt or JSON lines), parses the command line
+    /// and runs the command.
     public static func run() async {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let options = LoggingOptions.parse(
+            arguments: CommandLine.arguments,
+            environment: ProcessInfo.processInfo.environment
+        )
+        LoggingSystem.bootstrap { label in
+            LineLogHandler(label: label, format: options.format, level: options.level) {
+                LineLogHandler.standardError($0)
+            }
+        }
         await ObwatchCommand.main()
     }
 }

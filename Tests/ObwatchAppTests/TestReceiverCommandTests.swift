@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Testing
 
 @testable import ObwatchApp
@@ -34,26 +35,33 @@ struct TestReceiverCommandTests {
         process.standardOutput = output
         try process.run()
         defer { process.terminate() }
-        let reader = output.fileHandleForReading
-        var buffer = Data()
-        func nextLine() -> String {
-            while !buffer.contains(UInt8(ascii: "\n")) {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
+        // Lines arrive through the pipe's handler (off the cooperative pool), never by a blocking read in the test.
+        let (lines, sink) = AsyncStream.makeStream(of: String.self)
+        let pending = Mutex(Data())
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                handle.readabilityHandler = nil
+                sink.finish()
+                return
             }
-            guard let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) else { return "" }
-            let line = String(decoding: buffer[..<newline], as: UTF8.self)
-            buffer = Data(buffer[buffer.index(after: newline)...])
-            return line
+            pending.withLock { buffer in
+                buffer.append(chunk)
+                while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    sink.yield(String(decoding: buffer[..<newline], as: UTF8.self))
+                    buffer = Data(buffer[buffer.index(after: newline)...])
+                }
+            }
         }
-        let port = nextLine()
+        var iterator = lines.makeAsyncIterator()
+        let port = await iterator.next(isolation: #isolation) ?? ""
         let folder = try temporaryFolder("obw-test-receiver")
         let config = try self.config(port: port, in: folder)
 
         try await TestReceiverCommand.parse(["--config", config, "hook"]).run()
         let request = try #require(
-            try JSONSerialization.jsonObject(with: Data(nextLine().utf8)) as? [String: Any]
+            try JSONSerialization.jsonObject(with: Data((await iterator.next(isolation: #isolation) ?? "").utf8))
+                as? [String: Any]
         )
         let body = try #require(request["body"] as? String)
         #expect(body.contains("obwatch.notification/v1") && body.contains("test-receiver"))

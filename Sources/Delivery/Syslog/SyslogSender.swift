@@ -5,7 +5,7 @@ public import Rules
 /// Sends formatted syslog messages (``SyslogMessage``) to one collector: a unix datagram socket such as `/dev/log`,
 /// UDP (one datagram per message) or TCP with octet counting (RFC 6587).
 ///
-/// The socket is opened on the first send and kept. Socket calls run on the sender's own serial dispatch queue,
+/// The socket is opened on the first send and kept. Socket calls run on the sender's own thread,
 /// with non-blocking sockets and `poll` bounded by the timeout, so a slow or dead collector never blocks Swift's
 /// cooperative pool; sends complete in the order they were made. On any error the socket is closed and the send
 /// throws: the outbox retries, and the next send reconnects.
@@ -15,7 +15,7 @@ public actor SyslogSender {
     /// The limit for one send, connecting included.
     public let timeout: Duration
     private let socket: SyslogSocket
-    private let queue: DispatchQueue
+    private let thread: SyslogThread
 
     /// Makes a sender; nothing is opened until the first send.
     /// - Parameters:
@@ -26,7 +26,7 @@ public actor SyslogSender {
         // A year is plenty and keeps the deadline arithmetic far from overflow whatever the caller passes.
         self.timeout = min(max(timeout, .zero), .seconds(31_536_000))
         self.socket = SyslogSocket(address: settings.address)
-        self.queue = DispatchQueue(label: "obwatch.syslog.\(settings.address)")
+        self.thread = SyslogThread(name: "obwatch.syslog")
     }
 
     /// Sends one message (TCP adds the octet-counting frame).
@@ -35,12 +35,8 @@ public actor SyslogSender {
     public func send(_ message: Data) async throws(SyslogDeliveryError) {
         let deadline = ContinuousClock.now + self.timeout
         let socket = self.socket
-        let outcome: Result<Void, SyslogDeliveryError> = await withCheckedContinuation { continuation in
-            self.queue.async {
-                continuation.resume(
-                    returning: Result { () throws(SyslogDeliveryError) in try socket.send(message, deadline: deadline) }
-                )
-            }
+        let outcome: Result<Void, SyslogDeliveryError> = await self.thread.run {
+            Result { () throws(SyslogDeliveryError) in try socket.send(message, deadline: deadline) }
         }
         try outcome.get()
     }
@@ -48,6 +44,10 @@ public actor SyslogSender {
     /// Closes the socket after the sends already made; a later send opens a new one.
     public func close() {
         let socket = self.socket
-        self.queue.async { socket.close() }
+        self.thread.enqueue { socket.close() }
+    }
+
+    deinit {
+        self.thread.stop()
     }
 }

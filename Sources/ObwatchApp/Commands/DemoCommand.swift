@@ -1,4 +1,5 @@
 import ArgumentParser
+import Delivery
 import Foundation
 import Logging
 import Obshell
@@ -8,28 +9,37 @@ import Synchronization
 import Tracker
 
 /// `obwatch demo`: the embedded default. A simulated cluster runs a scale-out that fails, is retried and succeeds;
-/// obwatch polls it as it would a real agent (authentication included), tracks the DAG, and shows each event.
+/// the daemon's own pipeline (poller, tracker, router, outbox) watches it on `rules/demo.yaml` and delivers to the
+/// terminal and to a JSON Lines file.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Show obwatch at work on a simulated cluster, with nothing to configure.",
         discussion: """
-            Starts the simulator on the bundled scale-out-fails scenario, polls it with obshell's real \
-            authentication, runs every answer through the tracker, prints each event as a line, and writes the \
-            events as JSON Lines to a file in a temporary folder. Scenario time runs faster than real time so the \
-            demo ends within a minute.
+            Starts the simulator on the bundled scale-out-fails scenario and runs the daemon on rules/demo.yaml \
+            in a temporary state folder: it polls the simulator with obshell's real authentication, tracks the \
+            DAG, routes every event through the rules and delivers through the outbox to the terminal (one line \
+            per notification, marked with ->) and to a JSON Lines file. Scenario time runs faster than real time, \
+            so the demo ends by itself within a minute, with a summary of what was sent.
             """
     )
 
     @Option(help: "The scenario to play (default: the bundled scenarios/scale-out-fails.yaml).")
     var scenario: String?
 
+    @Option(help: "The rules to run on (default: the bundled rules/demo.yaml).")
+    var rules: String?
+
     @Option(help: "Scenario seconds per poll; each poll takes a fifth of a real second.")
     var step: Int = 5
 
     func run() async throws {
-        guard let path = self.scenario ?? Self.bundledScenario("scale-out-fails.yaml") else {
+        guard let path = self.scenario ?? Self.bundled("scenarios", "scale-out-fails.yaml") else {
             StandardError.write("obwatch demo: cannot find scenarios/scale-out-fails.yaml; give --scenario FILE")
+            throw ExitCode(1)
+        }
+        guard let rulesPath = self.rules ?? Self.bundled("rules", "demo.yaml") else {
+            StandardError.write("obwatch demo: cannot find rules/demo.yaml; give --rules FILE")
             throw ExitCode(1)
         }
         let scenario: Scenario
@@ -37,6 +47,11 @@ struct DemoCommand: AsyncParsableCommand {
             scenario = try Scenario.load(contentsOfFile: path)
         } catch {
             for line in error.diagnostics.isEmpty ? ["\(error)"] : error.diagnostics { StandardError.write(line) }
+            throw ExitCode(1)
+        }
+        let (checked, lines) = RunCommand.checkedConfig(rulesPath)
+        guard let demoConfig = checked, !demoConfig.targets.isEmpty else {
+            for line in lines { StandardError.write(line) }
             throw ExitCode(1)
         }
         let password = "demo-\(UInt32.random(in: 0...UInt32.max))"
@@ -48,63 +63,96 @@ struct DemoCommand: AsyncParsableCommand {
         )
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("obwatch-demo-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let eventsFile = folder.appendingPathComponent("events.jsonl")
-        guard FileManager.default.createFile(atPath: eventsFile.path, contents: nil) else {
-            StandardError.write("obwatch demo: cannot create \(eventsFile.path)")
-            throw ExitCode(1)
-        }
-        let events = try FileHandle(forWritingTo: eventsFile)
-        defer { try? events.close() }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await simulator.run() }
             defer { group.cancelAll() }
             guard let url = try await simulator.addresses().baseURL else { return }
+            let config = Self.localized(demoConfig, folder: folder, url: url, password: password)
             print("obwatch \(ObwatchVersion.current) demo: a simulated OceanBase cluster at \(url)")
-            print("playing \(path): \(scenario.dags.map(\.dag.name).joined(separator: ", "))\n")
-            let counts = try await self.watch(
-                simulator: simulator,
-                url: url,
-                password: Password(password),
-                stateDirectory: folder.appendingPathComponent("state"),
-                until: scenario.lastStepTime,
-                events: events
-            )
-            print("\nSummary: \(counts.map { "\($0.value) \($0.key)" }.sorted().joined(separator: ", ")).")
-            print("The events as JSON Lines: \(eventsFile.path)")
-            print("Next: look at a real cluster with `obwatch tasks --url http://HOST:2886 --password-env VAR`,")
-            print("or replay a recording with `obwatch replay CAPTURE.jsonl`.")
+            print("playing \(path): \(scenario.dags.map(\.dag.name).joined(separator: ", "))")
+            print("rules: \(rulesPath) (state in \(folder.path))\n")
+            let sent = try await self.watch(simulator: simulator, config: config, until: scenario.lastStepTime)
+            let files = config.receivers.compactMap { receiver -> String? in
+                if case .file(let settings) = receiver.kind { return "\(receiver.name): \(settings.path)" }
+                return nil
+            }
+            let counts = sent.keys.sorted().map { "\(sent[$0] ?? 0) to \($0)" }
+            print("\nSent \(sent.values.reduce(0, +)) notifications: \(counts.joined(separator: ", ")).")
+            for file in files { print("As JSON Lines (obwatch.notification/v1) in \(file)") }
+            print("Next: copy rules/default.yaml, put your agents under targets and your webhooks under receivers,")
+            print("then `obwatch check --config FILE`, `obwatch test-receiver --config FILE RECEIVER`, and")
+            print("`obwatch run --config FILE` (see the README for systemd).")
         }
     }
 
-    /// Polls once per scenario step, through the daemon's own poller, until the scenario is over.
+    /// The demo rules pointed at the simulator and the temporary folder.
+    static func localized(_ config: ObwatchConfig, folder: URL, url: String, password: String) -> ObwatchConfig {
+        var config = config
+        config.stateDirectory = folder.appendingPathComponent("state").path
+        config.targets = config.targets.prefix(1).map { target in
+            var target = target
+            target.url = url
+            target.password = Password(password)
+            target.timeout = .seconds(5)
+            return target
+        }
+        config.receivers = config.receivers.map { receiver in
+            var receiver = receiver
+            if case .file(let settings) = receiver.kind {
+                let name = URL(fileURLWithPath: settings.path).lastPathComponent
+                receiver.kind = .file(FileSettings(path: folder.appendingPathComponent(name).path))
+            }
+            return receiver
+        }
+        return config
+    }
+
+    /// Polls once per scenario step through the daemon's poller, router and outbox, until the scenario is over and
+    /// everything is delivered.
+    /// - Returns: Notifications delivered, by receiver.
     private func watch(
         simulator: ObshellSimulator,
-        url: String,
-        password: Password,
-        stateDirectory: URL,
-        until end: Duration,
-        events: FileHandle
-    ) async throws -> [String: Int] {
+        config: ObwatchConfig,
+        until end: Duration
+    ) async throws
+        -> [String: Int]
+    {
         // Observations carry scenario time, so stall clocks and event times read as the scenario's.
         let scenarioTime = Mutex(await simulator.state().now.date)
-        let target = ObwatchConfig.Target(
-            name: "demo",
-            url: url,
-            password: password,
-            pollInterval: .seconds(self.step),
-            timeout: .seconds(5),
-            labels: [:]
+        let sent = Mutex<[String: Int]>([:])
+        let stateDirectory = URL(fileURLWithPath: config.stateDirectory)
+        var silent = Logger(label: "obwatch.demo")
+        silent.logLevel = .error
+        let outbox = Outbox(
+            receivers: config.receivers,
+            stateDirectory: stateDirectory,
+            makeSender: { receiver in
+                DeliverySenders.make(for: receiver, config: config, console: { print("  -> \($0)") })
+            },
+            logger: silent,
+            onAttempt: { attempt in
+                if case .delivered = attempt.outcome { sent.withLock { $0[attempt.receiver, default: 0] += 1 } }
+            }
         )
+        await outbox.start()
+        let routing = RoutingStage(
+            router: Router(config: config),
+            stateDirectory: stateDirectory,
+            logger: silent,
+            deliver: { notifications throws(DeliveryError) in try await outbox.accept(notifications) },
+            output: { result in for event in result.events { print(Self.line(for: event)) } }
+        )
+        guard let target = config.targets.first else { return [:] }
         let poller = TargetPoller(
             target: target,
-            settings: TrackerSettings(),
+            settings: config.trackerSettings,
             store: StateStore(directory: stateDirectory),
             now: { scenarioTime.withLock { $0 } },
-            sink: { _ in }
+            logger: silent,
+            sink: { try await routing.observed($0) }
         )
-        let viewer = ObshellClient(baseURL: url, password: password)
-        var counts: [String: Int] = [:]
+        let viewer = ObshellClient(baseURL: target.url, password: target.password)
         var lastView: [String] = []
         var elapsed = Duration.zero
         while elapsed <= end + .seconds(self.step * 2) {
@@ -118,14 +166,15 @@ struct DemoCommand: AsyncParsableCommand {
                     lastView = lines
                 }
             }
-            for event in await poller.pollOnce() {
-                counts[event.type.rawValue, default: 0] += 1
-                print(Self.line(for: event))
-                events.write(Data((event.jsonLine() + "\n").utf8))
-            }
+            _ = await poller.pollOnce()
             try await Task.sleep(for: .milliseconds(200))
         }
-        return counts
+        // Let the outbox finish (the console and the file answer at once), within a few seconds.
+        for _ in 0..<50 where await outbox.backlog().contains(where: { $0.depth > 0 }) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await outbox.stop(grace: .seconds(2))
+        return sent.withLock { $0 }
     }
 
     /// One readable line per event: time, status, type, summary.
@@ -136,16 +185,19 @@ struct DemoCommand: AsyncParsableCommand {
         return "\(time)  \(status) \(type) \(TerminalText.safe(event.summary))"
     }
 
-    /// Finds a bundled scenario: in `./scenarios`, beside the package the binary was built in, or installed.
-    static func bundledScenario(_ name: String) -> String? {
+    /// Finds a bundled file: in `./FOLDER`, beside the package the binary was built in, or installed.
+    static func bundled(_ folder: String, _ name: String) -> String? {
         let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
         let candidates = [
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("scenarios"),
-            executable.deletingLastPathComponent().appendingPathComponent("../../../scenarios"),
-            executable.deletingLastPathComponent().appendingPathComponent("../../scenarios"),
-            executable.deletingLastPathComponent().appendingPathComponent("../share/obwatch/scenarios"),
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(folder),
+            executable.deletingLastPathComponent().appendingPathComponent("../../../\(folder)"),
+            executable.deletingLastPathComponent().appendingPathComponent("../../\(folder)"),
+            executable.deletingLastPathComponent().appendingPathComponent("../share/obwatch/\(folder)"),
         ]
         return candidates.map { $0.appendingPathComponent(name).standardizedFileURL.path }
             .first { FileManager.default.fileExists(atPath: $0) }
     }
+
+    /// Finds a bundled scenario (kept for callers of the earlier name).
+    static func bundledScenario(_ name: String) -> String? { Self.bundled("scenarios", name) }
 }

@@ -33,6 +33,21 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Append every exchange with every agent to this file, in the capture format `replay` reads.")
     var record: String?
 
+    @Option(help: "How log lines look on standard error: logfmt or json (also OBWATCH_LOG_FORMAT).")
+    var logFormat: String = "logfmt"
+
+    @Option(help: "The least important log level shown: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard LogFormat(rawValue: self.logFormat) != nil else {
+            throw ValidationError("--log-format must be logfmt or json, not \"\(self.logFormat)\"")
+        }
+        guard Logger.Level(rawValue: self.logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
     func run() async throws {
         let (config, lines) = Self.checkedConfig(self.config)
         for line in lines { StandardError.write(line) }

@@ -23,6 +23,15 @@ struct SyslogOutboxTests {
         return OutboundNotification(receiver: "audit", rule: "audit-trail", events: events)
     }
 
+    /// Runs a wait and names it when it fails.
+    private static func step<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw SyslogTestError(message: "\(what): \(error)")
+        }
+    }
+
     @Test("records queued while the TCP collector is down arrive after it restarts, in order; none is lost")
     func collectorRestart() async throws {
         let listener = try SyslogTestSocket.tcpListener()
@@ -50,7 +59,13 @@ struct SyslogOutboxTests {
         defer { worker.cancel() }
 
         try await queue.accept([Self.notification(1, events: 2)])
-        let connection = try await listener.accept()
+        let connection = try await Self.step("the first connection") {
+            do { return try await listener.accept() } catch {
+                throw SyslogTestError(
+                    message: "\(error); attempts \(recorder.allAttempts.map(\.outcome)); depth \(await queue.depth)"
+                )
+            }
+        }
         var first: [String] = []
         for _ in 0..<2 { first.append(try SyslogParsed5424(try await connection.readFrame()).msgID) }
         #expect(first == ["stage_advanced", "stage_advanced"])
@@ -66,7 +81,11 @@ struct SyslogOutboxTests {
         let restarted = try SyslogTestSocket.tcpListener(port: port)
         defer { restarted.close() }
         clock.advance(by: 1)
-        let second = try await restarted.accept()
+        let second = try await Self.step(
+            "the connection after the restart; attempts \(recorder.allAttempts.map(\.outcome))"
+        ) {
+            try await restarted.accept()
+        }
         defer { second.close() }
         // The last record written before the collector went away may come again first (TCP cannot tell whether it
         // was read): at least once, never lost; then everything queued meanwhile, in order, once.

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+@testable import ObwatchApp
+
+@Suite("obwatch demo")
+struct DemoCommandTests {
+    @Test("runs the daemon's pipeline on rules/demo.yaml to its end: events, notifications, a summary, next steps")
+    func demo() async throws {
+        guard let executable = KillRestartTests.executableForTests() else {
+            Issue.record("no built obwatch executable; build it first")
+            return
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["demo"]
+        process.currentDirectoryURL = packageRoot
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The read ends when the demo closes its output, that is when it ends; it blocks, so it runs on a thread
+        // of its own rather than on the cooperative pool the other tests share.
+        let reader = output.fileHandleForReading
+        let data = await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: reader.readDataToEndOfFile()) }
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = text.split(separator: "\n").map(String.init)
+        let delivered = lines.filter { $0.hasPrefix("  -> ") }
+        // The terminal receiver: started, failed (node_failed is inhibited), retried, succeeded.
+        #expect(delivered.count == 4)
+        #expect(delivered.map { $0.contains("[failures -> terminal]") } == [false, true, true, false])
+        #expect(lines.contains { $0.contains("FIRING   node_failed") })
+        let summary = try #require(lines.first { $0.hasPrefix("Sent ") })
+        #expect(summary.contains("4 to terminal"))
+        let file = try #require(lines.first { $0.hasPrefix("As JSON Lines") }?.split(separator: " ").last)
+        let records = try String(contentsOfFile: String(file), encoding: .utf8).split(separator: "\n")
+        #expect(!records.isEmpty && records.allSatisfy { $0.contains("\"schema\":\"obwatch.notification/v1\"") })
+        #expect(lines.contains { $0.contains("obwatch check --config FILE") })
+    }
+}
