@@ -5,16 +5,18 @@ import Testing
 
 @Suite("obwatch demo")
 struct DemoCommandTests {
-    @Test("runs the daemon's pipeline on rules/demo.yaml to its end: events, notifications, a summary, next steps")
+    @Test("in a terminal, runs the daemon's pipeline on rules/demo.yaml to its end: events, notifications, a summary")
     func demo() async throws {
         guard let executable = KillRestartTests.executableForTests() else {
             Issue.record("no built obwatch executable; build it first")
             return
         }
+        // In a pseudo-terminal, as a user runs it: script(1) gives the demo a terminal and copies the screen out.
         let process = Process()
-        process.executableURL = executable
-        process.arguments = ["demo"]
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-q", "-e", "-c", "'\(executable.path)' demo", "/dev/null"]
         process.currentDirectoryURL = packageRoot
+        process.standardInput = Pipe()
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -28,7 +30,7 @@ struct DemoCommandTests {
         let text = String(decoding: data, as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let lines = text.split(separator: "\n").map(String.init)
+        let lines = text.replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
         let delivered = lines.filter { $0.hasPrefix("  -> ") }
         // The terminal receiver: started, failed (node_failed is inhibited), retried, succeeded.
         #expect(delivered.count == 4)
