@@ -91,14 +91,17 @@ let package = Package(
             path: "Benchmarks/ReplayBenchmark"
         ),
 
-        .testTarget(name: "CurlTests", dependencies: ["Curl"], resources: [.copy("Peers")]),
+        // Starting and reading the Python peers the integration tests talk to; shared by the test targets.
+        .target(name: "PeerSupport", path: "Tests/PeerSupport"),
+
+        .testTarget(name: "CurlTests", dependencies: ["Curl", "PeerSupport"], resources: [.copy("Peers")]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "ObshellTests", dependencies: ["Obshell"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Obshell"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Tracker", "Obshell", "YAML"]),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "Rules", "Tracker", "Obshell", "YAML", "Curl"],
+            dependencies: ["Delivery", "Rules", "Tracker", "Obshell", "YAML", "Curl", "PeerSupport"],
             resources: [.copy("Peers"), .copy("MailPeers")]
         ),
         .testTarget(

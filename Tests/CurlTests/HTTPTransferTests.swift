@@ -1,5 +1,6 @@
 import Curl
 import Foundation
+import PeerSupport
 import Testing
 
 /// HTTP transfers against a real Python server on loopback, started and stopped by each test.

@@ -1,5 +1,6 @@
 import Curl
 import Foundation
+import PeerSupport
 import Testing
 
 /// Mail handed to a real aiosmtpd server on loopback, started and stopped by each test.

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PeerSupport
 
 /// The Python peers shipped in this test target's `Peers/` resource folder.
 enum Peers {

@@ -1,5 +1,6 @@
 import Curl
 import Foundation
+import PeerSupport
 import Rules
 import Testing
 import Tracker
@@ -16,11 +17,11 @@ struct MailSenderTests {
     /// Runs `body` with a TLS relay (`starttls` or `implicit`), its port and its certificate.
     private func withTLSRelay(
         _ mode: EmailSettings.TLSMode,
-        _ body: (MailPeerProcess, Int, String) async throws -> Void
+        _ body: (PeerProcess, Int, String) async throws -> Void
     ) async throws {
         let directory = try makeMailTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await withMailPeer(MailPeers.smtp(["--\(mode.rawValue)", directory])) { peer, port in
+        try await withPeer(MailPeers.smtp(["--\(mode.rawValue)", directory])) { peer, port in
             try await body(peer, try #require(Int(port)), directory + "/cert.pem")
         }
     }
@@ -115,7 +116,7 @@ struct MailSenderTests {
     }
 
     @Test func relayWithoutSTARTTLSIsRefused() async throws {
-        try await withMailPeer(MailPeers.smtp()) { _, port in
+        try await withPeer(MailPeers.smtp()) { _, port in
             let settings = MailFixtures.settings(
                 relay: "smtp://127.0.0.1:\(port)",
                 tls: .starttls,
@@ -152,7 +153,7 @@ struct MailSenderTests {
 
     @Test(arguments: [("reject-me@example.com", false, 550), ("tempfail@example.com", true, 451)])
     func recipientRefusalsAreClassifiedByReplyCode(recipient: String, retryable: Bool, reply: Int) async throws {
-        try await withMailPeer(MailPeers.smtp()) { _, port in
+        try await withPeer(MailPeers.smtp()) { _, port in
             let settings = MailFixtures.settings(relay: "smtp://127.0.0.1:\(port)", tls: .none, to: [recipient])
             let sender = MailSender(settings: settings, timeout: .seconds(30))
             let error = await #expect(throws: MailDeliveryError.self) {

@@ -1,13 +1,14 @@
 import Foundation
 import Glibc
 import Obshell
+import PeerSupport
 import Rules
 import Tracker
 
 /// The mail peer shipped in this test target's `MailPeers/` resource folder.
 enum MailPeers {
     /// Starts the SMTP relay; its first line is the port, then one JSON line per accepted message.
-    static func smtp(_ arguments: [String] = []) throws -> MailPeerProcess {
+    static func smtp(_ arguments: [String] = []) throws -> PeerProcess {
         guard
             let script = Bundle.module.url(
                 forResource: "mail_smtp_peer",
@@ -15,9 +16,9 @@ enum MailPeers {
                 subdirectory: "MailPeers"
             )
         else {
-            throw MailPeerError(message: "MailPeers/mail_smtp_peer.py is not in the test bundle")
+            throw PeerError(message: "MailPeers/mail_smtp_peer.py is not in the test bundle")
         }
-        return try MailPeerProcess.launchPython(script: script, arguments: arguments)
+        return try PeerProcess.launchPython(script: script, arguments: arguments)
     }
 }
 
@@ -56,7 +57,7 @@ func makeMailTemporaryDirectory() throws -> String {
         guard let base = buffer.baseAddress else { return nil }
         return mkdtemp(base)
     }
-    guard let made else { throw MailPeerError(message: "mkdtemp failed: errno \(errno)") }
+    guard let made else { throw PeerError(message: "mkdtemp failed: errno \(errno)") }
     return String(cString: made)
 }
 
@@ -162,17 +163,17 @@ struct MailParts {
 
     init(_ data: Data) throws {
         let text = String(decoding: data, as: UTF8.self)
-        guard let end = text.range(of: "\r\n\r\n") else { throw MailPeerError(message: "no end of headers") }
+        guard let end = text.range(of: "\r\n\r\n") else { throw PeerError(message: "no end of headers") }
         self.headerLines = text[..<end.lowerBound].components(separatedBy: "\r\n")
         self.body = String(text[end.upperBound...])
         var headers: [(name: String, value: String)] = []
         for line in self.headerLines {
             if line.hasPrefix(" ") || line.hasPrefix("\t") {
-                guard !headers.isEmpty else { throw MailPeerError(message: "continuation first") }
+                guard !headers.isEmpty else { throw PeerError(message: "continuation first") }
                 headers[headers.count - 1].value += line
             } else {
                 guard let colon = line.firstIndex(of: ":") else {
-                    throw MailPeerError(message: "not a header: \(line)")
+                    throw PeerError(message: "not a header: \(line)")
                 }
                 let value = line[line.index(after: colon)...]
                 headers.append((String(line[..<colon]), String(value.hasPrefix(" ") ? value.dropFirst() : value)))

@@ -1,6 +1,7 @@
 import Delivery
 import Foundation
 import Obshell
+import PeerSupport
 import Rules
 import Testing
 import Tracker
@@ -56,8 +57,8 @@ struct WebhookDeliveryTests {
         let script =
             #"[{"status":500},{"status":429,"retry_after":"30"},{"hang":true},"#
             + #"{"status":200,"body":{"errcode":310000,"errmsg":"sign not match"}}]"#
-        let peer = try DeliveryPeerProcess.launchPython(script: try #require(Self.peer), arguments: [script])
-        try await withDeliveryPeer(peer) { peer, port in
+        let peer = try PeerProcess.launchPython(script: try #require(Self.peer), arguments: [script])
+        try await withPeer(peer) { peer, port in
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("obw-wh-\(UUID().uuidString)")
             let receiver = self.receiver(port: port)
             guard case .webhook(let settings) = receiver.kind else { return }

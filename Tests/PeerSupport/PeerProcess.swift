@@ -1,12 +1,17 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// A failure while launching or talking to a peer process.
-struct PeerError: Error, CustomStringConvertible {
+public struct PeerError: Error, CustomStringConvertible {
     /// What went wrong, with the peer's standard error when it has said something.
-    var message: String
+    public var message: String
 
-    var description: String {
+    /// Makes an error.
+    public init(message: String) {
+        self.message = message
+    }
+
+    public var description: String {
         self.message
     }
 }
@@ -15,8 +20,8 @@ struct PeerError: Error, CustomStringConvertible {
 ///
 /// The peer reports readiness by printing a line (a port number, or `ready`); tests await that line instead of
 /// sleeping. Its standard input stays open while the test runs, so a peer that exits on end-of-input cannot outlive
-/// a crashed test. Nothing here is specific to the Curl tests.
-final class PeerProcess {
+/// a crashed test. Shared by the test targets that start Python peers (the PeerSupport target).
+public final class PeerProcess {
     private let process: Process
     private let input: Pipe
     private var lines: AsyncStream<String>.Iterator
@@ -25,7 +30,7 @@ final class PeerProcess {
     private var stopped = false
 
     /// The interpreter used for the Python peers: Debian's, so Debian packages such as python3-aiosmtpd are found.
-    static let python = "/usr/bin/python3"
+    public static let python = "/usr/bin/python3"
 
     private init(
         process: Process,
@@ -46,7 +51,7 @@ final class PeerProcess {
     ///   - executable: The program's absolute path.
     ///   - arguments: Its arguments.
     /// - Returns: The running peer; call ``stop()`` when done.
-    static func launch(executable: String, arguments: [String]) throws -> PeerProcess {
+    public static func launch(executable: String, arguments: [String]) throws -> PeerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -97,13 +102,13 @@ final class PeerProcess {
     /// - Parameters:
     ///   - script: The script's file URL.
     ///   - arguments: The script's arguments.
-    static func launchPython(script: URL, arguments: [String] = []) throws -> PeerProcess {
+    public static func launchPython(script: URL, arguments: [String] = []) throws -> PeerProcess {
         try self.launch(executable: self.python, arguments: ["-u", "-B", script.path] + arguments)
     }
 
     /// Waits for the peer's next line of standard output.
     /// - Throws: ``PeerError`` if the peer closed its output (usually because it exited) first.
-    func nextLine() async throws -> String {
+    public func nextLine() async throws -> String {
         if let line = await self.lines.next(isolation: #isolation) {
             return line
         }
@@ -111,7 +116,7 @@ final class PeerProcess {
     }
 
     /// Closes the peer's standard input, terminates it and waits until it has exited.
-    func stop() async {
+    public func stop() async {
         guard !self.stopped else { return }
         self.stopped = true
         try? self.input.fileHandleForWriting.close()
@@ -122,13 +127,13 @@ final class PeerProcess {
     }
 
     /// What the peer wrote to standard error so far, for failure messages.
-    var standardError: String {
+    public var standardError: String {
         self.errorOutput.text
     }
 }
 
 /// Runs `body` with a started peer and its first line, and stops the peer however `body` ends.
-func withPeer<Result>(
+public func withPeer<Result>(
     _ peer: PeerProcess,
     _ body: (PeerProcess, String) async throws -> Result
 ) async throws -> Result {
