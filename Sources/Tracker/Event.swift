@@ -492,28 +492,40 @@ public struct Event: Sendable, Hashable, Codable {
 }
 
 /// A JSON object written key by key, in the order given: Foundation's encoder does not keep key order on Linux.
-struct JSONObjectText {
+/// Events and the status API's answers are written with it.
+public struct JSONObjectText: Sendable {
     private var body = ""
 
-    /// The object, braces included.
-    var text: String { "{" + self.body + "}" }
+    /// An empty object.
+    public init() {}
 
-    mutating func raw(_ key: String, _ json: String) {
+    /// The object, braces included.
+    public var text: String { "{" + self.body + "}" }
+
+    /// Adds a member whose value is already JSON text.
+    public mutating func raw(_ key: String, _ json: String) {
         if !self.body.isEmpty { self.body += "," }
         self.body += Self.quote(key) + ":" + json
     }
 
-    mutating func string(_ key: String, _ value: String?) {
+    /// Adds a string member; nothing when `value` is `nil`.
+    public mutating func string(_ key: String, _ value: String?) {
         guard let value else { return }
         self.raw(key, Self.quote(value))
     }
 
-    mutating func integer(_ key: String, _ value: Int64) {
+    /// Adds an integer member.
+    public mutating func integer(_ key: String, _ value: Int64) {
         self.raw(key, String(value))
     }
 
+    /// Adds an array of strings.
+    public mutating func strings(_ key: String, _ values: [String]) {
+        self.raw(key, "[" + values.map(Self.quote).joined(separator: ",") + "]")
+    }
+
     /// A JSON string literal: `"` and `\\` escaped, control characters as JSON escapes, nothing else touched.
-    static func quote(_ value: String) -> String {
+    public static func quote(_ value: String) -> String {
         var text = "\""
         for scalar in value.unicodeScalars {
             switch scalar {

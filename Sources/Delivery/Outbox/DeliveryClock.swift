@@ -7,7 +7,7 @@ public protocol DeliveryClock: Sendable {
     func now() -> Date
     /// Waits until `deadline`; returns at once if it has passed.
     /// - Throws: `CancellationError` when the task is cancelled.
-    func sleep(until deadline: Date) async throws
+    func wait(until deadline: Date) async throws
 }
 
 /// The wall clock.
@@ -17,7 +17,7 @@ public struct SystemDeliveryClock: DeliveryClock {
 
     public func now() -> Date { Date() }
 
-    public func sleep(until deadline: Date) async throws {
+    public func wait(until deadline: Date) async throws {
         let seconds = deadline.timeIntervalSinceNow
         guard seconds > 0 else { return }
         try await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded(.up))))

@@ -137,10 +137,10 @@ public actor ReceiverQueue {
         let id = head.notification.id
         let expiry = head.acceptedAt.addingTimeInterval(RateLimiter.seconds(self.settings.maxAge))
         if let nextTry = self.nextTry {
-            try await self.clock.sleep(until: min(nextTry, expiry))
+            try await self.clock.wait(until: min(nextTry, expiry))
         }
         let allowed = self.limiter.nextAllowed(at: self.clock.now())
-        if allowed > self.clock.now() { try await self.clock.sleep(until: min(allowed, expiry)) }
+        if allowed > self.clock.now() { try await self.clock.wait(until: min(allowed, expiry)) }
         guard !self.stopping, self.pending.first?.notification.id == id else { return }
         if self.clock.now() >= expiry {
             self.drop(head, reason: .expired, detail: self.lastFailure ?? "undelivered after max_age")

@@ -197,7 +197,4 @@ struct DemoCommand: AsyncParsableCommand {
         return candidates.map { $0.appendingPathComponent(name).standardizedFileURL.path }
             .first { FileManager.default.fileExists(atPath: $0) }
     }
-
-    /// Finds a bundled scenario (kept for callers of the earlier name).
-    static func bundledScenario(_ name: String) -> String? { Self.bundled("scenarios", name) }
 }

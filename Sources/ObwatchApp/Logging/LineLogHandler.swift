@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Tracker
 
 /// How log lines are written.
 enum LogFormat: String, CaseIterable, Sendable {
@@ -56,26 +57,17 @@ struct LineLogHandler: LogHandler {
         "{" + fields.map { "\(Self.quoted($0.0)):\(Self.quoted($0.1))" }.joined(separator: ",") + "}"
     }
 
-    /// A JSON string literal (also valid logfmt quoting): control characters escaped, so a record is one line.
+    /// A JSON string literal (also valid logfmt quoting); U+2028, U+2029 and DEL are escaped as well, since some log
+    /// readers break lines on them, so a record is always one line.
     static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
+        var result = ""
+        for scalar in JSONObjectText.quote(text).unicodeScalars {
             switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{2028}", "\u{2029}": result += String(format: "\\u%04X", scalar.value)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    result += String(format: "\\u%04X", scalar.value)
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
+            case "\u{2028}", "\u{2029}", "\u{7F}": result += String(format: "\\u%04X", scalar.value)
+            default: result.unicodeScalars.append(scalar)
             }
         }
-        return result + "\""
+        return result
     }
 
     private static func timestamp() -> String {

@@ -15,7 +15,7 @@ struct StatusAnswer: Sendable {
     static let json = "application/json"
 
     static func error(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> StatusAnswer {
-        var object = StatusJSONObject()
+        var object = JSONObjectText()
         object.string("error", message)
         return StatusAnswer(status: status, contentType: Self.json, body: object.text + "\n", headers: headers)
     }
@@ -53,7 +53,7 @@ struct StatusRoutes: Sendable {
             guard !missing.isEmpty else {
                 return StatusAnswer(status: 200, contentType: StatusAnswer.plainText, body: "ready\n")
             }
-            var object = StatusJSONObject()
+            var object = JSONObjectText()
             object.raw("ready", "false")
             object.strings("missing", missing)
             return StatusAnswer(status: 503, contentType: StatusAnswer.json, body: object.text + "\n")
@@ -82,7 +82,7 @@ struct StatusRoutes: Sendable {
             cursor = parsed
         }
         let page = await self.events.events(since: cursor)
-        var object = StatusJSONObject()
+        var object = JSONObjectText()
         object.raw("events", "[" + page.events.map { $0.event.jsonLine() }.joined(separator: ",") + "]")
         object.integer("next", page.next)
         return StatusAnswer(status: 200, contentType: StatusAnswer.json, body: object.text + "\n")

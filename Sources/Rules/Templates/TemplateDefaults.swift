@@ -85,11 +85,8 @@ public enum TemplateDefaults {
         {{/events}}
         """
 
-    private static let markdownText = """
-        {{#events}}
-        ### {{headline}}
-        {{summary}}
-
+    /// The facts of one event as a Markdown list, shared by the Markdown formats.
+    private static let markdownFacts = """
         - **Target:** {{target.name}}
         {{#dag}}
         - **DAG:** {{name}} (id {{id}}), stage {{progress}}, {{state}}/{{operator}}\
@@ -110,13 +107,23 @@ public enum TemplateDefaults {
         - **Error:** {{.}}
         {{/error}}
         - **At:** {{at_local}}
-        {{^last()}}
 
-        ---
-
-        {{/last()}}
-        {{/events}}
         """
+
+    private static let markdownText = """
+        {{#events}}
+        ### {{headline}}
+        {{summary}}
+
+
+        """ + markdownFacts + """
+            {{^last()}}
+
+            ---
+
+            {{/last()}}
+            {{/events}}
+            """
 
     private static let teamsText = """
         {{#events}}
@@ -124,29 +131,11 @@ public enum TemplateDefaults {
 
         {{summary}}
 
-        - **Target:** {{target.name}}
-        {{#dag}}
-        - **DAG:** {{name}} (id {{id}}), stage {{progress}}, {{state}}/{{operator}}\
-        {{#previous}}, was stage {{stage}} {{state}}/{{operator}}{{/previous}}\
-        {{#observed_mid_run}}, first seen mid-run{{/observed_mid_run}}
-        {{/dag}}
-        {{#node}}
-        - **Node:** {{name}} ({{state}}/{{operator}})
-        {{/node}}
-        {{#sub_tasks}}
-        - **Sub-task:** {{name}} (id {{id}}, {{state}}, ran {{execute_times}}x\
-        {{#execute_agent}} on {{ip}}:{{port}}{{/execute_agent}}){{#last_log}}: {{.}}{{/last_log}}
-        {{/sub_tasks}}
-        {{#stalled_for}}
-        - **No progress for:** {{.}} (threshold {{threshold}})
-        {{/stalled_for}}
-        {{#error}}
-        - **Error:** {{.}}
-        {{/error}}
-        - **At:** {{at_local}}
-        {{^last()}}
 
-        {{/last()}}
-        {{/events}}
-        """
+        """ + markdownFacts + """
+            {{^last()}}
+
+            {{/last()}}
+            {{/events}}
+            """
 }

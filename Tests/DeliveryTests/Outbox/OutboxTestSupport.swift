@@ -15,7 +15,7 @@ final class OutboxVirtualClock: DeliveryClock {
 
     func now() -> Date { self.current.withLock { $0 } }
 
-    func sleep(until deadline: Date) async throws {
+    func wait(until deadline: Date) async throws {
         try Task.checkCancellation()
         self.current.withLock { $0 = max($0, deadline) }
     }
@@ -103,7 +103,7 @@ final class OutboxManualClock: DeliveryClock {
 
     func now() -> Date { self.state.withLock { $0.now } }
 
-    func sleep(until deadline: Date) async throws {
+    func wait(until deadline: Date) async throws {
         let id = UUID()
         try await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in

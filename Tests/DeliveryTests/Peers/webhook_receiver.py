@@ -5,8 +5,8 @@ Usage: webhook_receiver.py SCRIPT_JSON
 
 Listens on 127.0.0.1 with an OS-chosen port and prints the port as its first stdout line. Every POST takes the next
 answer from the script (a JSON list), then, when the script is used up, answers 200 {"errcode":0,"errmsg":"ok"}.
-An answer is an object: {"status": 500}, {"status": 429, "retry_after": "30"}, {"hang": true} (never answers in
-time), {"status": 200, "body": {"errcode": 310000, "errmsg": "..."}} or {"status": 200, "text": "ok"}.
+An answer is an object: {"status": 500}, {"status": 429, "retry_after": "30"}, {"hang": true} (never answers: holds the
+connection until the client closes it), {"status": 200, "body": {"errcode": 310000, "errmsg": "..."}} or {"status": 200, "text": "ok"}.
 Each request is printed as one JSON line: {"n", "path", "headers" (lower-case names), "body", "answer"}.
 It exits when stdin closes, so a test process that dies cannot leave it behind.
 """
@@ -16,7 +16,6 @@ import json
 import socketserver
 import sys
 import threading
-import time
 
 lock = threading.Lock()
 script = json.loads(sys.argv[1]) if len(sys.argv) > 1 else []
@@ -46,7 +45,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         emit(json.dumps({"n": number, "path": self.path, "headers": headers, "body": body, "answer": answer}))
         if answer.get("hang"):
-            time.sleep(30)
+            # Never answer: hold the connection until the client gives up and closes it.
+            self.rfile.read(1)
+            self.close_connection = True
             return
         status = answer.get("status", 200)
         if "text" in answer:
