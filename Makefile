@@ -7,7 +7,7 @@ DESTDIR ?=
 # Debian packages the build and the tests need: the C libraries, and the real peers the tests start.
 APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl tzdata
 
-.PHONY: all deps sdk-venv build test lint format demo bench clean
+.PHONY: all deps sdk-venv build test reliability lint format demo bench clean
 
 all: build
 
@@ -21,10 +21,24 @@ sdk-venv: deps
 build: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
 
+# The reliability suites (random kills, long outages, fuzzing) run under `make reliability`, not here.
+RELIABILITY_SUITES := ReliabilityTests|ChaosTests
+
 test: deps sdk-venv
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
-	$(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build
+	$(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build --skip '$(RELIABILITY_SUITES)'
 	$(MAKE) lint
+
+# Kill -9 at random points, receivers down for minutes of virtual time, agent faults, fuzzed answers and configs,
+# hostile text through every format; then the whole suite again with its logs kept, scanned for the test secrets.
+RELIABILITY_LOGS := .build/reliability
+reliability: deps sdk-venv
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) --build-tests
+	rm -rf $(RELIABILITY_LOGS) && mkdir -p $(RELIABILITY_LOGS)/children
+	OBWATCH_TEST_LOG_DIR="$$(pwd)/$(RELIABILITY_LOGS)/children" $(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build \
+		> $(RELIABILITY_LOGS)/swift-test.log 2>&1; status=$$?; tail -n 3 $(RELIABILITY_LOGS)/swift-test.log; \
+		if [ $$status -ne 0 ]; then grep -E "✘|error:" $(RELIABILITY_LOGS)/swift-test.log | head -n 60; exit $$status; fi
+	python3 scripts/scan-secrets.py --secrets Tests/test-secrets.txt $(RELIABILITY_LOGS)
 
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
@@ -35,9 +49,14 @@ format:
 demo: build
 	$(SWIFT) run $(SWIFT_BUILD_FLAGS) obwatch demo
 
-# Benchmarks print figures; they are never part of `make test`.
-bench: build
-	$(SWIFT) run $(SWIFT_BUILD_FLAGS) -c release ReplayBenchmark
+# Benchmarks print figures and ratios against baselines measured in the same run (BENCHMARKS.md); they are never
+# part of `make test`. BENCH_FLAGS=--quick for a short run, --only NAME for one figure.
+BENCH_FLAGS ?=
+bench: deps sdk-venv
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) -c release --product obwatch
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) -c release --product ObwatchBench
+	python3 bench/run.py --obwatch "$$($(SWIFT) build -c release --show-bin-path)/obwatch" \
+		--bench "$$($(SWIFT) build -c release --show-bin-path)/ObwatchBench" $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build

@@ -84,11 +84,15 @@ let package = Package(
         ),
         .executableTarget(name: "obwatch", dependencies: ["ObwatchApp"]),
 
-        // Timings of replaying a generated month of polls: `make bench`.
+        // The Swift half of `make bench` (decoding, one poll, the outbox, replay); bench/run.py sets each figure
+        // against its baseline.
         .executableTarget(
-            name: "ReplayBenchmark",
-            dependencies: ["Tracker", "Obshell"],
-            path: "Benchmarks/ReplayBenchmark"
+            name: "ObwatchBench",
+            dependencies: [
+                "Tracker", "Obshell", "Rules", "Delivery",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ObwatchBench"
         ),
 
         // Starting and reading the Python peers the integration tests talk to; shared by the test targets.
@@ -109,10 +113,12 @@ let package = Package(
             dependencies: ["Simulator", "Obshell", "Curl"],
             resources: [.copy("Peers")]
         ),
+        // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
+        .testTarget(name: "ReliabilityTests", dependencies: ["Obshell", "Tracker", "Rules", "Delivery", "YAML"]),
         .testTarget(
             name: "ObwatchAppTests",
             dependencies: [
-                "ObwatchApp", "Simulator", "Obshell", "Tracker", "Rules", "YAML", "Delivery", "Curl",
+                "ObwatchApp", "Simulator", "Obshell", "Tracker", "Rules", "YAML", "Delivery", "Curl", "PeerSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -43,6 +43,7 @@ public enum CaptureReader {
         // obwatch's client answers a "cannot decrypt the header" with a fresh key and the same request once more:
         // a rejection followed by a key fetch and that retry is one observation (the retry's), as it was live.
         var rejected: [String: KeyRejection] = [:]
+        let decoder = JSONDecoder()
         var lineNumber = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -51,7 +52,7 @@ public enum CaptureReader {
             }
             let parsed: ParsedLine
             do {
-                parsed = try self.parse(Data(line), file: file, line: lineNumber)
+                parsed = try self.parse(Data(line), file: file, line: lineNumber, decoder: decoder)
             } catch {
                 diagnostics.append(error)
                 continue
@@ -99,13 +100,18 @@ public enum CaptureReader {
         try self.parse(line, file: file, line: number).entry
     }
 
-    private static func parse(_ line: Data, file: String, line number: Int) throws(TrackerError) -> ParsedLine {
+    private static func parse(
+        _ line: Data,
+        file: String,
+        line number: Int,
+        decoder: JSONDecoder = JSONDecoder()
+    ) throws(TrackerError) -> ParsedLine {
         func bad(_ message: String) -> TrackerError {
             TrackerError(code: .badCaptureLine, message: message, file: file, line: number)
         }
         let raw: RawLine
         do {
-            raw = try JSONDecoder().decode(RawLine.self, from: line)
+            raw = try decoder.decode(RawLine.self, from: line)
         } catch let error as DecodingError {
             switch error {
             case .keyNotFound(let key, _): throw bad("the line lacks the field \"\(key.stringValue)\"")
@@ -118,7 +124,7 @@ public enum CaptureReader {
             throw bad("the line is not a JSON object")
         }
         guard let at = ObshellTime(raw.at) else { throw bad("\"at\" is not an RFC 3339 time: \(raw.at)") }
-        guard let kind = RequestKind(raw.request) else {
+        guard let kind = raw.kind else {
             let path = raw.request.split(separator: " ").last?.split(separator: "?").first
             return ParsedLine(
                 entry: nil,
@@ -149,9 +155,8 @@ public enum CaptureReader {
     }
 
     private static func isKeyRejection(_ raw: RawLine) -> Bool {
-        guard raw.status == 401, case .json(let body)? = raw.body, let error = body["error"] else { return false }
-        if case .integer(let code)? = error["code"], code == 1 { return true }
-        return error["errCode"]?.stringValue?.hasSuffix("Header.DecryptFailed") == true
+        guard raw.status == 401, let error = raw.rejection else { return false }
+        return error.code == 1 || error.errCode?.hasSuffix("Header.DecryptFailed") == true
     }
 
     private struct Reason: Error {
@@ -161,18 +166,13 @@ public enum CaptureReader {
     private static func pollOutcome(_ raw: RawLine) -> Result<[Dag], Reason> {
         if let error = raw.error { return .failure(Reason(message: error)) }
         let status = raw.status ?? 0
-        guard let body = raw.body else { return .failure(Reason(message: "HTTP \(status) with no body")) }
-        guard case .json(let value) = body else {
-            return .failure(Reason(message: "HTTP \(status): the body is not JSON"))
-        }
         let envelope: Envelope<ContentList<Dag>>
-        do {
-            let data = try JSONEncoder().encode(value)
-            envelope = try ObshellDecoder.envelope(ContentList<Dag>.self, from: data)
-        } catch let error as ObshellError {
+        switch raw.body {
+        case nil: return .failure(Reason(message: "HTTP \(status) with no body"))
+        case .text?, .ignored?, .dag?: return .failure(Reason(message: "HTTP \(status): the body is not JSON"))
+        case .poll(.failure(let error))?:
             return .failure(Reason(message: "HTTP \(status): the body is not an obshell answer: \(error.message)"))
-        } catch {
-            return .failure(Reason(message: "HTTP \(status): the body is not an obshell answer"))
+        case .poll(.success(let decoded))?: envelope = decoded
         }
         guard (200..<300).contains(status), envelope.successful else {
             return .failure(Reason(message: self.describeFailure(status: status, error: envelope.error)))
@@ -184,19 +184,18 @@ public enum CaptureReader {
         if let error = raw.error { return .failed(reason: error) }
         let status = raw.status ?? 0
         if status == 404 { return .notFound }
-        guard case .json(let value) = raw.body else { return .failed(reason: "HTTP \(status): the body is not JSON") }
-        do {
-            let envelope = try ObshellDecoder.envelope(Dag.self, from: try JSONEncoder().encode(value))
-            if envelope.error?.errCode == "Task.NotFound" || envelope.status == 404 { return .notFound }
-            guard (200..<300).contains(status), envelope.successful, let dag = envelope.data else {
-                return .failed(reason: self.describeFailure(status: status, error: envelope.error))
-            }
-            return .found(dag)
-        } catch let error as ObshellError {
+        let envelope: Envelope<Dag>
+        switch raw.body {
+        case nil, .text?, .ignored?, .poll?: return .failed(reason: "HTTP \(status): the body is not JSON")
+        case .dag(.failure(let error))?:
             return .failed(reason: "HTTP \(status): the body is not an obshell answer: \(error.message)")
-        } catch {
-            return .failed(reason: "HTTP \(status): the body is not an obshell answer")
+        case .dag(.success(let decoded))?: envelope = decoded
         }
+        if envelope.error?.errCode == "Task.NotFound" || envelope.status == 404 { return .notFound }
+        guard (200..<300).contains(status), envelope.successful, let dag = envelope.data else {
+            return .failed(reason: self.describeFailure(status: status, error: envelope.error))
+        }
+        return .found(dag)
     }
 
     /// `HTTP 500 Common.Unexpected: Unexpected error: Internal Server Error`.
@@ -245,35 +244,71 @@ enum RequestKind: Equatable {
 }
 
 /// A capture line as written: `body` is a JSON value, or a string when the agent's answer was not JSON.
+///
+/// The line is parsed once: `request` is read first, and it decides what `body` is decoded as (a list answer, a DAG
+/// answer, or nothing for requests the reader ignores), straight from the same parse.
 private struct RawLine: Decodable {
     enum Body {
-        case json(JSONValue)
+        case poll(Result<Envelope<ContentList<Dag>>, ObshellError>)
+        case dag(Result<Envelope<Dag>, ObshellError>)
         case text(String)
+        /// JSON the reader does not need (the answer to a request that is neither a poll nor a confirmation).
+        case ignored
     }
 
     var at: String
     var target: String
     var request: String
+    var kind: RequestKind?
     var status: Int?
     var body: Body?
     var error: String?
+    /// The answer's `error` object read on its own, for a 401 whose body is not a whole envelope.
+    var rejection: APIError?
 
     enum CodingKeys: String, CodingKey { case at, target, request, status, body, error }
+    private enum ErrorKeys: String, CodingKey { case error }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.at = try container.decode(String.self, forKey: .at)
         self.target = try container.decode(String.self, forKey: .target)
         self.request = try container.decode(String.self, forKey: .request)
+        self.kind = RequestKind(self.request)
         self.status = try container.decodeIfPresent(Int.self, forKey: .status)
         self.error = try container.decodeIfPresent(String.self, forKey: .error)
-        if let text = try? container.decode(String.self, forKey: .body) {
-            self.body = .text(text)
-        } else if let value = try container.decodeIfPresent(JSONValue.self, forKey: .body), value != .null {
-            self.body = .json(value)
-        } else {
+        guard container.contains(.body), try !container.decodeNil(forKey: .body) else {
             self.body = nil
+            return
         }
+        // An envelope is tried first: a failed `decode(String.self)` costs an error with its coding path, and
+        // nearly every body is an object.
+        switch self.kind {
+        case .poll:
+            let result = ObshellDecoder.envelope(
+                ContentList<Dag>.self,
+                nestedIn: try container.superDecoder(forKey: .body)
+            )
+            self.body = Self.textIfNotObject(result, container) ?? .poll(result)
+        case .dag:
+            let result = ObshellDecoder.envelope(Dag.self, nestedIn: try container.superDecoder(forKey: .body))
+            self.body = Self.textIfNotObject(result, container) ?? .dag(result)
+        case nil:
+            self.body = .ignored
+        }
+        if self.status == 401 {
+            let body = try? container.nestedContainer(keyedBy: ErrorKeys.self, forKey: .body)
+            self.rejection = try? body?.decodeIfPresent(APIError.self, forKey: .error)
+        }
+    }
+
+    /// The body as text, when an envelope could not be read because the body is a string.
+    private static func textIfNotObject<Payload>(
+        _ result: Result<Envelope<Payload>, ObshellError>,
+        _ container: KeyedDecodingContainer<CodingKeys>
+    ) -> Body? {
+        guard case .failure(let error) = result, error.path == "(top level)" else { return nil }
+        return (try? container.decode(String.self, forKey: .body)).map { .text($0) }
     }
 }
 

@@ -53,6 +53,30 @@ public struct TrackerState: Sendable, Hashable, Codable {
         self.lastGoodPoll = nil
         self.lastError = nil
     }
+
+    /// Whether `other` differs from this state only in what every poll moves forward: the last good poll, each
+    /// DAG's last sighting and its running stall clock.
+    ///
+    /// Such a state need not be written at once: the daemon writes it at a checkpoint. Restoring an older copy loses
+    /// nothing that matters. Stall time is kept as a total plus the instant it was last counted to, so the next
+    /// poll after a restart counts the same stall from the older pair. A missing stall mark (a failed poll stopped
+    /// the clock) still counts as a change.
+    public func differsOnlyInClock(from other: TrackerState) -> Bool {
+        self.withoutClock() == other.withoutClock()
+    }
+
+    private func withoutClock() -> TrackerState {
+        var copy = self
+        copy.lastGoodPoll = nil
+        let zero = ObshellTime(seconds: 0, nanoseconds: 0)
+        for (id, var record) in copy.dags {
+            record.lastSeen = zero
+            record.stallMark = record.stallMark.map { _ in zero }
+            record.stalledNanoseconds = 0
+            copy.dags[id] = record
+        }
+        return copy
+    }
 }
 
 /// What the tracker remembers of one DAG.

@@ -1,4 +1,5 @@
 import Foundation
+import PeerSupport
 import Testing
 
 @testable import ObwatchApp
@@ -19,7 +20,8 @@ struct DemoCommandTests {
         process.standardInput = Pipe()
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let log = TestLog(label: "obwatch-demo")
+        process.standardError = log.standardError
         try process.run()
         // The read ends when the demo closes its output, that is when it ends; it blocks, so it runs on a thread
         // of its own rather than on the cooperative pool the other tests share.
@@ -27,6 +29,7 @@ struct DemoCommandTests {
         let data = await withCheckedContinuation { continuation in
             Thread.detachNewThread { continuation.resume(returning: reader.readDataToEndOfFile()) }
         }
+        log.append(data)
         let text = String(decoding: data, as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)

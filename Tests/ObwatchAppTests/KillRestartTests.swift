@@ -2,6 +2,7 @@ import Curl
 import Delivery
 import Foundation
 import Obshell
+import PeerSupport
 import Rules
 import Simulator
 import Synchronization
@@ -104,7 +105,8 @@ private struct Child {
         process.standardInput = input
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        let log = TestLog(label: "obwatch-" + (arguments.first ?? "child"))
+        process.standardError = log.standardError
         let splitter = LineSplitter()
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
@@ -113,6 +115,7 @@ private struct Child {
                 continuation.yield(.endOfOutput)
                 return
             }
+            log.append(data)
             for line in splitter.append(data) { continuation.yield(.line(line)) }
         }
         // The deadline must not kill a pid the system has since given to another process.

@@ -138,6 +138,22 @@ public enum ObshellDecoder {
         try self.decode(Envelope<Payload>.self, from: body)
     }
 
+    /// Decodes an envelope that is part of a larger document being decoded (a capture line's `body`), so the
+    /// document is parsed once; error paths start at the envelope, as if it had been decoded alone.
+    /// - Parameter decoder: The decoder positioned at the envelope, such as a container's `superDecoder(forKey:)`.
+    public static func envelope<Payload: Decodable & Sendable>(
+        _ payload: Payload.Type,
+        nestedIn decoder: any Decoder
+    ) -> Result<Envelope<Payload>, ObshellError> {
+        do {
+            return .success(try Envelope<Payload>(from: decoder))
+        } catch let error as DecodingError {
+            return .failure(ObshellError.undecodable(error, droppingLeading: decoder.codingPath.count))
+        } catch {
+            return .failure(ObshellError(code: .undecodable, message: "the body is not an envelope: \(error)"))
+        }
+    }
+
     /// Decodes any value, with errors that name the JSON path.
     public static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ObshellError) -> Value {
         do {

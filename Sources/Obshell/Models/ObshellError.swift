@@ -74,8 +74,9 @@ public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A decoding error that names the JSON path of the problem.
-    static func undecodable(_ error: DecodingError) -> ObshellError {
-        let (context, problem): (DecodingError.Context, String) =
+    /// - Parameter depth: How many leading path components belong to an enclosing document and are left out.
+    static func undecodable(_ error: DecodingError, droppingLeading depth: Int = 0) -> ObshellError {
+        let (fullContext, problem): (DecodingError.Context, String) =
             switch error {
             case .typeMismatch(let type, let context): (context, "expected \(Self.jsonType(type))")
             case .valueNotFound(let type, let context): (context, "expected \(Self.jsonType(type)), found null")
@@ -83,6 +84,10 @@ public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
             case .dataCorrupted(let context): (context, context.debugDescription)
             @unknown default: (DecodingError.Context(codingPath: [], debugDescription: ""), "\(error)")
             }
+        let context = DecodingError.Context(
+            codingPath: Array(fullContext.codingPath.dropFirst(depth)),
+            debugDescription: fullContext.debugDescription
+        )
         if context.codingPath.isEmpty, case .dataCorrupted = error {
             return ObshellError(code: .undecodable, message: "the body is not JSON")
         }

@@ -145,6 +145,8 @@ final class TargetPoller: Sendable {
     private let onPoll: @Sendable (_ result: String, _ seconds: Double, _ state: TrackerState) -> Void
     private let lastExchange: LastExchange
     private let saved: Mutex<TrackerState>
+    /// When the state was last written, for the clock-only checkpoint.
+    private let lastSave = Mutex<Date?>(nil)
 
     /// Makes a poller and loads the target's saved state (a short blocking read at start-up).
     /// - Parameters:
@@ -220,11 +222,23 @@ final class TargetPoller: Sendable {
     /// - Throws: `CancellationError` when the task is cancelled during a sleep.
     func run() async throws {
         self.logger.info("target started", metadata: ["url": "\(Redacted.url(self.target.url))"])
-        try await self.clock.sleep(for: self.schedule.firstDelay(unit: self.random()), tolerance: nil)
-        while !Task.isCancelled {
-            await self.pollOnce()
-            try await self.clock.sleep(for: self.schedule.nextDelay(unit: self.random()), tolerance: nil)
+        do {
+            try await self.clock.sleep(for: self.schedule.firstDelay(unit: self.random()), tolerance: nil)
+            while !Task.isCancelled {
+                await self.pollOnce()
+                try await self.clock.sleep(for: self.schedule.nextDelay(unit: self.random()), tolerance: nil)
+            }
+        } catch {
+            await self.checkpoint()
+            throw error
         }
+        await self.checkpoint()
+    }
+
+    /// Writes what only the poll clocks changed, on a stop. Events waiting to be handed on stay as they are on disk.
+    private func checkpoint() async {
+        guard self.saved.withLock({ $0.handoff == nil }) else { return }
+        self.saveIfChanged(await self.tracker.state, force: true)
     }
 
     /// One poll with its confirmations: feeds the tracker, saves the state if it changed, hands the events on.
@@ -336,8 +350,19 @@ final class TargetPoller: Sendable {
         return true
     }
 
-    private func saveIfChanged(_ state: TrackerState) {
-        guard self.saved.withLock({ $0 != state }) else { return }
+    /// Saves a state that changed; one that only moved the poll clocks forward waits for the next checkpoint.
+    ///
+    /// Every poll moves the last-seen times, and writing each (two fsyncs) would cost a disk flush per target per
+    /// poll: with 2,000 targets, hundreds a second. What waits is worth nothing after a crash (see
+    /// `TrackerState.differsOnlyInClock(from:)`); every event, failure count and phase is written before it is acted on.
+    private func saveIfChanged(_ state: TrackerState, force: Bool = false) {
+        let (changed, clockOnly) = self.saved.withLock { saved in
+            (saved != state, saved.differsOnlyInClock(from: state))
+        }
+        guard changed else { return }
+        if clockOnly, !force, let last = self.lastSave.withLock({ $0 }), self.now().timeIntervalSince(last) < 60 {
+            return
+        }
         _ = self.save(state)
     }
 
@@ -346,6 +371,7 @@ final class TargetPoller: Sendable {
         do {
             try self.store.save(state, target: self.target.name)
             self.saved.withLock { $0 = state }
+            self.lastSave.withLock { $0 = self.now() }
             return true
         } catch {
             self.logger.error("cannot save the state", metadata: ["error": "\(error)"])

@@ -1,4 +1,5 @@
 import Foundation
+import PeerSupport
 import Simulator
 import Synchronization
 import Testing
@@ -156,13 +157,15 @@ private struct WatchChild {
         process.standardInput = input
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        let log = TestLog(label: "obwatch-" + (arguments.first ?? "child"))
+        process.standardError = log.standardError
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if data.isEmpty {
                 handle.readabilityHandler = nil
                 continuation.yield(.endOfOutput)
             } else {
+                log.append(data)
                 continuation.yield(.bytes(data))
             }
         }

@@ -1,0 +1,185 @@
+import ArgumentParser
+import Delivery
+import Foundation
+import Obshell
+import Rules
+import Synchronization
+import Tracker
+
+/// The Swift half of `make bench`: each subcommand times one piece of obwatch and prints one JSON line of figures,
+/// which `bench/run.py` sets against the official Python SDK (or another baseline) measured in the same run.
+@main
+struct ObwatchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Times parts of obwatch; prints one JSON line per run.",
+        subcommands: [DecodeBench.self, PollBench.self, OutboxBench.self, ReplayBench.self]
+    )
+}
+
+/// Decoding one agent answer, as the client does after the bytes arrive.
+struct DecodeBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Decodes an /api/v1/task/dag/unfinish answer N times."
+    )
+
+    @Option(help: "The answer's file.")
+    var file: String
+
+    @Option(help: "How many decodes are measured (a tenth as many more warm up).")
+    var iterations = 1_000
+
+    func run() async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: self.file))
+        var dags = 0
+        for _ in 0..<max(1, self.iterations / 10) {
+            dags = try ObshellDecoder.envelope(ContentList<Dag>.self, from: data).data?.contents.count ?? 0
+        }
+        let iterations = self.iterations
+        let cost = try await Cost.measure {
+            for _ in 0..<iterations {
+                let envelope = try ObshellDecoder.envelope(ContentList<Dag>.self, from: data)
+                if envelope.data?.contents.count != dags { throw ValidationError("the answer decoded differently") }
+            }
+        }
+        var line = ResultLine(bench: "decode")
+        line.add("iterations", iterations)
+        line.add("bytes", data.count)
+        line.add("dags", dags)
+        line.add(cost)
+        line.print()
+    }
+}
+
+/// One poll end to end: the encrypted header, the request over loopback, decoding, and the tracker's step (with the
+/// confirmations it asks for), as the daemon does for each target.
+struct PollBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poll",
+        abstract: "Polls an agent's unfinished DAGs N times through the client and the tracker."
+    )
+
+    @Option(help: "The agent, e.g. http://127.0.0.1:2886.")
+    var url: String
+
+    @Option(help: "The environment variable that holds the root@sys password.")
+    var passwordEnv = "OBWATCH_BENCH_PASSWORD"
+
+    @Option(help: "How many polls are measured (20 more warm up, fetching the key first).")
+    var polls = 500
+
+    func run() async throws {
+        let password = Password(ProcessInfo.processInfo.environment[self.passwordEnv] ?? "")
+        let client = ObshellClient(baseURL: self.url, password: password)
+        let tracker = TargetTracker(target: TargetIdentity(name: "bench", url: self.url), settings: TrackerSettings())
+        var failed = 0
+        var events = 0
+        for _ in 0..<20 { _ = try? await Self.poll(client: client, tracker: tracker) }
+        let polls = self.polls
+        let cost = await Cost.measure {
+            for _ in 0..<polls {
+                do {
+                    events += try await Self.poll(client: client, tracker: tracker)
+                } catch {
+                    failed += 1
+                }
+            }
+        }
+        var line = ResultLine(bench: "poll")
+        line.add("polls", polls)
+        line.add("failed", failed)
+        line.add("events", events)
+        line.add(cost)
+        line.print()
+    }
+
+    /// One poll; returns how many events it made.
+    private static func poll(client: ObshellClient, tracker: TargetTracker) async throws -> Int {
+        let (dags, _) = try await client.unfinishedDags()
+        var step = await tracker.observe(.list(dags, at: ObshellTime(date: Date())))
+        var events = step.events.count
+        for id in step.confirmations {
+            let result: ConfirmationResult
+            do {
+                result = .found(try await client.dag(id: id))
+            } catch {
+                result = error.code == .notFound ? .notFound : .failed(reason: error.message)
+            }
+            step = await tracker.observe(.confirmation(id: id, result: result, at: ObshellTime(date: Date())))
+            events += step.events.count
+        }
+        return events
+    }
+}
+
+/// Notifications through the durable outbox to a webhook: each accepted on its own (its journal entry on disk
+/// first), delivered, and marked done.
+struct OutboxBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox",
+        abstract: "Sends N notifications through the outbox to a webhook and waits until all were delivered."
+    )
+
+    @Option(help: "The receiving webhook, e.g. http://127.0.0.1:9000/hook.")
+    var url: String
+
+    @Option(help: "How many notifications.")
+    var count = 2_000
+
+    @Option(help: "The state directory (journals go under outbox/); made empty first.")
+    var stateDir: String
+
+    func run() async throws {
+        let directory = URL(fileURLWithPath: self.stateDir)
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let configFile = directory.appendingPathComponent("bench.yaml")
+        let yaml = """
+            state_dir: \(directory.path)
+            targets:
+              - { name: bench, url: "http://127.0.0.1:1" }
+            receivers:
+              - name: hook
+                webhook: { url: "\(self.url)", format: generic }
+                rate_limit: none
+            rules:
+              - { name: all, match: { event: "*" }, notify: [hook] }
+
+            """
+        try Data(yaml.utf8).write(to: configFile)
+        let (config, _) = try ConfigLoader().loadValid(contentsOfFile: configFile.path)
+
+        let count = self.count
+        let (finished, finish) = AsyncStream<Void>.makeStream()
+        let tally = Mutex((delivered: 0, other: 0))
+        let outbox = Outbox(
+            receivers: config.receivers,
+            stateDirectory: directory,
+            makeSender: { DeliverySenders.make(for: $0, config: config) },
+            onAttempt: { attempt in
+                let done = tally.withLock { tally in
+                    if case .delivered = attempt.outcome { tally.delivered += 1 } else { tally.other += 1 }
+                    return tally.delivered == count
+                }
+                if done { finish.yield() }
+            }
+        )
+        let samples = TemplateRenderer.sampleEvents()
+        let notifications = (0..<count).map { index in
+            var event = samples[index % samples.count]
+            event.id = "bench-\(index)"
+            return OutboundNotification(receiver: "hook", rule: "all", events: [event])
+        }
+        await outbox.start()
+        let cost = try await Cost.measure {
+            for notification in notifications { try await outbox.accept([notification]) }
+            for await _ in finished { break }
+        }
+        await outbox.stop(grace: .seconds(5))
+        var line = ResultLine(bench: "outbox")
+        line.add("count", count)
+        line.add("retries", tally.withLock { $0.other })
+        line.add(cost)
+        line.print()
+    }
+}
