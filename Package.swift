@@ -115,6 +115,8 @@ let package = Package(
         ),
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
         .testTarget(name: "ReliabilityTests", dependencies: ["Obshell", "Tracker", "Rules", "Delivery", "YAML"]),
+        // `make reliability`: the built binary killed with SIGKILL at random points, and against a faulty agent.
+        .testTarget(name: "ChaosTests", dependencies: ["PeerSupport"], resources: [.copy("Scenarios")]),
         .testTarget(
             name: "ObwatchAppTests",
             dependencies: [

@@ -10,18 +10,18 @@ import Tracker
 
 @Suite("obwatch run: polling a target")
 struct TargetPollerTests {
-    @Test("the jitter: the first poll within the interval, then 90% to 110% of it")
+    @Test("the schedule: a random phase within the interval, then every interval; a late poll skips missed ticks")
     func schedule() {
         let schedule = PollSchedule(interval: .seconds(10))
         #expect(schedule.firstDelay(unit: 0) == .zero)
         #expect(schedule.firstDelay(unit: 0.5) == .seconds(5))
-        #expect(schedule.nextDelay(unit: 0) == .seconds(9))
-        #expect(schedule.nextDelay(unit: 0.5) == .seconds(10))
-        #expect(schedule.nextDelay(unit: 1) == .seconds(11))
-        #expect(schedule.nextDelay(unit: 7) == .seconds(11))
+        #expect(schedule.firstDelay(unit: 7) == .seconds(10))
+        #expect(schedule.nextDeadline(afterDeadlineElapsed: .milliseconds(30)) == .seconds(10))
+        #expect(schedule.nextDeadline(afterDeadlineElapsed: .seconds(10)) == .seconds(20))
+        #expect(schedule.nextDeadline(afterDeadlineElapsed: .seconds(25)) == .seconds(30))
     }
 
-    @Test("run() sleeps on the injected clock: half an interval first, then the interval with jitter")
+    @Test("run() sleeps on the injected clock: its phase first, then to each next deadline")
     func runLoop() async throws {
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("obwatch-loop-\(UUID().uuidString)")

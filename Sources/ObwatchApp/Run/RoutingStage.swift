@@ -64,20 +64,50 @@ actor RoutingStage {
     /// Routes the events of one observation: reminders that fell due before it first, then the events (as
     /// `replay` does, so that live and replayed output agree). The notifications are on the outbox's disk before
     /// the router's memory is saved.
+    ///
+    /// Observations that arrive while a step is under way wait, and the next step routes all of them together,
+    /// in arrival order, with one write to the outbox and one save: when many targets see changes at once (an
+    /// upgrade of every cluster), each does not wait for the others' disk flushes one by one.
     /// - Throws: ``DeliveryError`` when the outbox cannot take them; the router's memory is then left as it was,
     ///   so the same events routed again give the same notifications.
     func observed(_ batch: ObservedEvents) async throws(DeliveryError) {
+        self.nextTicket += 1
+        let ticket = self.nextTicket
+        self.queued.append((ticket, batch))
         await self.acquire()
         defer { self.release() }
+        // A step that ran while this one waited may have routed its batch already.
+        if let result = self.results.removeValue(forKey: ticket) { return try result.get() }
+
+        let group = self.queued
+        self.queued = []
         var state = self.state
-        let due = self.router.tick(at: batch.at.adding(.nanoseconds(-1)), state: &state)
-        let routed = self.router.route(batch.events, at: batch.at, state: &state)
-        try await self.deliver(due.notifications + routed.notifications)
+        var notifications: [OutboundNotification] = []
+        var outputs: [RoutingResult] = []
+        for (_, queuedBatch) in group {
+            let due = self.router.tick(at: queuedBatch.at.adding(.nanoseconds(-1)), state: &state)
+            let routed = self.router.route(queuedBatch.events, at: queuedBatch.at, state: &state)
+            notifications += due.notifications + routed.notifications
+            if !due.events.isEmpty || !due.notifications.isEmpty { outputs.append(due) }
+            outputs.append(routed)
+        }
+        do {
+            try await self.deliver(notifications)
+        } catch {
+            for (other, _) in group where other != ticket { self.results[other] = .failure(error) }
+            throw error
+        }
         self.state = state
         self.save()
-        if !due.events.isEmpty || !due.notifications.isEmpty { await self.output(due) }
-        await self.output(routed)
+        for output in outputs { await self.output(output) }
+        for (other, _) in group where other != ticket { self.results[other] = .success(()) }
     }
+
+    /// Observations waiting for the next routing step, by ticket.
+    private var queued: [(ticket: Int, batch: ObservedEvents)] = []
+    /// What a step that routed other callers' observations gave them, by ticket.
+    private var results: [Int: Result<Void, DeliveryError>] = [:]
+    private var nextTicket = 0
 
     /// Advances time: reminders and waiting groups that fell due.
     func tick(at now: ObshellTime) async {

@@ -12,16 +12,21 @@ struct PollSchedule: Sendable, Hashable {
     /// The configured interval.
     var interval: Duration
 
-    /// The wait before the first poll.
+    /// The wait before the first poll: a random phase within the interval, so that many targets' polls spread
+    /// over it instead of coming all at once.
     /// - Parameter unit: A number in `0..<1` (random in the daemon, fixed in tests).
     func firstDelay(unit: Double) -> Duration {
         self.interval * min(max(unit, 0), 1)
     }
 
-    /// The wait between two polls: 90% to 110% of the interval.
-    /// - Parameter unit: A number in `0..<1` (random in the daemon, fixed in tests).
-    func nextDelay(unit: Double) -> Duration {
-        self.interval * (0.9 + 0.2 * min(max(unit, 0), 1))
+    /// How far after the previous poll's deadline the next one lies: one interval, so a target is polled at a
+    /// steady cadence and a change waits at most one interval to be seen. A poll that ran past one or more
+    /// deadlines skips them rather than polling back to back to catch up.
+    /// - Parameter elapsed: How long ago the previous deadline was.
+    func nextDeadline(afterDeadlineElapsed elapsed: Duration) -> Duration {
+        guard elapsed >= self.interval, self.interval > .zero else { return self.interval }
+        let missed = Int((elapsed / self.interval).rounded(.down))
+        return self.interval * (missed + 1)
     }
 }
 
@@ -223,16 +228,24 @@ final class TargetPoller: Sendable {
     func run() async throws {
         self.logger.info("target started", metadata: ["url": "\(Redacted.url(self.target.url))"])
         do {
-            try await self.clock.sleep(for: self.schedule.firstDelay(unit: self.random()), tolerance: nil)
-            while !Task.isCancelled {
-                await self.pollOnce()
-                try await self.clock.sleep(for: self.schedule.nextDelay(unit: self.random()), tolerance: nil)
-            }
+            try await self.pollLoop(on: self.clock)
         } catch {
             await self.checkpoint()
             throw error
         }
         await self.checkpoint()
+    }
+
+    /// Polls at the schedule's deadlines on `clock` until the task is cancelled.
+    private func pollLoop<LoopClock: Clock<Duration>>(on clock: LoopClock) async throws {
+        var deadline = clock.now.advanced(by: self.schedule.firstDelay(unit: self.random()))
+        try await clock.sleep(until: deadline, tolerance: nil)
+        while !Task.isCancelled {
+            await self.pollOnce()
+            let elapsed = deadline.duration(to: clock.now)
+            deadline = deadline.advanced(by: self.schedule.nextDeadline(afterDeadlineElapsed: elapsed))
+            try await clock.sleep(until: deadline, tolerance: nil)
+        }
     }
 
     /// Writes what only the poll clocks changed, on a stop. Events waiting to be handed on stay as they are on disk.
