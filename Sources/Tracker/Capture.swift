@@ -43,7 +43,7 @@ public enum CaptureReader {
         // obwatch's client answers a "cannot decrypt the header" with a fresh key and the same request once more:
         // a rejection followed by a key fetch and that retry is one observation (the retry's), as it was live.
         var rejected: [String: KeyRejection] = [:]
-        let decoder = JSONDecoder()
+        let decoder = FastJSONDecoder()
         var lineNumber = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
@@ -104,7 +104,7 @@ public enum CaptureReader {
         _ line: Data,
         file: String,
         line number: Int,
-        decoder: JSONDecoder = JSONDecoder()
+        decoder: FastJSONDecoder = FastJSONDecoder()
     ) throws(TrackerError) -> ParsedLine {
         func bad(_ message: String) -> TrackerError {
             TrackerError(code: .badCaptureLine, message: message, file: file, line: number)

@@ -328,7 +328,11 @@ public struct SubTask: Sendable, Hashable, Codable {
 
 extension KeyedDecodingContainer {
     /// Decodes a generic id: a string in obshell's answers; a bare number is accepted and kept as its digits.
+    ///
+    /// The string is tried first because it is what obshell sends, and a failed attempt costs an error with its
+    /// coding path; when neither fits, the error is the string's, as it always was.
     func decodeGenericID(forKey key: Key) throws -> String {
+        if let text = try? self.decode(String.self, forKey: key) { return text }
         if let number = try? self.decode(Int64.self, forKey: key) { return String(number) }
         return try self.decode(String.self, forKey: key)
     }

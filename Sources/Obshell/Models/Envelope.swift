@@ -127,7 +127,8 @@ public struct AgentSecret: Codable, Sendable, Hashable {
     }
 }
 
-/// Decodes obshell answers, turning Foundation's decoding errors into ``ObshellError``s that name the JSON path.
+/// Decodes obshell answers with ``FastJSONDecoder``, turning decoding errors into ``ObshellError``s that name the JSON
+/// path.
 public enum ObshellDecoder {
     /// Decodes an envelope whose payload is `Payload`.
     /// - Throws: ``ObshellError`` with code `.undecodable`, naming the JSON path of the first problem.
@@ -155,9 +156,10 @@ public enum ObshellDecoder {
     }
 
     /// Decodes any value, with errors that name the JSON path.
+    /// - Throws: ``ObshellError`` with code `.undecodable`; the same messages Foundation's `JSONDecoder` would give.
     public static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ObshellError) -> Value {
         do {
-            return try JSONDecoder().decode(Value.self, from: body)
+            return try FastJSONDecoder().decode(Value.self, from: body)
         } catch let error as DecodingError {
             throw ObshellError.undecodable(error)
         } catch {

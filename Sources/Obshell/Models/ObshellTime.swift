@@ -24,6 +24,24 @@ public struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomString
         self.utcOffsetSeconds = parsed.offset
     }
 
+    /// Wraps text that has already been parsed (the JSON reader parses the bytes before it makes the string).
+    init(text: String, parsed: RFC3339Parser.Parsed) {
+        self.text = text
+        self.seconds = parsed.seconds
+        self.nanoseconds = parsed.nanoseconds
+        self.utcOffsetSeconds = parsed.offset
+    }
+
+    /// The error for a string that is not a timestamp, shared with the JSON reader's shortcut.
+    static func notATimestamp(_ text: String, codingPath: [any CodingKey]) -> DecodingError {
+        DecodingError.dataCorrupted(
+            DecodingError.Context(
+                codingPath: codingPath,
+                debugDescription: "not an RFC 3339 timestamp: \(text.debugDescription)"
+            )
+        )
+    }
+
     /// Makes a timestamp from an instant, rendered with all nine fraction digits trimmed as Go trims them.
     public init(seconds: Int64, nanoseconds: Int32, utcOffsetSeconds: Int32 = 0) {
         self.seconds = seconds
@@ -86,12 +104,7 @@ public struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomString
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
-        guard let time = ObshellTime(text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription: "not an RFC 3339 timestamp: \(text.debugDescription)"
-            )
-        }
+        guard let time = ObshellTime(text) else { throw Self.notATimestamp(text, codingPath: container.codingPath) }
         self = time
     }
 
@@ -111,25 +124,29 @@ enum RFC3339Parser {
     }
 
     static func parse(_ text: String) -> Parsed? {
-        var utf8 = text.utf8[...]
-        guard let year = self.digits(&utf8, count: 4), self.expect(&utf8, UInt8(ascii: "-")),
-            let month = self.digits(&utf8, count: 2), self.expect(&utf8, UInt8(ascii: "-")),
-            let day = self.digits(&utf8, count: 2)
+        var text = text
+        return text.withUTF8 { self.parse(bytes: $0) }
+    }
+
+    /// Parses the UTF-8 bytes of a timestamp; a byte-level walk, since this runs for every time in every answer.
+    static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Parsed? {
+        var reader = ByteReader(bytes: bytes)
+        guard let year = reader.digits(4), reader.expect(UInt8(ascii: "-")), let month = reader.digits(2),
+            reader.expect(UInt8(ascii: "-")), let day = reader.digits(2)
         else { return nil }
-        guard let separator = utf8.popFirst(),
+        guard let separator = reader.next(),
             separator == UInt8(ascii: "T") || separator == UInt8(ascii: "t") || separator == UInt8(ascii: " ")
         else { return nil }
-        guard let hour = self.digits(&utf8, count: 2), self.expect(&utf8, UInt8(ascii: ":")),
-            let minute = self.digits(&utf8, count: 2), self.expect(&utf8, UInt8(ascii: ":")),
-            let second = self.digits(&utf8, count: 2)
+        guard let hour = reader.digits(2), reader.expect(UInt8(ascii: ":")), let minute = reader.digits(2),
+            reader.expect(UInt8(ascii: ":")), let second = reader.digits(2)
         else { return nil }
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
         var nanos: Int64 = 0
-        if utf8.first == UInt8(ascii: ".") {
-            utf8.removeFirst()
+        if reader.peek() == UInt8(ascii: ".") {
+            reader.index += 1
             var count = 0
-            while let byte = utf8.first, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-                utf8.removeFirst()
+            while let byte = reader.peek(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                reader.index += 1
                 if count < 9 { nanos = nanos * 10 + Int64(byte - UInt8(ascii: "0")) }
                 count += 1
             }
@@ -139,23 +156,48 @@ enum RFC3339Parser {
             }
         }
         var offset: Int32 = 0
-        guard let zone = utf8.popFirst() else { return nil }
+        guard let zone = reader.next() else { return nil }
         switch zone {
         case UInt8(ascii: "Z"), UInt8(ascii: "z"):
             break
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard let offsetHours = self.digits(&utf8, count: 2), self.expect(&utf8, UInt8(ascii: ":")),
-                let offsetMinutes = self.digits(&utf8, count: 2), offsetHours < 24, offsetMinutes < 60
+            guard let offsetHours = reader.digits(2), reader.expect(UInt8(ascii: ":")),
+                let offsetMinutes = reader.digits(2), offsetHours < 24, offsetMinutes < 60
             else { return nil }
             offset = Int32(offsetHours * 3600 + offsetMinutes * 60)
             if zone == UInt8(ascii: "-") { offset = -offset }
         default:
             return nil
         }
-        guard utf8.isEmpty else { return nil }
+        guard reader.index == bytes.count else { return nil }
         let days = self.daysFromCivil(year: year, month: month, day: day)
         let local = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
         return Parsed(seconds: local - Int64(offset), nanoseconds: Int32(nanos), offset: offset)
+    }
+
+    /// A cursor over the timestamp's bytes.
+    private struct ByteReader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        func peek() -> UInt8? { self.index < self.bytes.count ? self.bytes[self.index] : nil }
+
+        mutating func next() -> UInt8? {
+            guard self.index < self.bytes.count else { return nil }
+            self.index += 1
+            return self.bytes[self.index - 1]
+        }
+
+        mutating func expect(_ byte: UInt8) -> Bool { self.next() == byte }
+
+        mutating func digits(_ count: Int) -> Int? {
+            var value = 0
+            for _ in 0..<count {
+                guard let byte = self.next(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
     }
 
     static func format(seconds: Int64, nanoseconds: Int32, offset: Int32) -> String {
@@ -183,19 +225,6 @@ enum RFC3339Parser {
     private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    }
-
-    private static func digits(_ utf8: inout Substring.UTF8View, count: Int) -> Int? {
-        var value = 0
-        for _ in 0..<count {
-            guard let byte = utf8.popFirst(), byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        return value
-    }
-
-    private static func expect(_ utf8: inout Substring.UTF8View, _ byte: UInt8) -> Bool {
-        utf8.popFirst() == byte
     }
 
     // Howard Hinnant's days-from-civil algorithm: exact for the proleptic Gregorian calendar.

@@ -97,6 +97,7 @@ final class DaemonCore: Sendable {
                 // Reminders and group_wait fall due between polls too. The watchdog is pinged from here, after the
                 // router answered: a daemon whose routing is stuck stops pinging and systemd restarts it.
                 var lastPing = ContinuousClock.now
+                var lastTrim = ContinuousClock.now
                 while !Task.isCancelled {
                     do {
                         try await Task.sleep(for: .seconds(1))
@@ -112,6 +113,10 @@ final class DaemonCore: Sendable {
                     if let interval = notifier.watchdogInterval, ContinuousClock.now - lastPing >= interval {
                         notifier.watchdog()
                         lastPing = ContinuousClock.now
+                    }
+                    if ContinuousClock.now - lastTrim >= .seconds(30) {
+                        MemoryTrim.releaseFreePages()
+                        lastTrim = ContinuousClock.now
                     }
                 }
             }

@@ -241,10 +241,20 @@ final class TargetPoller: Sendable {
         var deadline = clock.now.advanced(by: self.schedule.firstDelay(unit: self.random()))
         try await clock.sleep(until: deadline, tolerance: nil)
         while !Task.isCancelled {
-            await self.pollOnce()
+            await self.pollInChildTask()
             let elapsed = deadline.duration(to: clock.now)
             deadline = deadline.advanced(by: self.schedule.nextDeadline(afterDeadlineElapsed: elapsed))
             try await clock.sleep(until: deadline, tolerance: nil)
+        }
+    }
+
+    /// One poll in a child task. A task keeps the memory its deepest call needed (answers, states and requests
+    /// held across awaits) for as long as it lives; in a child task that memory is freed when the poll ends
+    /// instead of staying with each target's loop for ever, which with thousands of targets was most of the
+    /// daemon's memory.
+    private func pollInChildTask() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = await self.pollOnce() }
         }
     }
 
