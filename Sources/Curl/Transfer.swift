@@ -242,7 +242,7 @@ final class Transfer {
     /// starts a new header block, so only the final response's headers remain.
     private func absorbHeaderLine(_ rawLine: String) {
         // Not a Character loop: "\r\n" is a single grapheme cluster in Swift.
-        let line = rawLine.trimmingCharacters(in: .newlines)
+        let line = rawLine.withoutLineEnd
         if line.isEmpty {
             return
         }
@@ -253,12 +253,12 @@ final class Transfer {
         if let first = line.first, first == " " || first == "\t", !self.responseHeaders.isEmpty {
             // An obsolete folded continuation line belongs to the previous field.
             let index = self.responseHeaders.count - 1
-            self.responseHeaders[index].value += " " + line.trimmingCharacters(in: .whitespaces)
+            self.responseHeaders[index].value += " " + line.trimmingHTTPWhitespace
             return
         }
         guard let colon = line.firstIndex(of: ":") else { return }
         let name = String(line[..<colon])
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        let value = line[line.index(after: colon)...].trimmingHTTPWhitespace
         self.responseHeaders.append(HTTPHeader(name: name, value: value))
     }
 

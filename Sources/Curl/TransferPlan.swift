@@ -15,10 +15,37 @@ struct TransferPlan: Sendable {
     var kind: Kind
     /// The URL handed to libcurl.
     var url: String
+    /// What errors are rendered from. An HTTP target's redacted form and secrets are worked out only when an error
+    /// needs them: doing it for every request was a tenth of a poll's CPU.
+    enum ErrorRendering: Sendable {
+        case http(HTTPTarget, hidesPath: Bool)
+        case fixed(redactedURL: String, secrets: [String])
+    }
+
+    var errorRendering: ErrorRendering
+
     /// The target as shown in errors.
-    var redactedURL: String
+    var redactedURL: String {
+        switch self.errorRendering {
+        case .http(let target, let hidesPath): Redaction.redactedTarget(target, hidingPath: hidesPath)
+        case .fixed(let redactedURL, _): redactedURL
+        }
+    }
+
     /// Strings scrubbed from libcurl's messages before they are kept.
-    var secrets: [String]
+    var secrets: [String] {
+        switch self.errorRendering {
+        case .http(let target, let hidesPath): Self.secrets(of: target, hidesPath: hidesPath)
+        case .fixed(_, let secrets): secrets
+        }
+    }
+
+    private static func secrets(of target: HTTPTarget, hidesPath: Bool) -> [String] {
+        switch target.storage {
+        case .url(let url): Redaction.secrets(inURL: url) + (hidesPath ? [url] : [])
+        case .unixSocket(_, let requestPath): Redaction.secrets(inURL: "http://localhost" + requestPath)
+        }
+    }
     var unixSocketPath: String?
     var protocolNames: String
     var protocolMask: Int
@@ -51,13 +78,12 @@ struct TransferPlan: Sendable {
     /// - Throws: ``CurlError`` with `protocolNotAllowed` or `invalidRequest`.
     init(http request: HTTPRequest) throws(CurlError) {
         try CurlGlobal.initialise()
-        let redacted = Redaction.redactedTarget(request.target, hidingPath: request.hidesPathInErrors)
+        var redacted: String { Redaction.redactedTarget(request.target, hidingPath: request.hidesPathInErrors) }
         func invalid(_ message: String) -> CurlError {
             CurlError(code: .invalidRequest, message: message, url: redacted)
         }
 
         let url: String
-        var secrets: [String]
         var socketPath: String?
         switch request.target.storage {
         case .url(let target):
@@ -65,7 +91,6 @@ struct TransferPlan: Sendable {
             try Self.checkScheme(of: target, allowed: Self.httpSchemes, kind: "HTTP", redacted: redacted)
             _ = try Self.parsedHost(of: target, redacted: redacted)
             url = target
-            secrets = Redaction.secrets(inURL: target)
         case .unixSocket(let path, let requestPath):
             guard path.hasPrefix("/") else {
                 throw invalid("the unix socket path must be absolute")
@@ -79,11 +104,7 @@ struct TransferPlan: Sendable {
             url = "http://localhost" + requestPath
             try Self.checkURLCharacters(url, redacted: redacted)
             _ = try Self.parsedHost(of: url, redacted: redacted)
-            secrets = Redaction.secrets(inURL: url)
             socketPath = path
-        }
-        if request.hidesPathInErrors, case .url(let target) = request.target.storage {
-            secrets.append(target)
         }
 
         guard Self.isToken(request.method.rawValue) else {
@@ -109,7 +130,7 @@ struct TransferPlan: Sendable {
             {
                 throw invalid("\(header.name) is computed by libcurl and cannot be set")
             }
-            let value = header.value.trimmingCharacters(in: .whitespaces)
+            let value = header.value.trimmingHTTPWhitespace
             // libcurl reads "Name:" as "remove this header" and "Name;" as "send it empty".
             lines.append(value.isEmpty ? "\(header.name);" : "\(header.name): \(value)")
         }
@@ -123,8 +144,7 @@ struct TransferPlan: Sendable {
 
         self.kind = .http
         self.url = url
-        self.redactedURL = redacted
-        self.secrets = secrets
+        self.errorRendering = .http(request.target, hidesPath: request.hidesPathInErrors)
         self.unixSocketPath = socketPath
         self.protocolNames = "http,https"
         self.protocolMask = Self.httpProtocolMask
@@ -202,8 +222,7 @@ struct TransferPlan: Sendable {
 
         self.kind = .mail
         self.url = request.server
-        self.redactedURL = redacted
-        self.secrets = secrets
+        self.errorRendering = .fixed(redactedURL: redacted, secrets: secrets)
         self.unixSocketPath = nil
         self.protocolNames = "smtp,smtps"
         self.protocolMask = Self.mailProtocolMask
@@ -224,15 +243,15 @@ struct TransferPlan: Sendable {
     // MARK: - Checks
 
     /// Rejects whitespace and control characters, which libcurl would either refuse or pass on to the wire.
-    private static func checkURLCharacters(_ url: String, redacted: String) throws(CurlError) {
+    private static func checkURLCharacters(_ url: String, redacted: @autoclosure () -> String) throws(CurlError) {
         guard !url.isEmpty else {
-            throw CurlError(code: .invalidRequest, message: "the URL is empty", url: redacted)
+            throw CurlError(code: .invalidRequest, message: "the URL is empty", url: redacted())
         }
         guard !url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
             throw CurlError(
                 code: .invalidRequest,
                 message: "the URL contains whitespace or a control character",
-                url: redacted
+                url: redacted()
             )
         }
     }
@@ -244,14 +263,14 @@ struct TransferPlan: Sendable {
         of url: String,
         allowed: Set<String>,
         kind: String,
-        redacted: String
+        redacted: @autoclosure () -> String
     ) throws(CurlError) -> String {
         let allowedList = allowed.sorted().joined(separator: ", ")
         guard let colon = url.firstIndex(of: ":") else {
             throw CurlError(
                 code: .invalidRequest,
                 message: "the URL has no scheme; \(kind) allows \(allowedList)",
-                url: redacted
+                url: redacted()
             )
         }
         let scheme = url[..<colon].lowercased()
@@ -259,30 +278,30 @@ struct TransferPlan: Sendable {
             throw CurlError(
                 code: .invalidRequest,
                 message: "the URL has no scheme; \(kind) allows \(allowedList)",
-                url: redacted
+                url: redacted()
             )
         }
         guard allowed.contains(scheme) else {
             throw CurlError(
                 code: .protocolNotAllowed,
                 message: "scheme \(scheme) is not allowed; \(kind) allows \(allowedList)",
-                url: redacted
+                url: redacted()
             )
         }
         guard url[colon...].hasPrefix("://") else {
             throw CurlError(
                 code: .invalidRequest,
                 message: "the URL must have the form \(scheme)://host",
-                url: redacted
+                url: redacted()
             )
         }
         return scheme
     }
 
     /// Parses the URL with libcurl's own parser, so the host we check is the host libcurl will connect to.
-    private static func parsedHost(of url: String, redacted: String) throws(CurlError) -> String {
+    private static func parsedHost(of url: String, redacted: @autoclosure () -> String) throws(CurlError) -> String {
         guard let handle = curl_url() else {
-            throw CurlError(code: .other, message: "libcurl could not allocate a URL parser", url: redacted)
+            throw CurlError(code: .other, message: "libcurl could not allocate a URL parser", url: redacted())
         }
         defer { curl_url_cleanup(handle) }
         let setCode = curl_url_set(handle, CURLUPART_URL, url, 0)
@@ -292,14 +311,14 @@ struct TransferPlan: Sendable {
                 code: .invalidRequest,
                 message: "the URL is malformed: \(reason)",
                 curlCode: Int(setCode.rawValue),
-                url: redacted
+                url: redacted()
             )
         }
         var host: UnsafeMutablePointer<CChar>?
         let getCode = curl_url_get(handle, CURLUPART_HOST, &host, 0)
         defer { curl_free(host) }
         guard getCode == CURLUE_OK, let host else {
-            throw CurlError(code: .invalidRequest, message: "the URL has no host", url: redacted)
+            throw CurlError(code: .invalidRequest, message: "the URL has no host", url: redacted())
         }
         return String(cString: host)
     }
@@ -363,9 +382,13 @@ struct TransferPlan: Sendable {
     }
 
     /// libcurl treats a zero timeout as "none", so durations are rounded up to at least one millisecond.
-    private static func milliseconds(_ duration: Duration, name: String, redacted: String) throws(CurlError) -> Int {
+    private static func milliseconds(
+        _ duration: Duration,
+        name: String,
+        redacted: @autoclosure () -> String
+    ) throws(CurlError) -> Int {
         guard duration > .zero else {
-            throw CurlError(code: .invalidRequest, message: "\(name) must be positive", url: redacted)
+            throw CurlError(code: .invalidRequest, message: "\(name) must be positive", url: redacted())
         }
         let (seconds, attoseconds) = duration.components
         let limit: Int64 = 365 * 24 * 3600

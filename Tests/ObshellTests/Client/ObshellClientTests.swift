@@ -112,6 +112,37 @@ struct ObshellClientTests {
         #expect(json == ["Auth": "s3cr\"et", "Ts": "1700000060", "Uri": "/api/v1/task/dag/unfinish?show_details=true"])
     }
 
+    @Test("an unchanged list is not decoded again, yet every answer's time and status count; a change is seen")
+    func unchangedListReused() async throws {
+        let agent = try FakeAgent(password: "pw")
+        let client = ObshellClient(baseURL: "http://127.0.0.1:2886", password: Password("pw"), transport: agent)
+        let dag =
+            #"{"contents":[{"id":"11","dag_id":1,"name":"Scale out","stage":1,"max_stage":2,"state":"RUNNING","operator":"RUN","nodes":[]}]}"#
+        func answer(time: String, data: String) -> AgentResponse {
+            let body =
+                #"{"successful":true,"timestamp":"\#(time)","duration":1,"status":200,"traceId":"\#(time)","data":"#
+                + data + "}"
+            return AgentResponse(status: 200, body: Data(body.utf8))
+        }
+        agent.answerList(with: answer(time: "2024-01-10T11:34:32+08:00", data: dag))
+        let first = try await client.unfinishedDags()
+        agent.answerList(with: answer(time: "2024-01-10T11:34:37+08:00", data: dag))
+        let second = try await client.unfinishedDags()
+        #expect(second.dags == first.dags)
+        #expect(second.agentTime?.text == "2024-01-10T11:34:37+08:00")
+
+        // The same list inside a failed answer is a failure, not the cached list.
+        agent.answerList(with: FakeAgent.failure(500, errCode: "Common.Unexpected", message: "Unexpected error"))
+        await #expect(throws: ObshellError.self) { try await client.unfinishedDags() }
+
+        let advanced = dag.replacingOccurrences(of: #""stage":1"#, with: #""stage":2"#)
+        agent.answerList(with: answer(time: "2024-01-10T11:34:42+08:00", data: advanced))
+        let third = try await client.unfinishedDags()
+        #expect(third.dags.map(\.stage) == [2])
+        agent.answerList(with: answer(time: "2024-01-10T11:34:47+08:00", data: #"{"contents":null}"#))
+        #expect(try await client.unfinishedDags().dags.isEmpty)
+    }
+
     @Test("the key is cached, and fetched again once when the agent cannot decrypt")
     func keyRefetch() async throws {
         let agent = try FakeAgent(password: "pw")
