@@ -448,6 +448,15 @@ def bench_decode(ctx):
         ob = median([r["cpu_s"] / r["iterations"] for r in ra])
         ratio = sdk / ob if ob else None
         ctx.rows.append(Row(figure, fmt_time(ob), fmt_time(sdk) + " (SDK)", fmt_ratio(ratio), "—", ""))
+        # The same bytes through Foundation's JSONDecoder and the same models: what obwatch's own reader saves.
+        c = lambda: ctx.obwatch_bench("decode", "--file", path, "--iterations", str(n), "--decoder", "foundation")
+        ra2, rc = alternate(ctx, a, c, ctx.rounds)
+        ctx.raw[f"decode {label} vs Foundation"] = {"obwatch": ra2, "foundation": rc}
+        ob2 = median([r["cpu_s"] / r["iterations"] for r in ra2])
+        foundation = median([r["cpu_s"] / r["iterations"] for r in rc])
+        ctx.rows.append(Row(f"decode, {label}: obwatch's JSON reader vs Foundation's JSONDecoder", fmt_time(ob2),
+                            fmt_time(foundation) + " (JSONDecoder)", fmt_ratio(foundation / ob2 if ob2 else None),
+                            "—", ""))
 
 
 # ---------------------------------------------------------------------------------------------------------------

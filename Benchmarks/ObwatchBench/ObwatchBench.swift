@@ -29,20 +29,31 @@ struct DecodeBench: AsyncParsableCommand {
     @Option(help: "How many decodes are measured (a tenth as many more warm up).")
     var iterations = 1_000
 
+    @Option(help: "obwatch (its own JSON reader, the default) or foundation (Foundation's JSONDecoder, the baseline).")
+    var decoder = "obwatch"
+
     func run() async throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: self.file))
+        let decode: (Data) throws -> Envelope<ContentList<Dag>>
+        switch self.decoder {
+        case "obwatch": decode = { try ObshellDecoder.envelope(ContentList<Dag>.self, from: $0) }
+        case "foundation": decode = { try JSONDecoder().decode(Envelope<ContentList<Dag>>.self, from: $0) }
+        default: throw ValidationError("--decoder takes obwatch or foundation")
+        }
         var dags = 0
         for _ in 0..<max(1, self.iterations / 10) {
-            dags = try ObshellDecoder.envelope(ContentList<Dag>.self, from: data).data?.contents.count ?? 0
+            dags = try decode(data).data?.contents.count ?? 0
         }
         let iterations = self.iterations
         let cost = try await Cost.measure {
             for _ in 0..<iterations {
-                let envelope = try ObshellDecoder.envelope(ContentList<Dag>.self, from: data)
-                if envelope.data?.contents.count != dags { throw ValidationError("the answer decoded differently") }
+                if try decode(data).data?.contents.count != dags {
+                    throw ValidationError("the answer decoded differently")
+                }
             }
         }
         var line = ResultLine(bench: "decode")
+        line.add("decoder", self.decoder)
         line.add("iterations", iterations)
         line.add("bytes", data.count)
         line.add("dags", dags)
