@@ -1,4 +1,5 @@
 import Foundation
+import Obshell
 
 /// A JSON value written in the order given, so that bodies are stable and tests can compare them; ``raw(_:)``
 /// embeds an already-encoded value (an event's `jsonLine()`) verbatim.
@@ -50,28 +51,7 @@ enum JSONBody: Sendable, Hashable {
     /// Writes a JSON string: quotes, backslashes and every control character escaped, and U+2028/U+2029 too,
     /// because receivers that hand the body to JavaScript would otherwise see a line break inside a string.
     static func writeString(_ value: String, to output: inout String) {
-        output += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case "\u{2028}": output += "\\u2028"
-            case "\u{2029}": output += "\\u2029"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        output += "\""
+        JSONStringLiteral.append(value, to: &output, forJavaScript: true)
     }
 
     /// The number of bytes one character takes inside an encoded JSON string.

@@ -248,8 +248,8 @@ public actor ObshellClient {
     }
 }
 
-/// The JSON inside `X-OCS-Header`: `Ts` is a string holding the expiry in Unix seconds, as obshell requires.
-/// What `X-OCS-Header` encrypts: `{"Auth":…,"Ts":…,"Uri":…}`, the fields in obshell's order.
+/// What `X-OCS-Header` encrypts: `{"Auth":…,"Ts":…,"Uri":…}` in obshell's order; `Ts` is a string holding the
+/// expiry in Unix seconds, as obshell requires.
 private struct OCSHeader {
     var auth: String
     var ts: String
@@ -258,31 +258,12 @@ private struct OCSHeader {
     /// The JSON text, written directly: it is made for every request, and `JSONEncoder` cost more than the RSA.
     var json: Data {
         var text = "{\"Auth\":"
-        Self.appendString(self.auth, to: &text)
+        JSONStringLiteral.append(self.auth, to: &text)
         text += ",\"Ts\":"
-        Self.appendString(self.ts, to: &text)
+        JSONStringLiteral.append(self.ts, to: &text)
         text += ",\"Uri\":"
-        Self.appendString(self.uri, to: &text)
+        JSONStringLiteral.append(self.uri, to: &text)
         text += "}"
         return Data(text.utf8)
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped; `/` and non-ASCII as they are.
-    private static func appendString(_ value: String, to text: inout String) {
-        text += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
     }
 }
