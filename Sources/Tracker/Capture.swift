@@ -61,6 +61,12 @@ public enum CaptureReader {
                 rejected[parsed.target]?.keyFetched = true
                 continue
             }
+            // A failed fetch is the failed poll, as the client saw it; after a rejection it takes the rejection's
+            // place (no retry follows).
+            if parsed.isFailedKeyFetch, let previous = rejected.removeValue(forKey: parsed.target) {
+                entries[previous.index] = parsed.entry
+                continue
+            }
             guard let entry = parsed.entry else { continue }
             if let previous = rejected.removeValue(forKey: parsed.target), previous.keyFetched,
                 previous.request == parsed.request
@@ -91,6 +97,8 @@ public enum CaptureReader {
         var isKeyFetch: Bool
         /// The agent could not decrypt the request header (HTTP 401, code 1 / `...Header.DecryptFailed`).
         var isKeyRejection: Bool
+        /// `GET /api/v1/secret` failed: `entry` is the failed poll it stands for.
+        var isFailedKeyFetch = false
     }
 
     /// Reads one line.
@@ -126,12 +134,28 @@ public enum CaptureReader {
         guard let at = ObshellTime(raw.at) else { throw bad("\"at\" is not an RFC 3339 time: \(raw.at)") }
         guard let kind = raw.kind else {
             let path = raw.request.split(separator: " ").last?.split(separator: "?").first
+            let isKeyFetch = path == "/api/v1/secret"
+            let fetched = raw.error == nil && (200..<300).contains(raw.status ?? 0)
+            // The client fetches the key for its first authenticated request, always a poll, or again after a
+            // rejection (see `read`): a fetch that failed outside a rejection is that poll, failed.
+            let failedPoll =
+                isKeyFetch && !fetched
+                ? CaptureEntry(
+                    target: raw.target,
+                    observation: .failedPoll(
+                        reason: raw.error ?? "HTTP \(raw.status ?? 0) when fetching the agent's key",
+                        at: at
+                    ),
+                    line: number
+                )
+                : nil
             return ParsedLine(
-                entry: nil,
+                entry: failedPoll,
                 target: raw.target,
                 request: raw.request,
-                isKeyFetch: path == "/api/v1/secret" && raw.error == nil && (200..<300).contains(raw.status ?? 0),
-                isKeyRejection: false
+                isKeyFetch: isKeyFetch && fetched,
+                isKeyRejection: false,
+                isFailedKeyFetch: failedPoll != nil
             )
         }
         if raw.error == nil, raw.status == nil { throw bad("the line has neither \"status\" nor \"error\"") }

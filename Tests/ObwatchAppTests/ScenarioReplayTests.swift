@@ -27,8 +27,9 @@ struct ScenarioWalk: Sendable, CustomTestStringConvertible {
             step: { elapsed in elapsed >= .seconds(60) && elapsed < .seconds(2100) ? .seconds(60) : .seconds(5) }
         ),
         ScenarioWalk(file: "rollback.yaml", timeout: .seconds(5), step: { _ in .seconds(5) }),
-        // The hang fault holds one request open; a short timeout turns it into one failed poll.
-        ScenarioWalk(file: "flaky-agent.yaml", timeout: .seconds(1), step: { _ in .seconds(5) }),
+        // The hang fault holds one request open; a short timeout turns it into one failed poll. Two seconds, not
+        // one: on a loaded machine a one-second timeout also cut the first key fetch short.
+        ScenarioWalk(file: "flaky-agent.yaml", timeout: .seconds(2), step: { _ in .seconds(5) }),
     ]
 }
 

@@ -206,7 +206,7 @@ struct CaptureReplayTests {
             file: "x"
         )
         #expect(retried.entries.map(\.line) == [3, 4])
-        // Rejected and the key fetch failed: no retry came, so the rejection is the failed poll.
+        // Rejected and the key fetch failed: no retry came, and the poll failed with the fetch's error.
         let unfetched = CaptureReader.read(
             lines([
                 writer.line(at: Fixture.time(0), target: "a", request: poll, status: 401, body: rejected),
@@ -215,7 +215,25 @@ struct CaptureReplayTests {
             ]),
             file: "x"
         )
-        #expect(unfetched.entries.map(\.line) == [1, 3])
+        #expect(unfetched.entries.map(\.line) == [2, 3])
+        #expect(unfetched.entries.first?.observation == .failedPoll(reason: "refused", at: Fixture.time(0)))
+        // The first poll's key fetch failed: no poll request was sent, yet that poll failed, as it did live.
+        let keyless = CaptureReader.read(
+            lines([
+                writer.line(at: Fixture.time(0), target: "a", request: "GET /api/v1/secret", error: "timed out"),
+                writer.line(at: Fixture.time(5), target: "a", request: "GET /api/v1/secret", status: 503),
+                writer.line(at: Fixture.time(10), target: "a", request: "GET /api/v1/secret", status: 200),
+                writer.line(at: Fixture.time(10), target: "a", request: poll, status: 200, body: good),
+            ]),
+            file: "x"
+        )
+        #expect(
+            keyless.entries.map(\.observation) == [
+                .failedPoll(reason: "timed out", at: Fixture.time(0)),
+                .failedPoll(reason: "HTTP 503 when fetching the agent's key", at: Fixture.time(5)),
+                .list([], at: Fixture.time(10)),
+            ]
+        )
         // Rejected twice: the client retries once only, so the second rejection is the failed poll; the next
         // cycle's poll (no key fetch before it) does not hide it.
         let twice = CaptureReader.read(
