@@ -45,14 +45,15 @@ public enum CaptureReader {
         var rejected: [String: KeyRejection] = [:]
         let decoder = FastJSONDecoder()
         var lineNumber = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        for range in Self.lineRanges(of: data) {
             lineNumber += 1
+            let line = data.subdata(in: range)
             guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") && $0 != 9 }) else {
                 continue
             }
             let parsed: ParsedLine
             do {
-                parsed = try self.parse(Data(line), file: file, line: lineNumber, decoder: decoder)
+                parsed = try self.parse(line, file: file, line: lineNumber, decoder: decoder)
             } catch {
                 diagnostics.append(error)
                 continue
@@ -79,6 +80,27 @@ public enum CaptureReader {
             entries.append(entry)
         }
         return CaptureReading(entries: entries.compactMap { $0 }, diagnostics: diagnostics)
+    }
+
+    /// Where each line is, split on `\n` only; a trailing newline leaves one empty line after it. A byte scan:
+    /// `Data.split` walked the capture element by element and was most of the time `replay` spent reading.
+    static func lineRanges(of data: Data) -> [Range<Int>] {
+        let offset = data.startIndex
+        return data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> [Range<Int>] in
+            guard let base = buffer.baseAddress else { return [offset..<offset] }
+            var ranges: [Range<Int>] = []
+            var start = 0
+            while true {
+                let rest = buffer.count - start
+                guard rest > 0, let found = memchr(base + start, 0x0A, rest) else {
+                    ranges.append((offset + start)..<(offset + buffer.count))
+                    return ranges
+                }
+                let end = base.distance(to: UnsafeRawPointer(found))
+                ranges.append((offset + start)..<(offset + end))
+                start = end + 1
+            }
+        }
     }
 
     /// A line whose answer asked the client for a fresh key, waiting to see whether the client retried.

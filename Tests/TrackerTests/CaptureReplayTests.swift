@@ -1,7 +1,8 @@
 import Foundation
 import Obshell
 import Testing
-import Tracker
+
+@testable import Tracker
 
 /// The fixture captures, replayed the way `obwatch replay` does.
 struct CaptureReplayTests {
@@ -276,5 +277,17 @@ struct CaptureReplayTests {
         #expect(events[7].incident == "prod-east/11/failed" && events[7].status == .resolved)
         #expect(events[6].subTasks?.first?.lastLog == "ERROR: [X]: rollback")
         #expect(Set(events.map(\.id)).count == events.count)
+    }
+}
+
+@Suite("Capture lines")
+struct CaptureLineRangeTests {
+    @Test("lines split on LF only, with the empty line a trailing newline leaves, in a slice too")
+    func ranges() {
+        #expect(CaptureReader.lineRanges(of: Data("a\nbc\n".utf8)) == [0..<1, 2..<4, 5..<5])
+        #expect(CaptureReader.lineRanges(of: Data()) == [0..<0])
+        #expect(CaptureReader.lineRanges(of: Data("x\r\ny".utf8)) == [0..<2, 3..<4])
+        let slice = Data("zz\nab\ncd".utf8).dropFirst(3)
+        #expect(CaptureReader.lineRanges(of: slice) == [3..<5, 6..<8])
     }
 }
