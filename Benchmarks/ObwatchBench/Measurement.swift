@@ -1,4 +1,5 @@
 import Foundation
+import Obshell
 
 #if canImport(Glibc)
 import Glibc
@@ -53,8 +54,5 @@ struct ResultLine {
         Swift.print("{" + self.fields.map { "\(Self.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}")
     }
 
-    private static func quote(_ text: String) -> String {
-        let data = (try? JSONEncoder().encode(text)) ?? Data("\"?\"".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
+    private static func quote(_ text: String) -> String { JSONStringLiteral.quoted(text) }
 }

@@ -335,10 +335,10 @@ private struct RawLine: Decodable {
                 ContentList<Dag>.self,
                 nestedIn: try container.superDecoder(forKey: .body)
             )
-            self.body = Self.textIfNotObject(result, container) ?? .poll(result)
+            self.body = Self.textIfNotEnvelope(result, container) ?? .poll(result)
         case .dag:
             let result = ObshellDecoder.envelope(Dag.self, nestedIn: try container.superDecoder(forKey: .body))
-            self.body = Self.textIfNotObject(result, container) ?? .dag(result)
+            self.body = Self.textIfNotEnvelope(result, container) ?? .dag(result)
         case nil:
             self.body = .ignored
         }
@@ -348,12 +348,12 @@ private struct RawLine: Decodable {
         }
     }
 
-    /// The body as text, when an envelope could not be read because the body is a string.
-    private static func textIfNotObject<Payload>(
+    /// The body as text, when no envelope could be read from it because it is a string.
+    private static func textIfNotEnvelope<Payload>(
         _ result: Result<Envelope<Payload>, ObshellError>,
         _ container: KeyedDecodingContainer<CodingKeys>
     ) -> Body? {
-        guard case .failure(let error) = result, error.path == "(top level)" else { return nil }
+        guard case .failure = result else { return nil }
         return (try? container.decode(String.self, forKey: .body)).map { .text($0) }
     }
 }

@@ -226,7 +226,8 @@ public enum SyslogMessage {
     static func timestamp(_ time: ObshellTime) -> String {
         let offset = Int(time.utcOffsetSeconds)
         let shifted = time.seconds.addingReportingOverflow(Int64(offset))
-        guard abs(offset) < 86_400, !shifted.overflow, let local = Self.civil(seconds: shifted.partialValue),
+        guard abs(offset) < 86_400, !shifted.overflow,
+            let local = ObshellTime.civil(secondsSince1970: shifted.partialValue),
             (0...9999).contains(local.year)
         else { return "-" }
         let date = "\(Self.digits(local.year, 4))-\(Self.digits(local.month, 2))-\(Self.digits(local.day, 2))"
@@ -253,45 +254,12 @@ public enum SyslogMessage {
     static func bsdTimestamp(_ time: ObshellTime, timeZone: TimeZone) -> String {
         let instant = Date(timeIntervalSince1970: TimeInterval(time.seconds))
         let shifted = time.seconds.addingReportingOverflow(Int64(timeZone.secondsFromGMT(for: instant)))
-        guard !shifted.overflow, let local = Self.civil(seconds: shifted.partialValue) else { return "Jan  1 00:00:00" }
+        guard !shifted.overflow, let local = ObshellTime.civil(secondsSince1970: shifted.partialValue) else {
+            return "Jan  1 00:00:00"
+        }
         let day = local.day < 10 ? " \(local.day)" : "\(local.day)"
         return "\(Self.months[local.month - 1]) \(day) "
             + "\(Self.digits(local.hour, 2)):\(Self.digits(local.minute, 2)):\(Self.digits(local.second, 2))"
-    }
-
-    private struct Civil {
-        var year: Int
-        var month: Int
-        var day: Int
-        var hour: Int
-        var minute: Int
-        var second: Int
-    }
-
-    /// The proleptic Gregorian date and time of a count of seconds since 1970 (days-to-civil arithmetic, so no
-    /// calendar or locale is involved); `nil` far outside any real year.
-    private static func civil(seconds: Int64) -> Civil? {
-        let limit: Int64 = 253_402_300_800 * 2
-        guard seconds > -limit && seconds < limit else { return nil }
-        let days = Int(seconds.quotientRoundingDown(86_400))
-        let secondOfDay = Int(seconds - Int64(days) * 86_400)
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return Civil(
-            year: year,
-            month: month,
-            day: day,
-            hour: secondOfDay / 3600,
-            minute: secondOfDay % 3600 / 60,
-            second: secondOfDay % 60
-        )
     }
 
     private static func digits(_ value: Int, _ width: Int) -> String {

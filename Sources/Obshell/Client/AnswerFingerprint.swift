@@ -1,5 +1,3 @@
-import Foundation
-
 /// What tells whether the `data` of a list answer is byte for byte the one of the previous poll, without keeping
 /// those bytes: its length and a 64-bit SipHash of it.
 ///
@@ -10,10 +8,10 @@ struct AnswerFingerprint: Hashable, Sendable {
     var length: Int
     var hash: Int
 
-    /// The fingerprint of the top-level member `key` of a JSON object body; `nil` when the body is not valid JSON,
-    /// not an object, or lacks the member (the full decode then reports what is wrong).
-    init?(member key: String, of body: Data) {
-        guard let tree = try? JSONTree(body), let root = tree.nodes.first, root.kind == .object else { return nil }
+    /// The fingerprint of the top-level member `key` of a parsed JSON object; `nil` when the document is not an
+    /// object or lacks the member (the full decode then reports what is wrong).
+    init?(member key: String, of tree: JSONTree) {
+        guard let root = tree.nodes.first, root.kind == .object else { return nil }
         var index = 1
         for _ in 0..<root.count {
             let value = index + 1

@@ -87,12 +87,13 @@ public actor ObshellClient {
     ) async throws(ObshellError) -> (dags: [Dag], agentTime: ObshellTime?) {
         let response = try await self.authenticated(Self.unfinishedPath(showDetails: showDetails))
         // The list is usually the one of the last poll: then only the envelope's own fields are read.
-        let fingerprint = AnswerFingerprint(member: "data", of: response.body)
+        let parsed = FastJSONDecoder.parse(response.body)
+        let fingerprint = (try? parsed.get()).flatMap { AnswerFingerprint(member: "data", of: $0) }
         if let fingerprint, let last = self.lastList, last.showDetails == showDetails, last.fingerprint == fingerprint {
-            let envelope = try Self.envelope(SkippedPayload.self, from: response)
+            let envelope = try Self.envelope(SkippedPayload.self, from: response, parsed: parsed)
             return (last.dags, envelope.timestamp)
         }
-        let envelope = try Self.envelope(ContentList<Dag>.self, from: response)
+        let envelope = try Self.envelope(ContentList<Dag>.self, from: response, parsed: parsed)
         let dags = envelope.data?.contents ?? []
         self.lastList = fingerprint.map { LastList(fingerprint: $0, showDetails: showDetails, dags: dags) }
         return (dags, envelope.timestamp)
@@ -196,11 +197,15 @@ public actor ObshellClient {
     /// Decodes an answer's envelope, turning every failure status into the matching typed error.
     static func envelope<Payload: Decodable & Sendable>(
         _ payload: Payload.Type,
-        from response: AgentResponse
+        from response: AgentResponse,
+        parsed: Result<JSONTree, DecodingError>? = nil
     ) throws(ObshellError) -> Envelope<Payload> {
         let envelope: Envelope<Payload>
         do {
-            envelope = try ObshellDecoder.envelope(Payload.self, from: response.body)
+            envelope = try ObshellDecoder.decode(
+                Envelope<Payload>.self,
+                from: parsed ?? FastJSONDecoder.parse(response.body)
+            )
         } catch {
             guard (200..<300).contains(response.status) else {
                 throw ObshellError(

@@ -18,13 +18,22 @@ public struct FastJSONDecoder: Sendable {
     ///   fit the type asked is `dataCorrupted` with an empty coding path, as Foundation reports it, and the
     ///   ``JSONSyntaxError`` as its `underlyingError`.
     public func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
-        let tree: JSONTree
+        try self.decode(type, from: Self.parse(data))
+    }
+
+    /// Parses a document once, for callers that read it more than one way; the failure is the `DecodingError`
+    /// ``decode(_:from:)`` would throw.
+    static func parse(_ data: Data) -> Result<JSONTree, DecodingError> {
         do {
-            tree = try JSONTree(data)
+            return .success(try JSONTree(data))
         } catch {
-            throw JSONTree.notJSON(error)
+            return .failure(JSONTree.notJSON(error))
         }
-        return try JSONTreeDecoder(tree: tree, node: 0, fixedPath: nil).decodeValue(Value.self)
+    }
+
+    /// Decodes a value from a parsed document.
+    func decode<Value: Decodable>(_ type: Value.Type, from parsed: Result<JSONTree, DecodingError>) throws -> Value {
+        try JSONTreeDecoder(tree: parsed.get(), node: 0, fixedPath: nil).decodeValue(Value.self)
     }
 }
 

@@ -158,8 +158,16 @@ public enum ObshellDecoder {
     /// Decodes any value, with errors that name the JSON path.
     /// - Throws: ``ObshellError`` with code `.undecodable`; the same messages Foundation's `JSONDecoder` would give.
     public static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ObshellError) -> Value {
+        try self.decode(type, from: FastJSONDecoder.parse(body))
+    }
+
+    /// Decodes any value from a body parsed once already (see `FastJSONDecoder.parse(_:)`).
+    static func decode<Value: Decodable>(
+        _ type: Value.Type,
+        from parsed: Result<JSONTree, DecodingError>
+    ) throws(ObshellError) -> Value {
         do {
-            return try FastJSONDecoder().decode(Value.self, from: body)
+            return try FastJSONDecoder().decode(Value.self, from: parsed)
         } catch let error as DecodingError {
             throw ObshellError.undecodable(error)
         } catch {

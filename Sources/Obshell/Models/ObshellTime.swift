@@ -237,7 +237,7 @@ enum RFC3339Parser {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    private static func civilFromDays(_ days: Int64) -> (Int64, Int, Int) {
+    static func civilFromDays(_ days: Int64) -> (Int64, Int, Int) {
         let shifted = days + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097
@@ -247,5 +247,41 @@ enum RFC3339Parser {
         let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
         let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+extension ObshellTime {
+    /// A wall-clock date and time, without a zone.
+    public struct CivilTime: Sendable, Hashable {
+        /// The year (proleptic Gregorian).
+        public var year: Int
+        /// 1 to 12.
+        public var month: Int
+        /// 1 to 31.
+        public var day: Int
+        /// 0 to 23.
+        public var hour: Int
+        /// 0 to 59.
+        public var minute: Int
+        /// 0 to 59.
+        public var second: Int
+    }
+
+    /// The date and time a count of seconds since 1970 reads as (shift it by an offset first for local time),
+    /// with no calendar or locale involved; `nil` far outside any real year.
+    public static func civil(secondsSince1970 seconds: Int64) -> CivilTime? {
+        let limit: Int64 = 253_402_300_800 * 2
+        guard seconds > -limit && seconds < limit else { return nil }
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        let (year, month, day) = RFC3339Parser.civilFromDays(days)
+        return CivilTime(
+            year: Int(year),
+            month: month,
+            day: day,
+            hour: secondOfDay / 3600,
+            minute: secondOfDay % 3600 / 60,
+            second: secondOfDay % 60
+        )
     }
 }

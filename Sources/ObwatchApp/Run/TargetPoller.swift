@@ -379,11 +379,11 @@ final class TargetPoller: Sendable {
     /// poll: with 2,000 targets, hundreds a second. What waits is worth nothing after a crash (see
     /// `TrackerState.differsOnlyInClock(from:)`); every event, failure count and phase is written before it is acted on.
     private func saveIfChanged(_ state: TrackerState, force: Bool = false) {
-        let (changed, clockOnly) = self.saved.withLock { saved in
-            (saved != state, saved.differsOnlyInClock(from: state))
-        }
-        guard changed else { return }
-        if clockOnly, !force, let last = self.lastSave.withLock({ $0 }), self.now().timeIntervalSince(last) < 60 {
+        let saved = self.saved.withLock { $0 }
+        guard saved != state else { return }
+        if !force, let last = self.lastSave.withLock({ $0 }), self.now().timeIntervalSince(last) < 60,
+            saved.differsOnlyInClock(from: state)
+        {
             return
         }
         _ = self.save(state)
