@@ -43,13 +43,14 @@ public struct ConfigCheckReport: Sendable {
     }
 }
 
-/// `obwatch check`: the whole configuration, its included rule files, and every template rendered against a sample
-/// event of every type.
+/// `obwatch check` (and `run`, which starts only on what `check` accepts): the whole configuration, its included
+/// rule files, every template rendered against a sample event of every type, and a `state_dir` obwatch can write.
+/// `replay` loads with ``ConfigLoader`` alone: it keeps no state, so it takes a config whose `state_dir` is elsewhere.
 public enum ConfigCheck {
     /// Checks a configuration file.
     /// - Parameters:
     ///   - path: The file.
-    ///   - environment: Where `${NAME}` is looked up.
+    ///   - environment: Where `${NAME}` and `STATE_DIRECTORY` are looked up.
     public static func run(
         contentsOfFile path: String,
         environment: [String: String] = ProcessInfo.processInfo.environment
@@ -59,12 +60,45 @@ public enum ConfigCheck {
             return ConfigCheckReport(diagnostics: loaded.diagnostics, config: nil, renderedTemplates: 0)
         }
         var diagnostics = loaded.diagnostics
+        Self.checkStateDirectory(config, environment: environment, into: &diagnostics)
         let rendered = Self.renderSamples(config, into: &diagnostics)
         return ConfigCheckReport(
             diagnostics: diagnostics,
             config: diagnostics.hasErrors ? nil : config,
             renderedTemplates: rendered
         )
+    }
+
+    /// An error when obwatch could not create or write `state_dir`: at the key, or about the file when the folder
+    /// is the default.
+    static func checkStateDirectory(
+        _ config: ObwatchConfig,
+        environment: [String: String],
+        into diagnostics: inout Diagnostics
+    ) {
+        guard let problem = StateDirectoryCheck.problem(path: config.stateDirectory) else { return }
+        let shown = Self.plainPath(config.stateDirectory)
+        guard let mark = config.stateDirectoryMark else {
+            let origin =
+                ObwatchConfig.defaultStateDirectory(environment: environment) == ObwatchConfig.builtInStateDirectory
+                ? "the default" : "from STATE_DIRECTORY"
+            diagnostics.append(
+                Diagnostic(
+                    .error,
+                    "state_dir \(shown) (\(origin), as the file sets none): \(problem)",
+                    file: config.file
+                )
+            )
+            return
+        }
+        diagnostics.error("state_dir \(shown): \(problem)", at: mark)
+    }
+
+    /// A path as it is when it holds no space, quote or control character; quoted and escaped otherwise, so that
+    /// a diagnostic stays one readable line.
+    static func plainPath(_ path: String) -> String {
+        let isPlain = path.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0.value < 0x7F && $0 != "\"" }
+        return isPlain ? path : ConfigDecoder.quotedPath(path)
     }
 
     /// Renders every rule's templates, for every receiver it notifies, against a sample event of every type, and

@@ -21,6 +21,8 @@ public struct ObwatchConfig: Sendable {
         public var stallAfter = TrackerSettings.defaultStallAfter
         /// `time_zone:`: where messages show local times (`at_local`); UTC when not given.
         public var timeZone: TimeZone?
+        /// `stuck_after:`: a receiver whose oldest undelivered notification is older than this counts as stuck.
+        public var stuckAfter: Duration = .seconds(600)
 
         /// The built-in defaults.
         public init() {}
@@ -89,12 +91,72 @@ public struct ObwatchConfig: Sendable {
         }
     }
 
+    /// `heartbeat:`: a URL obwatch calls while it runs, so that an outside monitor notices when it stops.
+    public struct HeartbeatSettings: Sendable, Hashable {
+        /// The HTTP method of each call.
+        public enum Method: String, Sendable, Hashable, CaseIterable {
+            /// `GET`, the default.
+            case get = "GET"
+            /// `POST`.
+            case post = "POST"
+        }
+
+        /// Where to call; a secret, since monitoring services put their key in the URL (its path, often).
+        public var url: Secret
+        /// The URL with its path, query and credentials hidden, for logs and `check`.
+        public var redactedURL: String
+        /// How often to call; above zero.
+        public var every: Duration
+        /// `method:`.
+        public var method: Method
+        /// How long one call may take.
+        public var timeout: Duration
+        /// A PEM CA file trusted besides the system's.
+        public var caFile: String?
+        /// Where `heartbeat:` is written.
+        public var mark: YAMLMark
+
+        /// Makes settings; the defaults are the config's (`every: 1m`, `GET`, `timeout: 10s`).
+        public init(
+            url: Secret,
+            redactedURL: String,
+            every: Duration = .seconds(60),
+            method: Method = .get,
+            timeout: Duration = .seconds(10),
+            caFile: String? = nil,
+            mark: YAMLMark = YAMLMark(file: "", line: 0, column: 0)
+        ) {
+            self.url = url
+            self.redactedURL = redactedURL
+            self.every = every
+            self.method = method
+            self.timeout = timeout
+            self.caFile = caFile
+            self.mark = mark
+        }
+    }
+
+    /// Where `state_dir` is when the file does not say: systemd's `$STATE_DIRECTORY` (its first path when it
+    /// lists several), else `/var/lib/obwatch`.
+    public static let builtInStateDirectory = "/var/lib/obwatch"
+
+    /// The `state_dir` of a file that does not set it.
+    /// - Parameter environment: Where `STATE_DIRECTORY` is looked up.
+    public static func defaultStateDirectory(environment: [String: String]) -> String {
+        let first = environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? ""
+        return first.isEmpty ? Self.builtInStateDirectory : first
+    }
+
     /// The file the configuration was read from.
     public var file: String
-    /// `state_dir`: tracker state and the delivery queue.
+    /// `state_dir`: tracker state and the delivery queue; ``defaultStateDirectory(environment:)`` when not set.
     public var stateDirectory: String
+    /// Where `state_dir` is written; `nil` when the file does not set it.
+    public var stateDirectoryMark: YAMLMark?
     /// `http:`, when given.
     public var http: HTTPSettings?
+    /// `heartbeat:`, when given.
+    public var heartbeat: HeartbeatSettings?
     /// `defaults:`.
     public var defaults: Defaults
     /// `targets:`, in file order.
@@ -112,7 +174,9 @@ public struct ObwatchConfig: Sendable {
     public init(
         file: String,
         stateDirectory: String,
+        stateDirectoryMark: YAMLMark? = nil,
         http: HTTPSettings? = nil,
+        heartbeat: HeartbeatSettings? = nil,
         defaults: Defaults = Defaults(),
         targets: [Target] = [],
         receivers: [ReceiverConfig] = [],
@@ -122,7 +186,9 @@ public struct ObwatchConfig: Sendable {
     ) {
         self.file = file
         self.stateDirectory = stateDirectory
+        self.stateDirectoryMark = stateDirectoryMark
         self.http = http
+        self.heartbeat = heartbeat
         self.defaults = defaults
         self.targets = targets
         self.receivers = receivers

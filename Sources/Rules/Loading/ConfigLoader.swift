@@ -69,7 +69,8 @@ struct ConfigDecoder {
     }
 
     static let rootKeys = [
-        "state_dir", "http", "defaults", "targets", "receivers", "rules", "silences", "inhibit", "include",
+        "state_dir", "http", "heartbeat", "defaults", "targets", "receivers", "rules", "silences", "inhibit",
+        "include",
     ]
     static let includedKeys = ["receivers", "rules", "silences", "inhibit", "include"]
 
@@ -86,14 +87,17 @@ struct ConfigDecoder {
         self.fileOrder.append(path)
         guard let root = self.parse(path: path, at: nil) else { return nil }
         guard let root else {
-            self.diagnostics.append(Diagnostic(.error, "the file is empty; it needs state_dir and targets", file: path))
+            self.diagnostics.append(Diagnostic(.error, "the file is empty; it needs targets", file: path))
             return nil
         }
         guard var reader = self.diagnostics.collect({ () throws(YAMLError) in try root.mappingReader() }) else {
             return nil
         }
+        let stateDirectoryNode = reader.optional("state_dir")
         let stateDirectory = self.diagnostics.collect { () throws(YAMLError) -> String in
-            let node = try reader.required("state_dir")
+            guard let node = stateDirectoryNode else {
+                return ObwatchConfig.defaultStateDirectory(environment: environment)
+            }
             let text = try Interpolation.expand(try node.string(), environment: environment, at: node.mark)
             guard !text.isEmpty else {
                 throw YAMLError(code: .invalidValue, message: "state_dir must not be empty", at: node.mark)
@@ -104,6 +108,8 @@ struct ConfigDecoder {
         if let node = reader.optional("defaults") { defaults = self.decodeDefaults(node) }
         var http: ObwatchConfig.HTTPSettings?
         if let node = reader.optional("http") { http = self.decodeHTTP(node, file: path) }
+        var heartbeat: ObwatchConfig.HeartbeatSettings?
+        if let node = reader.optional("heartbeat") { heartbeat = self.decodeHeartbeat(node, file: path) }
         var targets: [ObwatchConfig.Target] = []
         if let node = self.diagnostics.collect({ () throws(YAMLError) in try reader.required("targets") }) {
             targets = self.decodeTargets(node, defaults: defaults, file: path)
@@ -121,7 +127,9 @@ struct ConfigDecoder {
         return ObwatchConfig(
             file: path,
             stateDirectory: stateDirectory,
+            stateDirectoryMark: stateDirectoryNode?.mark,
             http: http,
+            heartbeat: heartbeat,
             defaults: defaults,
             targets: targets,
             receivers: receivers,
@@ -309,14 +317,15 @@ struct ConfigDecoder {
         return path
     }
 
-    /// Unknown keys are warnings with the nearest known key suggested: obwatch still runs, and `check` shows them.
+    /// Unknown keys are errors, each at the key with the nearest known key suggested: a misspelt key would
+    /// otherwise be a setting silently not in force (a rule without its `after:`, a receiver without its retry).
     mutating func reportUnknownKeys(_ reader: YAMLMappingReader, known: [String] = [], note: String? = nil) {
         for error in reader.unknownKeyErrors(known: known) {
             var message = error.message
             if let note, !message.contains("did you mean") {
                 message += " (\(note)" + known.map { "\"\($0)\"" }.joined(separator: ", ") + ")"
             }
-            if let mark = error.mark { self.diagnostics.warning(message, at: mark) }
+            if let mark = error.mark { self.diagnostics.error(message, at: mark) }
         }
     }
 

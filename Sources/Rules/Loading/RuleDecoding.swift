@@ -15,6 +15,7 @@ extension ConfigDecoder {
         defaults: ObwatchConfig.Defaults
     ) -> [Rule] {
         var rules: [Rule] = []
+        var ruleNodes: [YAMLNode] = []
         var seen: [String: YAMLMark] = [:]
         let receiverNames = receivers.map(\.name)
         for node in nodes {
@@ -33,8 +34,54 @@ extension ConfigDecoder {
             seen[rule.name] = mark
             self.warnIfNeverMatches(rule, node: node, targets: targets)
             rules.append(rule)
+            ruleNodes.append(node)
         }
+        self.warnResumedWithoutStalls(zip(rules, ruleNodes), defaults: defaults)
         return rules
+    }
+
+    /// Warns about a rule whose `match` takes `resumed` while it is not sent every `stalled` that opens a stall.
+    ///
+    /// One `resumed` ends a stall episode, which opens at the shortest threshold in use; a rule is sent the
+    /// `stalled` of its own threshold only (every threshold with `event: "*"` and no `after:`). A stall that ended
+    /// between a shorter threshold and the rule's was never announced to it, so its `resumed` would come out of
+    /// nowhere. Receiving `resumed` because a `stalled` was sent (resolved-to-senders) is always right: this is
+    /// only about what the rule's `match` takes.
+    mutating func warnResumedWithoutStalls(
+        _ rules: some Sequence<(Rule, YAMLNode)>,
+        defaults: ObwatchConfig.Defaults
+    ) {
+        let rules = Array(rules)
+        var thresholds = [defaults.stallAfter]
+        for (rule, _) in rules {
+            if let after = rule.after, !thresholds.contains(where: { $0.text == after.text }) {
+                thresholds.append(after)
+            }
+        }
+        for (rule, node) in rules where rule.matcher.types.contains(.resumed) {
+            let received: [StallThreshold]
+            if rule.matcher.types == .all && rule.after == nil {
+                received = thresholds
+            } else if rule.matcher.types.contains(.stalled) {
+                received = [rule.after ?? defaults.stallAfter]
+            } else {
+                received = []
+            }
+            let shortest = received.map(\.duration).min()
+            let missed = thresholds.filter { threshold in shortest.map { threshold.duration < $0 } ?? true }
+                .sorted { $0.duration < $1.duration }
+            guard !missed.isEmpty else { continue }
+            let advice =
+                received.isEmpty
+                ? "add stalled to its events or use event: \"*\""
+                : "give it the shortest after, or use event: \"*\" without after"
+            let mark = node["match"]?["event"]?.mark ?? node["match"]?.mark ?? node.mark
+            self.diagnostics.warning(
+                "rule \(YAMLNode.quote(rule.name)) receives resumed events for stalls it is not sent "
+                    + "(thresholds \(missed.map(\.text).joined(separator: ", "))); \(advice)",
+                at: mark
+            )
+        }
     }
 
     mutating func decodeRule(_ node: YAMLNode, receiverNames: [String]) -> Rule? {
@@ -62,7 +109,7 @@ extension ConfigDecoder {
         let groupWait = self.duration(reader.optional("group_wait"), allowZero: true)
         var template = TemplateOverrides()
         if let value = reader.optional("template") { template = self.decodeTemplate(value) }
-        self.reportUnknownKeys(reader)
+        self.reportUnknownRuleKeys(reader)
         guard let name, let matcher, let receivers else { return nil }
         if let after, !matcher.types.contains(.stalled), let afterNode = node["after"] {
             self.diagnostics.warning(
@@ -81,6 +128,27 @@ extension ConfigDecoder {
             template: template,
             mark: node.mark
         )
+    }
+
+    /// The keys of `match:`, which a rule's own mapping does not take.
+    static let matcherKeys = ["event", "dag", "dag_regex", "target", "labels"]
+
+    /// Unknown keys of a rule, as errors; a condition written beside `match:` instead of under it (`event:`,
+    /// `tagret:`) is told where it goes.
+    mutating func reportUnknownRuleKeys(_ reader: YAMLMappingReader) {
+        // unknownKeyErrors follows untakenKeys, one error per key, in order.
+        for (key, error) in zip(reader.untakenKeys, reader.unknownKeyErrors()) {
+            guard !error.message.contains("did you mean"),
+                let condition = nearest(to: key.name, among: Self.matcherKeys)
+            else {
+                self.diagnostics.error(error.message, at: key.mark)
+                continue
+            }
+            let hint =
+                condition == key.name
+                ? "it goes under \"match\"" : "did you mean \"\(condition)\" under \"match\"?"
+            self.diagnostics.error("unknown key \(YAMLNode.quote(key.name)) (\(hint))", at: key.mark)
+        }
     }
 
     mutating func decodeNotify(_ node: YAMLNode, known: [String]) -> [String]? {

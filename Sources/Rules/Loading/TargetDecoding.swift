@@ -22,6 +22,7 @@ extension ConfigDecoder {
             defaults.stallAfter = StallThreshold(text: value.text, duration: value.duration)
         }
         if let value = reader.optional("time_zone"), let zone = self.timeZone(value) { defaults.timeZone = zone }
+        if let value = self.duration(reader.optional("stuck_after")) { defaults.stuckAfter = value.duration }
         self.reportUnknownKeys(reader)
         return defaults
     }

@@ -80,12 +80,13 @@ struct BrokenConfigTests {
         #expect(shown[2].hasPrefix("https://oapi.dingtalk.com/robot/send"))
     }
 
-    static let cases: [BrokenConfig] = types + names + patterns + files + receivers + schedules + warnings
+    static let cases: [BrokenConfig] =
+        types + names + patterns + files + receivers + schedules + unknownKeys + heartbeats + warnings + resumed
 
     // MARK: - Types and keys
 
     static let types: [BrokenConfig] = [
-        BrokenConfig("empty file", "", ["obwatch.yaml: error: the file is empty; it needs state_dir and targets"]),
+        BrokenConfig("empty file", "", ["obwatch.yaml: error: the file is empty; it needs targets"]),
         BrokenConfig(
             "root is a list",
             """
@@ -206,7 +207,7 @@ struct BrokenConfigTests {
             ]
         ),
         BrokenConfig(
-            "unknown keys are warnings with a suggestion",
+            "unknown keys are errors with a suggestion",
             """
             state_dir: s
             targets:
@@ -216,8 +217,8 @@ struct BrokenConfigTests {
             recievers: []
             """,
             [
-                "obwatch.yaml:5:5: warning: unknown key \"pol_interval\" (did you mean \"poll_interval\"?)",
-                "obwatch.yaml:6:1: warning: unknown key \"recievers\" (did you mean \"receivers\"?)",
+                "obwatch.yaml:5:5: error: unknown key \"pol_interval\" (did you mean \"poll_interval\"?)",
+                "obwatch.yaml:6:1: error: unknown key \"recievers\" (did you mean \"receivers\"?)",
             ]
         ),
         BrokenConfig(
@@ -511,7 +512,7 @@ struct BrokenConfigTests {
                 """
             ],
             [
-                "obwatch.yaml:6:62: warning: unknown key \"repaet\" (did you mean \"repeat\"?)",
+                "obwatch.yaml:6:62: error: unknown key \"repaet\" (did you mean \"repeat\"?)",
                 "rules.d/paging.yaml:2:5: error: duplicate receiver name \"chat\" (first defined at obwatch.yaml:5:5)",
                 "rules.d/paging.yaml:4:13: error: duplicate rule name \"r\" (first defined at obwatch.yaml:6:17)",
                 "rules.d/paging.yaml:4:52: error: unknown receiver \"chta\" (did you mean \"chat\"?)",
@@ -561,7 +562,7 @@ struct BrokenConfigTests {
             """,
             files: ["more.yaml": "targets: []\n"],
             [
-                "more.yaml:1:1: warning: unknown key \"targets\" (an included file may hold \"receivers\", \"rules\", \"silences\", \"inhibit\", \"include\")"
+                "more.yaml:1:1: error: unknown key \"targets\" (an included file may hold \"receivers\", \"rules\", \"silences\", \"inhibit\", \"include\")"
             ]
         ),
         BrokenConfig(
@@ -998,6 +999,155 @@ struct BrokenConfigTests {
         ),
     ]
 
+    // MARK: - Unknown keys: an error in every mapping but the free-form ones
+
+    static let unknownKeys: [BrokenConfig] = [
+        BrokenConfig(
+            "a misspelt key in a rule, its match and its template",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            receivers: [{ name: chat, webhook: { format: generic, url: "https://hooks.example.com/a" } }]
+            rules:
+              - name: r
+                match:
+                  evnt: [failed]
+                  tagret: prod-*
+                afer: 20s
+                notify: [chat]
+                template: { titel: "{{type}}" }
+              - { name: s, match: { event: stalled }, target: prod-east, tagret: x, notify: [chat] }
+            """,
+            [
+                "obwatch.yaml:7:7: error: unknown key \"evnt\" (did you mean \"event\"?)",
+                "obwatch.yaml:8:7: error: unknown key \"tagret\" (did you mean \"target\"?)",
+                "obwatch.yaml:9:5: error: unknown key \"afer\" (did you mean \"after\"?)",
+                "obwatch.yaml:11:17: error: unknown key \"titel\" (did you mean \"title\"?)",
+                "obwatch.yaml:12:43: error: unknown key \"target\" (it goes under \"match\")",
+                "obwatch.yaml:12:62: error: unknown key \"tagret\" (did you mean \"target\" under \"match\"?)",
+            ]
+        ),
+        BrokenConfig(
+            "a misspelt key in each receiver kind and in delivery settings",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            receivers:
+              - name: chat
+                webhook: { format: generic, url: "https://hooks.example.com/a", header: { X-A: b } }
+                retry: { initial: 1s, maxx: 1m }
+                send_resolve: true
+              - name: mail
+                email: { smtp: "smtp://relay.example.com:587", from: a@example.com, to: b@example.com, cc: c@example.com }
+              - name: log
+                syslog: { address: "unix:///dev/log", facilty: local0 }
+              - name: out
+                console: { colour: true }
+            rules: [{ name: r, match: { event: failed }, notify: [chat, mail, log, out] }]
+            """,
+            [
+                "obwatch.yaml:5:69: error: unknown key \"header\" (did you mean \"headers\"?)",
+                "obwatch.yaml:6:27: error: unknown key \"maxx\" (did you mean \"max\"?)",
+                "obwatch.yaml:7:5: error: unknown key \"send_resolve\" (did you mean \"send_resolved\"?)",
+                "obwatch.yaml:9:92: error: unknown key \"cc\"",
+                "obwatch.yaml:11:43: error: unknown key \"facilty\" (did you mean \"facility\"?)",
+                "obwatch.yaml:13:16: error: unknown key \"colour\"",
+            ]
+        ),
+        BrokenConfig(
+            "a misspelt key in defaults, http, a target, a silence and an inhibition",
+            """
+            state_dir: s
+            http: { listen: "127.0.0.1:9464", bearer_tokn: x }
+            defaults: { stuck_afer: 5m }
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886", label: { env: prod } }]
+            receivers: [{ name: chat, webhook: { format: generic, url: "https://hooks.example.com/a" } }]
+            rules: [{ name: r, match: { event: failed }, notify: [chat] }]
+            silences:
+              - { match: { target: prod-east }, weekly: { from: "01:00", until: "02:00", time_zone: UTC, day: [sat] } }
+            inhibit:
+              - { source: failed, suppress: [stalled], sources: [failed] }
+            """,
+            [
+                "obwatch.yaml:2:35: error: unknown key \"bearer_tokn\" (did you mean \"bearer_token\"?)",
+                "obwatch.yaml:3:13: error: unknown key \"stuck_afer\" (did you mean \"stuck_after\"?)",
+                "obwatch.yaml:4:59: error: unknown key \"label\" (did you mean \"labels\"?)",
+                "obwatch.yaml:8:94: error: unknown key \"day\" (did you mean \"days\"?)",
+                "obwatch.yaml:10:44: error: unknown key \"sources\" (did you mean \"source\"?)",
+            ]
+        ),
+        BrokenConfig(
+            "labels and headers take any key",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886", labels: { evnt: x, zone: a } }]
+            receivers:
+              - name: chat
+                webhook: { format: generic, url: "https://hooks.example.com/a", headers: { X-Evnt: b } }
+            rules: [{ name: r, match: { event: failed, labels: { evnt: x } }, notify: [chat] }]
+            """,
+            []
+        ),
+    ]
+
+    // MARK: - heartbeat:
+
+    static let heartbeats: [BrokenConfig] = [
+        BrokenConfig(
+            "a heartbeat with url and url_file, a zero every, a wrong method and a misspelt key",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            heartbeat:
+              url: "https://hc-ping.example.com/PATHSECRET"
+              url_file: ping.url
+              every: 0s
+              method: PUT
+              timout: 5s
+            """,
+            files: ["ping.url": "https://hc-ping.example.com/PATHSECRET\n"],
+            [
+                "obwatch.yaml:5:13: error: give \"url\" or \"url_file\", not both",
+                "obwatch.yaml:6:10: error: \"0s\" must be longer than zero",
+                "obwatch.yaml:7:11: error: expected one of \"GET\", \"POST\", found \"PUT\"",
+                "obwatch.yaml:8:3: error: unknown key \"timout\" (did you mean \"timeout\"?)",
+            ]
+        ),
+        BrokenConfig(
+            "a heartbeat without a url, and one whose url is not http",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            heartbeat: { every: 1m }
+            """,
+            [
+                "obwatch.yaml:3:12: error: a heartbeat needs \"url\" (or \"url_file\")"
+            ]
+        ),
+        BrokenConfig(
+            "a heartbeat url that is no http url shows neither its path nor its query",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            heartbeat: { url: "${SLACK_HOOK}" }
+            """,
+            [
+                "obwatch.yaml:3:19: error: invalid heartbeat url \"ftp://hooks.slack.com/<redacted>\": expected http:// or https://"
+            ]
+        ),
+        BrokenConfig(
+            "a heartbeat whose url_file cannot be read",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            heartbeat: { url_file: missing.url }
+            """,
+            [
+                "obwatch.yaml:3:24: error: cannot read the secret file \"missing.url\""
+            ]
+        ),
+    ]
+
     // MARK: - Warnings only: check still says valid
 
     static let warnings: [BrokenConfig] = [
@@ -1074,6 +1224,56 @@ struct BrokenConfigTests {
             [
                 "obwatch.yaml:5:14: warning: \"mentions\" never sends @all: agent text cannot page a whole group; list people instead"
             ]
+        ),
+    ]
+
+    // MARK: - resumed for stalls a rule is not sent (a warning)
+
+    static let resumed: [BrokenConfig] = [
+        BrokenConfig(
+            "a rule that takes resumed but no stalled",
+            """
+            state_dir: s
+            defaults: { stall_after: 20s }
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            receivers: [{ name: chat, webhook: { format: generic, url: "https://hooks.example.com/a" } }]
+            rules:
+              - { name: r, match: { event: [resumed, failed] }, notify: [chat] }
+            """,
+            [
+                "obwatch.yaml:6:32: warning: rule \"r\" receives resumed events for stalls it is not sent (thresholds 20s); add stalled to its events or use event: \"*\""
+            ]
+        ),
+        BrokenConfig(
+            "a rule that takes resumed and stalled at a threshold above another rule's",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            receivers: [{ name: chat, webhook: { format: generic, url: "https://hooks.example.com/a" } }]
+            rules:
+              - { name: early, match: { event: stalled }, after: 10m, notify: [chat] }
+              - { name: late, match: { event: [stalled, resumed] }, notify: [chat] }
+              - { name: later, match: { event: "*" }, after: 1h, notify: [chat] }
+            """,
+            [
+                "obwatch.yaml:6:35: warning: rule \"late\" receives resumed events for stalls it is not sent (thresholds 10m); give it the shortest after, or use event: \"*\" without after",
+                "obwatch.yaml:7:36: warning: rule \"later\" receives resumed events for stalls it is not sent (thresholds 10m, 30m); give it the shortest after, or use event: \"*\" without after",
+            ]
+        ),
+        BrokenConfig(
+            "rules that take resumed with every stall that opens it: no warning",
+            """
+            state_dir: s
+            defaults: { stall_after: 20m }
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            receivers: [{ name: chat, webhook: { format: generic, url: "https://hooks.example.com/a" } }]
+            rules:
+              - { name: warn, match: { event: [stalled, resumed] }, notify: [chat] }
+              - { name: page, match: { event: stalled }, after: 1h, notify: [chat] }
+              - { name: all, match: { event: "*" }, notify: [chat] }
+              - { name: bare, match: {}, notify: [chat] }
+            """,
+            []
         ),
     ]
 }

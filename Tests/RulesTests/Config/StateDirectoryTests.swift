@@ -1,0 +1,106 @@
+import Foundation
+import Rules
+import Testing
+import YAML
+
+@Suite("Config: state_dir's default, and check refusing a state_dir obwatch cannot write")
+struct StateDirectoryTests {
+    static let target = "targets: [{ name: prod-east, url: \"http://10.0.0.5:2886\" }]"
+
+    @Test("without state_dir: systemd's STATE_DIRECTORY (its first path), else /var/lib/obwatch")
+    func defaultFolder() throws {
+        let folder = try ConfigFolder()
+        defer { folder.remove() }
+        let (builtIn, lines) = try folder.load(config: Self.target)
+        #expect(lines == [])
+        #expect(builtIn?.stateDirectory == "/var/lib/obwatch")
+        #expect(builtIn?.stateDirectoryMark == nil)
+        let (fromSystemd, _) = folder.load(environment: ["STATE_DIRECTORY": "/var/lib/obwatch-a:/var/lib/b"])
+        #expect(fromSystemd?.stateDirectory == "/var/lib/obwatch-a")
+        let (emptyVariable, _) = folder.load(environment: ["STATE_DIRECTORY": ""])
+        #expect(emptyVariable?.stateDirectory == "/var/lib/obwatch")
+        let (written, _) = try folder.load(config: "state_dir: ./s\n" + Self.target)
+        #expect(written?.stateDirectory == folder.url.appendingPathComponent("s").path)
+        #expect(written?.stateDirectoryMark?.line == 1)
+        #expect(written?.stateDirectoryMark?.column == 12)
+    }
+
+    @Test("a folder that exists, or whose nearest existing parent is writable, passes; the probe leaves nothing")
+    func writable() throws {
+        let folder = try ConfigFolder()
+        defer { folder.remove() }
+        #expect(StateDirectoryCheck.problem(path: folder.url.path) == nil)
+        let missing = folder.url.appendingPathComponent("new/state").path
+        #expect(StateDirectoryCheck.problem(path: missing) == nil)
+        // check never creates the state folder, and takes its probe file away.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path) == [])
+    }
+
+    @Test("a path under a regular file is not a directory; a file as the folder itself neither")
+    func underAFile() throws {
+        let folder = try ConfigFolder()
+        defer { folder.remove() }
+        let file = try folder.write("somefile", "x")
+        #expect(StateDirectoryCheck.problem(path: file + "/state") == "not a directory")
+        #expect(StateDirectoryCheck.problem(path: file + "/state/deeper") == "not a directory")
+        #expect(StateDirectoryCheck.problem(path: file) == "not a directory")
+    }
+
+    @Test("a folder that cannot be made where its parent is (/proc refuses new files, even to root)")
+    func underProc() throws {
+        try #require(FileManager.default.fileExists(atPath: "/proc/self"))
+        let problem = try #require(StateDirectoryCheck.problem(path: "/proc/obwatch-state"))
+        #expect(problem.hasPrefix("cannot be created in /proc: "), "\(problem)")
+        #expect(problem == problem.lowercased())
+    }
+
+    @Test("a folder without write permission", .enabled(if: geteuid() != 0, "root writes anywhere"))
+    func readOnlyFolder() throws {
+        let folder = try ConfigFolder()
+        defer {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder.url.path)
+            folder.remove()
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: folder.url.path)
+        #expect(StateDirectoryCheck.problem(path: folder.url.path) == "permission denied")
+        #expect(
+            StateDirectoryCheck.problem(path: folder.url.appendingPathComponent("state").path)
+                == "cannot be created in \(folder.url.path): permission denied"
+        )
+    }
+
+    @Test("check reports it at state_dir's key, or about the file when state_dir is the default")
+    func checkLine() throws {
+        let folder = try ConfigFolder()
+        defer { folder.remove() }
+        try folder.write("somefile", "x")
+        let path = try folder.write("obwatch.yaml", "state_dir: somefile/state\n" + Self.target)
+        let written = ConfigCheck.run(contentsOfFile: path, environment: [:])
+        let shown = written.lines.map { $0.replacingOccurrences(of: folder.url.path + "/", with: "") }
+        #expect(shown.first == "obwatch.yaml:1:12: error: state_dir somefile/state: not a directory")
+        #expect(!written.isValid)
+        #expect(shown.last?.hasPrefix("invalid: 1 error") == true)
+
+        try folder.write("obwatch.yaml", Self.target)
+        let defaulted = ConfigCheck.run(
+            contentsOfFile: path,
+            environment: ["STATE_DIRECTORY": folder.url.appendingPathComponent("somefile/state").path]
+        )
+        #expect(
+            defaulted.lines.first?.replacingOccurrences(of: folder.url.path + "/", with: "")
+                == "obwatch.yaml: error: state_dir somefile/state (from STATE_DIRECTORY, as the file sets none): "
+                + "not a directory"
+        )
+        #expect(!defaulted.isValid)
+    }
+
+    @Test("the loader alone (replay's) does not look at state_dir")
+    func loaderDoesNotProbe() throws {
+        let folder = try ConfigFolder()
+        defer { folder.remove() }
+        try folder.write("somefile", "x")
+        let (config, lines) = try folder.load(config: "state_dir: somefile/state\n" + Self.target)
+        #expect(lines == [])
+        #expect(config != nil)
+    }
+}
