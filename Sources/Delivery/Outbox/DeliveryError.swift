@@ -7,7 +7,7 @@ public struct DeliveryError: Error, Sendable, CustomStringConvertible {
         }
         private let kind: Kind
 
-        /// The journal cannot be written: the notification is not accepted.
+        /// A journal cannot be written (thrown by ``OutboxFile``; the queues deliver from memory instead).
         public static let storage = Code(kind: .storage)
         /// No receiver has that name.
         public static let unknownReceiver = Code(kind: .unknownReceiver)

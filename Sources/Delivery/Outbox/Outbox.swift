@@ -5,7 +5,8 @@ public import Rules
 /// Every receiver's queue, and the one door notifications come in by.
 ///
 /// A notification is accepted once its receiver's journal holds it on disk; each receiver's worker then delivers
-/// on its own, so a receiver that is down delays no other.
+/// on its own, so a receiver that is down delays no other. A journal that cannot be written does not stop delivery:
+/// its notifications go out from memory and ``storageStatus()`` tells what fails (see ``ReceiverQueue``).
 public actor Outbox {
     private let queues: [String: ReceiverQueue]
     private var workers: [Task<Void, Never>] = []
@@ -53,9 +54,9 @@ public actor Outbox {
         self.workers = self.queues.values.map { queue in Task { await queue.run() } }
     }
 
-    /// Accepts notifications; they are on disk when this returns.
-    /// - Throws: ``DeliveryError`` when a journal cannot be written (what was written before stays accepted), or
-    ///   when the outbox has stopped.
+    /// Accepts notifications; they are on disk when this returns, or, when a receiver's journal cannot be written,
+    /// held in memory and delivered all the same (``storageStatus()`` then names the problem).
+    /// - Throws: ``DeliveryError`` `.stopped` when the outbox is stopping (what was accepted before stays accepted).
     public func accept(_ notifications: [OutboundNotification]) async throws(DeliveryError) {
         guard !self.stopped else {
             throw DeliveryError(code: .stopped, message: "the outbox is stopping; nothing more is accepted")
@@ -88,6 +89,26 @@ public actor Outbox {
         return result
     }
 
+    /// The receivers whose oldest undelivered notification was accepted longer than `threshold` before `now`,
+    /// sorted by name, with when that was: a receiver that has been down or refusing for that long.
+    public func stuckReceivers(olderThan threshold: Duration, now: Date) async -> [(receiver: String, since: Date)] {
+        let limit = now.addingTimeInterval(-RateLimiter.seconds(threshold))
+        return await self.backlog().compactMap { entry in
+            guard let oldest = entry.oldest, oldest < limit else { return nil }
+            return (entry.receiver, oldest)
+        }
+    }
+
+    /// Whether every journal can be written, for readiness and metrics; cheap enough to poll every second.
+    public func storageStatus() async -> OutboxStorageStatus {
+        var status = OutboxStorageStatus(problems: [:], failedWrites: 0)
+        for (name, queue) in self.queues {
+            if let problem = await queue.storageProblem { status.problems[name] = problem }
+            status.failedWrites += await queue.failedJournalWrites
+        }
+        return status
+    }
+
     /// Stops: no more accepting, every worker finishes its current try within `grace` (then it is cancelled);
     /// whatever waits stays on disk for the next start.
     public func stop(grace: Duration) async {
@@ -111,5 +132,33 @@ public actor Outbox {
             }
             group.cancelAll()
         }
+    }
+}
+
+/// How the outbox's journals fare on disk.
+///
+/// A journal that cannot be written (a full or read-only disk, a broken mount) does not stop delivery, so this is the
+/// one place the failure shows: poll ``Outbox/storageStatus()`` for readiness (``problem``) and a counter
+/// (``failedWrites``). Each failing queue tries again on its next write and every
+/// ``ReceiverQueue/journalRetryInterval``; the problem clears once a write works.
+public struct OutboxStorageStatus: Sendable, Hashable {
+    /// Per receiver whose journal cannot be written now, why, e.g.
+    /// `cannot write /var/lib/obwatch/outbox/hook.jsonl: Read-only file system`; empty when all are written.
+    public var problems: [String: String]
+    /// Journal writes that failed since the outbox was made, over all receivers; it only grows.
+    public var failedWrites: Int
+
+    /// Makes a status.
+    public init(problems: [String: String], failedWrites: Int) {
+        self.problems = problems
+        self.failedWrites = failedWrites
+    }
+
+    /// Every problem in one line, by receiver name (`hook: cannot write …; mail: cannot write …`), or nil when every
+    /// journal is written.
+    public var problem: String? {
+        guard !self.problems.isEmpty else { return nil }
+        return self.problems.keys.sorted().compactMap { name in self.problems[name].map { "\(name): \($0)" } }
+            .joined(separator: "; ")
     }
 }

@@ -10,9 +10,19 @@ public struct RateLimiter: Sendable, Hashable {
     private var sent: [Date] = []
 
     /// Makes a limiter; no limits means no waiting.
-    public init(limits: [RateLimit]) {
+    /// - Parameters:
+    ///   - limits: The limits.
+    ///   - history: Start times of earlier sends (from the journal, after a restart), so a restarted process allows
+    ///     no burst beyond what the receiver allows; those outside every window are forgotten.
+    public init(limits: [RateLimit], history: [Date] = []) {
         self.limits = limits
+        if let newest = history.max() {
+            self.sent = history.filter { $0 > newest.addingTimeInterval(-self.longestWindow) }.sorted()
+        }
     }
+
+    /// Send times that can still hold back a send, oldest first: what the journal keeps across a restart.
+    public var history: [Date] { self.sent }
 
     /// The earliest time a send is allowed, at or after `now`.
     public func nextAllowed(at now: Date) -> Date {
@@ -31,8 +41,12 @@ public struct RateLimiter: Sendable, Hashable {
     /// Records a send.
     public mutating func record(at time: Date) {
         self.sent.append(time)
-        let longest = self.limits.map { Self.seconds($0.per) }.max() ?? 0
+        let longest = self.longestWindow
         self.sent.removeAll { $0 <= time.addingTimeInterval(-longest) }
+    }
+
+    private var longestWindow: TimeInterval {
+        self.limits.filter { $0.count > 0 }.map { Self.seconds($0.per) }.max() ?? 0
     }
 
     static func seconds(_ duration: Duration) -> TimeInterval {

@@ -8,7 +8,18 @@ public import Rules
 /// Order: the queue is first in, first out, so the notifications of an incident reach the receiver in the order
 /// they were made; a notification waiting for a retry holds back the ones behind it on this receiver only (every
 /// receiver has its own queue and worker, so a receiver that stays down delays no other).
+///
+/// Restarts: the journal holds each notification's attempt count and the time before which it may not be tried
+/// again, and the start times of recent tries, so a restarted process (or one restarted in a loop by systemd) waits
+/// out the backoff, the receiver's Retry-After and its rate limits as the old one would have.
+///
+/// Storage: when the journal cannot be written, delivery goes on from memory (a repeat after a restart beats
+/// silence): the failure is logged once, shown by ``storageProblem`` and counted by ``failedJournalWrites``, and
+/// every later write (and a retry every few seconds) rewrites the whole journal until that works again.
 public actor ReceiverQueue {
+    /// How long after a failed journal write an idle queue tries again.
+    public static let journalRetryInterval: Duration = .seconds(5)
+
     /// The receiver's name.
     public let name: String
     private let settings: DeliverySettings
@@ -24,12 +35,16 @@ public actor ReceiverQueue {
     private var pending: [OutboxFile.Pending]
     private var finishedIDs: [String]
     private var finishedSet: Set<String>
-    private var finishedSinceCompaction = 0
+    /// Finished, retry and dropped lines written since the journal was last rewritten.
+    private var recordsSinceCompaction = 0
     private var limiter: RateLimiter
-    private var attempts = 0
-    private var nextTry: Date?
     private var lastFailure: String?
     private var stopping = false
+    /// Why the journal could not be written, while it cannot; the journal on disk then lags what is in memory.
+    public private(set) var storageProblem: String?
+    /// Journal writes that failed since the queue was made; it only grows.
+    public private(set) var failedJournalWrites = 0
+    private var journalRetry: Task<Void, Never>?
     private var wakeUp: AsyncStream<Void>.Continuation?
     private var wakeUps: AsyncStream<Void>?
 
@@ -67,16 +82,19 @@ public actor ReceiverQueue {
         self.onAttempt = onAttempt
         self.onDrop = onDrop
         self.retryPolicy = RetryPolicy(initial: settings.retryInitial, maximum: settings.retryMax)
-        self.limiter = RateLimiter(limits: settings.rateLimits)
         let loaded = file.load()
+        self.limiter = RateLimiter(limits: settings.rateLimits, history: loaded.sent)
         if loaded.skippedLines > 0 {
             logger.warning(
                 "skipped unreadable outbox lines",
                 metadata: ["file": "\(file.url.path)", "lines": "\(loaded.skippedLines)"]
             )
         }
-        if !loaded.pending.isEmpty {
-            logger.info("resuming undelivered notifications", metadata: ["count": "\(loaded.pending.count)"])
+        if let head = loaded.pending.first {
+            var metadata: Logger.Metadata = ["count": "\(loaded.pending.count)"]
+            if head.attempts > 0 { metadata["attempts"] = "\(head.attempts)" }
+            if let notBefore = head.notBefore { metadata["not_before"] = "\(notBefore)" }
+            logger.info("resuming undelivered notifications", metadata: metadata)
         }
         self.pending = loaded.pending
         self.finishedIDs = loaded.finishedIDs
@@ -92,19 +110,24 @@ public actor ReceiverQueue {
     /// When the oldest waiting notification was accepted.
     public var oldestAcceptedAt: Date? { self.pending.first?.acceptedAt }
 
-    /// Takes notifications for delivery; they are on disk when this returns. A notification whose id is already
-    /// waiting or was recently finished is a repeat (a restart re-routing what it had routed before) and is skipped.
+    /// Takes notifications for delivery; they are on disk when this returns, unless the journal cannot be written:
+    /// then they are delivered from memory all the same, and ``storageProblem`` says why they are not on disk.
+    /// A notification whose id is already waiting or was recently finished is a repeat (a restart re-routing what it
+    /// had routed before) and is skipped.
     /// - Returns: How many were new.
-    /// - Throws: ``DeliveryError`` `.storage` when the journal cannot be written: then nothing was accepted.
+    /// - Throws: ``DeliveryError`` `.stopped` after ``stop()``: nothing was accepted.
     @discardableResult
     public func accept(_ notifications: [OutboundNotification]) throws(DeliveryError) -> Int {
+        guard !self.stopping else {
+            throw DeliveryError(code: .stopped, message: "the outbox is stopping; nothing more is accepted")
+        }
         let now = self.clock.now()
         var seen = Set(self.pending.map(\.notification.id)).union(self.finishedSet)
         let fresh = notifications.filter { seen.insert($0.id).inserted }
             .map { OutboxFile.Pending(notification: $0, acceptedAt: now) }
         guard !fresh.isEmpty else { return 0 }
-        try self.file.append(fresh)
         self.pending += fresh
+        self.journal { file throws(DeliveryError) in try file.append(fresh) }
         self.wakeUp?.yield()
         return fresh.count
     }
@@ -131,13 +154,15 @@ public actor ReceiverQueue {
     public func stop() {
         self.stopping = true
         self.wakeUp?.finish()
+        self.journalRetry?.cancel()
+        self.journalRetry = nil
     }
 
     private func deliver(_ head: OutboxFile.Pending) async throws {
         let id = head.notification.id
         let expiry = head.acceptedAt.addingTimeInterval(RateLimiter.seconds(self.settings.maxAge))
-        if let nextTry = self.nextTry {
-            try await self.clock.wait(until: min(nextTry, expiry))
+        if let notBefore = head.notBefore {
+            try await self.clock.wait(until: min(notBefore, expiry))
         }
         let allowed = self.limiter.nextAllowed(at: self.clock.now())
         if allowed > self.clock.now() { try await self.clock.wait(until: min(allowed, expiry)) }
@@ -148,14 +173,17 @@ public actor ReceiverQueue {
         }
         let startedAt = self.clock.now()
         self.limiter.record(at: startedAt)
-        self.attempts += 1
+        if !self.settings.rateLimits.isEmpty {
+            self.journal { file throws(DeliveryError) in try file.markSent(at: startedAt) }
+        }
+        let attempt = head.attempts + 1
         let outcome = await self.sender.deliver(head.notification, now: startedAt)
         self.onAttempt(
             DeliveryAttempt(
                 receiver: self.name,
                 notificationID: id,
                 at: startedAt,
-                attempt: self.attempts,
+                attempt: attempt,
                 outcome: outcome
             )
         )
@@ -167,15 +195,23 @@ public actor ReceiverQueue {
             self.drop(head, reason: .rejected, detail: reason)
         case .retry(let reason, let after):
             self.lastFailure = "max_age passed; last failure: \(reason)"
-            let delay = self.retryPolicy.delay(retry: self.attempts, unit: self.random(), requested: after)
-            self.nextTry = self.clock.now().addingTimeInterval(RateLimiter.seconds(delay))
+            let delay = self.retryPolicy.delay(retry: attempt, unit: self.random(), requested: after)
+            let notBefore = self.clock.now().addingTimeInterval(RateLimiter.seconds(delay))
             self.logger.warning(
                 "delivery failed; will retry",
                 metadata: [
-                    "notification": "\(id)", "attempt": "\(self.attempts)", "reason": "\(reason)",
+                    "notification": "\(id)", "attempt": "\(attempt)", "reason": "\(reason)",
                     "retry_in": "\(delay)",
                 ]
             )
+            guard let index = self.pending.firstIndex(where: { $0.notification.id == id }) else { return }
+            self.pending[index].attempts = attempt
+            self.pending[index].notBefore = notBefore
+            // On disk before the wait starts: a restart right after a 429 waits out the Retry-After too.
+            self.journal { file throws(DeliveryError) in
+                try file.markRetry(id, attempts: attempt, notBefore: notBefore)
+            }
+            self.countRecordForCompaction()
         }
     }
 
@@ -196,8 +232,6 @@ public actor ReceiverQueue {
     private func finish(_ head: OutboxFile.Pending, record: (OutboxFile) throws(DeliveryError) -> Void) {
         let id = head.notification.id
         self.pending.removeAll { $0.notification.id == id }
-        self.attempts = 0
-        self.nextTry = nil
         self.lastFailure = nil
         self.finishedIDs.append(id)
         self.finishedSet.insert(id)
@@ -206,16 +240,74 @@ public actor ReceiverQueue {
             self.finishedIDs.removeFirst(dropped.count)
             self.finishedSet.subtract(dropped)
         }
+        // A mark that cannot be written is not fatal: at worst the notification is sent again after a restart, with
+        // the same id.
+        self.journal(record)
+        self.countRecordForCompaction()
+    }
+
+    /// Rewrites the journal once enough finished and retry lines piled up.
+    private func countRecordForCompaction() {
+        self.recordsSinceCompaction += 1
+        // While the journal cannot be written, every write already tries a rewrite.
+        guard self.recordsSinceCompaction >= 512, self.storageProblem == nil else { return }
+        self.journal { _ throws(DeliveryError) in try self.compact() }
+    }
+
+    /// Rewrites the journal from memory: what waits with its retry state, the finished ids, the recent send times.
+    private func compact() throws(DeliveryError) {
+        try self.file.compact(pending: self.pending, finishedIDs: self.finishedIDs, sent: self.limiter.history)
+        self.recordsSinceCompaction = 0
+    }
+
+    /// Writes to the journal what memory already holds; a failure never stops delivery.
+    ///
+    /// While the journal lags memory (an earlier write failed), `write` is not enough: the whole journal is rewritten
+    /// from memory instead, which also records what `write` would have. A failure is logged when it starts and when
+    /// it ends, not on every write, and an idle queue tries again every ``journalRetryInterval``.
+    private func journal(_ write: (OutboxFile) throws(DeliveryError) -> Void) {
         do {
-            try record(self.file)
-            self.finishedSinceCompaction += 1
-            if self.finishedSinceCompaction >= 512 {
-                try self.file.compact(pending: self.pending, finishedIDs: self.finishedIDs)
-                self.finishedSinceCompaction = 0
+            if self.storageProblem != nil {
+                try self.compact()
+            } else {
+                try write(self.file)
             }
         } catch {
-            // Not fatal: at worst the notification is sent again after a restart, with the same id.
-            self.logger.error("cannot journal a finished notification", metadata: ["error": "\(error)"])
+            self.failedJournalWrites += 1
+            if self.storageProblem == nil {
+                self.logger.error(
+                    "cannot write the outbox journal; delivering from memory, a restart may lose or repeat some",
+                    metadata: ["error": "\(error)"]
+                )
+            }
+            self.storageProblem = error.description
+            self.scheduleJournalRetry()
+            return
         }
+        if self.storageProblem != nil {
+            self.storageProblem = nil
+            self.journalRetry?.cancel()
+            self.journalRetry = nil
+            self.logger.notice("the outbox journal is written again")
+        }
+    }
+
+    private func scheduleJournalRetry() {
+        guard self.journalRetry == nil, !self.stopping else { return }
+        let deadline = self.clock.now().addingTimeInterval(RateLimiter.seconds(Self.journalRetryInterval))
+        self.journalRetry = Task { [clock = self.clock, weak self] in
+            do {
+                try await clock.wait(until: deadline)
+            } catch {
+                return
+            }
+            await self?.retryJournal()
+        }
+    }
+
+    private func retryJournal() {
+        self.journalRetry = nil
+        guard self.storageProblem != nil, !self.stopping else { return }
+        self.journal { _ throws(DeliveryError) in try self.compact() }
     }
 }
