@@ -4,13 +4,15 @@ import Tracker
 
 extension WebhookFormatter {
     /// The `obwatch.notification/v1` object (CONTRACT section 4), compact, on one line: the generic webhook's body
-    /// and a `file:` receiver's line. The events are their `jsonLine()` objects, verbatim.
+    /// and a `file:` receiver's line. The events are their `jsonLine()` objects, verbatim; `rules` names every rule
+    /// that routed them to the receiver, `rule` (the first of them) kept for older consumers.
     public static func genericBody(_ notification: OutboundNotification, _ message: RenderedMessage) -> Data {
         JSONBody.members([
             "schema": .string("obwatch.notification/v1"),
             "id": .string(notification.id),
             "receiver": .string(notification.receiver),
             "rule": .string(notification.rule),
+            "rules": .array(notification.rules.map { .string($0) }),
             "status": .string(notification.status.rawValue),
             "title": .string(message.title),
             "text": .string(message.text),

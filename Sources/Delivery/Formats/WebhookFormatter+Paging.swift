@@ -189,6 +189,7 @@ extension WebhookFormatter {
             ("at", event.at.text),
             ("target", event.target.name),
             ("rule", notification.rule),
+            ("rules", notification.rules.joined(separator: ", ")),
             ("notification_id", notification.id),
         ]
         if let dag = event.dag {

@@ -75,7 +75,7 @@ public struct SyslogNotificationSender: NotificationSender {
     public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
         let alreadySent = self.progress.state.withLock { $0.sentByNotification[notification.id] ?? 0 }
         for (index, event) in notification.events.enumerated() where index >= alreadySent {
-            let single = OutboundNotification(receiver: notification.receiver, rule: notification.rule, events: [event])
+            let single = notification.with(events: [event])
             let text = self.templates.render(single).text
             let sequence = self.progress.state.withLock { state -> UInt64 in
                 state.sequence += 1

@@ -36,6 +36,11 @@ public struct MessageTemplates: Sendable {
             let summary = notification.events.map(\.summary).joined(separator: "\n")
             return RenderedMessage(title: notification.events.first?.summary ?? "obwatch notification", text: summary)
         }
-        return renderer.render(receiver: notification.receiver, rule: notification.rule, events: notification.events)
+        return renderer.render(
+            receiver: notification.receiver,
+            rule: notification.rule,
+            rules: notification.rules,
+            events: notification.events
+        )
     }
 }

@@ -41,10 +41,39 @@ public struct Rule: Sendable, Hashable {
         self.mark = mark
     }
 
-    /// The threshold whose `stalled` events this rule receives: its own `after:`, or the default.
+    /// The rule's own stall threshold: its `after:`, or the default. A rule that takes every event type and has no
+    /// `after:` receives the other thresholds in use too (see ``receivesStalled(threshold:default:thresholdsInUse:)``).
     /// - Parameter defaultThreshold: `defaults.stall_after`.
     public func stallThreshold(default defaultThreshold: StallThreshold) -> StallThreshold {
         self.after ?? defaultThreshold
+    }
+
+    /// Whether the rule's `match:` takes every event type: `event: "*"`, or no `event:` at all.
+    public var acceptsEveryEventType: Bool {
+        if case .all = self.matcher.types { return true }
+        return false
+    }
+
+    /// Whether the rule is routed `stalled` events of a threshold (when the rest of its `match:` holds).
+    ///
+    /// A rule with `after:` gets only that threshold. A rule without `after:` that takes every event type is an
+    /// audit trail: it gets `stalled` at every threshold in use, so it never sees a `resumed` without its `stalled`
+    /// (CONTRACT section 6). Any other rule without `after:`, one that lists `stalled`, gets the default only.
+    /// Thresholds compare as written: `30m` and `1800s` are two thresholds.
+    /// - Parameters:
+    ///   - threshold: The threshold as written, e.g. `30m`, as a `stalled` event carries it.
+    ///   - defaultThreshold: `defaults.stall_after`.
+    ///   - thresholdsInUse: `defaults.stall_after` and every rule's `after:` (see ``Router/thresholdsInUse``).
+    public func receivesStalled(
+        threshold: String,
+        default defaultThreshold: StallThreshold,
+        thresholdsInUse: [StallThreshold]
+    ) -> Bool {
+        if let after = self.after { return after.text == threshold }
+        if self.acceptsEveryEventType {
+            return threshold == defaultThreshold.text || thresholdsInUse.contains { $0.text == threshold }
+        }
+        return threshold == defaultThreshold.text
     }
 }
 

@@ -17,6 +17,12 @@ public import Tracker
 ///   out once (see ``maximumCatchUpReminders``), and a reminder's new group counts its `group_wait` from its own `at`.
 /// - A rule a reload removed keeps getting the resolved events of what it sent (through its old name, without
 ///   `group_wait`), but no reminders.
+/// - `routes` lists every matching rule, but an event reaches each receiver once (CONTRACT section 6): it joins the
+///   group of the first rule that sends it there, which takes that rule's `group_wait` and `template:`, and the
+///   other rules are named in the notification's ``OutboundNotification/rules``. Reminders go through their own rule
+///   only.
+/// - A rule without `after:` that takes every event type receives `stalled` at every threshold in use, so an audit
+///   trail never sees a `resumed` without its `stalled`; a rule that lists `stalled` keeps the default threshold.
 public struct Router: Sendable {
     /// At most this many overdue reminders of one rule and incident come out of one ``tick(at:state:)``: after a long
     /// outage the oldest missed ones are skipped (their numbers are not reused), so a tiny `repeat` cannot flood.
@@ -30,6 +36,9 @@ public struct Router: Sendable {
     public let inhibitions: [Inhibition]
     /// `defaults.stall_after`: the threshold of the rules without `after:`.
     public let defaultStallThreshold: StallThreshold
+    /// Every distinct stall threshold (by its written text): `defaults.stall_after` first, then each rule's `after:`
+    /// in file order. The tracker fires one `stalled` per threshold; a catch-all rule receives each of them.
+    public let thresholdsInUse: [StallThreshold]
 
     private let ruleIndexByName: [String: Int]
     private let sourceTypes: Set<EventType>
@@ -55,6 +64,11 @@ public struct Router: Sendable {
             indexByName[rule.name] = index
         }
         self.ruleIndexByName = indexByName
+        var thresholds = [defaultStallThreshold]
+        for case let after? in rules.map(\.after) where !thresholds.contains(where: { $0.text == after.text }) {
+            thresholds.append(after)
+        }
+        self.thresholdsInUse = thresholds
         self.sourceTypes = inhibitions.reduce(into: []) { $0.formUnion($1.sources) }
     }
 
@@ -76,9 +90,11 @@ public struct Router: Sendable {
     ///   - now: The instant of routing: silences are read at it and `group_wait` counts from it.
     ///   - state: The router's memory; updated.
     /// - Returns: Every event with `routes` filled, in input order, and the notifications now due: this call's
-    ///   groups without `group_wait`, and any waiting groups whose deadline is at or before `now`.
+    ///   groups without `group_wait`, and any waiting groups whose deadline is at or before `now`. An event reaches
+    ///   each receiver once, in the group of the first rule (in `routes` order) that sends it there; the other
+    ///   rules that send it there are named in that notification's `rules`.
     public func route(_ events: [Event], at now: ObshellTime, state: inout RouterState) -> RoutingResult {
-        var collector = NotificationCollector()
+        var collector = NotificationCollector(ruleOrder: self.ruleIndexByName)
         collector.collectDue(at: now, state: &state)
         var routed: [Event] = []
         routed.reserveCapacity(events.count)
@@ -97,11 +113,9 @@ public struct Router: Sendable {
             }
             event.routes = routes
             self.remember(event, state: &state)
-            for route in routes {
-                let wait = self.rule(named: route.rule)?.groupWait ?? .zero
-                for receiver in route.receivers {
-                    collector.add(event, receiver: receiver, rule: route.rule, wait: wait, at: now, state: &state)
-                }
+            for (receiver, rules) in Self.rulesByReceiver(routes) {
+                let wait = rules.first.flatMap { self.rule(named: $0)?.groupWait } ?? .zero
+                collector.add(event, receiver: receiver, rules: rules, wait: wait, at: now, state: &state)
             }
             routed.append(event)
         }
@@ -118,7 +132,7 @@ public struct Router: Sendable {
     ///   - state: The router's memory; updated.
     /// - Returns: The reminders (with `routes`, in time order) and the notifications now due, reminders included.
     public func tick(at now: ObshellTime, state: inout RouterState) -> RoutingResult {
-        var collector = NotificationCollector()
+        var collector = NotificationCollector(ruleOrder: self.ruleIndexByName)
         // A reload may have removed the rule or its `repeat:`: its reminders end with it.
         state.reminders.removeAll { self.repeatInterval(ofRule: $0.rule) == nil }
         self.skipFloodedReminders(at: now, state: &state)
@@ -143,7 +157,7 @@ public struct Router: Sendable {
                 collector.add(
                     event,
                     receiver: receiver,
-                    rule: rule.name,
+                    rules: [rule.name],
                     wait: rule.groupWait,
                     at: event.at,
                     state: &state
@@ -168,14 +182,29 @@ public struct Router: Sendable {
 
     // MARK: - Matching
 
-    /// The rules that match `event`, in file order; a `stalled` event goes only to the rules of its threshold.
+    /// Whether `rule` is routed the `stalled` events of `threshold` (see
+    /// ``Rule/receivesStalled(threshold:default:thresholdsInUse:)``): its own `after:`, or, without one, every
+    /// threshold in use for a rule that takes every event type and `defaults.stall_after` for any other.
+    /// - Parameters:
+    ///   - rule: The rule.
+    ///   - threshold: The threshold as written, e.g. `30m`.
+    public func receivesStalled(rule: Rule, threshold: String) -> Bool {
+        rule.receivesStalled(
+            threshold: threshold,
+            default: self.defaultStallThreshold,
+            thresholdsInUse: self.thresholdsInUse
+        )
+    }
+
+    /// The rules that match `event`, in file order; a `stalled` event goes only to the rules that receive its
+    /// threshold.
     func matchingRules(for event: Event) -> [Rule] {
         self.rules.filter { rule in
             guard rule.matcher.matches(event) else { return false }
             guard event.type == .stalled else { return true }
             // A stalled event without a threshold can only come from the default clock.
             let threshold = event.threshold ?? self.defaultStallThreshold.text
-            return rule.stallThreshold(default: self.defaultStallThreshold).text == threshold
+            return self.receivesStalled(rule: rule, threshold: threshold)
         }
     }
 
@@ -348,6 +377,22 @@ public struct Router: Sendable {
             best = index
         }
         return best
+    }
+
+    /// Each receiver of `routes` once, in the order it first appears, with every rule that sends it there in
+    /// `routes` order: one notification per event and receiver.
+    private static func rulesByReceiver(_ routes: [Event.Route]) -> [(receiver: String, rules: [String])] {
+        var result: [(receiver: String, rules: [String])] = []
+        for route in routes {
+            for receiver in route.receivers {
+                if let index = result.firstIndex(where: { $0.receiver == receiver }) {
+                    if !result[index].rules.contains(route.rule) { result[index].rules.append(route.rule) }
+                } else {
+                    result.append((receiver, [route.rule]))
+                }
+            }
+        }
+        return result
     }
 
     private static func unique(_ receivers: [String]) -> [String] {

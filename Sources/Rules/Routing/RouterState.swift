@@ -54,18 +54,44 @@ public struct RouterState: Sendable, Hashable, Codable {
         var due: ObshellTime
     }
 
-    /// Events gathered for one (receiver, rule) pair, waiting for `group_wait` to pass.
+    /// Events gathered for one receiver through one rule, waiting for `group_wait` to pass.
     struct Group: Sendable, Hashable, Codable {
         /// The receiver's name.
         var receiver: String
-        /// The rule's name.
+        /// The rule whose `group_wait` gathers the events: the first rule that routed each of them to the receiver.
         var rule: String
+        /// Every rule that routed one of the events to the receiver, ``rule`` first.
+        var rules: [String]
         /// Orders notifications by when their first event was routed.
         var sequence: Int
         /// When the group is sent; `nil` for a group sent at the end of the call that made it (no `group_wait`).
         var deadline: ObshellTime?
         /// The events, in routing order, each with its `routes`.
         var events: [Event]
+
+        init(receiver: String, rule: String, rules: [String], sequence: Int, deadline: ObshellTime?, events: [Event]) {
+            self.receiver = receiver
+            self.rule = rule
+            self.rules = rules
+            self.sequence = sequence
+            self.deadline = deadline
+            self.events = events
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case receiver, rule, rules, sequence, deadline, events
+        }
+
+        /// Decodes a group; one saved before `rules` existed gets `[rule]`.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.receiver = try container.decode(String.self, forKey: .receiver)
+            self.rule = try container.decode(String.self, forKey: .rule)
+            self.rules = try container.decodeIfPresent([String].self, forKey: .rules) ?? [self.rule]
+            self.sequence = try container.decode(Int.self, forKey: .sequence)
+            self.deadline = try container.decodeIfPresent(ObshellTime.self, forKey: .deadline)
+            self.events = try container.decode([Event].self, forKey: .events)
+        }
     }
 
     /// The layout version this state was written with.

@@ -19,18 +19,28 @@ public struct TemplateContext: Sendable {
     ///   - receiver: The receiver's name, when rendering for one.
     ///   - rule: The rule's name, when rendering for one.
     public init(event: Event, timeZone: TimeZone = .current, receiver: String? = nil, rule: String? = nil) {
-        self.root = Self.eventObject(event, timeZone: timeZone, receiver: receiver, rule: rule)
+        self.root = Self.eventObject(event, timeZone: timeZone, receiver: receiver, rule: rule, rules: nil)
     }
 
     /// The context of a notification: the first event's keys at the top, every event under `events`.
     /// - Parameters:
     ///   - receiver: The receiver's name.
-    ///   - rule: The rule's name.
+    ///   - rule: The rule's name: the first rule that routed the events to the receiver.
+    ///   - rules: Every rule that routed them there (`{{#rules}}`); `nil` means `[rule]`.
     ///   - events: The events sent together, in order; the first one fills the top level.
     ///   - timeZone: The zone `at_local` is written in.
-    public init(receiver: String, rule: String, events: [Event], timeZone: TimeZone = .current) {
-        let objects = events.map { Self.eventObject($0, timeZone: timeZone, receiver: receiver, rule: rule) }
-        var root = objects.first ?? Self.emptyEventObject(receiver: receiver, rule: rule)
+    public init(
+        receiver: String,
+        rule: String,
+        rules: [String]? = nil,
+        events: [Event],
+        timeZone: TimeZone = .current
+    ) {
+        let rules = rules ?? [rule]
+        let objects = events.map {
+            Self.eventObject($0, timeZone: timeZone, receiver: receiver, rule: rule, rules: rules)
+        }
+        var root = objects.first ?? Self.emptyEventObject(receiver: receiver, rule: rule, rules: rules)
         root["events"] = objects
         root["count"] = objects.count
         root["more"] = objects.count > 1 ? objects.count - 1 : TemplateNull()
@@ -56,12 +66,13 @@ public struct TemplateContext: Sendable {
         }
     }
 
-    private static func emptyEventObject(receiver: String, rule: String) -> [String: any Sendable] {
+    private static func emptyEventObject(receiver: String, rule: String, rules: [String]) -> [String: any Sendable] {
         guard case .object(let keys) = TemplateSchema.event else { return [:] }
         var object: [String: any Sendable] = [:]
         for key in keys.keys { object[key] = TemplateNull() }
         object["receiver"] = receiver
         object["rule"] = rule
+        object["rules"] = rules
         return object
     }
 
@@ -69,7 +80,8 @@ public struct TemplateContext: Sendable {
         _ event: Event,
         timeZone: TimeZone,
         receiver: String?,
-        rule: String?
+        rule: String?,
+        rules: [String]?
     ) -> [String: any Sendable] {
         var object: [String: any Sendable] = [
             "schema": Event.schema,
@@ -90,6 +102,7 @@ public struct TemplateContext: Sendable {
             "headline": Self.headline(event),
             "receiver": Self.orNull(receiver),
             "rule": Self.orNull(rule),
+            "rules": rules ?? rule.map { [$0] } ?? [],
         ]
         var labels: [String: any Sendable] = [:]
         for (key, value) in event.target.labels { labels[key] = value }

@@ -78,10 +78,17 @@ public struct TemplateRenderer: Sendable {
     /// Renders a notification of one or more events.
     /// - Parameters:
     ///   - receiver: The receiver's name (`{{receiver}}`).
-    ///   - rule: The rule's name (`{{rule}}`).
+    ///   - rule: The rule's name (`{{rule}}`): the first rule that routed the events to the receiver.
+    ///   - rules: Every rule that routed them there (`{{#rules}}`); `nil` means `[rule]`.
     ///   - events: The events sent together.
-    public func render(receiver: String, rule: String, events: [Event]) -> RenderedMessage {
-        let context = TemplateContext(receiver: receiver, rule: rule, events: events, timeZone: self.timeZone)
+    public func render(receiver: String, rule: String, rules: [String]? = nil, events: [Event]) -> RenderedMessage {
+        let context = TemplateContext(
+            receiver: receiver,
+            rule: rule,
+            rules: rules,
+            events: events,
+            timeZone: self.timeZone
+        )
         return self.render(context, fallbackTitle: events.first?.summary)
     }
 

@@ -35,7 +35,8 @@ public indirect enum TemplateSchemaNode: Sendable, Hashable {
 /// obwatch adds, and, for a notification, the receiver, the rule and the list of events.
 ///
 /// A notification's top level is its first event (so a template written for one event works for a batch), plus
-/// `receiver`, `rule`, `events` (every event, each with the same keys and helpers), `count` and `more`.
+/// `receiver`, `rule`, `rules` (every rule that routed the events to the receiver, `rule` first, a list of names),
+/// `events` (every event, each with the same keys and helpers), `count` and `more`.
 public enum TemplateSchema {
     /// The keys of one sub-task in `sub_tasks`.
     public static let subTask: TemplateSchemaNode = .object([
@@ -58,7 +59,7 @@ public enum TemplateSchema {
         "previous": .object(["stage": .value, "state": .value, "operator": .value]),
         // Helpers, not JSON fields.
         "stalled_for": .value, "at_local": .value, "progress": .value, "headline": .value, "receiver": .value,
-        "rule": .value,
+        "rule": .value, "rules": .list(.value),
     ])
 
     /// The top level of a notification: the first event's keys plus the batch.

@@ -43,6 +43,34 @@ import Tracker
         }
     }
 
+    @Test func genericAndOpsgenieNameEveryRuleThatRoutedTheEvents() throws {
+        let events = [FormatSamples.failed()]
+        let notification = OutboundNotification(
+            receiver: "db-chat",
+            rule: "failures",
+            otherRules: ["audit"],
+            events: events
+        )
+        let generic = FormatSamples.formatter(.generic)
+            .requests(for: notification, message: FormatSamples.message, now: FormatSamples.now)
+        let genericRequest = try #require(generic.first)
+        let text = String(decoding: genericRequest.body, as: UTF8.self)
+        #expect(text.contains("\"rule\":\"failures\",\"rules\":[\"failures\",\"audit\"],\"status\":"))
+        let body = try decodeObject(genericRequest.body)
+        #expect(body["rules"] as? [String] == ["failures", "audit"])
+
+        let opsgenie = FormatSamples.formatter(.opsgenie, url: "https://api.opsgenie.com/v2/alerts")
+            .requests(for: notification, message: FormatSamples.message, now: FormatSamples.now)
+        let opsgenieRequest = try #require(opsgenie.first)
+        let details = try #require(try decodeObject(opsgenieRequest.body)["details"] as? [String: Any])
+        #expect(details["rule"] as? String == "failures")
+        #expect(details["rules"] as? String == "failures, audit")
+
+        // A notification of one rule says so in `rules` too.
+        let single = try decodeObject(try self.onlyRequest(FormatSamples.formatter(.generic), events).body)
+        #expect(single["rules"] as? [String] == ["failures"])
+    }
+
     @Test func configuredHeaderReplacesADefault() throws {
         let formatter = FormatSamples.formatter(.generic, headers: ["content-type": Secret("application/vnd.x+json")])
         let request = try self.onlyRequest(formatter, [FormatSamples.failed()])

@@ -131,7 +131,7 @@ struct RouterMatchingTests {
         }
     }
 
-    @Test("a stalled event goes only to the rules of its threshold")
+    @Test("a stalled event goes only to the rules of its threshold; a catch-all rule gets every threshold in use")
     func stalledThresholds() throws {
         let now = try F.time(F.baseText)
         let router = F.router([
@@ -144,9 +144,12 @@ struct RouterMatchingTests {
         let defaultStall = F.event(.stalled, at: now, threshold: "30m")
         #expect(try self.routes(router, defaultStall).map(\.rule) == ["default-stall", "explicit-30m", "audit"])
         let hourStall = F.event(.stalled, at: now, threshold: "1h")
-        #expect(try self.routes(router, hourStall).map(\.rule) == ["hour-stall"])
+        #expect(try self.routes(router, hourStall).map(\.rule) == ["hour-stall", "audit"])
         let secondsStall = F.event(.stalled, at: now, threshold: "1800s")
-        #expect(try self.routes(router, secondsStall).map(\.rule) == ["seconds-1800"])
+        #expect(try self.routes(router, secondsStall).map(\.rule) == ["seconds-1800", "audit"])
+        // A threshold no rule uses (a stalled event from before a reload) reaches only whoever matches it exactly.
+        let unusedStall = F.event(.stalled, at: now, threshold: "2h")
+        #expect(try self.routes(router, unusedStall) == [])
         // Other types ignore `after:`.
         #expect(try self.routes(router, F.event(.failed, at: now)).map(\.rule) == ["audit"])
     }

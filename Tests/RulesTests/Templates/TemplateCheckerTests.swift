@@ -132,7 +132,7 @@ import YAML
         let paths = TemplateSchema.knownPaths
         for path in [
             "dag.max_stage", "sub_tasks", "target.labels", "previous.operator", "at_local", "stalled_for", "progress",
-            "events", "count", "receiver", "rule", "observed_mid_run", "node.node_id",
+            "events", "count", "receiver", "rule", "rules", "observed_mid_run", "node.node_id",
         ] {
             #expect(paths.contains(path), "\(path)")
         }

@@ -111,6 +111,21 @@ import YAML
         #expect(message.text == "audit:0:failed;audit:1:cancelled; 2")
     }
 
+    @Test func rulesListsEveryRuleThatRoutedTheNotification() throws {
+        let overrides = TemplateOverrides(
+            title: TemplateTestSupport.source("{{rule}}"),
+            text: TemplateTestSupport.source("{{#rules}}{{^first()}}, {{/first()}}{{.}}{{/rules}}")
+        )
+        #expect(TemplateChecker.check(overrides).isEmpty)
+        let renderer = try TemplateRenderer(format: "dingtalk", overrides: overrides)
+        let events = [try TemplateTestSupport.sample(.failed)]
+        let both = renderer.render(receiver: "c", rule: "page", rules: ["page", "audit"], events: events)
+        #expect(both.title == "page")
+        #expect(both.text == "page, audit")
+        // Without rules (a caller from before they existed), the rule alone.
+        #expect(renderer.render(receiver: "c", rule: "page", events: events).text == "page")
+    }
+
     @Test func anEmptyTitleFallsBackToTheSummary() throws {
         let overrides = TemplateOverrides(title: TemplateTestSupport.source("{{error}}"))
         let renderer = try TemplateRenderer(format: "pagerduty", overrides: overrides)
