@@ -166,6 +166,7 @@ public enum CaptureReader {
                     target: raw.target,
                     observation: .failedPoll(
                         reason: raw.error ?? "HTTP \(raw.status ?? 0) when fetching the agent's key",
+                        kind: raw.error.map(PollFailureKind.init(transportError:)) ?? .http,
                         at: at
                     ),
                     line: number
@@ -186,7 +187,7 @@ public enum CaptureReader {
         case .poll:
             switch self.pollOutcome(raw) {
             case .success(let dags): observation = .list(dags, at: at)
-            case .failure(let reason): observation = .failedPoll(reason: reason.message, at: at)
+            case .failure(let reason): observation = .failedPoll(reason: reason.message, kind: reason.kind, at: at)
             }
         case .dag(let id):
             observation = .confirmation(id: id, result: self.confirmationOutcome(raw), at: at)
@@ -205,23 +206,39 @@ public enum CaptureReader {
         return error.code == 1 || error.errCode?.hasSuffix("Header.DecryptFailed") == true
     }
 
+    /// Why a poll failed, in words and sorted.
     private struct Reason: Error {
         var message: String
+        var kind: PollFailureKind
     }
 
     private static func pollOutcome(_ raw: RawLine) -> Result<[Dag], Reason> {
-        if let error = raw.error { return .failure(Reason(message: error)) }
+        if let error = raw.error {
+            return .failure(Reason(message: error, kind: PollFailureKind(transportError: error)))
+        }
         let status = raw.status ?? 0
+        // A body that is no envelope: a 2xx did not decode; a failure status is sorted by its status, or by the
+        // `error` object of a 401 when one could be read.
+        let undecoded: PollFailureKind =
+            (200..<300).contains(status) ? .decode : PollFailureKind(failedAnswer: status, error: raw.rejection)
         let envelope: Envelope<ContentList<Dag>>
         switch raw.body {
-        case nil: return .failure(Reason(message: "HTTP \(status) with no body"))
-        case .text?, .ignored?, .dag?: return .failure(Reason(message: "HTTP \(status): the body is not JSON"))
+        case nil: return .failure(Reason(message: "HTTP \(status) with no body", kind: undecoded))
+        case .text?, .ignored?, .dag?:
+            return .failure(Reason(message: "HTTP \(status): the body is not JSON", kind: undecoded))
         case .poll(.failure(let error))?:
-            return .failure(Reason(message: "HTTP \(status): the body is not an obshell answer: \(error.message)"))
+            return .failure(
+                Reason(message: "HTTP \(status): the body is not an obshell answer: \(error.message)", kind: undecoded)
+            )
         case .poll(.success(let decoded))?: envelope = decoded
         }
         guard (200..<300).contains(status), envelope.successful else {
-            return .failure(Reason(message: self.describeFailure(status: status, error: envelope.error)))
+            return .failure(
+                Reason(
+                    message: self.describeFailure(status: status, error: envelope.error),
+                    kind: PollFailureKind(failedAnswer: status, error: envelope.error)
+                )
+            )
         }
         return .success(envelope.data?.contents ?? [])
     }

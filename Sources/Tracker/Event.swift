@@ -33,12 +33,17 @@ public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
     case targetDown = "target_down"
     /// The first good poll after `target_down`.
     case targetUp = "target_up"
+    /// obwatch cannot do its job (state not saved, a receiver stuck, every target failing); about obwatch itself,
+    /// made by the daemon (``WatcherHealth``), never by the tracker.
+    case watcherDegraded = "watcher_degraded"
+    /// What made obwatch degraded cleared.
+    case watcherRecovered = "watcher_recovered"
 
     /// `firing` for the types that open an incident, `resolved` for those that close one, else `info`.
     public var status: EventStatus {
         switch self {
-        case .nodeFailed, .failed, .stalled, .targetDown: .firing
-        case .resumed, .retried, .succeeded, .passed, .rolledBack, .cancelled, .targetUp: .resolved
+        case .nodeFailed, .failed, .stalled, .targetDown, .watcherDegraded: .firing
+        case .resumed, .retried, .succeeded, .passed, .rolledBack, .cancelled, .targetUp, .watcherRecovered: .resolved
         case .started, .stageAdvanced, .rollbackStarted, .vanished: .info
         }
     }
@@ -46,9 +51,9 @@ public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
     /// The severity of the table in CONTRACT section 4.
     public var defaultSeverity: EventSeverity {
         switch self {
-        case .nodeFailed, .failed, .targetDown: .critical
+        case .nodeFailed, .failed, .targetDown, .watcherDegraded: .critical
         case .stalled, .rollbackStarted, .rolledBack, .cancelled, .vanished: .warning
-        case .started, .stageAdvanced, .resumed, .retried, .succeeded, .passed, .targetUp: .info
+        case .started, .stageAdvanced, .resumed, .retried, .succeeded, .passed, .targetUp, .watcherRecovered: .info
         }
     }
 
@@ -288,7 +293,8 @@ public struct Event: Sendable, Hashable, Codable {
     public var status: EventStatus
     /// The severity; the type's default unless a rule changes it.
     public var severity: EventSeverity
-    /// The incident this event opens or closes (`target/dag/failed`, `target/dag/stalled`, `target/target_down`).
+    /// The incident this event opens or closes (`target/dag/failed`, `target/dag/stalled`, `target/target_down`,
+    /// `obwatch/watcher/degraded`).
     public var incident: String?
     /// The time of the observation that produced the event, its text kept.
     public var at: ObshellTime
@@ -304,12 +310,19 @@ public struct Event: Sendable, Hashable, Codable {
     public var previous: Previous?
     /// For `started`: whether the DAG was already past stage 1.
     public var observedMidRun: Bool?
+    /// For `node_failed` and `failed`: `true` when the failure happened while obwatch was not watching and is
+    /// known only from what followed it (a retry); `nil` otherwise.
+    public var observedLate: Bool?
     /// For `stalled`: how long no progress was seen, in whole seconds.
     public var stalledSeconds: Int64?
     /// For `stalled`: the threshold as written, e.g. `30m`.
     public var threshold: String?
     /// For `target_down`: why the polls failed.
     public var error: String?
+    /// For `target_down`: the ``PollFailureKind`` of `error` (`auth`, `connect`, `timeout`, ...).
+    public var errorKind: String?
+    /// For `watcher_degraded`: the receivers that are stuck, so that the news is not sent through them.
+    public var degradedReceivers: [String]?
     /// One human line, e.g. `Cluster scale out failed at stage 4/9 (Wait remote deploy finish) on prod-east`.
     public var summary: String
     /// Every rule that matched; set by the router (`nil` is absent, `[]` is written).
@@ -327,9 +340,12 @@ public struct Event: Sendable, Hashable, Codable {
         subTasks: [SubTaskInfo]? = nil,
         previous: Previous? = nil,
         observedMidRun: Bool? = nil,
+        observedLate: Bool? = nil,
         stalledSeconds: Int64? = nil,
         threshold: String? = nil,
         error: String? = nil,
+        errorKind: String? = nil,
+        degradedReceivers: [String]? = nil,
         summary: String,
         routes: [Route]? = nil
     ) {
@@ -345,9 +361,12 @@ public struct Event: Sendable, Hashable, Codable {
         self.subTasks = subTasks
         self.previous = previous
         self.observedMidRun = observedMidRun
+        self.observedLate = observedLate
         self.stalledSeconds = stalledSeconds
         self.threshold = threshold
         self.error = error
+        self.errorKind = errorKind
+        self.degradedReceivers = degradedReceivers
         self.summary = summary
         self.routes = routes
     }
@@ -357,8 +376,12 @@ public struct Event: Sendable, Hashable, Codable {
         case subTasks = "sub_tasks"
         case previous
         case observedMidRun = "observed_mid_run"
+        case observedLate = "observed_late"
         case stalledSeconds = "stalled_seconds"
-        case threshold, error, summary, routes
+        case threshold, error
+        case errorKind = "error_kind"
+        case degradedReceivers = "degraded_receivers"
+        case summary, routes
     }
 
     /// Decodes an event written by ``encode(to:)`` (the delivery queue reads them back).
@@ -377,9 +400,12 @@ public struct Event: Sendable, Hashable, Codable {
         self.subTasks = try container.decodeIfPresent([SubTaskInfo].self, forKey: .subTasks)
         self.previous = try container.decodeIfPresent(Previous.self, forKey: .previous)
         self.observedMidRun = try container.decodeIfPresent(Bool.self, forKey: .observedMidRun)
+        self.observedLate = try container.decodeIfPresent(Bool.self, forKey: .observedLate)
         self.stalledSeconds = try container.decodeIfPresent(Int64.self, forKey: .stalledSeconds)
         self.threshold = try container.decodeIfPresent(String.self, forKey: .threshold)
         self.error = try container.decodeIfPresent(String.self, forKey: .error)
+        self.errorKind = try container.decodeIfPresent(String.self, forKey: .errorKind)
+        self.degradedReceivers = try container.decodeIfPresent([String].self, forKey: .degradedReceivers)
         self.summary = try container.decode(String.self, forKey: .summary)
         self.routes = try container.decodeIfPresent([Route].self, forKey: .routes)
     }
@@ -400,9 +426,12 @@ public struct Event: Sendable, Hashable, Codable {
         try container.encodeIfPresent(self.subTasks, forKey: .subTasks)
         try container.encodeIfPresent(self.previous, forKey: .previous)
         try container.encodeIfPresent(self.observedMidRun, forKey: .observedMidRun)
+        try container.encodeIfPresent(self.observedLate, forKey: .observedLate)
         try container.encodeIfPresent(self.stalledSeconds, forKey: .stalledSeconds)
         try container.encodeIfPresent(self.threshold, forKey: .threshold)
         try container.encodeIfPresent(self.error, forKey: .error)
+        try container.encodeIfPresent(self.errorKind, forKey: .errorKind)
+        try container.encodeIfPresent(self.degradedReceivers, forKey: .degradedReceivers)
         try container.encode(self.summary, forKey: .summary)
         try container.encodeIfPresent(self.routes, forKey: .routes)
     }
@@ -474,9 +503,12 @@ public struct Event: Sendable, Hashable, Codable {
             json.raw("previous", object.text)
         }
         if let midRun = self.observedMidRun { json.raw("observed_mid_run", midRun ? "true" : "false") }
+        if let late = self.observedLate { json.raw("observed_late", late ? "true" : "false") }
         if let seconds = self.stalledSeconds { json.integer("stalled_seconds", seconds) }
         json.string("threshold", self.threshold)
         json.string("error", self.error)
+        json.string("error_kind", self.errorKind)
+        if let receivers = self.degradedReceivers { json.strings("degraded_receivers", receivers) }
         json.string("summary", self.summary)
         if let routes = self.routes {
             let items = routes.map { route -> String in

@@ -7,15 +7,16 @@ public import Obshell
 public enum Observation: Sendable, Hashable, Codable {
     /// A good poll: the agent's list of unfinished DAGs (`contents: null` already read as empty).
     case list([Dag], at: ObshellTime)
-    /// A poll that failed (no answer, non-2xx, not an envelope, `successful: false`); `reason` says why.
-    case failedPoll(reason: String, at: ObshellTime)
+    /// A poll that failed (no answer, non-2xx, not an envelope, `successful: false`); `reason` says why, `kind`
+    /// sorts it (the `error_kind` of `target_down`).
+    case failedPoll(reason: String, kind: PollFailureKind, at: ObshellTime)
     /// The answer to the confirmation of the DAG `id`.
     case confirmation(id: String, result: ConfirmationResult, at: ObshellTime)
 
     /// When the observation was made: the capture line's `at`, or the poller's clock when the answer arrived.
     public var at: ObshellTime {
         switch self {
-        case .list(_, let at), .failedPoll(_, let at), .confirmation(_, _, let at): at
+        case .list(_, let at), .failedPoll(_, _, let at), .confirmation(_, _, let at): at
         }
     }
 }

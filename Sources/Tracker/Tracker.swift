@@ -32,6 +32,10 @@ public struct TrackerStep: Sendable, Hashable {
 ///   READY/CANCEL (no such event) stays in its episode until its `cancelled`.
 ///   `failed` fires once per episode, `node_failed` once per node and episode; a node still FAILED exactly as before
 ///   when its episode ends does not fire again until it changes.
+/// - Failures not seen. A DAG last seen not FAILED that shows it was retried meanwhile (a node's operator became
+///   RETRY, or a sub-task ran again under RUN; see `Progress.missedFailures`) failed while obwatch was not
+///   watching: `node_failed` and `failed` fire with `observed_late: true` and the observation's time, in a failure
+///   episode of their own, then `retried` resolves it.
 /// - A final event fires once per final `state/operator` until the DAG runs again; a listed SUCCEED counts like a
 ///   confirmed one. A DAG that comes back READY or RUNNING after a final fires `retried` (or `rollback_started`
 ///   under ROLLBACK), never a second `started`. A DAG that comes back after `vanished` was most likely listed all
@@ -60,8 +64,8 @@ public enum Tracker {
     ) -> TrackerStep {
         var machine = Machine(state: state, settings: settings, target: target)
         switch observation {
-        case .failedPoll(let reason, let at):
-            machine.failedPoll(reason: reason, at: at)
+        case .failedPoll(let reason, let kind, let at):
+            machine.failedPoll(reason: reason, kind: kind, at: at)
         case .list(let dags, let at):
             machine.goodPoll(dags, at: at)
         case .confirmation(let id, let result, let at):
@@ -89,7 +93,7 @@ private struct Machine {
 
     // MARK: - Polls
 
-    mutating func failedPoll(reason: String, at: ObshellTime) {
+    mutating func failedPoll(reason: String, kind: PollFailureKind, at: ObshellTime) {
         self.state.consecutiveFailedPolls += 1
         self.state.lastError = reason
         // The agent keeps running the DAGs while we cannot see them: that gap must not count as no progress.
@@ -100,6 +104,11 @@ private struct Machine {
         self.state.targetDown = true
         self.state.downEpisodes += 1
         let name = self.target.name
+        // A refused password never fixes itself: say what to change instead of how many polls failed.
+        let summary =
+            kind == .auth
+            ? "\(name) is down: password refused by the agent: fix password/password_file of \(name) (\(reason))"
+            : "\(name) is down: \(self.state.consecutiveFailedPolls) polls in a row failed (\(reason))"
         self.events.append(
             Event(
                 id: EventID.make([name, "", EventType.targetDown.rawValue, String(self.state.downEpisodes)]),
@@ -108,7 +117,8 @@ private struct Machine {
                 at: at,
                 target: self.target,
                 error: reason,
-                summary: "\(name) is down: \(self.state.consecutiveFailedPolls) polls in a row failed (\(reason))"
+                errorKind: kind.rawValue,
+                summary: summary
             )
         )
     }
@@ -247,8 +257,15 @@ private struct Machine {
             }
         }
 
+        // A failure that came and was retried while obwatch was not watching (stopped, polls failing, or simply
+        // between two polls) is reported late, before the retry that shows it.
+        let missed = record.failedFired ? [] : Progress.missedFailures(from: previous, to: current)
+        if !missed.isEmpty {
+            self.reportLateFailure(&record, nodeIDs: missed, dag: dag, current: current, before: before, at: at)
+        }
+
         // Running again: rollback or retry, which end the failure episode.
-        let nodeRetried = Progress.nodeBecameRetry(from: previous, to: current)
+        let nodeRetried = Progress.nodeBecameRetry(from: previous, to: current) || !missed.isEmpty
         if current.state.isActive {
             let rollbackStarts =
                 current.operator == .rollback
@@ -386,6 +403,59 @@ private struct Machine {
         )
     }
 
+    /// `node_failed` (for each node not reported yet in the episode) and `failed`, both `observed_late`, for a failure
+    /// that only the retry after it shows.
+    mutating func reportLateFailure(
+        _ record: inout DagRecord,
+        nodeIDs: [String],
+        dag: Dag,
+        current: DagSummary,
+        before: Event.Previous,
+        at: ObshellTime
+    ) {
+        let allNodes = dag.nodes ?? []
+        let nodes = allNodes.filter { nodeIDs.contains($0.id) }
+        guard let first = nodes.first else { return }
+        // The stage a node stands at: the DAG's own stage may have moved on since (a retry that succeeded).
+        func stage(of node: DagNode) -> Int { (allNodes.firstIndex { $0.id == node.id } ?? 0) + 1 }
+        let late = " while obwatch was not watching"
+        self.beginFailureEpisode(&record)
+        record.failedIncidentOpen = true
+        let incident = self.incident(current.id, "failed")
+        for node in nodes where !record.failedNodes.contains(node.id) {
+            record.failedNodes.append(node.id)
+            self.emit(
+                .nodeFailed,
+                record: &record,
+                key: "\(record.failureEpisodes)/\(node.id)",
+                incident: incident,
+                at: at,
+                dag: current,
+                node: NodeSummary(node),
+                subTasks: Self.failedSubTasks(of: [node]),
+                previous: before,
+                observedLate: true,
+                summary: "Node \(node.name) of \(current.name) failed at stage \(stage(of: node))/\(current.maxStage)"
+                    + " on \(self.target.name)" + late
+            )
+        }
+        record.failedFired = true
+        self.emit(
+            .failed,
+            record: &record,
+            key: String(record.failureEpisodes),
+            incident: incident,
+            at: at,
+            dag: current,
+            node: NodeSummary(first),
+            subTasks: Self.failedSubTasks(of: nodes),
+            previous: before,
+            observedLate: true,
+            summary: "\(current.name) failed at stage \(stage(of: first))/\(current.maxStage) (\(first.name))"
+                + " on \(self.target.name)" + late
+        )
+    }
+
     mutating func countStall(_ record: inout DagRecord, current: DagSummary, at: ObshellTime) {
         if let mark = record.stallMark, mark < at {
             record.stalledNanoseconds =
@@ -519,6 +589,7 @@ private struct Machine {
         subTasks: [Event.SubTaskInfo]? = nil,
         previous: Event.Previous? = nil,
         observedMidRun: Bool? = nil,
+        observedLate: Bool? = nil,
         stalledSeconds: Int64? = nil,
         threshold: String? = nil,
         summary: String
@@ -556,6 +627,7 @@ private struct Machine {
                 subTasks: subTasks,
                 previous: previous,
                 observedMidRun: observedMidRun,
+                observedLate: observedLate,
                 stalledSeconds: stalledSeconds,
                 threshold: threshold,
                 summary: summary
@@ -619,6 +691,34 @@ enum Progress {
             guard node.operator == .retry, let previous = before[node.id] else { return false }
             return previous != .retry
         }
+    }
+
+    /// The nodes that show a failure the observations did not see, for a DAG last seen not FAILED (a seen failure is
+    /// retried as usual) that runs forward (operator RUN), with details both times:
+    /// - a node whose operator became RETRY: obshell allows RETRY only on a FAILED DAG;
+    /// - a node under RUN both times with a sub-task whose `execute_times` rose from at least 1: under RUN a
+    ///   sub-task is set READY (which raises it) only once, from PENDING, so it ran again after a reset.
+    ///
+    /// A node under RETRY both times is no evidence: the retry itself raises `execute_times` more than once (a
+    /// sub-task that had failed is set READY to roll back, then READY to run again).
+    static func missedFailures(from old: DagSummary, to new: DagSummary) -> [String] {
+        guard old.state != .failed, new.operator == .run, let oldNodes = old.nodes, let newNodes = new.nodes else {
+            return []
+        }
+        let before = Dictionary(oldNodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return newNodes.filter { node in
+            guard let previous = before[node.id] else { return false }
+            if node.operator == .retry { return previous.operator != .retry }
+            guard node.operator == .run, previous.operator == .run else { return false }
+            let ran = Dictionary(
+                previous.subTasks.map { ($0.id, $0.executeTimes) },
+                uniquingKeysWith: { first, _ in first }
+            )
+            return node.subTasks.contains { subTask in
+                guard let times = ran[subTask.id], times >= 1 else { return false }
+                return subTask.executeTimes > times
+            }
+        }.map(\.id)
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

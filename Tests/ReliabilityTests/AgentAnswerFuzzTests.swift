@@ -100,7 +100,7 @@ struct AgentAnswerFuzzTests {
         let at = Self.start.adding(.seconds(5))
         do {
             let envelope = try ObshellDecoder.envelope(ContentList<Dag>.self, from: data)
-            guard envelope.successful else { return .failedPoll(reason: "successful is false", at: at) }
+            guard envelope.successful else { return .failedPoll(reason: "successful is false", kind: .agent, at: at) }
             return .list(envelope.data?.contents ?? [], at: at)
         } catch {
             #expect(error.code == .undecodable, "\(label): \(error)")
@@ -108,7 +108,7 @@ struct AgentAnswerFuzzTests {
                 error.message.hasPrefix("at ") && error.path != nil || error.message.hasPrefix("the body is not JSON")
                 || error.message.hasPrefix("the body is not an envelope")
             #expect(named, "\(label): the error names no path: \(error.message)")
-            return .failedPoll(reason: error.description, at: at)
+            return .failedPoll(reason: error.description, kind: .decode, at: at)
         }
     }
 
@@ -165,7 +165,7 @@ struct AgentAnswerFuzzTests {
         }
         // The decoder already said whether the body is JSON at all.
         let notJSON: Bool
-        if case .failedPoll(let reason, _) = expected {
+        if case .failedPoll(let reason, _, _) = expected {
             notJSON = reason.contains("the body is not JSON")
         } else {
             notJSON = false

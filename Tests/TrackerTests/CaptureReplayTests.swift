@@ -81,6 +81,7 @@ struct CaptureReplayTests {
         let down = events[1]
         #expect(down.at == Fixture.time(15))
         #expect(down.error == "HTTP 500 Common.Unexpected: Unexpected error: Internal Server Error")
+        #expect(down.errorKind == "http")
         #expect(down.incident == "prod-east/target_down")
         #expect(down.dag == nil)
         #expect(events[2].incident == down.incident && events[2].status == .resolved)
@@ -217,7 +218,9 @@ struct CaptureReplayTests {
             file: "x"
         )
         #expect(unfetched.entries.map(\.line) == [2, 3])
-        #expect(unfetched.entries.first?.observation == .failedPoll(reason: "refused", at: Fixture.time(0)))
+        #expect(
+            unfetched.entries.first?.observation == .failedPoll(reason: "refused", kind: .connect, at: Fixture.time(0))
+        )
         // The first poll's key fetch failed: no poll request was sent, yet that poll failed, as it did live.
         let keyless = CaptureReader.read(
             lines([
@@ -230,8 +233,8 @@ struct CaptureReplayTests {
         )
         #expect(
             keyless.entries.map(\.observation) == [
-                .failedPoll(reason: "timed out", at: Fixture.time(0)),
-                .failedPoll(reason: "HTTP 503 when fetching the agent's key", at: Fixture.time(5)),
+                .failedPoll(reason: "timed out", kind: .timeout, at: Fixture.time(0)),
+                .failedPoll(reason: "HTTP 503 when fetching the agent's key", kind: .http, at: Fixture.time(5)),
                 .list([], at: Fixture.time(10)),
             ]
         )

@@ -49,6 +49,7 @@ struct EventEncodingTests {
             .retried: (.resolved, .info), .rollbackStarted: (.info, .warning), .succeeded: (.resolved, .info),
             .passed: (.resolved, .info), .rolledBack: (.resolved, .warning), .cancelled: (.resolved, .warning),
             .vanished: (.info, .warning), .targetDown: (.firing, .critical), .targetUp: (.resolved, .info),
+            .watcherDegraded: (.firing, .critical), .watcherRecovered: (.resolved, .info),
         ]
         #expect(table.count == EventType.allCases.count)
         for type in EventType.allCases {
@@ -61,7 +62,7 @@ struct EventEncodingTests {
         let identity = TargetIdentity(name: "t", url: nil, labels: ["z": "1", "a": "2", "m": "3"])
         let step = Tracker.step(
             TrackerState(),
-            .failedPoll(reason: "connection refused", at: Fixture.time(0)),
+            .failedPoll(reason: "connection refused", kind: .connect, at: Fixture.time(0)),
             settings: driver.settings,
             target: identity
         )
@@ -69,6 +70,48 @@ struct EventEncodingTests {
         let line = try #require(step.events.first?.jsonLine())
         #expect(line.contains(#""target":{"name":"t","labels":{"a":"2","m":"3","z":"1"}}"#))
         #expect(!line.contains("\"dag\""))
-        #expect(line.contains(#""error":"connection refused""#))
+        #expect(line.contains(#""error":"connection refused","error_kind":"connect","summary":"#))
+    }
+
+    @Test func newFieldsTakeTheirPlacesAndOldEventsStillDecode() throws {
+        let event = Event(
+            id: "x",
+            type: .failed,
+            at: Fixture.time(0),
+            target: TargetIdentity(name: "t"),
+            observedMidRun: false,
+            observedLate: true,
+            stalledSeconds: 5,
+            error: "e",
+            errorKind: "auth",
+            degradedReceivers: ["a", "b"],
+            summary: "s"
+        )
+        let line = event.jsonLine()
+        #expect(
+            line.contains(
+                #""observed_mid_run":false,"observed_late":true,"stalled_seconds":5,"error":"e","error_kind":"auth","#
+                    + #""degraded_receivers":["a","b"],"summary":"s""#
+            )
+        )
+        #expect(try JSONDecoder().decode(Event.self, from: Data(line.utf8)) == event)
+        #expect(try JSONDecoder().decode(Event.self, from: JSONEncoder().encode(event)) == event)
+        // Absent, they are not written; an event queued by an older obwatch decodes without them.
+        let plain = Event(
+            id: "y",
+            type: .targetUp,
+            at: Fixture.time(0),
+            target: TargetIdentity(name: "t"),
+            summary: "s"
+        )
+        let plainLine = plain.jsonLine()
+        #expect(!plainLine.contains("observed_late") && !plainLine.contains("error_kind"))
+        #expect(!plainLine.contains("degraded_receivers"))
+        let old =
+            #"{"id":"y","type":"target_up","at":"2024-01-10T11:34:32.520371417+08:00","target":{"name":"t"},"#
+            + #""summary":"s"}"#
+        let decoded = try JSONDecoder().decode(Event.self, from: Data(old.utf8))
+        #expect(decoded.observedLate == nil && decoded.errorKind == nil && decoded.degradedReceivers == nil)
+        #expect(decoded == plain)
     }
 }

@@ -39,10 +39,16 @@ struct PropertyTests {
         return dag
     }
 
+    /// Whether `dag` runs forward with the node `id` retried or run again.
+    static func showsARunAgain(_ dag: Dag, node id: String?) -> Bool {
+        dag.operator == .run
+            && (dag.nodes ?? []).contains { $0.id == id && ($0.operator == .retry || $0.operator == .run) }
+    }
+
     static func randomObservation(_ time: ObshellTime, _ random: inout SeededGenerator) -> Observation {
         switch Int.random(in: 0..<20, using: &random) {
         case 0..<3:
-            return .failedPoll(reason: "connection refused", at: time)
+            return .failedPoll(reason: "connection refused", kind: .connect, at: time)
         case 3..<7:
             let id = Self.ids.randomElement(using: &random) ?? "11"
             let result: ConfirmationResult
@@ -116,7 +122,14 @@ struct PropertyTests {
             for event in step.events {
                 #expect(event.at == time)
                 let dagID = event.dag?.id ?? ""
-                if event.type.isFinal {
+                if event.observedLate == true {
+                    // A failure reported late is shown by the retry after it, not by a final state.
+                    let shown = Self.shownFinal(observation, dagID: dagID)
+                    #expect(
+                        shown.contains { Self.showsARunAgain($0, node: event.node?.id) },
+                        "seed \(seed): late \(event.type) without its node running again"
+                    )
+                } else if event.type.isFinal {
                     let shown = Self.shownFinal(observation, dagID: dagID)
                     #expect(
                         shown.contains { Self.justifies(event.type, $0) },

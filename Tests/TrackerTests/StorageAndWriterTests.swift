@@ -52,8 +52,8 @@ struct StorageAndWriterTests {
         #expect(
             reading.entries.map(\.observation) == [
                 .list([], at: Fixture.time(0)),
-                .failedPoll(reason: "HTTP 502: the body is not JSON", at: Fixture.time(1)),
-                .failedPoll(reason: "HTTP 500 Common.Unexpected", at: Fixture.time(2)),
+                .failedPoll(reason: "HTTP 502: the body is not JSON", kind: .http, at: Fixture.time(1)),
+                .failedPoll(reason: "HTTP 500 Common.Unexpected", kind: .http, at: Fixture.time(2)),
                 .confirmation(id: "11", result: .failed(reason: "timeout"), at: Fixture.time(3)),
             ]
         )

@@ -120,8 +120,12 @@ struct Driver {
     }
 
     @discardableResult
-    mutating func fail(_ seconds: Int, _ reason: String = "connection refused") -> [Event] {
-        self.feed(.failedPoll(reason: reason, at: Fixture.time(seconds)))
+    mutating func fail(
+        _ seconds: Int,
+        _ reason: String = "connection refused",
+        kind: PollFailureKind = .connect
+    ) -> [Event] {
+        self.feed(.failedPoll(reason: reason, kind: kind, at: Fixture.time(seconds)))
     }
 
     @discardableResult

@@ -269,4 +269,126 @@ struct TransitionTests {
         driver.list(910, [])
         #expect(driver.lastConfirmations == ["11"])
     }
+
+    // MARK: - Failures obwatch did not see
+
+    /// The scale-out DAG at stage 4 whose current sub-task has run `times` times, its last log saying which.
+    static func attempt(_ times: Int, state: TaskState = .running, nodeOperator: TaskOperator = .run) -> Dag {
+        var dag = Fixture.dag(stage: 4, state: state, nodeOperator: nodeOperator, logs: ["attempt \(times)"])
+        dag.nodes?[3].subTasks[0].executeTimes = times
+        return dag
+    }
+
+    @Test func aFailureRetriedWhileAwayIsReportedLateThenRetried() throws {
+        func run() -> Driver {
+            var driver = Driver()
+            driver.list(0, [Self.attempt(1)])
+            // obwatch was stopped for an hour: the node failed and was retried meanwhile; it runs again.
+            driver.list(3600, [Self.attempt(2)])
+            return driver
+        }
+        var driver = run()
+        let back = Array(driver.events.dropFirst())
+        #expect(back.types == [.nodeFailed, .failed, .retried])
+        #expect(back.map(\.observedLate) == [true, true, nil])
+        #expect(back.allSatisfy { $0.incident == "prod-east/11/failed" && $0.at == Fixture.time(3600) })
+        #expect(back[2].status == .resolved)
+        let node = try #require(back[0].node)
+        #expect(node.name == "Wait remote deploy finish" && back[1].node?.id == node.id)
+        #expect(back[0].subTasks?.map(\.executeTimes) == [2] && back[0].subTasks?.first?.lastLog == "attempt 2")
+        #expect(
+            back[0].summary
+                == "Node Wait remote deploy finish of Cluster scale out failed at stage 4/9 on prod-east"
+                + " while obwatch was not watching"
+        )
+        #expect(
+            back[1].summary
+                == "Cluster scale out failed at stage 4/9 (Wait remote deploy finish) on prod-east"
+                + " while obwatch was not watching"
+        )
+        #expect(
+            back[1].jsonLine().contains(
+                #""previous":{"stage":4,"state":"RUNNING","operator":"RUN"},"observed_late":true,"#
+            )
+        )
+        #expect(!back[2].jsonLine().contains("observed_late"))
+        // Each once: the same list again is nothing new, and replaying gives the same ids.
+        #expect(driver.list(3605, [Self.attempt(2)]).isEmpty)
+        #expect(run().events.map(\.id) == Array(driver.events.prefix(4)).map(\.id))
+        #expect(Set(driver.events.map(\.id)).count == driver.events.count)
+    }
+
+    @Test func aNodeSeenUnderRetryAfterFailedPollsWasAFailure() {
+        var driver = Driver()
+        driver.list(0, [Fixture.dag(stage: 4)])
+        driver.fail(5)
+        driver.fail(10)
+        let back = driver.list(15, [Fixture.dag(stage: 4, state: .ready, nodeOperator: .retry)])
+        #expect(back.types == [.nodeFailed, .failed, .retried])
+        #expect(back.map(\.observedLate) == [true, true, nil])
+        #expect(back[2].incident == "prod-east/11/failed")
+    }
+
+    @Test func aRetryThatFailedAgainWhileAwayIsReportedLateThenSeen() {
+        var driver = Driver()
+        driver.list(0, [Self.attempt(1)])
+        let back = driver.list(600, [Self.attempt(2, state: .failed, nodeOperator: .retry)])
+        #expect(back.types == [.nodeFailed, .failed, .retried, .nodeFailed, .failed])
+        #expect(back.map(\.observedLate) == [true, true, nil, nil, nil])
+        #expect(Set(back.map(\.incident)) == ["prod-east/11/failed"])
+        #expect(Set(driver.events.map(\.id)).count == driver.events.count)
+        #expect(driver.list(605, [Self.attempt(2, state: .failed, nodeOperator: .retry)]).isEmpty)
+    }
+
+    @Test func aNormalRunShowsNoLateFailure() {
+        var driver = Driver()
+        for stage in 1...9 {
+            var dag = Fixture.dag(stage: stage)
+            // As obshell sends them: sub-tasks not run yet have run 0 times, and go to 1 when they start.
+            for index in stage..<9 { dag.nodes?[index].subTasks[0].executeTimes = 0 }
+            driver.list(stage * 60, [dag])
+            driver.list(stage * 60 + 5, [dag])
+        }
+        driver.list(600, [])
+        driver.confirm(601, .found(Fixture.dag(stage: 9, state: .succeed)))
+        #expect(!driver.types.contains(.nodeFailed) && !driver.types.contains(.failed))
+        #expect(!driver.types.contains(.retried))
+        #expect(driver.types.last == .succeeded)
+        #expect(driver.events.allSatisfy { $0.observedLate == nil })
+
+        // A rollback raises execute_times too: it is a rollback, not a missed failure to report.
+        var rolling = Driver()
+        rolling.list(0, [Self.attempt(1)])
+        var back = Fixture.dag(stage: 4, operator: .rollback)
+        back.nodes?[3].subTasks[0].executeTimes = 2
+        #expect(rolling.list(600, [back]).types == [.rollbackStarted])
+    }
+
+    @Test func aFailureAlreadySeenIsRetriedWithoutALateCopy() {
+        var driver = Driver()
+        driver.list(0, [Self.attempt(1)])
+        #expect(driver.list(5, [Self.attempt(1, state: .failed)]).types == [.nodeFailed, .failed])
+        #expect(driver.list(10, [Self.attempt(2, state: .ready, nodeOperator: .retry)]).types == [.retried])
+        // Within the retry the sub-task runs again (rolled back, then run): no new failure.
+        #expect(driver.list(15, [Self.attempt(3, nodeOperator: .retry)]).isEmpty)
+        #expect(driver.list(20, [Self.attempt(4, nodeOperator: .retry)]).isEmpty)
+        #expect(driver.types == [.started, .nodeFailed, .failed, .retried])
+        #expect(driver.events.allSatisfy { $0.observedLate == nil })
+    }
+
+    @Test func aRetryThatSucceededWhileAwayIsConfirmedWithTheFailureItHid() {
+        var driver = Driver()
+        driver.list(0, [Self.attempt(1)])
+        driver.list(600, [])
+        #expect(driver.lastConfirmations == ["11"])
+        var done = Fixture.dag(stage: 9, state: .succeed)
+        done.nodes?[3].operator = .retry
+        done.nodes?[3].subTasks[0].executeTimes = 2
+        let confirmed = driver.confirm(601, .found(done))
+        #expect(confirmed.types == [.stageAdvanced, .nodeFailed, .failed, .retried, .succeeded])
+        #expect(confirmed.map(\.observedLate) == [nil, true, true, nil, nil])
+        #expect(confirmed[2].summary.hasPrefix("Cluster scale out failed at stage 4/9 (Wait remote deploy finish)"))
+        #expect(confirmed[3].incident == "prod-east/11/failed" && confirmed[4].incident == nil)
+        #expect(driver.list(700, []).isEmpty)
+    }
 }

@@ -238,7 +238,7 @@ public actor ObshellClient {
         let errCode = error?.errCode
         let message = error?.message ?? "the agent answered HTTP \(status) without a message"
         let code: ObshellError.Code
-        if let errCode, errCode.hasSuffix("IncorrectOceanbasePassword") || errCode.hasSuffix("IncorrectAgentPassword") {
+        if AuthenticationRefusal(status: status, errCode: errCode, apiCode: error?.code) == .password {
             code = .wrongPassword
         } else if error?.code == 1 || errCode?.hasSuffix("Header.DecryptFailed") == true {
             code = .decryptFailed

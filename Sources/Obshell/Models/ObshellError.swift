@@ -16,7 +16,9 @@ public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let timeout = Code(kind: .timeout)
         /// The agent answered with a failure status not covered by a more specific code.
         public static let httpStatus = Code(kind: .httpStatus)
-        /// The agent refused the password (`IncorrectOceanbasePassword`, `IncorrectAgentPassword`).
+        /// The agent refused the password: a wrong one (`IncorrectOceanbasePassword`, `IncorrectAgentPassword`), the
+        /// wrong kind (`WithAgentPassword`, `WithOceanBasePassword`, `AgentPasswordNotInitialized`), or an old
+        /// agent's bare 401 with code 10008 (see ``AuthenticationRefusal``).
         public static let wrongPassword = Code(kind: .wrongPassword)
         /// The DAG (or route) does not exist (`Task.NotFound`, 404).
         public static let notFound = Code(kind: .notFound)

@@ -285,12 +285,15 @@ final class TargetPoller: Sendable {
             self.logger.warning("poll failed", metadata: ["error": "\(error)"])
             let last = self.lastExchange.take()
             let reason: String
-            if case .failedPoll(let replayed, _)? = self.replayed(last) {
+            let kind: PollFailureKind
+            if case .failedPoll(let replayed, let replayedKind, _)? = self.replayed(last) {
                 reason = replayed
+                kind = replayedKind
             } else {
                 reason = "\(error)"
+                kind = PollFailureKind(error)
             }
-            observation = .failedPoll(reason: reason, at: self.observationTime(last))
+            observation = .failedPoll(reason: reason, kind: kind, at: self.observationTime(last))
         }
         var step = await self.tracker.observe(observation)
         let elapsed = ContinuousClock.now - started

@@ -218,6 +218,8 @@ public struct TemplateContext: Sendable {
         case .vanished: return "\(dag) vanished from \(target)"
         case .targetDown: return "\(target) is down"
         case .targetUp: return "\(target) is up again"
+        case .watcherDegraded: return "\(target) is degraded"
+        case .watcherRecovered: return "\(target) works again"
         }
     }
 }

@@ -195,6 +195,7 @@ extension TemplateRenderer {
                     at: at,
                     target: target,
                     error: "connection refused (3 polls in a row)",
+                    errorKind: "connect",
                     summary: "prod-east is down: connection refused (3 polls in a row)"
                 )
             case .targetUp:
@@ -205,6 +206,26 @@ extension TemplateRenderer {
                     at: at,
                     target: target,
                     summary: "prod-east answers again"
+                )
+            case .watcherDegraded:
+                return Event(
+                    id: id,
+                    type: type,
+                    incident: "obwatch/watcher/degraded",
+                    at: at,
+                    target: TargetIdentity(name: "obwatch"),
+                    degradedReceivers: ["db-chat"],
+                    summary: "obwatch is degraded: state cannot be saved in /var/lib/obwatch (read-only file system); "
+                        + "receiver db-chat has had a notification undelivered for 12m"
+                )
+            case .watcherRecovered:
+                return Event(
+                    id: id,
+                    type: type,
+                    incident: "obwatch/watcher/degraded",
+                    at: at,
+                    target: TargetIdentity(name: "obwatch"),
+                    summary: "obwatch works again: nothing is degraded any more"
                 )
             }
         }

@@ -172,6 +172,27 @@ struct ObshellClientTests {
         #expect(agent.requests.count == 2)
     }
 
+    @Test(
+        "every refusal of the password or of its kind is wrongPassword; clock and URI refusals are not",
+        arguments: [
+            (401, 10008, "Security.Authentication.IncorrectOceanbasePassword", ObshellError.Code.wrongPassword),
+            (401, 10008, "Security.Authentication.IncorrectAgentPassword", ObshellError.Code.wrongPassword),
+            (401, 10008, "Security.Authentication.WithAgentPassword", ObshellError.Code.wrongPassword),
+            (401, 10008, "Security.Authentication.WithOceanBasePassword", ObshellError.Code.wrongPassword),
+            (401, 10008, "Security.Authentication.AgentPasswordNotInitialized", ObshellError.Code.wrongPassword),
+            (401, 10008, nil, ObshellError.Code.wrongPassword),
+            (401, 10008, "Security.Authentication.Expired", ObshellError.Code.refused),
+            (401, 10008, "Security.Authentication.Timestamp.Invalid", ObshellError.Code.refused),
+            (401, 10008, "Security.Authentication.Header.UriMismatch", ObshellError.Code.refused),
+            (401, 1, "Security.Authentication.Header.DecryptFailed", ObshellError.Code.decryptFailed),
+            (500, 10008, nil, ObshellError.Code.httpStatus),
+        ] as [(Int, Int, String?, ObshellError.Code)]
+    )
+    func passwordRefusals(status: Int, apiCode: Int, errCode: String?, expected: ObshellError.Code) {
+        let error = ObshellClient.failure(APIError(code: apiCode, errCode: errCode, message: "x"), status: status)
+        #expect(error.code == expected)
+    }
+
     @Test("an unknown DAG is notFound")
     func notFound() async throws {
         let agent = try FakeAgent(password: "")

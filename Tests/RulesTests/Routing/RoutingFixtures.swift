@@ -22,6 +22,8 @@ enum RoutingFixtures {
         switch type {
         case .targetDown, .targetUp:
             return "\(target)/target_down"
+        case .watcherDegraded, .watcherRecovered:
+            return "obwatch/watcher/degraded"
         case .stalled, .resumed:
             return dag.map { "\(target)/\($0)/stalled" }
         case .nodeFailed, .failed, .retried, .succeeded, .passed, .rolledBack, .cancelled:
