@@ -230,6 +230,11 @@ public final class ObshellSimulator: Sendable {
         await self.engine.snapshot()
     }
 
+    /// How many requests were refused for a wrong password (each a failed root@sys login on a real agent).
+    public func refusedLogins() async -> Int {
+        await self.engine.refusedLogins
+    }
+
     /// The agent's current public key (it changes after a `key_change` fault).
     public func publicKey() async -> RSAPublicKey {
         await self.engine.currentKey().publicKey

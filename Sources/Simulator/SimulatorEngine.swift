@@ -102,6 +102,12 @@ actor SimulatorEngine {
     }
 
     /// Takes a fault of one of `kinds` that is active now, counting the request against it.
+    /// Requests refused for a wrong password so far (each a failed root@sys login on a real agent).
+    private(set) var refusedLogins = 0
+
+    /// Counts a request refused for its password.
+    func countRefusedLogin() { self.refusedLogins += 1 }
+
     func takeFault(of kinds: [SimulatedFault.Kind]) -> SimulatedFault? {
         self.sync()
         return self.state.takeFault(of: kinds)

@@ -126,8 +126,16 @@ struct SimulatorResponder: Sendable {
         case .success(.accepted):
             return nil
         case .success(.comparePassword(let auth)):
-            if await self.engine.takeFault(of: [.refusePassword]) != nil { return .incorrectPassword }
-            return auth == self.agent.password ? nil : .incorrectPassword
+            if await self.engine.takeFault(of: [.refusePassword]) != nil {
+                await self.engine.countRefusedLogin()
+                return .incorrectPassword
+            }
+            guard auth == self.agent.password else {
+                // A wrong root@sys password is a failed OceanBase login on the real agent: what lockout counts.
+                await self.engine.countRefusedLogin()
+                return .incorrectPassword
+            }
+            return nil
         }
     }
 

@@ -85,10 +85,8 @@ public struct StateStore: Sendable {
         func failure(_ message: String, _ cause: String? = nil) -> TrackerError {
             TrackerError(code: .stateWriteFailed, message: message, file: url.path, cause: cause)
         }
-        do {
-            try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
-        } catch {
-            throw failure("cannot create the state directory", "\(error)")
+        if let reason = AtomicFile.makeFolders(self.directory.path) {
+            throw failure("cannot create the state directory \(self.directory.path)", reason)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -112,14 +110,14 @@ public enum AtomicFile {
             TrackerError(code: .stateWriteFailed, message: message, file: url.path, cause: cause)
         }
         let folder = url.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw failure("cannot create the folder \(folder.path)", "\(error)")
+        if let reason = Self.makeFolders(folder.path) {
+            throw failure("cannot create the folder \(folder.path)", reason)
         }
         let temporary = url.path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else { throw failure("cannot create \(temporary)", String(cString: strerror(errno))) }
+        guard descriptor >= 0 else {
+            throw failure("cannot create \(temporary)", String(cString: strerror(errno)).lowercased())
+        }
         var ok = data.withUnsafeBytes { buffer -> Bool in
             var offset = 0
             while offset < buffer.count {
@@ -136,12 +134,12 @@ public enum AtomicFile {
         ok = ok && fsync(descriptor) == 0
         let closed = close(descriptor) == 0
         guard ok, closed else {
-            let reason = String(cString: strerror(errno))
+            let reason = String(cString: strerror(errno)).lowercased()
             unlink(temporary)
             throw failure("cannot write \(temporary)", reason)
         }
         guard rename(temporary, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = String(cString: strerror(errno)).lowercased()
             unlink(temporary)
             throw failure("cannot rename \(temporary)", reason)
         }
@@ -150,6 +148,22 @@ public enum AtomicFile {
             _ = fsync(directory)
             close(directory)
         }
+    }
+}
+
+extension AtomicFile {
+    /// Creates a folder and its missing parents (0700), like `mkdir -p`.
+    /// - Returns: `nil` when the folder exists or was made, else the system's reason in plain words
+    ///   (`permission denied`, `read-only file system`, `not a directory`), never a Foundation error dump.
+    public static func makeFolders(_ path: String) -> String? {
+        var isFolder = stat()
+        if stat(path, &isFolder) == 0 {
+            return (isFolder.st_mode & S_IFMT) == S_IFDIR ? nil : String(cString: strerror(ENOTDIR)).lowercased()
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != path, let reason = Self.makeFolders(parent) { return reason }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { return String(cString: strerror(errno)).lowercased() }
+        return nil
     }
 }
 

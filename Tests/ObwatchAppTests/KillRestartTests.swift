@@ -16,7 +16,7 @@ import Glibc
 #endif
 
 /// What the test sees of a child `obwatch run`: its stdout lines, its end of output, its exit, or the deadline.
-private enum ChildOutput: Sendable {
+enum ChildOutput: Sendable {
     case line(String)
     case endOfOutput
     case exited(Int32)
@@ -24,7 +24,7 @@ private enum ChildOutput: Sendable {
 }
 
 /// Splits the bytes a pipe delivers into whole lines; the pipe's handler runs off the test's task.
-private final class LineSplitter: Sendable {
+final class LineSplitter: Sendable {
     private let pending = Mutex(Data())
 
     func append(_ data: Data) -> [String] {
@@ -41,7 +41,7 @@ private final class LineSplitter: Sendable {
 }
 
 /// An event line, reduced to what the test compares.
-private struct PrintedEvent: Equatable, CustomStringConvertible {
+struct PrintedEvent: Equatable, CustomStringConvertible {
     var id: String
     var type: String
 
@@ -57,12 +57,12 @@ private struct PrintedEvent: Equatable, CustomStringConvertible {
 }
 
 /// Why a wait on the child ended without what it waited for.
-private struct ChildWaitError: Error, CustomStringConvertible {
+struct ChildWaitError: Error, CustomStringConvertible {
     var description: String
 }
 
 /// A running `obwatch run` child and everything it has printed so far.
-private struct Child {
+struct Child {
     let process: Process
     /// Kept open: a peer that exits when its standard input closes lives as long as the test holds this.
     let input: Pipe
@@ -92,7 +92,8 @@ private struct Child {
         executable: URL,
         arguments: [String],
         environment: [String: String] = [:],
-        deadline: Double
+        deadline: Double,
+        standardError: URL? = nil
     ) throws
         -> Child
     {
@@ -106,7 +107,12 @@ private struct Child {
         let pipe = Pipe()
         process.standardOutput = pipe
         let log = TestLog(label: "obwatch-" + (arguments.first ?? "child"))
-        process.standardError = log.standardError
+        if let standardError {
+            _ = FileManager.default.createFile(atPath: standardError.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: standardError)
+        } else {
+            process.standardError = log.standardError
+        }
         let splitter = LineSplitter()
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
@@ -475,7 +481,7 @@ struct DeliveryKillRestartTests {
 @Suite("obwatch run: status API, SIGHUP reload, SIGTERM with deliveries pending", .serialized)
 struct DaemonLifecycleTests {
     /// A loopback port nobody listens on right now.
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
@@ -492,13 +498,13 @@ struct DaemonLifecycleTests {
     }
 
     /// GET on the status API.
-    private static func get(_ port: Int, _ path: String) async throws -> (Int, String) {
+    static func get(_ port: Int, _ path: String) async throws -> (Int, String) {
         let response = try await CurlEngine.shared.perform(HTTPRequest(url: "http://127.0.0.1:\(port)\(path)"))
         return (response.status, String(decoding: response.body, as: UTF8.self))
     }
 
     /// The value of one sample line of the Prometheus text (`name{labels} value`), 0 when absent.
-    private static func sample(_ text: String, _ series: String) -> Double {
+    static func sample(_ text: String, _ series: String) -> Double {
         for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
             return Double(line.dropFirst(series.count + 1)) ?? 0
         }
@@ -506,7 +512,7 @@ struct DaemonLifecycleTests {
     }
 
     /// Reads /metrics until `series` reaches `value` (each read is a real request; the deadline bounds the loop).
-    private static func awaitSample(_ port: Int, _ series: String, _ value: Double) async throws {
+    static func awaitSample(_ port: Int, _ series: String, _ value: Double) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if Self.sample(try await Self.get(port, "/metrics").1, series) >= value { return }

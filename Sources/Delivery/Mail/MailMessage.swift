@@ -147,7 +147,8 @@ public struct MailMessage: Sendable {
         }
         lines.append("Sent \(date) by obwatch on \(MailHeaderText.oneLine(hostname)).")
         lines.append(
-            "Rule \(MailHeaderText.oneLine(notification.rule)), receiver \(MailHeaderText.oneLine(notification.receiver)), "
+            "\(notification.rules.count > 1 ? "Rules" : "Rule") "
+                + "\(MailHeaderText.oneLine(notification.rules.joined(separator: ", "))), receiver \(MailHeaderText.oneLine(notification.receiver)), "
                 + "notification \(notification.id)."
         )
         return lines

@@ -143,7 +143,7 @@ public actor Outbox {
 /// ``ReceiverQueue/journalRetryInterval``; the problem clears once a write works.
 public struct OutboxStorageStatus: Sendable, Hashable {
     /// Per receiver whose journal cannot be written now, why, e.g.
-    /// `cannot write /var/lib/obwatch/outbox/hook.jsonl: Read-only file system`; empty when all are written.
+    /// `cannot write /var/lib/obwatch/outbox/hook.jsonl: read-only file system`; empty when all are written.
     public var problems: [String: String]
     /// Journal writes that failed since the outbox was made, over all receivers; it only grows.
     public var failedWrites: Int

@@ -66,7 +66,8 @@ public struct ConsoleSender: NotificationSender {
         let safeTitle = String(
             title.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) }
         )
-        return "\(time)  \(status) \(type) \(safeTitle)  [\(notification.rule) -> \(notification.receiver)]"
+        return
+            "\(time)  \(status) \(type) \(safeTitle)  [\(notification.rules.joined(separator: ",")) -> \(notification.receiver)]"
     }
 
     private static func clockText(_ time: ObshellTime) -> String {

@@ -111,6 +111,8 @@ public enum SyslogMessage {
             ("status", event.status.rawValue),
             ("incident", event.incident),
             ("rule", notification.rule),
+            // Every rule that routed the event here, when more than one did (one notification per receiver).
+            ("rules", notification.rules.count > 1 ? notification.rules.joined(separator: ",") : nil),
             ("receiver", notification.receiver),
             ("event_id", event.id),
             ("severity", event.severity.rawValue),

@@ -52,6 +52,15 @@ struct RunCommand: AsyncParsableCommand {
         let (config, lines) = Self.checkedConfig(self.config)
         for line in lines { StandardError.write(line) }
         guard let config else { throw ExitCode(1) }
+        // Before anything else: a second instance on the same state folder must poll and send nothing.
+        let lock: StateDirectoryLock
+        do {
+            lock = try StateDirectoryLock(directory: config.stateDirectory)
+        } catch {
+            StandardError.write("obwatch run: \(error.message)")
+            throw ExitCode(1)
+        }
+        defer { withExtendedLifetime(lock) {} }
         var recorder: CaptureRecorder?
         if let path = self.record {
             do {
@@ -68,8 +77,21 @@ struct RunCommand: AsyncParsableCommand {
         let telemetry = DaemonTelemetry(
             metrics: metrics,
             events: EventLog(),
-            readiness: Readiness(targets: config.targets.map(\.name))
+            readiness: Readiness(targets: config.targets.map(\.name)),
+            health: PipelineHealth(logger: logger, onSaveFailure: { metrics.stateSaveFailure() }),
+            monitor: WatcherMonitor(stateDirectory: URL(fileURLWithPath: config.stateDirectory)),
+            backoffBook: AuthBackoffBook()
         )
+        let dagSource = DagSource()
+        let statusServer = config.http.map { http in
+            StatusServer(
+                configuration: StatusServer.Configuration(http),
+                metrics: metrics,
+                readiness: telemetry.readiness,
+                events: telemetry.events,
+                dags: { await dagSource.dags() }
+            )
+        }
         let daemon = DaemonService(
             configPath: self.config,
             initial: config,
@@ -77,22 +99,15 @@ struct RunCommand: AsyncParsableCommand {
             telemetry: telemetry,
             notifier: SystemdNotifier(),
             output: EventOutput(),
-            logger: logger
+            logger: logger,
+            statusServer: statusServer
         )
+        dagSource.attach(daemon)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let http = config.http {
-            // Started first, stopped last: the probes answer while the daemon drains.
-            services.append(
-                .init(
-                    service: StatusServer(
-                        configuration: StatusServer.Configuration(http),
-                        metrics: metrics,
-                        readiness: telemetry.readiness,
-                        events: telemetry.events,
-                        dags: { await daemon.dags() }
-                    )
-                )
-            )
+        if let statusServer {
+            // Started first, stopped last: the probes answer while the daemon drains, and the daemon starts
+            // nothing until the server listens.
+            services.append(.init(service: statusServer))
         }
         services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
@@ -102,7 +117,34 @@ struct RunCommand: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as RunError {
+            StandardError.write("obwatch run: \(error.message)")
+            throw ExitCode(1)
+        } catch let error as StatusServerError {
+            let address = error.address.map { " \($0)" } ?? ""
+            StandardError.write(
+                "obwatch run: cannot serve the status API on\(address) (http.listen): \(error.message); nothing was "
+                    + "polled or sent"
+            )
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Where the status API reads the DAGs from: the daemon, once it exists (the server is made before it, so that the
+/// daemon can wait for it to listen).
+final class DagSource: Sendable {
+    private let daemon = Mutex<DaemonService?>(nil)
+
+    /// Connects the daemon.
+    func attach(_ daemon: DaemonService) { self.daemon.withLock { $0 = daemon } }
+
+    /// Every tracked DAG, or none before the daemon is attached.
+    func dags() async -> [DagStatus] {
+        guard let daemon = self.daemon.withLock({ $0 }) else { return [] }
+        return await daemon.dags()
     }
 }
 

@@ -13,6 +13,12 @@ struct DaemonTelemetry: Sendable {
     let metrics: DaemonMetrics
     let events: EventLog
     let readiness: Readiness
+    /// What keeps the pipeline from doing its job, reported by its parts.
+    let health: PipelineHealth
+    /// The watcher's own incident, across reloads.
+    let monitor: WatcherMonitor
+    /// Every target's password back-off, across reloads.
+    let backoffBook: AuthBackoffBook
 }
 
 /// One configuration at work: the outbox, the router and a poller per target, each polling in a task of its own.
@@ -58,11 +64,14 @@ final class DaemonCore: Sendable {
         await outbox.start()
         self.outbox = outbox
         let events = telemetry.events
+        let health = telemetry.health
+        health.setTargets(config.targets.map(\.name))
         let routing = RoutingStage(
             router: Router(config: config),
             stateDirectory: stateDirectory,
             logger: Logger(label: "obwatch.router"),
             deliver: { notifications throws(DeliveryError) in try await outbox.accept(notifications) },
+            health: health,
             output: { result in
                 for event in result.events {
                     output.write(event)
@@ -75,7 +84,6 @@ final class DaemonCore: Sendable {
             }
         )
         let settings = config.trackerSettings
-        let readiness = telemetry.readiness
         let store = StateStore(directory: stateDirectory)
         self.pollers = config.targets.map { target in
             TargetPoller(
@@ -83,21 +91,34 @@ final class DaemonCore: Sendable {
                 settings: settings,
                 store: store,
                 recorder: recorder,
+                health: health,
+                backoffBook: telemetry.backoffBook,
                 onPoll: { result, seconds, state in
                     metrics.pollFinished(target: target.name, result: result, seconds: seconds)
                     metrics.dagsTracked(target: target.name, byState: DaemonCore.countByState(state))
-                    readiness.polled(target: target.name)
+                    telemetry.readiness.polled(target: target.name)
                 },
                 sink: { try await routing.observed($0) }
             )
         }
+        let heartbeat = config.heartbeat.map { settings in
+            HeartbeatPinger(settings: settings, onPing: { metrics.heartbeat(result: $0) })
+        }
+        let monitor = telemetry.monitor
+        let readiness = telemetry.readiness
+        // Polls are "happening" while one ended within two of the longest intervals (plus its timeout).
+        let longestInterval = config.targets.map { $0.pollInterval + $0.timeout }.max() ?? .seconds(60)
+        let pollsExpectedWithin = longestInterval * 2 + .seconds(2)
+        let stuckAfter = config.defaults.stuckAfter
         var tasks: [Task<Void, Never>] = self.pollers.map { poller in Task { _ = try? await poller.run() } }
         tasks.append(
             Task {
-                // Reminders and group_wait fall due between polls too. The watchdog is pinged from here, after the
-                // router answered: a daemon whose routing is stuck stops pinging and systemd restarts it.
+                // Reminders and group_wait fall due between polls too. The watchdog and the heartbeat are pinged
+                // from here, after the router answered: a daemon whose routing is stuck stops pinging, systemd
+                // restarts it and the heartbeat's checker pages.
                 var lastPing = ContinuousClock.now
                 var lastTrim = ContinuousClock.now
+                var countedJournalFailures = 0
                 while !Task.isCancelled {
                     do {
                         try await Task.sleep(for: .seconds(1))
@@ -106,9 +127,53 @@ final class DaemonCore: Sendable {
                     }
                     await routing.tick(at: ObshellTime(date: Date()))
                     let now = Date()
-                    for entry in await outbox.backlog() {
+                    let backlog = await outbox.backlog()
+                    for entry in backlog {
                         let age = entry.oldest.map { now.timeIntervalSince($0) } ?? 0
                         metrics.outbox(receiver: entry.receiver, depth: entry.depth, oldestAgeSeconds: age)
+                    }
+                    // An idle daemon writes nothing for minutes: a probe file each second finds a disk that went
+                    // read-only before a real save needs it (and the heartbeat stops within a tick or two).
+                    if let reason = StateDirectoryCheck.problem(path: stateDirectory.path) {
+                        health.saveFailed(
+                            "state_dir",
+                            reason: "state_dir \(stateDirectory.path): \(reason)",
+                            countEach: false
+                        )
+                    } else {
+                        health.saved("state_dir")
+                    }
+                    // The outbox journals count as state: one that cannot be written is the same episode.
+                    let storage = await outbox.storageStatus()
+                    for _ in countedJournalFailures..<storage.failedWrites { metrics.stateSaveFailure() }
+                    countedJournalFailures = max(countedJournalFailures, storage.failedWrites)
+                    let stateProblem = health.stateProblem ?? storage.problem.map { "outbox journal: \($0)" }
+                    let problems = WatcherMonitor.problems(
+                        stateProblem: stateProblem,
+                        backlog: backlog,
+                        stuckAfter: stuckAfter,
+                        allTargetsFailing: health.allTargetsFailing,
+                        targetCount: health.targetCount,
+                        now: now
+                    )
+                    readiness.setProblems(problems.map(\.detail))
+                    metrics.watcherDegraded(!problems.isEmpty)
+                    let watcherEvents = monitor.update(problems, at: ObshellTime(date: now))
+                    if !watcherEvents.isEmpty {
+                        do {
+                            try await routing.observed(EventBatch(events: watcherEvents, at: ObshellTime(date: now)))
+                        } catch {
+                            logger.error(
+                                "the watcher's own event could not be routed",
+                                metadata: ["error": "\(error)"]
+                            )
+                        }
+                    }
+                    if let heartbeat {
+                        var why = problems.map(\.detail)
+                        let polling = health.lastPoll.map { ContinuousClock.now - $0 < pollsExpectedWithin } ?? false
+                        if !polling { why.append("no poll has ended in the last \(pollsExpectedWithin)") }
+                        heartbeat.tick(healthy: why.isEmpty, why: why.joined(separator: "; "))
                     }
                     if let interval = notifier.watchdogInterval, ContinuousClock.now - lastPing >= interval {
                         notifier.watchdog()
@@ -167,8 +232,11 @@ final class DaemonService: Service, Sendable {
     private let notifier: SystemdNotifier
     private let output: EventOutput
     private let logger: Logger
+    private let statusServer: StatusServer?
     private let current = Mutex<DaemonCore?>(nil)
 
+    /// - Parameter statusServer: The status server, when `http:` is set: nothing starts (no outbox resumes, no
+    ///   target is polled) until it listens, so a clashing port sends nothing.
     init(
         configPath: String,
         initial: ObwatchConfig,
@@ -176,7 +244,8 @@ final class DaemonService: Service, Sendable {
         telemetry: DaemonTelemetry,
         notifier: SystemdNotifier,
         output: EventOutput,
-        logger: Logger
+        logger: Logger,
+        statusServer: StatusServer? = nil
     ) {
         self.configPath = configPath
         self.initial = initial
@@ -185,15 +254,35 @@ final class DaemonService: Service, Sendable {
         self.notifier = notifier
         self.output = output
         self.logger = logger
+        self.statusServer = statusServer
     }
 
     func run() async throws {
+        if let statusServer = self.statusServer {
+            do {
+                _ = try await statusServer.listeningPort()
+            } catch {
+                throw RunError(
+                    code: .statusPortUnavailable,
+                    message: "cannot listen on \(statusServer.configuration.host):\(statusServer.configuration.port) "
+                        + "(http.listen): \(error.message); nothing was polled or sent",
+                    cause: error
+                )
+            }
+        }
         var core = await self.start(self.initial)
         self.telemetry.readiness.configLoaded()
         self.notifier.ready(status: "watching \(self.initial.targets.count) target(s)")
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             self.notifier.reloading()
-            let (config, lines) = RunCommand.checkedConfig(self.configPath)
+            var (config, lines) = RunCommand.checkedConfig(self.configPath)
+            if let changed = config, changed.stateDirectory != self.initial.stateDirectory {
+                lines.append(
+                    "state_dir changed from \(self.initial.stateDirectory) to \(changed.stateDirectory): a reload "
+                        + "cannot move the state (it is locked by this process); restart obwatch to use the new one"
+                )
+                config = nil
+            }
             if let config {
                 for line in lines { self.logger.warning("\(line)") }
                 await core.stop(grace: Self.grace)

@@ -21,6 +21,7 @@ actor RoutingStage {
     private let logger: Logger
     private let output: Output
     private let deliver: Deliver
+    private let health: PipelineHealth?
 
     /// The file of the router's memory in a state folder; target files end in `.json`, so no target can collide.
     static func stateFile(in folder: URL) -> URL { folder.appendingPathComponent("routing.state") }
@@ -31,18 +32,21 @@ actor RoutingStage {
     ///   - stateDirectory: `state_dir`.
     ///   - logger: Where problems are logged.
     ///   - deliver: Takes the notifications durably (the outbox); nothing by default.
+    ///   - health: Where a failed save is reported.
     ///   - output: Receives every routing result, in order.
     init(
         router: Router,
         stateDirectory: URL,
         logger: Logger,
         deliver: @escaping Deliver = { _ in },
+        health: PipelineHealth? = nil,
         output: @escaping Output
     ) {
         self.router = router
         self.file = Self.stateFile(in: stateDirectory)
         self.logger = logger
         self.deliver = deliver
+        self.health = health
         self.output = output
         var state = RouterState()
         if let data = try? Data(contentsOf: self.file) {
@@ -150,15 +154,31 @@ actor RoutingStage {
     /// When ``tick(at:)`` next has something to do.
     var nextDeadline: ObshellTime? { self.router.nextDeadline(in: self.state) }
 
+    /// Saves the router's memory when it changed. A failure keeps it in memory (routing goes on), is tried again at
+    /// the next step, and is reported to ``PipelineHealth``.
     private func save() {
         guard self.state != self.saved else { return }
+        let data: Data
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try AtomicFile.store(try encoder.encode(self.state), at: self.file)
-            self.saved = self.state
+            data = try encoder.encode(self.state)
         } catch {
-            self.logger.error("cannot save the routing state", metadata: ["error": "\(error)"])
+            self.logger.error("cannot encode the routing state", metadata: ["error": "\(error)"])
+            return
+        }
+        do {
+            try AtomicFile.store(data, at: self.file)
+            self.saved = self.state
+            self.health?.saved("routing")
+        } catch {
+            var reason = error.message
+            if let cause = error.cause { reason += ": " + cause }
+            if let health = self.health {
+                health.saveFailed("routing", reason: reason)
+            } else {
+                self.logger.error("cannot save the routing state", metadata: ["reason": "\(reason)"])
+            }
         }
     }
 }

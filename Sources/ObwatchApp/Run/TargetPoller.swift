@@ -87,31 +87,6 @@ final class CaptureRecorder: Sendable {
     }
 }
 
-/// A failure of `obwatch run` outside the configuration.
-struct RunError: Error, CustomStringConvertible {
-    /// What kind of failure this is.
-    struct Code: Sendable, Hashable, CustomStringConvertible {
-        private enum Kind: String, Sendable, Hashable {
-            case recordUnwritable
-        }
-        private let kind: Kind
-
-        /// The `--record` file cannot be opened for appending.
-        static let recordUnwritable = Code(kind: .recordUnwritable)
-
-        var description: String { self.kind.rawValue }
-    }
-
-    /// The kind of failure.
-    var code: Code
-    /// What went wrong.
-    var message: String
-    /// The underlying error.
-    var cause: (any Error)?
-
-    var description: String { self.message }
-}
-
 /// The last exchange a client made and when it ended by the daemon's clock, so that an observation carries exactly
 /// the time and failure reason its capture line gives on replay.
 private final class LastExchange: Sendable {
@@ -152,6 +127,14 @@ final class TargetPoller: Sendable {
     private let saved: Mutex<TrackerState>
     /// When the state was last written, for the clock-only checkpoint.
     private let lastSave = Mutex<Date?>(nil)
+    /// Whether the last write failed: `saved` is then what the disk should hold, and every cycle tries again.
+    private let diskBehind = Mutex(false)
+    private let health: PipelineHealth?
+    private let downAfter: Int
+    private let backoffBook: AuthBackoffBook
+    /// The wait before the next poll when the agent refused the password; `nil` polls at the schedule.
+    private let backoffDelay = Mutex<Duration?>(nil)
+    private let failureLog = Mutex(FailureLog())
 
     /// Makes a poller and loads the target's saved state (a short blocking read at start-up).
     /// - Parameters:
@@ -164,6 +147,8 @@ final class TargetPoller: Sendable {
     ///   - now: The wall clock for observation and exchange times.
     ///   - random: Numbers in `0..<1` for the jitter.
     ///   - logger: Where the poller logs; `target` metadata is added.
+    ///   - health: Where failed saves and polls are reported.
+    ///   - backoffBook: The password back-off of every target, kept across reloads.
     ///   - onPoll: Told after every poll: `ok` or `failed`, how long it took, the state after it (metrics,
     ///     readiness).
     ///   - sink: Receives the events of each observation (a poll, a confirmation), in order. When it throws, the
@@ -178,6 +163,8 @@ final class TargetPoller: Sendable {
         now: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         logger: Logger = Logger(label: "obwatch"),
+        health: PipelineHealth? = nil,
+        backoffBook: AuthBackoffBook = AuthBackoffBook(),
         onPoll: @escaping @Sendable (_ result: String, _ seconds: Double, _ state: TrackerState) -> Void = { _, _, _ in
         },
         sink: @escaping @Sendable (ObservedEvents) async throws -> Void
@@ -221,6 +208,9 @@ final class TargetPoller: Sendable {
         self.logger = logger
         self.sink = sink
         self.onPoll = onPoll
+        self.health = health
+        self.backoffBook = backoffBook
+        self.downAfter = settings.downAfter
     }
 
     /// Polls until the task is cancelled.
@@ -238,12 +228,21 @@ final class TargetPoller: Sendable {
 
     /// Polls at the schedule's deadlines on `clock` until the task is cancelled.
     private func pollLoop<LoopClock: Clock<Duration>>(on clock: LoopClock) async throws {
-        var deadline = clock.now.advanced(by: self.schedule.firstDelay(unit: self.random()))
+        var first = self.schedule.firstDelay(unit: self.random())
+        // A reload that kept a refused password keeps its back-off; a changed password polls at once.
+        if let wait = self.backoffBook.remainingWait(target: self.target.name, password: self.target.password) {
+            first = max(first, wait)
+        }
+        var deadline = clock.now.advanced(by: first)
         try await clock.sleep(until: deadline, tolerance: nil)
         while !Task.isCancelled {
             await self.pollInChildTask()
-            let elapsed = deadline.duration(to: clock.now)
-            deadline = deadline.advanced(by: self.schedule.nextDeadline(afterDeadlineElapsed: elapsed))
+            if let backoff = self.backoffDelay.withLock({ $0 }) {
+                deadline = clock.now.advanced(by: backoff)
+            } else {
+                let elapsed = deadline.duration(to: clock.now)
+                deadline = deadline.advanced(by: self.schedule.nextDeadline(afterDeadlineElapsed: elapsed))
+            }
             try await clock.sleep(until: deadline, tolerance: nil)
         }
     }
@@ -279,23 +278,28 @@ final class TargetPoller: Sendable {
         do {
             let answer = try await self.client.unfinishedDags(showDetails: true)
             observation = .list(answer.dags, at: self.observationTime(self.lastExchange.take()))
+            self.pollSucceeded()
         } catch {
             // A poll cut short by a stop or a reload is no observation: it must not count toward target_down.
             if Task.isCancelled || error.code == .cancelled { return [] }
-            self.logger.warning("poll failed", metadata: ["error": "\(error)"])
             let last = self.lastExchange.take()
-            let reason: String
-            let kind: PollFailureKind
-            if case .failedPoll(let replayed, let replayedKind, _)? = self.replayed(last) {
-                reason = replayed
-                kind = replayedKind
+            if case .failedPoll(let reason, let kind, _)? = self.replayed(last) {
+                observation = .failedPoll(reason: reason, kind: kind, at: self.observationTime(last))
             } else {
-                reason = "\(error)"
-                kind = PollFailureKind(error)
+                observation = .failedPoll(
+                    reason: "\(error)",
+                    kind: PollFailureKind(error),
+                    at: self.observationTime(last)
+                )
             }
-            observation = .failedPoll(reason: reason, kind: kind, at: self.observationTime(last))
+            self.pollFailed(error, observation: observation)
         }
         var step = await self.tracker.observe(observation)
+        self.health?.polled(
+            target: self.target.name,
+            consecutiveFailures: step.state.consecutiveFailedPolls,
+            downAfter: self.downAfter
+        )
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         if case .list = observation {
@@ -333,12 +337,11 @@ final class TargetPoller: Sendable {
         // The events go to disk with the state that made them, then are handed on (routed, their notifications on
         // the outbox's disk), then the state is saved without them: a crash anywhere hands them on again after
         // the restart (the outbox knows each notification by its id), never loses them.
+        // When the disk refuses the write, the events go out all the same (a second send after a restart beats
+        // silence); the state to hand on is kept in memory for the next try, and the failure is loud (health).
         var staged = step.state
         staged.handoff = produced
-        guard self.save(staged) else {
-            await self.tracker.replaceState(with: self.saved.withLock { $0 })
-            return []
-        }
+        self.save(staged)
         guard await self.handOff(produced) else { return [] }
         return batches.flatMap(\.events)
     }
@@ -383,25 +386,82 @@ final class TargetPoller: Sendable {
     /// `TrackerState.differsOnlyInClock(from:)`); every event, failure count and phase is written before it is acted on.
     private func saveIfChanged(_ state: TrackerState, force: Bool = false) {
         let saved = self.saved.withLock { $0 }
-        guard saved != state else { return }
-        if !force, let last = self.lastSave.withLock({ $0 }), self.now().timeIntervalSince(last) < 60,
+        let behind = self.diskBehind.withLock { $0 }
+        guard saved != state || behind else { return }
+        if !force, !behind, let last = self.lastSave.withLock({ $0 }), self.now().timeIntervalSince(last) < 60,
             saved.differsOnlyInClock(from: state)
         {
             return
         }
-        _ = self.save(state)
+        self.save(state)
     }
 
-    /// Saves the state; the saved copy stays the old one on failure, so the next cycle tries again.
-    private func save(_ state: TrackerState) -> Bool {
+    /// Saves the state. On failure the state is kept in memory as the one the disk should hold (events waiting
+    /// to be handed on included), every later cycle tries the write again, and ``PipelineHealth`` hears of it: one
+    /// log line per episode, `/readyz` 503, `watcher_degraded`.
+    private func save(_ state: TrackerState) {
+        let part = "target " + self.target.name
+        self.saved.withLock { $0 = state }
         do {
             try self.store.save(state, target: self.target.name)
-            self.saved.withLock { $0 = state }
             self.lastSave.withLock { $0 = self.now() }
-            return true
+            self.diskBehind.withLock { $0 = false }
+            self.health?.saved(part)
         } catch {
-            self.logger.error("cannot save the state", metadata: ["error": "\(error)"])
-            return false
+            self.diskBehind.withLock { $0 = true }
+            var reason = error.message
+            if let cause = error.cause { reason += ": " + cause }
+            if let health = self.health {
+                health.saveFailed(part, reason: reason)
+            } else {
+                self.logger.error("cannot save the state", metadata: ["reason": "\(reason)"])
+            }
+        }
+    }
+
+    // MARK: - Failed polls
+
+    /// A good poll: the password back-off ends, and a failing spell is logged as over.
+    private func pollSucceeded() {
+        self.backoffDelay.withLock { $0 = nil }
+        self.backoffBook.accepted(target: self.target.name)
+        let ended = self.failureLog.withLock { $0.succeeded() }
+        if let failures = ended {
+            self.logger.notice("polls succeed again", metadata: ["failed_polls": "\(failures)"])
+        }
+    }
+
+    /// A failed poll: a refused password backs off; the log hears of a failure when its kind changes and then at
+    /// most every ``FailureLog/reminderInterval``, never once per poll.
+    private func pollFailed(_ error: ObshellError, observation: Observation) {
+        guard case .failedPoll(let reason, let kind, _) = observation else { return }
+        var metadata: Logger.Metadata = ["error_kind": "\(kind.rawValue)", "reason": "\(reason)"]
+        if kind == .auth {
+            let delay = self.backoffBook.refused(
+                target: self.target.name,
+                password: self.target.password,
+                interval: self.schedule.interval
+            )
+            self.backoffDelay.withLock { $0 = delay }
+            metadata["next_try_in"] = "\(delay)"
+        } else {
+            self.backoffDelay.withLock { $0 = nil }
+            self.backoffBook.accepted(target: self.target.name)
+        }
+        let decision = self.failureLog.withLock { $0.failed(kind: kind.rawValue, at: self.now()) }
+        switch decision {
+        case .quiet:
+            return
+        case .first:
+            let message =
+                kind == .auth
+                ? "the agent refused the password: fix password/password_file of \(self.target.name); "
+                    + "polls back off (doubling, up to 15m)"
+                : "poll failed"
+            self.logger.warning("\(message)", metadata: metadata)
+        case .reminder(let failures):
+            metadata["failed_polls"] = "\(failures)"
+            self.logger.warning("polls still failing", metadata: metadata)
         }
     }
 

@@ -171,6 +171,40 @@ public final class DaemonMetrics: Sendable {
         ).increment()
     }
 
+    /// Counts a write of state (a target's, the router's or an outbox journal) that failed.
+    public func stateSaveFailure() {
+        self.registry.makeCounter(
+            descriptor: Self.name(
+                "state_save_failures",
+                unit: "total",
+                help: "Writes of state to state_dir that failed (events are still delivered meanwhile)."
+            )
+        ).increment()
+    }
+
+    /// Records whether the watcher is degraded (1) or healthy (0), and why, as `obwatch_watcher_degraded`.
+    public func watcherDegraded(_ degraded: Bool) {
+        self.registry.makeGauge(
+            descriptor: Self.name(
+                "watcher_degraded",
+                unit: "",
+                help: "1 while obwatch cannot fully do its job (state unsaved, a receiver stuck, every target down)."
+            )
+        ).set(degraded ? 1.0 : 0.0)
+    }
+
+    /// Counts heartbeat pings by result (`ok`, `failed`, `skipped` while unhealthy).
+    public func heartbeat(result: String) {
+        self.registry.makeCounter(
+            descriptor: Self.name(
+                "heartbeats",
+                unit: "total",
+                help: "Heartbeat pings by result (ok, failed, skipped)."
+            ),
+            labels: [("result", result)]
+        ).increment()
+    }
+
     /// A fully qualified `obwatch_NAME_UNIT` with its help text. Built on each use: the descriptor type is not
     /// `Sendable`, so it cannot be a shared constant.
     private static func name(_ name: String, unit: String, help: String) -> MetricNameDescriptor {

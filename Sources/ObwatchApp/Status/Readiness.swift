@@ -8,6 +8,7 @@ public final class Readiness: Sendable {
         var configLoaded = false
         var targets: [String] = []
         var polled: Set<String> = []
+        var problems: [String] = []
     }
 
     private let state: Mutex<State>
@@ -35,6 +36,12 @@ public final class Readiness: Sendable {
         self.state.withLock { _ = $0.polled.insert(target) }
     }
 
+    /// Replaces what keeps a running daemon from doing its job (state that cannot be saved, a stuck receiver, every
+    /// target failing), each in a human's words; `/readyz` answers 503 with them until they clear.
+    public func setProblems(_ problems: [String]) {
+        self.state.withLock { $0.problems = problems }
+    }
+
     /// What keeps the daemon from being ready, in a human's words; empty when ready.
     public var missing: [String] {
         self.state.withLock { state in
@@ -43,7 +50,7 @@ public final class Readiness: Sendable {
             for target in state.targets where !state.polled.contains(target) {
                 missing.append("target \(target) not yet polled")
             }
-            return missing
+            return missing + state.problems
         }
     }
 

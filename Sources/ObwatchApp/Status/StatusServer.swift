@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 public import Logging
@@ -110,7 +111,7 @@ public final class StatusServer: Service, Sendable {
         } catch {
             let failure = StatusServerError(
                 code: .listenFailed,
-                message: "the status server stopped: \(error)",
+                message: "the status server stopped: \(Self.plain(error))",
                 address: address,
                 cause: error
             )
@@ -131,6 +132,12 @@ public final class StatusServer: Service, Sendable {
     public func baseURL() async throws(StatusServerError) -> String {
         let port = try await self.listener.port()
         return "http://" + Self.display(host: self.configuration.host, port: port)
+    }
+
+    /// A listener's failure in plain words: `address already in use`, not NIO's `bind(descriptor:ptr:bytes:)`.
+    private static func plain(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        return "\(error)"
     }
 
     private static func display(host: String, port: Int) -> String {

@@ -113,6 +113,8 @@ public struct ObwatchConfig: Sendable {
         public var timeout: Duration
         /// A PEM CA file trusted besides the system's.
         public var caFile: String?
+        /// The `Authorization` header's value (`GenieKey KEY` for an Opsgenie heartbeat), a secret.
+        public var authorization: Secret?
         /// Where `heartbeat:` is written.
         public var mark: YAMLMark
 
@@ -124,8 +126,10 @@ public struct ObwatchConfig: Sendable {
             method: Method = .get,
             timeout: Duration = .seconds(10),
             caFile: String? = nil,
+            authorization: Secret? = nil,
             mark: YAMLMark = YAMLMark(file: "", line: 0, column: 0)
         ) {
+            self.authorization = authorization
             self.url = url
             self.redactedURL = redactedURL
             self.every = every

@@ -3,7 +3,8 @@ import Foundation
 import YAML
 
 extension ConfigDecoder {
-    /// `heartbeat:`: `url` or `url_file` (exactly one; a secret), `every`, `method`, `timeout`, `ca_file`.
+    /// `heartbeat:`: `url` or `url_file` (exactly one; a secret), `every`, `method`, `timeout`, `ca_file`, and
+    /// `authorization` or `authorization_file` (a secret: the `Authorization` header's value, e.g. `GenieKey KEY`).
     mutating func decodeHeartbeat(_ node: YAMLNode, file: String) -> ObwatchConfig.HeartbeatSettings? {
         guard var reader = self.diagnostics.collect({ () throws(YAMLError) in try node.mappingReader() }) else {
             return nil
@@ -21,6 +22,8 @@ extension ConfigDecoder {
         }
         let timeout = self.duration(reader.optional("timeout"))
         let caFile = self.readableFile(reader.optional("ca_file"), file: file)
+        // Opsgenie's heartbeat ping needs `Authorization: GenieKey KEY`; most checkers need nothing.
+        let authorization = self.secret("authorization", in: &reader, file: file)
         self.reportUnknownKeys(reader)
 
         // A wrong `every`, `method`, `timeout` or `ca_file` is recorded above, so no config comes out of this load
@@ -54,6 +57,7 @@ extension ConfigDecoder {
             method: method,
             timeout: timeout?.duration ?? .seconds(10),
             caFile: caFile,
+            authorization: authorization.map(\.0),
             mark: node.mark
         )
     }

@@ -111,6 +111,7 @@ public struct Router: Sendable {
             {
                 routes = self.merging(senders.deliveries, into: routes)
             }
+            routes = Self.sparingDegraded(routes, of: event)
             event.routes = routes
             self.remember(event, state: &state)
             for (receiver, rules) in Self.rulesByReceiver(routes) {
@@ -149,7 +150,9 @@ public struct Router: Sendable {
             let blocked =
                 self.isSilenced(event, at: schedule.due)
                 || self.isInhibited(event, comingNext: [], state: state)
-            let receivers = blocked ? [] : Self.unique(rule.receivers)
+            let receivers =
+                blocked
+                ? [] : Self.unique(rule.receivers).filter { !(event.degradedReceivers ?? []).contains($0) }
             event.routes = [Event.Route(rule: rule.name, receivers: receivers)]
             schedule.due = schedule.due.adding(interval)
             state.reminders[index] = schedule
@@ -256,6 +259,15 @@ public struct Router: Sendable {
                 return false
             }
             return applicable.contains { inhibition in inhibitor.types.contains(where: inhibition.sources.contains) }
+        }
+    }
+
+    /// A receiver that is stuck is never asked to carry the news of its own failure (`watcher_degraded` names it in
+    /// `degraded_receivers`): it is taken out of the event's routes, and another rule's receiver speaks.
+    private static func sparingDegraded(_ routes: [Event.Route], of event: Event) -> [Event.Route] {
+        guard let degraded = event.degradedReceivers, !degraded.isEmpty else { return routes }
+        return routes.map { route in
+            Event.Route(rule: route.rule, receivers: route.receivers.filter { !degraded.contains($0) })
         }
     }
 

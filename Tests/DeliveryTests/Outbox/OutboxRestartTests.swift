@@ -186,7 +186,7 @@ struct OutboxRestartTests {
         let queue = self.queue(folder, sender: sender, clock: clock, recorder: OutboxRecorder())
         let notifications = [OutboxFixtures.notification(1), OutboxFixtures.notification(2)]
         #expect(try await queue.accept(notifications) == 2)
-        #expect(await queue.storageProblem == "cannot write \(file.url.path): Is a directory")
+        #expect(await queue.storageProblem == "cannot write \(file.url.path): is a directory")
 
         let worker = Task { await queue.run() }
         await Self.wait { await queue.depth == 0 }
@@ -243,7 +243,7 @@ struct OutboxRestartTests {
         while sender.ids.count < 2 { await Task.yield() }
         #expect(Set(sender.ids) == Set(notifications.map(\.id)))
         let status = await outbox.storageStatus()
-        #expect(status.problem == "broken: cannot write \(broken.url.path): Is a directory")
+        #expect(status.problem == "broken: cannot write \(broken.url.path): is a directory")
         #expect(status.failedWrites >= 1)
         await outbox.stop(grace: .milliseconds(100))
         await #expect(throws: DeliveryError.self) { try await outbox.accept([OutboxFixtures.notification(3)]) }

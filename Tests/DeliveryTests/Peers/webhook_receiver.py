@@ -7,7 +7,8 @@ Listens on 127.0.0.1 with an OS-chosen port and prints the port as its first std
 answer from the script (a JSON list), then, when the script is used up, answers 200 {"errcode":0,"errmsg":"ok"}.
 An answer is an object: {"status": 500}, {"status": 429, "retry_after": "30"}, {"hang": true} (never answers: holds the
 connection until the client closes it), {"status": 200, "body": {"errcode": 310000, "errmsg": "..."}} or {"status": 200, "text": "ok"}.
-Each request is printed as one JSON line: {"n", "path", "headers" (lower-case names), "body", "answer"}.
+Each request is printed as one JSON line: {"n", "method", "path", "headers" (lower-case names), "body", "answer"}; a GET
+is answered and printed like a POST.
 It exits when stdin closes, so a test process that dies cannot leave it behind.
 """
 
@@ -43,7 +44,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             number = count
             answer = script.pop(0) if script else {"status": 200, "body": {"errcode": 0, "errmsg": "ok"}}
         headers = {name.lower(): value for name, value in self.headers.items()}
-        emit(json.dumps({"n": number, "path": self.path, "headers": headers, "body": body, "answer": answer}))
+        emit(json.dumps({"n": number, "method": self.command, "path": self.path, "headers": headers, "body": body, "answer": answer}))
         if answer.get("hang"):
             # Never answer: hold the connection until the client gives up and closes it.
             self.rfile.read(1)
@@ -66,6 +67,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except OSError:
             pass
+
+    # A heartbeat ping may be a GET: answered and printed like a POST (with an empty body).
+    do_GET = do_POST
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
