@@ -75,16 +75,19 @@ struct AgentFaultTests {
         let control = try await Self.play(binary: binary, scenario: clean, name: "\(name)-control")
 
         let targetTypes: Set<String> = ["target_down", "target_up"]
+        // With one target, each outage also leaves obwatch unable to watch anything: its own events, not a DAG's.
+        let watcherTypes: Set<String> = ["watcher_degraded", "watcher_recovered"]
+        let notDagTypes = targetTypes.union(watcherTypes)
         print("\(name): with faults \(faulty.printed.map(\.type)); without \(control.printed.map(\.type))")
         // The control run sees a healthy agent: no target events, no failed poll.
         #expect(control.delivered.allSatisfy { !targetTypes.contains($0.type) })
         #expect(control.failedPollLogs == 0)
         // Faults add target_down/target_up and nothing else: every DAG event is the control run's, and the control
         // run's are all there (a DAG merely missing from a partial list is neither succeeded, failed nor vanished).
-        let dagEvents = Set(faulty.delivered.filter { !targetTypes.contains($0.type) }.map(\.fingerprint))
+        let dagEvents = Set(faulty.delivered.filter { !notDagTypes.contains($0.type) }.map(\.fingerprint))
         let expected = Set(control.delivered.map(\.fingerprint))
         let onlyWithFaults = faulty.delivered.filter {
-            !targetTypes.contains($0.type) && !expected.contains($0.fingerprint)
+            !notDagTypes.contains($0.type) && !expected.contains($0.fingerprint)
         }
         let onlyWithout = control.delivered.filter { !dagEvents.contains($0.fingerprint) }
         #expect(dagEvents == expected, "\(name): only with faults \(onlyWithFaults), only without \(onlyWithout)")
@@ -96,6 +99,12 @@ struct AgentFaultTests {
         #expect(outages == alternating, "\(name): target events \(outages)")
         #expect(Set(faulty.delivered.filter { targetTypes.contains($0.type) }.map(\.id)).count == 2 * downEpisodes)
         #expect(faulty.failedPollLogs >= downEpisodes)
+        // An outage of the only target that lasts past the watcher's once-a-second look is a watcher episode:
+        // degraded then recovered, never more episodes than outages, and none left open.
+        let watcherEvents = faulty.printed.filter { watcherTypes.contains($0.type) }.map(\.type)
+        let episodes = watcherEvents.count / 2
+        #expect(episodes <= downEpisodes)
+        #expect(watcherEvents == (0..<episodes).flatMap { _ in ["watcher_degraded", "watcher_recovered"] })
         // The partial lists and `contents: null` really hid DAGs: obwatch asked for them by id more often.
         #expect(faulty.confirmations > control.confirmations, "\(name): \(faulty.confirmations) confirmations")
         // The key changes really happened: obwatch fetched the key again after each, without a failed poll.

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Curl
 import Delivery
 import Foundation
@@ -141,6 +142,33 @@ struct RemountableFolder {
     }
 }
 
+/// A config for `obwatch run` against one simulator: the target `sim` polled every 200 ms, the receivers as generic
+/// webhooks, the rules and anything else as written.
+func simulatorConfig(
+    in folder: URL,
+    stateDirectory: URL? = nil,
+    simulator: String,
+    receivers: [(name: String, url: String)],
+    rules: String,
+    extra: String = ""
+) throws -> URL {
+    let file = folder.appendingPathComponent("obwatch-\(UUID().uuidString).yaml")
+    let hooks = receivers.map { "  - { name: \($0.name), webhook: { format: generic, url: \"\($0.url)\" } }" }
+    try Data(
+        """
+        state_dir: \((stateDirectory ?? folder.appendingPathComponent("state")).path)
+        \(extra)
+        targets:
+          - { name: sim, url: "\(simulator)", password: root-pw, poll_interval: 200ms, timeout: 2s }
+        receivers:
+        \(hooks.joined(separator: "\n"))
+        rules:
+        \(rules)
+        """.utf8
+    ).write(to: file)
+    return file
+}
+
 @Suite("obwatch run: never silent, never doubled", .serialized)
 struct NeverSilentTests {
     static func executable() throws -> URL {
@@ -162,23 +190,16 @@ struct NeverSilentTests {
         let folder = try temporaryFolder("obwatch-lock")
         defer { try? FileManager.default.removeItem(at: folder) }
         func config(_ name: String, hook: String) throws -> String {
-            let file = folder.appendingPathComponent(name)
-            try Data(
-                """
-                state_dir: \(folder.appendingPathComponent("state").path)
-                targets:
-                  - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
-                receivers:
-                  - { name: hook, webhook: { format: generic, url: "\(hook)" } }
-                rules:
-                  - { name: everything, match: { event: "*" }, notify: [hook] }
-                """.utf8
-            ).write(to: file)
-            return file.path
+            try simulatorConfig(
+                in: folder,
+                simulator: running.url,
+                receivers: [("hook", hook)],
+                rules: "  - { name: everything, match: { event: \"*\" }, notify: [hook] }"
+            ).path
         }
         var daemon = try Child.launch(
             executable: executable,
-            config: try config("first.yaml", hook: first.url()),
+            config: try config("first", hook: first.url()),
             environment: [:],
             deadline: 120
         )
@@ -191,7 +212,7 @@ struct NeverSilentTests {
         let started = ContinuousClock.now
         var intruder = try Child.launch(
             executable: executable,
-            arguments: ["run", "--config", try config("second.yaml", hook: second.url())],
+            arguments: ["run", "--config", try config("second", hook: second.url())],
             deadline: 30,
             standardError: errors
         )
@@ -284,22 +305,20 @@ struct NeverSilentTests {
         let folder = try temporaryFolder("obwatch-unwritable")
         defer { try? FileManager.default.removeItem(at: folder) }
         let statusPort = try DaemonLifecycleTests.freePort()
-        let config = folder.appendingPathComponent("obwatch.yaml")
-        try Data(
-            """
-            state_dir: \(mount.url.appendingPathComponent("state").path)
-            http: { listen: "127.0.0.1:\(statusPort)" }
-            heartbeat: { url: "\(pings.url("/ping"))", every: 1s, method: POST }
-            targets:
-              - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
-            receivers:
-              - { name: chat, webhook: { format: generic, url: "\(chat.url())" } }
-              - { name: ops, webhook: { format: generic, url: "\(ops.url())" } }
-            rules:
-              - { name: failures, match: { event: [failed] }, notify: [chat] }
-              - { name: watcher, match: { event: [watcher_degraded, watcher_recovered] }, notify: [ops] }
-            """.utf8
-        ).write(to: config)
+        let config = try simulatorConfig(
+            in: folder,
+            stateDirectory: mount.url.appendingPathComponent("state"),
+            simulator: running.url,
+            receivers: [("chat", chat.url()), ("ops", ops.url())],
+            rules: """
+                  - { name: failures, match: { event: [failed] }, notify: [chat] }
+                  - { name: watcher, match: { event: [watcher_degraded, watcher_recovered] }, notify: [ops] }
+                """,
+            extra: """
+                http: { listen: "127.0.0.1:\(statusPort)" }
+                heartbeat: { url: "\(pings.url("/ping"))", every: 1s, method: POST }
+                """
+        )
         var daemon = try Child.launch(executable: executable, config: config.path, environment: [:], deadline: 150)
         defer { kill(daemon.process.processIdentifier, SIGKILL) }
         _ = try await running.simulator.advance(to: .seconds(5))
@@ -346,18 +365,12 @@ struct NeverSilentTests {
         defer { running.stop() }
         let folder = try temporaryFolder("obwatch-retry-after")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let config = folder.appendingPathComponent("obwatch.yaml")
-        try Data(
-            """
-            state_dir: \(folder.appendingPathComponent("state").path)
-            targets:
-              - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
-            receivers:
-              - { name: hook, webhook: { format: generic, url: "\(hook.url())" } }
-            rules:
-              - { name: starts, match: { event: [started] }, notify: [hook] }
-            """.utf8
-        ).write(to: config)
+        let config = try simulatorConfig(
+            in: folder,
+            simulator: running.url,
+            receivers: [("hook", hook.url())],
+            rules: "  - { name: starts, match: { event: [started] }, notify: [hook] }"
+        )
         var daemon = try Child.launch(executable: executable, config: config.path, environment: [:], deadline: 120)
         defer { kill(daemon.process.processIdentifier, SIGKILL) }
         _ = try await running.simulator.advance(to: .seconds(5))
@@ -389,18 +402,12 @@ struct NeverSilentTests {
         defer { running.stop() }
         let folder = try temporaryFolder("obwatch-late")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let config = folder.appendingPathComponent("obwatch.yaml")
-        try Data(
-            """
-            state_dir: \(folder.appendingPathComponent("state").path)
-            targets:
-              - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
-            receivers:
-              - { name: chat, webhook: { format: generic, url: "\(chat.url())" } }
-            rules:
-              - { name: failures, match: { event: [failed, retried] }, notify: [chat] }
-            """.utf8
-        ).write(to: config)
+        let config = try simulatorConfig(
+            in: folder,
+            simulator: running.url,
+            receivers: [("chat", chat.url())],
+            rules: "  - { name: failures, match: { event: [failed, retried] }, notify: [chat] }"
+        )
         var daemon = try Child.launch(executable: executable, config: config.path, environment: [:], deadline: 120)
         defer { kill(daemon.process.processIdentifier, SIGKILL) }
         _ = try await running.simulator.advance(to: .seconds(5))
@@ -422,5 +429,47 @@ struct NeverSilentTests {
         let failed = delivered.first { $0["type"] == "failed" }
         #expect(failed?["observed_late"] == "true")
         #expect(failed?["summary"]?.contains("not watching") == true, "\(failed?["summary"] ?? "")")
+    }
+}
+
+@Suite("obwatch test-heartbeat", .serialized)
+struct TestHeartbeatCommandTests {
+    @Test("a checker that takes the ping exits 0 (POST with the Authorization header); one that answers 500 exits 1")
+    func ping() async throws {
+        var checker = try await ReceiverPeer.start(script: #"[{"status":200,"text":"OK"},{"status":500}]"#)
+        defer { checker.stop() }
+        let folder = try temporaryFolder("obw-test-heartbeat")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("GenieKey secret-genie-key\n".utf8).write(to: folder.appendingPathComponent("genie.key"))
+        let config = folder.appendingPathComponent("obwatch.yaml")
+        try Data(
+            """
+            state_dir: \(folder.path)
+            heartbeat:
+              url: "\(checker.url("/v2/heartbeats/obwatch/ping"))"
+              authorization_file: genie.key
+              method: POST
+              every: 1m
+            targets: [{ name: prod-east, url: "http://127.0.0.1:1" }]
+            """.utf8
+        ).write(to: config)
+        try await TestHeartbeatCommand.parse(["--config", config.path]).run()
+        let ping = try await checker.await("the ping") { _ in true }
+        #expect(ping.method == "POST")
+        #expect(ping.path == "/v2/heartbeats/obwatch/ping")
+        let line = checker.child.otherLines.last ?? ""
+        #expect(line.contains("GenieKey secret-genie-key"), "the Authorization header reached the checker")
+        await #expect(throws: ExitCode(1)) { try await TestHeartbeatCommand.parse(["--config", config.path]).run() }
+    }
+
+    @Test("a config without heartbeat: exits 1")
+    func missing() async throws {
+        let folder = try temporaryFolder("obw-test-heartbeat-none")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("obwatch.yaml")
+        try Data("state_dir: \(folder.path)\ntargets: [{ name: a, url: \"http://127.0.0.1:1\" }]\n".utf8).write(
+            to: config
+        )
+        await #expect(throws: ExitCode(1)) { try await TestHeartbeatCommand.parse(["--config", config.path]).run() }
     }
 }

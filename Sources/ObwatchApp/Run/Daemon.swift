@@ -119,6 +119,7 @@ final class DaemonCore: Sendable {
                 var lastPing = ContinuousClock.now
                 var lastTrim = ContinuousClock.now
                 var countedJournalFailures = 0
+                var lastStatus = "watching \(config.targets.count) target(s)"
                 while !Task.isCancelled {
                     do {
                         try await Task.sleep(for: .seconds(1))
@@ -159,6 +160,15 @@ final class DaemonCore: Sendable {
                     readiness.setProblems(problems.map(\.detail))
                     metrics.watcherDegraded(!problems.isEmpty)
                     let watcherEvents = monitor.update(problems, at: ObshellTime(date: now))
+                    let status =
+                        problems.isEmpty
+                        ? "watching \(config.targets.count) target(s)"
+                        : "degraded: " + problems.map(\.detail).joined(separator: "; ")
+                    if status != lastStatus {
+                        // `systemctl status obwatch` shows it: a degraded daemon does not look healthy there either.
+                        _ = notifier.status(status)
+                        lastStatus = status
+                    }
                     if !watcherEvents.isEmpty {
                         do {
                             try await routing.observed(EventBatch(events: watcherEvents, at: ObshellTime(date: now)))

@@ -455,8 +455,8 @@ final class TargetPoller: Sendable {
         case .first:
             let message =
                 kind == .auth
-                ? "the agent refused the password: fix password/password_file of \(self.target.name); "
-                    + "polls back off (doubling, up to 15m)"
+                ? "poll failed: the agent refused the password; fix password/password_file of \(self.target.name) "
+                    + "(polls back off, doubling up to 15m)"
                 : "poll failed"
             self.logger.warning("\(message)", metadata: metadata)
         case .reminder(let failures):
