@@ -9,7 +9,7 @@ import Tracker
 /// incident however often the configuration changes.
 final class WatcherMonitor: Sendable {
     /// The identity of the watcher's own events: `target.name` is `obwatch`.
-    static let identity = TargetIdentity(name: "obwatch", url: "", labels: [:])
+    static let identity = TargetIdentity(name: "obwatch")
 
     private let health: Mutex<WatcherHealth>
     private let current = Mutex<[WatcherProblem]>([])
