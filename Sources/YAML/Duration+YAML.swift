@@ -19,8 +19,56 @@ extension Duration {
         ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1),
     ]
 
-    /// Parses the duration syntax, explaining what is wrong when the text does not follow it.
+    /// Parses the duration syntax, explaining what is wrong when the text does not follow it; a duration written in
+    /// words (`5 minutes`, `1 hour 30 min`, `10sec`) is told how to write it (`write 5m`).
     static func parseYAMLDuration(_ text: String) throws(SyntaxError) -> Duration {
+        do {
+            return try Self.parseStrictYAMLDuration(text)
+        } catch {
+            if let written = Self.rewritten(text) { throw SyntaxError(reason: "write \(written)") }
+            throw error
+        }
+    }
+
+    /// The unit of each word people write for one.
+    private static let unitWords: [String: String] = [
+        "d": "d", "day": "d", "days": "d",
+        "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+        "m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
+        "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+        "ms": "ms", "msec": "ms", "msecs": "ms", "millisecond": "ms", "milliseconds": "ms",
+    ]
+
+    /// The duration syntax for a duration written in words, such as `1 hour, 30 minutes`; `nil` when the text is
+    /// not numbers with unit words, or gives no valid duration.
+    static func rewritten(_ text: String) -> String? {
+        var result = ""
+        var rest = Substring(text)
+        func skipSeparators() {
+            while true {
+                rest = rest.drop { $0 == " " || $0 == "," }
+                guard rest.hasPrefix("and ") else { return }
+                rest = rest.dropFirst(4)
+            }
+        }
+        skipSeparators()
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !number.isEmpty else { return nil }
+            rest = rest.dropFirst(number.count).drop { $0 == " " }
+            let word = rest.prefix { $0.isASCII && $0.isLetter }
+            // A one-letter unit keeps its case (`M` is not minutes); words are matched in any case.
+            let key = word.count > 1 ? word.lowercased() : String(word)
+            guard let unit = Self.unitWords[key] else { return nil }
+            rest = rest.dropFirst(word.count)
+            result += number + unit
+            skipSeparators()
+        }
+        guard result != text, (try? Self.parseStrictYAMLDuration(result)) != nil else { return nil }
+        return result
+    }
+
+    private static func parseStrictYAMLDuration(_ text: String) throws(SyntaxError) -> Duration {
         let unitList = "ms, s, m, h or d"
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { throw SyntaxError(reason: "write a number and a unit, such as 30s") }

@@ -18,4 +18,7 @@ struct LibYAMLEvent {
     var kind: Kind
     /// Where the event starts.
     var mark: YAMLMark
+    /// Whether a sequence or mapping start is written in flow style (`[...]`, `{...}`), where indentation means
+    /// nothing.
+    var isFlow = false
 }

@@ -11,6 +11,20 @@ final class LibYAMLReader {
     private let input: UnsafeBufferPointer<UInt8>
     private let file: String
     private var failed = false
+    /// libyaml's own words for the syntax error it stopped at, for ``YAMLComposer`` to explain in plain terms.
+    private(set) var lastSyntaxFailure: SyntaxFailure?
+
+    /// libyaml's problem, its context and their positions, before they are put into one message.
+    struct SyntaxFailure {
+        /// What libyaml found wrong, such as `did not find expected key`.
+        var problem: String
+        /// What it was reading, such as `while parsing a block mapping`, when it says.
+        var context: String?
+        /// Where the problem is.
+        var mark: YAMLMark
+        /// Where the construct it was reading starts, when it says.
+        var contextMark: YAMLMark?
+    }
 
     /// Takes over an initialised parser; only ``withEvents(of:file:_:)`` makes readers.
     private init(parser: UnsafeMutablePointer<yaml_parser_t>, input: UnsafeBufferPointer<UInt8>, file: String) {
@@ -109,7 +123,8 @@ final class LibYAMLReader {
             let data = event.data.sequence_start
             return LibYAMLEvent(
                 kind: .sequenceStart(tag: Self.string(data.tag), anchor: Self.string(data.anchor)),
-                mark: mark
+                mark: mark,
+                isFlow: data.style == YAML_FLOW_SEQUENCE_STYLE
             )
         case YAML_SEQUENCE_END_EVENT:
             return LibYAMLEvent(kind: .sequenceEnd, mark: mark)
@@ -117,7 +132,8 @@ final class LibYAMLReader {
             let data = event.data.mapping_start
             return LibYAMLEvent(
                 kind: .mappingStart(tag: Self.string(data.tag), anchor: Self.string(data.anchor)),
-                mark: mark
+                mark: mark,
+                isFlow: data.style == YAML_FLOW_MAPPING_STYLE
             )
         case YAML_MAPPING_END_EVENT:
             return LibYAMLEvent(kind: .mappingEnd, mark: mark)
@@ -163,7 +179,8 @@ final class LibYAMLReader {
             let mark = self.mark(parser.problem_mark)
             var message = problem
             var contextMark: YAMLMark?
-            if let context = parser.context.map({ String(cString: $0) }) {
+            let context = parser.context.map { String(cString: $0) }
+            if let context {
                 let start = self.mark(parser.context_mark)
                 contextMark = start
                 if start == mark {
@@ -176,6 +193,12 @@ final class LibYAMLReader {
             {
                 message += "; YAML does not allow tabs for indentation, use spaces"
             }
+            self.lastSyntaxFailure = SyntaxFailure(
+                problem: problem,
+                context: context,
+                mark: mark,
+                contextMark: contextMark
+            )
             return YAMLError(code: .syntax, message: message, at: mark, contextMark: contextMark)
         }
     }
@@ -194,6 +217,26 @@ final class LibYAMLReader {
             return index < offset
         }
         return result
+    }
+
+    /// The text of line `number` (1-based, without its line break), as libyaml counts lines; empty past the end.
+    func lineText(_ number: Int) -> String {
+        var start: Int?
+        var end = self.input.count
+        self.walkCharacters { index, line, _ in
+            if line == number, start == nil { start = index }
+            if line > number {
+                end = index
+                return false
+            }
+            return true
+        }
+        guard let start else { return "" }
+        var text = String(decoding: UnsafeBufferPointer(rebasing: self.input[start..<max(start, end)]), as: UTF8.self)
+        while let last = text.unicodeScalars.last, last == "\n" || last == "\r" {
+            text.unicodeScalars.removeLast()
+        }
+        return text
     }
 
     /// The first byte of the character at a mark, to tell what libyaml tripped on.

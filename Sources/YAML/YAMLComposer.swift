@@ -18,6 +18,27 @@ struct YAMLComposer {
     /// Anchors whose node is still being built: an alias to one of them would make the tree contain itself.
     private var openAnchors: Set<String> = []
     private var expandedNodes = 0
+    /// The collections being built, outermost first: at a syntax error, where the parser was.
+    private var open: [OpenCollection] = []
+    /// The starts of flow collections (`[...]`, `{...}`), whose indentation means nothing.
+    private var flowMarks: Set<YAMLMark> = []
+
+    /// A collection being built, and how far it got.
+    private struct OpenCollection {
+        var isMapping: Bool
+        var isFlow: Bool
+        var mark: YAMLMark
+        /// Where it sits, such as `receivers[0].webhook`; empty for the root.
+        var path: String
+        /// The key whose value is being read.
+        var pendingKey: YAMLNode?
+        /// The last complete value.
+        var lastValue: YAMLNode?
+        /// The key of ``lastValue`` in a mapping.
+        var lastKey: YAMLNode?
+        /// How many elements a sequence has so far.
+        var count = 0
+    }
 
     init(reader: LibYAMLReader, options: YAMLParser.Options) {
         self.reader = reader
@@ -27,6 +48,14 @@ struct YAMLComposer {
     /// Reads the whole stream.
     /// - Returns: The document's root, or `nil` when the stream has no document or an empty one.
     mutating func composeStream() throws(YAMLError) -> YAMLNode? {
+        do {
+            return try self.composeDocument()
+        } catch {
+            throw self.explained(error)
+        }
+    }
+
+    private mutating func composeDocument() throws(YAMLError) -> YAMLNode? {
         var event = try self.reader.next()
         if case .streamStart = event.kind { event = try self.reader.next() }
         guard case .documentStart = event.kind else { return nil }
@@ -57,6 +86,7 @@ struct YAMLComposer {
         case .sequenceStart(let tag, let anchor):
             try self.checkDepth(depth, at: event.mark)
             if let anchor { self.openAnchors.insert(anchor) }
+            self.push(isMapping: false, event: event)
             var elements: [YAMLNode] = []
             var count = 1
             var height = 0
@@ -65,9 +95,13 @@ struct YAMLComposer {
                 if case .sequenceEnd = next.kind { break }
                 let element = try self.compose(next, depth: depth + 1)
                 elements.append(element.node)
+                self.open[self.open.count - 1].lastValue = element.node
+                self.open[self.open.count - 1].count += 1
                 count += element.count
                 height = max(height, element.height)
             }
+            // Popped only when complete: after a syntax error the stack still shows where the parser was.
+            self.open.removeLast()
             let composed = Composed(
                 node: YAMLNode(.sequence(elements), tag: tag, mark: event.mark),
                 count: count,
@@ -81,7 +115,9 @@ struct YAMLComposer {
         case .mappingStart(let tag, let anchor):
             try self.checkDepth(depth, at: event.mark)
             if let anchor { self.openAnchors.insert(anchor) }
+            self.push(isMapping: true, event: event)
             let composed = try self.composeMapping(tag: tag, mark: event.mark, depth: depth)
+            self.open.removeLast()
             if let anchor {
                 self.openAnchors.remove(anchor)
                 self.anchors[anchor] = composed
@@ -91,6 +127,83 @@ struct YAMLComposer {
             // libyaml's parser only emits these where a node cannot stand; report rather than trust that.
             throw YAMLError(code: .syntax, message: "expected a node", at: event.mark)
         }
+    }
+
+    /// Notes a collection that starts, at the path its parent gives it.
+    private mutating func push(isMapping: Bool, event: LibYAMLEvent) {
+        if event.isFlow { self.flowMarks.insert(event.mark) }
+        self.open.append(
+            OpenCollection(isMapping: isMapping, isFlow: event.isFlow, mark: event.mark, path: self.childPath())
+        )
+    }
+
+    /// The path of the node the innermost open collection reads next: `parent.key` or `parent[index]`.
+    private func childPath() -> String {
+        guard let parent = self.open.last else { return "" }
+        if parent.isMapping { return Self.join(parent.path, parent.pendingKey?.scalar?.value ?? "?") }
+        return parent.path + "[\(parent.count)]"
+    }
+
+    /// `path.key`, or `key` at the root.
+    private static func join(_ path: String, _ key: String) -> String {
+        path.isEmpty ? key : path + "." + key
+    }
+
+    /// A syntax error from libyaml with plain words beside it, when the open collections tell more.
+    private func explained(_ error: YAMLError) -> YAMLError {
+        guard error.code == .syntax, let failure = self.reader.lastSyntaxFailure, failure.mark == error.mark else {
+            return error
+        }
+        let innermost = self.open.last
+        let explanation = SyntaxExplanation(
+            failure: failure,
+            line: self.reader.lineText(failure.mark.line),
+            blocks: self.candidateBlocks(),
+            insideFlow: innermost?.isFlow ?? false,
+            pendingKey: innermost?.pendingKey?.mark,
+            lastValue: innermost?.lastValue.map { value in
+                SyntaxExplanation.LastValue(mark: value.mark, style: value.scalar?.style)
+            }
+        )
+        guard let text = explanation.text else { return error }
+        var explainedError = error
+        explainedError.message += "; " + text
+        return explainedError
+    }
+
+    /// The block collections a misplaced line may have been meant for, innermost first: the ones that just closed
+    /// (the last value of the innermost open collection, its last value, ...), then the open ones.
+    private func candidateBlocks() -> [SyntaxExplanation.Block] {
+        var closed: [SyntaxExplanation.Block] = []
+        var next: (node: YAMLNode, path: String)?
+        if let innermost = self.open.last, let value = innermost.lastValue {
+            // The path of the value last read: the one the next value would have, one step back.
+            let path =
+                innermost.isMapping
+                ? Self.join(innermost.path, innermost.lastKey?.scalar?.value ?? "?")
+                : innermost.path + "[\(innermost.count - 1)]"
+            next = (value, path)
+        }
+        while case let (node, path)? = next, node.aliasMark == nil, !self.flowMarks.contains(node.mark) {
+            switch node.content {
+            case .scalar:
+                next = nil
+            case .mapping(let pairs):
+                closed.append(SyntaxExplanation.Block(kind: .mapping, column: node.mark.column, path: path))
+                next = pairs.last.map { ($0.value, Self.join(path, $0.key.scalar?.value ?? "?")) }
+            case .sequence(let elements):
+                closed.append(SyntaxExplanation.Block(kind: .sequence, column: node.mark.column, path: path))
+                next = elements.last.map { ($0, path + "[\(elements.count - 1)]") }
+            }
+        }
+        let open = self.open.reversed().filter { !$0.isFlow }.map { collection in
+            SyntaxExplanation.Block(
+                kind: collection.isMapping ? .mapping : .sequence,
+                column: collection.mark.column,
+                path: collection.path
+            )
+        }
+        return closed.reversed() + open
     }
 
     private func checkDepth(_ depth: Int, at mark: YAMLMark) throws(YAMLError) {
@@ -150,7 +263,11 @@ struct YAMLComposer {
             let next = try self.reader.next()
             if case .mappingEnd = next.kind { break }
             let key = try self.compose(next, depth: depth + 1)
+            self.open[self.open.count - 1].pendingKey = key.node
             let value = try self.compose(try self.reader.next(), depth: depth + 1)
+            self.open[self.open.count - 1].lastValue = value.node
+            self.open[self.open.count - 1].lastKey = key.node
+            self.open[self.open.count - 1].pendingKey = nil
             count += key.count + value.count
             height = max(height, key.height, value.height)
 

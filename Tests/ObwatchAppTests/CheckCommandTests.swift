@@ -42,7 +42,7 @@ struct CheckCommandTests {
             """
             state_dir: s
             targets: [{ name: a, url: "http://h:1" }]
-            receivers: [{ name: chat, webhook: { format: slack, url: "https://hooks.example/x" } }]
+            receivers: [{ name: chat, webhook: { format: generic, url: "https://hooks.example/x" } }]
             rules:
               - { name: r, match: { event: faild }, notify: [chat] }
             """.utf8

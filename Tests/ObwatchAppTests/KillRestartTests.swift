@@ -511,6 +511,16 @@ struct DaemonLifecycleTests {
         return 0
     }
 
+    /// Asks /healthz until the port answers (each try is a real request; the deadline bounds the loop).
+    static func awaitListening(_ port: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if (try? await Self.get(port, "/healthz")) != nil { return }
+            await Task.yield()
+        }
+        throw ChildWaitError(description: "nothing answered on port \(port)")
+    }
+
     /// Reads /metrics until `series` reaches `value` (each read is a real request; the deadline bounds the loop).
     static func awaitSample(_ port: Int, _ series: String, _ value: Double) async throws {
         let deadline = ContinuousClock.now + .seconds(60)
@@ -543,13 +553,13 @@ struct DaemonLifecycleTests {
         defer { running.stop() }
         let folder = try temporaryFolder("obwatch-lifecycle")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let statusPort = try Self.freePort()
+        var statusPort = try Self.freePort()
         let config = folder.appendingPathComponent("obwatch.yaml")
-        func write(_ extra: String) throws {
+        func write(_ extra: String, listen: Int? = nil) throws {
             try Data(
                 """
                 state_dir: \(folder.appendingPathComponent("state").path)
-                http: { listen: "127.0.0.1:\(statusPort)" }
+                http: { listen: "127.0.0.1:\(listen ?? statusPort)" }
                 targets:
                   - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
                 receivers:
@@ -561,7 +571,13 @@ struct DaemonLifecycleTests {
             ).write(to: config)
         }
         try write("")
-        var daemon = try Child.launch(executable: executable, config: config.path, environment: [:], deadline: 120)
+        let log = folder.appendingPathComponent("daemon.log")
+        var daemon = try Child.launch(
+            executable: executable,
+            arguments: ["run", "--config", config.path],
+            deadline: 120,
+            standardError: log
+        )
         defer { kill(daemon.process.processIdentifier, SIGKILL) }
 
         _ = try await running.simulator.advance(to: .seconds(5))
@@ -595,6 +611,22 @@ struct DaemonLifecycleTests {
         try await Self.awaitSample(statusPort, #"obwatch_config_reloads_total{result="success"}"#, 1)
         #expect(Self.sample(try await Self.get(statusPort, "/metrics").1, "obwatch_config_last_reload_successful") == 1)
 
+        // http.listen moved: the new port answers (the same counters: one daemon), the old one is let go.
+        let movedPort = try Self.freePort()
+        try write("defaults: { stall_after: 45m }", listen: movedPort)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        let oldPort = statusPort
+        statusPort = movedPort
+        try await Self.awaitListening(statusPort)
+        try await Self.awaitSample(statusPort, #"obwatch_config_reloads_total{result="success"}"#, 2)
+        #expect(try await Self.get(statusPort, "/healthz").0 == 200)
+        #expect((try? await Self.get(oldPort, "/healthz")) == nil)
+        // A port that another process holds: the reload is refused as a whole; the API stays where it is.
+        try write("defaults: { stall_after: 50m }", listen: Int(hookPort))
+        kill(daemon.process.processIdentifier, SIGHUP)
+        try await Self.awaitSample(statusPort, #"obwatch_config_reloads_total{result="failure"}"#, 2)
+        #expect(Self.sample(try await Self.get(statusPort, "/metrics").1, "obwatch_config_last_reload_successful") == 0)
+
         // SIGTERM while the receiver holds a delivery: exit 0 within the grace period; the notification stays queued.
         kill(receiver.process.processIdentifier, SIGSTOP)
         _ = try await running.simulator.advance(to: .seconds(65))
@@ -607,5 +639,11 @@ struct DaemonLifecycleTests {
         #expect(!daemon.events.contains { $0.type == "started" && daemon.events.first?.id != $0.id })
         let journal = OutboxFile(stateDirectory: folder.appendingPathComponent("state"), receiver: "hook").load()
         #expect(journal.pending.contains { $0.notification.events.contains { $0.type == .retried } })
+        // What the log said of the reloads: refusals never read "not starting"; the move and the clash are named.
+        let logged = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+        #expect(!logged.contains("not starting"), "\(logged)")
+        #expect(logged.components(separatedBy: "reload refused: the configuration in force stays").count == 3)
+        #expect(logged.contains("status API moved"), "\(logged)")
+        #expect(logged.contains("http.listen 127.0.0.1:\(hookPort): cannot listen: "), "\(logged)")
     }
 }

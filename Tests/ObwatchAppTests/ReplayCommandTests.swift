@@ -121,4 +121,45 @@ struct ReplayCommandTests {
             ]
         )
     }
+
+    @Test("obwatch replay --config with receivers and rules alone routes a capture's events (no state_dir, no targets)")
+    func rulesOnlyFile() throws {
+        guard let executable = KillRestartTests.executableForTests() else {
+            Issue.record("no built obwatch executable next to the tests or under .build-run/.build; build it first")
+            return
+        }
+        let folder = try temporaryFolder("obw-replay-rules-only")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let rules = folder.appendingPathComponent("rules.yaml")
+        try Data(
+            """
+            receivers:
+              - { name: chat, webhook: { format: slack, url: "${UNSET_SLACK_URL}" } }
+            rules:
+              - { name: failures, match: { event: [node_failed, failed] }, notify: [chat] }
+            """.utf8
+        ).write(to: rules)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = [
+            "replay", "--config", rules.path, Self.captures.appendingPathComponent("scale-out-failure.jsonl").path,
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        let complaints = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(complaints)")
+        let routed = try String(decoding: printed, as: UTF8.self).split(separator: "\n").map { line -> String in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let routes = try #require(object["routes"] as? [[String: Any]])
+            let receivers = routes.flatMap { $0["receivers"] as? [String] ?? [] }
+            return "\(object["type"] ?? "") \(receivers.joined(separator: "+"))"
+        }
+        #expect(routed.contains("failed chat"), "\(routed)")
+        #expect(routed.contains("started "), "\(routed)")
+    }
 }

@@ -46,8 +46,17 @@ import YAML
             "t.yaml:1:8: error: invalid duration \"1h1h\": write units from the largest to the smallest, each at most once"
         ),
         ("h", "t.yaml:1:8: error: invalid duration \"h\": expected a number at \"h\""),
-        ("1h 30m", "t.yaml:1:8: error: invalid duration \"1h 30m\": expected a number at \" \""),
-        ("5 s", "t.yaml:1:8: error: invalid duration \"5 s\": unexpected \" \" after 5"),
+        ("1h 30m", "t.yaml:1:8: error: invalid duration \"1h 30m\": write 1h30m"),
+        ("5 s", "t.yaml:1:8: error: invalid duration \"5 s\": write 5s"),
+        ("5 minutes", "t.yaml:1:8: error: invalid duration \"5 minutes\": write 5m"),
+        ("1 hour and 30 Minutes", "t.yaml:1:8: error: invalid duration \"1 hour and 30 Minutes\": write 1h30m"),
+        ("10sec", "t.yaml:1:8: error: invalid duration \"10sec\": write 10s"),
+        ("2 days, 3 hrs", "t.yaml:1:8: error: invalid duration \"2 days, 3 hrs\": write 2d3h"),
+        (
+            "30 minutes 1 hour",
+            "t.yaml:1:8: error: invalid duration \"30 minutes 1 hour\": unexpected \" \" after 30"
+        ),
+        ("5 M", "t.yaml:1:8: error: invalid duration \"5 M\": unexpected \" \" after 5"),
         ("\"\"", "t.yaml:1:8: error: invalid duration \"\": write a number and a unit, such as 30s"),
         ("999999999999d", "t.yaml:1:8: error: invalid duration \"999999999999d\": too large"),
         ("99999999999999999999s", "t.yaml:1:8: error: invalid duration \"99999999999999999999s\": too large"),

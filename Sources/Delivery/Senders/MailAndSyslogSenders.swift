@@ -49,7 +49,7 @@ public struct SyslogNotificationSender: NotificationSender {
     private let sender: SyslogSender
     private let hostname: String
     private let timeZone: TimeZone
-    private let progress = SyslogProgress()
+    private let progress: SyslogProgress
 
     /// Makes a sender.
     /// - Parameters:
@@ -58,18 +58,22 @@ public struct SyslogNotificationSender: NotificationSender {
     ///   - timeout: How long one send may take.
     ///   - hostname: HOSTNAME of the records.
     ///   - timeZone: The zone of RFC 3164 timestamps (which carry none).
+    ///   - progress: The sequence numbers to continue, from ``SyslogProgressBook`` when the sender replaces an
+    ///     earlier one of the same receiver (a reload); a new count from 1 by default.
     public init(
         settings: SyslogSettings,
         templates: MessageTemplates,
         timeout: Duration,
         hostname: String,
-        timeZone: TimeZone
+        timeZone: TimeZone,
+        progress: SyslogProgress = SyslogProgress()
     ) {
         self.settings = settings
         self.templates = templates
         self.sender = SyslogSender(settings: settings, timeout: timeout)
         self.hostname = hostname
         self.timeZone = timeZone
+        self.progress = progress
     }
 
     public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
@@ -105,8 +109,30 @@ public struct SyslogNotificationSender: NotificationSender {
 }
 
 /// The RFC 5424 sequence numbers of a syslog receiver, and how far each partly sent notification got.
-private final class SyslogProgress: Sendable {
+public final class SyslogProgress: Sendable {
     let state = Mutex<(sequence: UInt64, sentByNotification: [String: Int])>((0, [:]))
+
+    /// A count that starts at 1.
+    public init() {}
+}
+
+/// Every syslog receiver's ``SyslogProgress`` by name, kept for the life of the process: a reload makes new senders,
+/// and a collector that watches `sequenceId` for gaps must not see the count start again at 1.
+public final class SyslogProgressBook: Sendable {
+    private let entries = Mutex<[String: SyslogProgress]>([:])
+
+    /// An empty book.
+    public init() {}
+
+    /// The progress of receiver `name`, the same object every time it is asked.
+    public func progress(for name: String) -> SyslogProgress {
+        self.entries.withLock { entries in
+            if let known = entries[name] { return known }
+            let progress = SyslogProgress()
+            entries[name] = progress
+            return progress
+        }
+    }
 }
 
 /// The sender of each kind of receiver.
@@ -117,11 +143,14 @@ public enum DeliverySenders {
     ///   - config: The configuration (its rules' templates and time zone).
     ///   - hostname: This machine's name, for Message-IDs and syslog records.
     ///   - console: Where `console:` lines go.
+    ///   - syslogProgress: Where syslog receivers keep their sequence numbers across senders (the daemon's reloads);
+    ///     without one, each sender counts from 1.
     public static func make(
         for receiver: ReceiverConfig,
         config: ObwatchConfig,
         hostname: String = ProcessInfo.processInfo.hostName,
-        console: @escaping @Sendable (String) -> Void = { ConsoleSender.standardOutput($0) }
+        console: @escaping @Sendable (String) -> Void = { ConsoleSender.standardOutput($0) },
+        syslogProgress: SyslogProgressBook? = nil
     ) -> any NotificationSender {
         let zone = config.defaults.timeZone ?? TimeZone(identifier: "UTC") ?? .current
         let templates = MessageTemplates(receiver: receiver, rules: config.rules, timeZone: zone)
@@ -142,7 +171,8 @@ public enum DeliverySenders {
                 templates: templates,
                 timeout: timeout,
                 hostname: hostname,
-                timeZone: zone
+                timeZone: zone,
+                progress: syslogProgress?.progress(for: receiver.name) ?? SyslogProgress()
             )
         case .file(let settings):
             return FileSender(settings: settings, templates: templates)

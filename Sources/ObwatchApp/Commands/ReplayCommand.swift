@@ -17,7 +17,12 @@ struct ReplayCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A configuration whose targets' settings (down_after, confirm_within, stall_after) and labels apply.")
+    @Option(
+        help: """
+            A configuration whose rules route the events, and whose targets' settings (down_after, \
+            confirm_within, stall_after) and labels apply; receivers and rules alone will do.
+            """
+    )
     var config: String?
 
     @Argument(help: "Capture files, replayed in the order given.")
@@ -28,7 +33,9 @@ struct ReplayCommand: AsyncParsableCommand {
         var router: Router?
         if let path = self.config {
             do {
-                let (config, _) = try ConfigLoader(secretsRequired: false).loadValid(contentsOfFile: path)
+                // Replay writes no state and tracks every target its captures name: receivers and rules suffice.
+                let loader = ConfigLoader(secretsRequired: false, targetsRequired: false)
+                let (config, _) = try loader.loadValid(contentsOfFile: path)
                 replayer = Self.replayer(for: config)
                 router = Router(config: config)
             } catch {

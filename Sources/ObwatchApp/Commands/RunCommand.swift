@@ -83,7 +83,9 @@ struct RunCommand: AsyncParsableCommand {
             backoffBook: AuthBackoffBook()
         )
         let dagSource = DagSource()
-        let statusServer = config.http.map { http in
+        // The daemon owns the status API: it listens before anything starts, moves when a reload changes `http:`,
+        // and stops last, so the probes answer while the daemon drains.
+        let statusEndpoint = StatusEndpoint(logger: logger) { http in
             StatusServer(
                 configuration: StatusServer.Configuration(http),
                 metrics: metrics,
@@ -100,19 +102,12 @@ struct RunCommand: AsyncParsableCommand {
             notifier: SystemdNotifier(),
             output: EventOutput(),
             logger: logger,
-            statusServer: statusServer
+            statusEndpoint: statusEndpoint
         )
         dagSource.attach(daemon)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let statusServer {
-            // Started first, stopped last: the probes answer while the daemon drains, and the daemon starts
-            // nothing until the server listens.
-            services.append(.init(service: statusServer))
-        }
-        services.append(.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services,
+                services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -121,13 +116,6 @@ struct RunCommand: AsyncParsableCommand {
             try await group.run()
         } catch let error as RunError {
             StandardError.write("obwatch run: \(error.message)")
-            throw ExitCode(1)
-        } catch let error as StatusServerError {
-            let address = error.address.map { " \($0)" } ?? ""
-            StandardError.write(
-                "obwatch run: cannot serve the status API on\(address) (http.listen): \(error.message); nothing was "
-                    + "polled or sent"
-            )
             throw ExitCode(1)
         }
     }
@@ -149,13 +137,16 @@ final class DagSource: Sendable {
 }
 
 extension RunCommand {
-    /// The configuration `run` starts on: only one that `obwatch check` accepts, with check's own lines (warnings
-    /// included) for standard error.
-    static func checkedConfig(_ path: String) -> (ObwatchConfig?, [String]) {
+    /// The configuration a command starts on: only one that `obwatch check` accepts, with check's own lines
+    /// (warnings included) for standard error.
+    /// - Parameters:
+    ///   - path: The configuration file.
+    ///   - command: The command that refuses to start, named in the last line (`obwatch watch: ...`).
+    static func checkedConfig(_ path: String, command: String = "run") -> (ObwatchConfig?, [String]) {
         let report = ConfigCheck.run(contentsOfFile: path)
         var lines = report.diagnostics.entries.map(\.description)
         guard report.isValid, let config = report.config else {
-            lines.append("obwatch run: \(path) is invalid (the same as `obwatch check` reports); not starting")
+            lines.append("obwatch \(command): \(path) is invalid (the same as `obwatch check` reports); not starting")
             return (nil, lines)
         }
         return (config, lines)

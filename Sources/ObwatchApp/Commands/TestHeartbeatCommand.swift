@@ -18,7 +18,7 @@ struct TestHeartbeatCommand: AsyncParsableCommand {
     var config: String
 
     func run() async throws {
-        let (loaded, lines) = RunCommand.checkedConfig(self.config)
+        let (loaded, lines) = RunCommand.checkedConfig(self.config, command: "test-heartbeat")
         guard let config = loaded else {
             for line in lines { StandardError.write(line) }
             throw ExitCode(1)

@@ -50,7 +50,7 @@ struct WatchCommand: AsyncParsableCommand {
         let targets: [ObwatchConfig.Target]
         let settings: TrackerSettings
         if let path = self.config {
-            let (config, lines) = RunCommand.checkedConfig(path)
+            let (config, lines) = RunCommand.checkedConfig(path, command: "watch")
             for line in lines { StandardError.write(line) }
             guard let config else { throw ExitCode(1) }
             targets = config.targets

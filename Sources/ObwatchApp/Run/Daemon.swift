@@ -7,6 +7,7 @@ import ServiceLifecycle
 import Synchronization
 import Tracker
 import UnixSignals
+import YAML
 
 /// What the daemon reports beyond its events: metrics, the recent events, readiness.
 struct DaemonTelemetry: Sendable {
@@ -19,6 +20,8 @@ struct DaemonTelemetry: Sendable {
     let monitor: WatcherMonitor
     /// Every target's password back-off, across reloads.
     let backoffBook: AuthBackoffBook
+    /// Every syslog receiver's sequence numbers, across reloads.
+    var syslogProgress = SyslogProgressBook()
 }
 
 /// One configuration at work: the outbox, the router and a poller per target, each polling in a task of its own.
@@ -46,7 +49,9 @@ final class DaemonCore: Sendable {
         let outbox = Outbox(
             receivers: config.receivers,
             stateDirectory: stateDirectory,
-            makeSender: { DeliverySenders.make(for: $0, config: config) },
+            makeSender: { [syslogProgress = telemetry.syslogProgress] receiver in
+                DeliverySenders.make(for: receiver, config: config, syslogProgress: syslogProgress)
+            },
             logger: Logger(label: "obwatch.delivery"),
             onAttempt: { attempt in
                 let outcome: DaemonMetrics.NotificationOutcome =
@@ -231,6 +236,10 @@ final class DaemonCore: Sendable {
 
 /// `obwatch run` as a service: one ``DaemonCore`` at a time; SIGHUP re-reads the configuration (refused, with its
 /// errors logged, when `check` rejects it: the running one stays), and a graceful shutdown stops the core.
+///
+/// A reload applies as a whole or not at all: a changed `http:` moves the status API first (the new address is bound
+/// before the old one is let go), and an address that cannot be bound refuses the reload. A changed `state_dir`
+/// is refused too: this process holds the old one's lock.
 final class DaemonService: Service, Sendable {
     /// How long in-flight deliveries get to finish at a stop or a reload.
     static let grace = Duration.seconds(10)
@@ -242,11 +251,11 @@ final class DaemonService: Service, Sendable {
     private let notifier: SystemdNotifier
     private let output: EventOutput
     private let logger: Logger
-    private let statusServer: StatusServer?
+    private let statusEndpoint: StatusEndpoint?
     private let current = Mutex<DaemonCore?>(nil)
 
-    /// - Parameter statusServer: The status server, when `http:` is set: nothing starts (no outbox resumes, no
-    ///   target is polled) until it listens, so a clashing port sends nothing.
+    /// - Parameter statusEndpoint: Serves the status API where `http:` says: nothing starts (no outbox resumes, no
+    ///   target is polled) until it listens, so a clashing port sends nothing. The daemon stops it last.
     init(
         configPath: String,
         initial: ObwatchConfig,
@@ -255,7 +264,7 @@ final class DaemonService: Service, Sendable {
         notifier: SystemdNotifier,
         output: EventOutput,
         logger: Logger,
-        statusServer: StatusServer? = nil
+        statusEndpoint: StatusEndpoint? = nil
     ) {
         self.configPath = configPath
         self.initial = initial
@@ -264,18 +273,18 @@ final class DaemonService: Service, Sendable {
         self.notifier = notifier
         self.output = output
         self.logger = logger
-        self.statusServer = statusServer
+        self.statusEndpoint = statusEndpoint
     }
 
     func run() async throws {
-        if let statusServer = self.statusServer {
+        if let http = self.initial.http, let endpoint = self.statusEndpoint {
             do {
-                _ = try await statusServer.listeningPort()
+                try await endpoint.start(http)
             } catch {
                 throw RunError(
                     code: .statusPortUnavailable,
-                    message: "cannot listen on \(statusServer.configuration.host):\(statusServer.configuration.port) "
-                        + "(http.listen): \(error.message); nothing was polled or sent",
+                    message: "cannot listen on \(StatusEndpoint.address(http)) (http.listen): \(error.message); "
+                        + "nothing was polled or sent",
                     cause: error
                 )
             }
@@ -285,23 +294,13 @@ final class DaemonService: Service, Sendable {
         self.notifier.ready(status: "watching \(self.initial.targets.count) target(s)")
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             self.notifier.reloading()
-            var (config, lines) = RunCommand.checkedConfig(self.configPath)
-            if let changed = config, changed.stateDirectory != self.initial.stateDirectory {
-                lines.append(
-                    "state_dir changed from \(self.initial.stateDirectory) to \(changed.stateDirectory): a reload "
-                        + "cannot move the state (it is locked by this process); restart obwatch to use the new one"
-                )
-                config = nil
-            }
-            if let config {
-                for line in lines { self.logger.warning("\(line)") }
+            if let config = await self.reloadedConfig() {
                 await core.stop(grace: Self.grace)
                 core = await self.start(config)
                 self.telemetry.readiness.setTargets(config.targets.map(\.name))
                 self.telemetry.metrics.configReload(success: true)
                 self.logger.info("configuration reloaded", metadata: ["targets": "\(config.targets.count)"])
             } else {
-                for line in lines { self.logger.error("\(line)") }
                 self.telemetry.metrics.configReload(success: false)
                 self.logger.error("reload refused: the configuration in force stays")
             }
@@ -310,6 +309,47 @@ final class DaemonService: Service, Sendable {
         self.notifier.stopping()
         self.logger.info("stopping: polls end, in-flight deliveries get \(Self.grace)")
         await core.stop(grace: Self.grace)
+        // Last: the probes answered while the core drained.
+        await self.statusEndpoint?.stop()
+    }
+
+    /// The configuration a SIGHUP brings in, with `http:` already applied; `nil` (every reason logged) when the
+    /// reload is refused and nothing changed.
+    private func reloadedConfig() async -> ObwatchConfig? {
+        let report = ConfigCheck.run(contentsOfFile: self.configPath)
+        let lines = report.diagnostics.entries.map(\.description)
+        guard report.isValid, let config = report.config else {
+            for line in lines { self.logger.error("\(line)") }
+            self.logger.error("\(self.configPath) is invalid (the same as `obwatch check` reports)")
+            return nil
+        }
+        for line in lines { self.logger.warning("\(line)") }
+        if config.stateDirectory != self.initial.stateDirectory {
+            self.logger.error(
+                """
+                state_dir changed from \(self.initial.stateDirectory) to \(config.stateDirectory): a reload cannot \
+                move the state (it is locked by this process); restart obwatch to use the new one
+                """
+            )
+            return nil
+        }
+        guard let endpoint = self.statusEndpoint else { return config }
+        do {
+            if case .moved(let from, let to) = try await endpoint.apply(config.http) {
+                self.logger.notice(
+                    "status API moved",
+                    metadata: ["from": "\(from ?? "off")", "to": "\(to ?? "off")"]
+                )
+            }
+        } catch {
+            let address = config.http.map(StatusEndpoint.address) ?? "off"
+            let staying = endpoint.settings.map(StatusEndpoint.address) ?? "off"
+            self.logger.error(
+                "http.listen \(address): cannot listen: \(error.message); the status API stays on \(staying)"
+            )
+            return nil
+        }
+        return config
     }
 
     private func start(_ config: ObwatchConfig) async -> DaemonCore {

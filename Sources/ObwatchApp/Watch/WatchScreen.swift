@@ -27,18 +27,40 @@ struct WatchTargetSnapshot: Sendable, Hashable {
     var lastPoll: Date?
     /// The agent's clock from its last answer, when one came.
     var agentClock: AgentClockReading?
+    /// The agent's address as shown (credentials and query redacted), for the first frame.
+    var url: String?
+    /// The failed sub-tasks of each failed node, by ``failureKey(dag:node:)``, from the `node_failed` events: the
+    /// tracker's state keeps no log lines.
+    var failedSubTasks: [String: [Event.SubTaskInfo]] = [:]
 
     /// Makes a snapshot of a target not polled yet.
     init(
         name: String,
         state: TrackerState = TrackerState(),
         lastPoll: Date? = nil,
-        agentClock: AgentClockReading? = nil
+        agentClock: AgentClockReading? = nil,
+        url: String? = nil
     ) {
         self.name = name
         self.state = state
         self.lastPoll = lastPoll
         self.agentClock = agentClock
+        self.url = url
+    }
+
+    /// The key of a node's failed sub-tasks in ``failedSubTasks``.
+    static func failureKey(dag: String, node: String) -> String { "\(dag)\u{0}\(node)" }
+
+    /// Notes the failed sub-tasks of each `node_failed` among `events`, and forgets DAGs no longer tracked.
+    mutating func noteFailures(_ events: [Event]) {
+        for event in events where event.type == .nodeFailed {
+            guard let dag = event.dag?.id, let node = event.node?.id, let subTasks = event.subTasks else { continue }
+            self.failedSubTasks[Self.failureKey(dag: dag, node: node)] = subTasks.filter { $0.state == "FAILED" }
+        }
+        let tracked = Set(self.state.dags.keys)
+        self.failedSubTasks = self.failedSubTasks.filter { key, _ in
+            tracked.contains(String(key.prefix { $0 != "\u{0}" }))
+        }
     }
 }
 
@@ -76,11 +98,13 @@ struct WatchScreen {
         for target in targets {
             body.append(self.header(target, now: now))
             let dags = self.shownDags(target, now: now)
-            if dags.isEmpty {
+            if target.lastPoll == nil {
+                body.append("  waiting for the agent's first answer")
+            } else if dags.isEmpty {
                 body.append("  no unfinished DAG")
             }
             for record in dags {
-                body.append(self.dagLine(record, target: target, now: now))
+                body += self.dagLines(record, target: target, now: now, width: width)
             }
         }
 
@@ -114,7 +138,7 @@ struct WatchScreen {
         } else if state.lastGoodPoll != nil {
             line += "up"
         } else if target.lastPoll == nil {
-            line += "connecting"
+            line += "connecting" + (target.url.map { " to \(TerminalText.safe($0))" } ?? "")
         } else {
             line += "no answer yet"
         }
@@ -140,37 +164,79 @@ struct WatchScreen {
         }
     }
 
-    /// `  [####----] 4/9  Cluster scale out  RUNNING/RUN  elapsed 1m05s  no progress 20s  at: Wait ...`.
-    func dagLine(_ record: DagRecord, target: WatchTargetSnapshot, now: Date) -> String {
+    /// The rows of one DAG: its progress line fitted to `width`, the node it is at on a row of its own (as `tasks`
+    /// shows it), and the last log line of each failed sub-task.
+    func dagLines(_ record: DagRecord, target: WatchTargetSnapshot, now: Date, width: Int) -> [String] {
+        var lines = [self.dagLine(record, target: target, now: now, width: width)]
         let dag = record.last
-        var line = "  \(self.bar(dag)) \(dag.stage)/\(dag.maxStage)  \(TerminalText.safe(dag.name))"
-        line += "  \(dag.state)/\(dag.operator)"
-        switch record.phase {
-        case .listed: break
-        case .finished: line += " (ended)"
-        case .vanished: line += " (vanished)"
-        }
-        if let elapsed = self.elapsed(dag, agentNow: target.agentClock?.agentNow(at: now) ?? ObshellTime(date: now)) {
-            line += "  elapsed \(elapsed)"
-        }
-        if let stalled = self.stallClock(record, now: now) {
-            line += "  no progress \(DurationText.compact(stalled))"
-        }
         if let node = Self.currentNode(dag) {
-            line += "  at: \(TerminalText.safe(node.name))"
-            // The node's state only when it says more than the DAG's (a failed node of a DAG still running).
-            if node.state != dag.state { line += " (\(node.state))" }
+            lines.append("    at: \(TerminalText.safe(node.name)) (\(node.state))")
         }
-        return line
+        for node in dag.nodes ?? [] where node.state == .failed {
+            let key = WatchTargetSnapshot.failureKey(dag: dag.id, node: node.id)
+            for subTask in target.failedSubTasks[key] ?? [] {
+                let agent = subTask.executeAgent.map { "\($0) " } ?? ""
+                let log = subTask.lastLog.map(TerminalText.safe) ?? "(no log)"
+                lines.append("    failed: \(TerminalText.safe(node.name)): \(agent)\(log)")
+            }
+        }
+        return lines
     }
 
+    /// `  [####----] 4/9  Cluster scale out  RUNNING/RUN  elapsed 1m05s  no progress 20s`.
+    ///
+    /// The clocks matter most: when the row is wider than `width`, the bar narrows (down to
+    /// ``minimumBarWidth``), then the DAG's name is shortened with `…`, so that the stall clock stays on screen.
+    func dagLine(_ record: DagRecord, target: WatchTargetSnapshot, now: Date, width: Int = .max) -> String {
+        let dag = record.last
+        var tail = "  \(dag.state)/\(dag.operator)"
+        switch record.phase {
+        case .listed: break
+        case .finished: tail += " (ended)"
+        case .vanished: tail += " (vanished)"
+        }
+        if let elapsed = self.elapsed(dag, agentNow: target.agentClock?.agentNow(at: now) ?? ObshellTime(date: now)) {
+            tail += "  elapsed \(elapsed)"
+        }
+        if let stalled = self.stallClock(record, now: now) {
+            tail += "  no progress \(DurationText.compact(stalled))"
+        }
+        var name = TerminalText.safe(dag.name)
+        let stage = "\(dag.stage)/\(dag.maxStage)"
+        // "  [" + bar + "] " + stage + "  " + name + tail
+        let fixed = 5 + stage.count + 2 + TerminalCells.width(of: tail)
+        var over = fixed + self.barWidth + TerminalCells.width(of: name) - width
+        var barWidth = self.barWidth
+        if over > 0 {
+            let narrower = min(over, max(0, barWidth - Self.minimumBarWidth))
+            barWidth -= narrower
+            over -= narrower
+        }
+        if over > 0 {
+            let nameWidth = TerminalCells.width(of: name)
+            let kept = max(Self.minimumNameWidth, nameWidth - over - 1)
+            if kept < nameWidth {
+                let cut = TerminalCells.cut(name, to: kept)
+                name = String(cut.reversed().drop { $0 == " " }.reversed()) + "…"
+            }
+        }
+        return "  \(self.bar(dag, width: barWidth)) \(stage)  \(name)\(tail)"
+    }
+
+    /// The narrowest a progress bar gets to make room for the clocks.
+    static let minimumBarWidth = 6
+    /// The fewest cells a shortened DAG name keeps.
+    static let minimumNameWidth = 8
+
     /// `[########------------]`: the share of stages done, full only on success.
-    func bar(_ dag: DagSummary) -> String {
-        guard dag.maxStage > 0 else { return "[" + String(repeating: "-", count: self.barWidth) + "]" }
+    /// - Parameter width: The bar's cells; ``barWidth`` by default.
+    func bar(_ dag: DagSummary, width: Int? = nil) -> String {
+        let width = max(1, width ?? self.barWidth)
+        guard dag.maxStage > 0 else { return "[" + String(repeating: "-", count: width) + "]" }
         // Stages before the current one are done; the current one counts only once it succeeded.
         let done = dag.state == .succeed ? dag.maxStage : max(0, min(dag.stage - 1, dag.maxStage))
-        let filled = done * self.barWidth / dag.maxStage
-        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: self.barWidth - filled) + "]"
+        let filled = done * width / dag.maxStage
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
     }
 
     /// How long the DAG has run: from its start to its end once it ended, else to the agent's clock now.

@@ -37,11 +37,11 @@ final class WatchBoard: Sendable {
 
     /// A board with every target waiting for its first poll.
     /// - Parameters:
-    ///   - targetNames: The targets' names, in configuration order.
+    ///   - targets: The targets' names and shown addresses, in configuration order.
     ///   - eventLimit: How many of the latest events are kept.
-    init(targetNames: [String], eventLimit: Int = 200) {
+    init(targets: [(name: String, url: String?)], eventLimit: Int = 200) {
         self.contents = Mutex(
-            Contents(targets: targetNames.map { WatchTargetSnapshot(name: $0) }, events: [])
+            Contents(targets: targets.map { WatchTargetSnapshot(name: $0.name, url: $0.url) }, events: [])
         )
         self.eventLimit = max(1, eventLimit)
     }
@@ -54,6 +54,7 @@ final class WatchBoard: Sendable {
             contents.targets[index].state = state
             contents.targets[index].lastPoll = lastPoll
             if let agentClock { contents.targets[index].agentClock = agentClock }
+            contents.targets[index].noteFailures(events)
             contents.events += events
             if contents.events.count > self.eventLimit {
                 contents.events.removeFirst(contents.events.count - self.eventLimit)
@@ -155,7 +156,7 @@ struct WatchSession: Sendable {
     func run() async {
         let (stream, continuation) = AsyncStream.makeStream(of: WatchSignal.self)
         let sources = Self.installSignalHandlers(continuation, mode: self.mode)
-        let board = WatchBoard(targetNames: self.targets.map(\.name))
+        let board = WatchBoard(targets: self.targets.map { ($0.name, $0.identity.url) })
         var tasks: [Task<Void, Never>] = []
         for (index, target) in self.targets.enumerated() {
             let loop = self.pollLoop(index: index, target: target, board: board, signals: continuation)

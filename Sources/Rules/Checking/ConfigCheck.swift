@@ -10,6 +10,9 @@ public struct ConfigCheckReport: Sendable {
     public var config: ObwatchConfig?
     /// How many template renderings were tried against sample events.
     public var renderedTemplates: Int
+    /// Where `run` would keep its state and why there, such as `/var/lib/obwatch (the default)`; `nil` when the
+    /// configuration is invalid.
+    public var stateDirectoryUsed: String?
 
     /// Whether the configuration can be used (warnings allowed).
     public var isValid: Bool { self.config != nil && !self.diagnostics.hasErrors }
@@ -32,6 +35,7 @@ public struct ConfigCheckReport: Sendable {
                 + (kinds.isEmpty ? "" : " (\(kinds.joined(separator: ", ")))") + ", "
                 + "\(Self.count(config.rules.count, "rule")), \(Self.count(config.silences.count, "silence")), "
                 + "\(Self.count(config.inhibitions.count, "inhibition")); "
+                + (self.stateDirectoryUsed.map { "state in \($0); " } ?? "")
                 + "stall thresholds \(thresholds.joined(separator: ", ")); "
                 + "\(Self.count(self.renderedTemplates, "template rendering")) checked; \(counted)"
         )
@@ -65,8 +69,18 @@ public enum ConfigCheck {
         return ConfigCheckReport(
             diagnostics: diagnostics,
             config: diagnostics.hasErrors ? nil : config,
-            renderedTemplates: rendered
+            renderedTemplates: rendered,
+            stateDirectoryUsed: Self.plainPath(config.stateDirectory)
+                + (Self.stateDirectoryOrigin(config, environment: environment).map { " (\($0))" } ?? "")
         )
+    }
+
+    /// Why `state_dir` is what it is when the file does not set it: `the default`, or `from STATE_DIRECTORY`
+    /// (systemd's `StateDirectory=`); `nil` when the file sets it.
+    static func stateDirectoryOrigin(_ config: ObwatchConfig, environment: [String: String]) -> String? {
+        guard config.stateDirectoryMark == nil else { return nil }
+        return ObwatchConfig.defaultStateDirectory(environment: environment) == ObwatchConfig.builtInStateDirectory
+            ? "the default" : "from STATE_DIRECTORY"
     }
 
     /// An error when obwatch could not create or write `state_dir`: at the key, or about the file when the folder
@@ -79,9 +93,7 @@ public enum ConfigCheck {
         guard let problem = StateDirectoryCheck.problem(path: config.stateDirectory) else { return }
         let shown = Self.plainPath(config.stateDirectory)
         guard let mark = config.stateDirectoryMark else {
-            let origin =
-                ObwatchConfig.defaultStateDirectory(environment: environment) == ObwatchConfig.builtInStateDirectory
-                ? "the default" : "from STATE_DIRECTORY"
+            let origin = Self.stateDirectoryOrigin(config, environment: environment) ?? "the default"
             diagnostics.append(
                 Diagnostic(
                     .error,

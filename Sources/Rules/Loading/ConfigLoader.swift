@@ -11,23 +11,33 @@ public struct ConfigLoader: Sendable {
     /// Whether secrets must be resolvable. `replay` sends nothing, so it reads a production config on a laptop
     /// where the passwords and tokens are not set: there an unset secret is empty instead of an error.
     public var secretsRequired: Bool
+    /// Whether the file must list targets. `run` and `check` need at least one; `replay` takes a file of receivers
+    /// and rules alone, since it tracks every target a capture names (CONTRACT section 5).
+    public var targetsRequired: Bool
 
     /// Makes a loader.
     /// - Parameters:
     ///   - environment: Where `${NAME}` is looked up; the process environment by default.
     ///   - secretsRequired: Whether an unset variable or unreadable file in a secret is an error.
+    ///   - targetsRequired: Whether the file must list at least one target.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        secretsRequired: Bool = true
+        secretsRequired: Bool = true,
+        targetsRequired: Bool = true
     ) {
         self.environment = environment
         self.secretsRequired = secretsRequired
+        self.targetsRequired = targetsRequired
     }
 
     /// Loads and checks a configuration, returning it (when it has no error) with every diagnostic.
     /// - Parameter path: The file.
     public func load(contentsOfFile path: String) -> ConfigLoadResult {
-        var decoder = ConfigDecoder(environment: self.environment, secretsRequired: self.secretsRequired)
+        var decoder = ConfigDecoder(
+            environment: self.environment,
+            secretsRequired: self.secretsRequired,
+            targetsRequired: self.targetsRequired
+        )
         let config = decoder.decodeRoot(path: path)
         let diagnostics = decoder.sortedDiagnostics()
         return ConfigLoadResult(config: diagnostics.hasErrors ? nil : config, diagnostics: diagnostics)
@@ -55,6 +65,7 @@ public struct ConfigLoader: Sendable {
 struct ConfigDecoder {
     let environment: [String: String]
     let secretsRequired: Bool
+    let targetsRequired: Bool
     var diagnostics = Diagnostics()
     /// Files in the order they were first read, for sorting diagnostics by file.
     var fileOrder: [String] = []
@@ -62,10 +73,13 @@ struct ConfigDecoder {
     var allRulesDecoded = true
     /// Receivers that have a name but an error: a rule naming one gets no second, misleading "unknown receiver".
     var brokenReceiverNames: Set<String> = []
+    /// The permission bits of each file read so far (`nil` when it could not be asked), for inline secrets.
+    var fileModes: [String: Int?] = [:]
 
-    init(environment: [String: String], secretsRequired: Bool) {
+    init(environment: [String: String], secretsRequired: Bool, targetsRequired: Bool = true) {
         self.environment = environment
         self.secretsRequired = secretsRequired
+        self.targetsRequired = targetsRequired
     }
 
     static let rootKeys = [
@@ -87,7 +101,8 @@ struct ConfigDecoder {
         self.fileOrder.append(path)
         guard let root = self.parse(path: path, at: nil) else { return nil }
         guard let root else {
-            self.diagnostics.append(Diagnostic(.error, "the file is empty; it needs targets", file: path))
+            let needs = self.targetsRequired ? "targets" : "receivers and rules"
+            self.diagnostics.append(Diagnostic(.error, "the file is empty; it needs \(needs)", file: path))
             return nil
         }
         guard var reader = self.diagnostics.collect({ () throws(YAMLError) in try root.mappingReader() }) else {
@@ -111,7 +126,11 @@ struct ConfigDecoder {
         var heartbeat: ObwatchConfig.HeartbeatSettings?
         if let node = reader.optional("heartbeat") { heartbeat = self.decodeHeartbeat(node, file: path) }
         var targets: [ObwatchConfig.Target] = []
-        if let node = self.diagnostics.collect({ () throws(YAMLError) in try reader.required("targets") }) {
+        if !self.targetsRequired {
+            if let node = reader.optional("targets"), !node.isNull {
+                targets = self.decodeTargets(node, defaults: defaults, file: path, allowEmpty: true)
+            }
+        } else if let node = self.diagnostics.collect({ () throws(YAMLError) in try reader.required("targets") }) {
             targets = self.decodeTargets(node, defaults: defaults, file: path)
         }
         var parts = Parts()
@@ -270,7 +289,17 @@ struct ConfigDecoder {
 
     /// A secret given inline (`KEY:`, with `${NAME}`) or by file (`KEY_file:`), never both. The value is never
     /// shown in a message.
-    mutating func secret(_ key: String, in reader: inout YAMLMappingReader, file: String) -> (Secret, YAMLMark)? {
+    ///
+    /// A secret written out in a file that others can read gets a warning: a `${NAME}` reference or `KEY_file:`
+    /// keeps it out of the file.
+    /// - Parameter holdsSecret: Whether a value written inline really is a secret (a webhook url is one only when it
+    ///   carries a token).
+    mutating func secret(
+        _ key: String,
+        in reader: inout YAMLMappingReader,
+        file: String,
+        holdsSecret: (String) -> Bool = { !$0.isEmpty }
+    ) -> (Secret, YAMLMark)? {
         let environment = self.environment
         let inline = reader.optional(key)
         let fromFile = reader.optional(key + "_file")
@@ -279,6 +308,16 @@ struct ConfigDecoder {
             return nil
         }
         if let inline {
+            if let written = inline.scalar?.value, !written.contains("${"), holdsSecret(written),
+                let mode = self.othersCanRead(file)
+            {
+                self.diagnostics.warning(
+                    "\"\(key)\" holds a secret in a file that others can read (mode \(String(mode, radix: 8))): "
+                        + "give it as ${VARIABLE} from the environment or in \"\(key)_file\", or run chmod o-r on the "
+                        + "file",
+                    at: inline.mark
+                )
+            }
             var problems = Diagnostics()
             let text = problems.collect { () throws(YAMLError) -> String in
                 try Interpolation.expand(try inline.string(), environment: environment, at: inline.mark)
@@ -292,7 +331,11 @@ struct ConfigDecoder {
             let path = Self.resolve(written, relativeTo: file)
             guard let data = FileManager.default.contents(atPath: path) else {
                 guard self.secretsRequired else { return (Secret(""), fromFile.mark) }
-                self.diagnostics.error("cannot read the secret file \(Self.quotedPath(path))", at: fromFile.mark)
+                self.diagnostics.error(
+                    "cannot read the secret file \(Self.quotedPath(path)): \(Self.whyUnreadable(path))"
+                        + Self.relativeNote(written),
+                    at: fromFile.mark
+                )
                 return nil
             }
             var text = String(decoding: data, as: UTF8.self)
@@ -311,10 +354,47 @@ struct ConfigDecoder {
         guard let node, let written = self.expandedString(node) else { return nil }
         let path = Self.resolve(written, relativeTo: file)
         guard FileManager.default.isReadableFile(atPath: path) else {
-            self.diagnostics.error("cannot read the file \(Self.quotedPath(path))", at: node.mark)
+            self.diagnostics.error(
+                "cannot read the file \(Self.quotedPath(path)): \(Self.whyUnreadable(path))"
+                    + Self.relativeNote(written),
+                at: node.mark
+            )
             return nil
         }
         return path
+    }
+
+    /// Why a file cannot be read, in the system's lower-case words (`no such file or directory`, `permission
+    /// denied`, `is a directory`).
+    static func whyUnreadable(_ path: String) -> String {
+        var info = stat()
+        if stat(path, &info) != 0 { return Self.systemReason(errno) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { return Self.systemReason(EISDIR) }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return Self.systemReason(errno) }
+        close(descriptor)
+        return "it could not be read"
+    }
+
+    /// `strerror`'s text, lower case, as it reads after a colon.
+    static func systemReason(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        let message = String(cString: text)
+        return message.prefix(1).lowercased() + message.dropFirst()
+    }
+
+    /// For a path written relative: where it was looked for, since a daemon's working folder is not the config's.
+    static func relativeNote(_ written: String) -> String {
+        written.hasPrefix("/") ? "" : " (a relative path is taken from the config file's folder)"
+    }
+
+    /// The permission bits of `file` when others may read it, else `nil`; asked once per file.
+    mutating func othersCanRead(_ file: String) -> Int? {
+        if let known = self.fileModes[file] { return known.flatMap { $0 & 0o004 != 0 ? $0 : nil } }
+        var info = stat()
+        let mode = stat(file, &info) == 0 ? Int(info.st_mode & 0o777) : nil
+        self.fileModes[file] = .some(mode)
+        return mode.flatMap { $0 & 0o004 != 0 ? $0 : nil }
     }
 
     /// Unknown keys are errors, each at the key with the nearest known key suggested: a misspelt key would

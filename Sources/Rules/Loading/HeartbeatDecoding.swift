@@ -9,7 +9,8 @@ extension ConfigDecoder {
         guard var reader = self.diagnostics.collect({ () throws(YAMLError) in try node.mappingReader() }) else {
             return nil
         }
-        let url = self.secret("url", in: &reader, file: file)
+        // A ping URL's path is its key.
+        let url = self.secret("url", in: &reader, file: file) { URLRedaction.redact($0, hidingPath: true) != $0 }
         let every = self.duration(reader.optional("every"))
         var method = ObwatchConfig.HeartbeatSettings.Method.get
         if let value = reader.optional("method") {

@@ -129,7 +129,9 @@ extension ConfigDecoder {
             let text = try value.string(oneOf: WebhookFormat.allCases.map(\.rawValue))
             return WebhookFormat(rawValue: text) ?? .generic
         }
-        let url = self.secret("url", in: &reader, file: file)
+        // A webhook url is a secret only when it carries a token: in its query, or in its path for some vendors.
+        let hidingPath = format.map(Self.keepsSecretInPath) ?? false
+        let url = self.secret("url", in: &reader, file: file) { URLRedaction.redact($0, hidingPath: hidingPath) != $0 }
         let signing = self.secret("secret", in: &reader, file: file)
         let routingKey = self.secret("routing_key", in: &reader, file: file)
         let apiKey = self.secret("api_key", in: &reader, file: file)

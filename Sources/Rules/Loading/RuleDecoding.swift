@@ -165,15 +165,29 @@ extension ConfigDecoder {
                 var message = "unknown receiver \(YAMLNode.quote(name))"
                 if let suggestion = nearest(to: name, among: known, maxDistance: 3) {
                     message += " (did you mean \(YAMLNode.quote(suggestion))?)"
-                } else if known.isEmpty {
-                    message += "; no receiver is defined"
                 }
+                message +=
+                    known.isEmpty ? "; no receiver is defined" : "; " + Self.knownReceivers(known, nearestTo: name)
                 self.diagnostics.error(message, at: element.mark)
                 continue
             }
             if !result.contains(name) { result.append(name) }
         }
         return result
+    }
+
+    /// `the receivers are "db-chat", "oncall"`: every defined receiver, the nearest to `name` first (ties in the
+    /// order they are defined), at most ten.
+    static func knownReceivers(_ known: [String], nearestTo name: String) -> String {
+        let limit = 10
+        let lowered = name.lowercased()
+        let ranked = known.enumerated()
+            .map { (distance: editDistance(lowered, $0.element.lowercased()), index: $0.offset, name: $0.element) }
+            .sorted { ($0.distance, $0.index) < ($1.distance, $1.index) }
+            .map { YAMLNode.quote($0.name) }
+        let shown = ranked.prefix(limit).joined(separator: ", ")
+        let more = ranked.count > limit ? " and \(ranked.count - limit) more" : ""
+        return (known.count == 1 ? "the one receiver is " : "the receivers are ") + shown + more
     }
 
     /// `match:` of a rule or a silence.

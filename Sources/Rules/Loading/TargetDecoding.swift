@@ -81,10 +81,11 @@ extension ConfigDecoder {
     mutating func decodeTargets(
         _ node: YAMLNode,
         defaults: ObwatchConfig.Defaults,
-        file: String
+        file: String,
+        allowEmpty: Bool = false
     ) -> [ObwatchConfig.Target] {
         guard let elements = self.list(node) else { return [] }
-        if elements.isEmpty {
+        if elements.isEmpty, !allowEmpty {
             self.diagnostics.error("\"targets\" lists no target; obwatch needs at least one", at: node.mark)
         }
         var targets: [ObwatchConfig.Target] = []

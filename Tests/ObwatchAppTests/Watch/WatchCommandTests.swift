@@ -146,7 +146,8 @@ private struct WatchChild {
         executable: URL,
         arguments: [String],
         environment: [String: String],
-        deadline: Double
+        deadline: Double,
+        standardError: URL? = nil
     ) throws -> WatchChild {
         let (stream, continuation) = AsyncStream.makeStream(of: WatchChildOutput.self)
         let process = Process()
@@ -158,7 +159,12 @@ private struct WatchChild {
         let pipe = Pipe()
         process.standardOutput = pipe
         let log = TestLog(label: "obwatch-" + (arguments.first ?? "child"))
-        process.standardError = log.standardError
+        if let standardError {
+            _ = FileManager.default.createFile(atPath: standardError.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: standardError)
+        } else {
+            process.standardError = log.standardError
+        }
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             if data.isEmpty {
@@ -300,10 +306,11 @@ struct WatchCommandTests {
             #expect(
                 first.contains {
                     $0.hasPrefix("  [######--------------] 4/9  Cluster scale out  RUNNING/RUN  elapsed ")
-                        && $0.hasSuffix("  at: Wait remote deploy finish")
+                        && $0.contains("  no progress ")
                 },
                 "the screen was:\n\(first.joined(separator: "\n"))"
             )
+            #expect(first.contains("    at: Wait remote deploy finish (RUNNING)"))
             #expect(!screen.cursorVisible)
 
             _ = try await running.simulator.advance(to: .seconds(15))
@@ -332,6 +339,65 @@ struct WatchCommandTests {
         replayed.feed(child.raw)
         #expect(replayed.cursorVisible)
         #expect(replayed.fullClears == 0)
+    }
+
+    @Test("in an 80x24 terminal: the stall clock and the node stay visible; SIGTERM restores the cursor, exit 0")
+    func eightyColumns() async throws {
+        guard let executable = Self.executable() else {
+            Issue.record("no built obwatch executable next to the tests or under .build-run/.build; build it first")
+            return
+        }
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        guard FileManager.default.isExecutableFile(atPath: script.path) else {
+            Issue.record("util-linux `script` is needed to give obwatch a pseudo-terminal")
+            return
+        }
+        let running = try await ManualSimulator(try bundledScenario("scale-out.yaml"))
+        defer { running.stop() }
+        let folder = try temporaryFolder("obwatch-watch-80")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pidFile = folder.appendingPathComponent("pid")
+        let watch =
+            [executable.path, "watch", "--url", running.url, "--password-env", Self.passwordVariable]
+            + ["--interval", "200ms"]
+        // `exec` keeps the shell's pid, written first, so that SIGTERM goes to obwatch itself and not to `script`.
+        let command =
+            "stty cols 80 rows 24 && echo $$ > \(Self.shellQuoted(pidFile.path)) && exec "
+            + watch.map(Self.shellQuoted).joined(separator: " ")
+        var child = try WatchChild.launch(
+            executable: script,
+            arguments: ["-q", "-e", "-c", command, "/dev/null"],
+            environment: [Self.passwordVariable: "root-pw"],
+            deadline: 120
+        )
+        defer { kill(child.process.processIdentifier, SIGKILL) }
+        var screen = ScreenEmulator(width: 80, height: 24)
+        do {
+            try await child.awaitOutput("the DAG's row with its stall clock, and its node's row") { data in
+                screen.feed(data)
+                let lines = screen.lines
+                return lines.contains {
+                    $0.contains("4/9  Cluster scale out  RUNNING/RUN") && $0.contains("no progress")
+                }
+                    && lines.contains("    at: Wait remote deploy finish (RUNNING)")
+            }
+        } catch {
+            Issue.record("\(error); the screen was:\n\(screen.lines.joined(separator: "\n"))")
+            return
+        }
+        #expect(!screen.cursorVisible)
+        let pid = try #require(
+            Int32(
+                String(decoding: try Data(contentsOf: pidFile), as: UTF8.self).trimmingCharacters(
+                    in: .whitespacesAndNewlines
+                )
+            )
+        )
+        #expect(kill(pid, SIGTERM) == 0)
+        #expect(try await child.awaitExit() == 0)
+        var replayed = ScreenEmulator(width: 80, height: 24)
+        replayed.feed(child.raw)
+        #expect(replayed.cursorVisible)
     }
 
     @Test("in a pipe: plain event and status lines, no escape codes; SIGINT ends it with 0")
@@ -432,13 +498,18 @@ struct WatchCommandTests {
         #expect(!FileManager.default.fileExists(atPath: stateDirectory.path))
         #expect(!child.raw.contains(0x1B))
 
-        // A config that `obwatch check` refuses: exit 1 at once.
+        // A config that `obwatch check` refuses: exit 1 at once, in watch's own name.
+        let errors = folder.appendingPathComponent("refused.err")
         var refused = try WatchChild.launch(
             executable: executable,
             arguments: ["watch", "--config", folder.appendingPathComponent("missing.yaml").path],
             environment: [:],
-            deadline: 120
+            deadline: 120,
+            standardError: errors
         )
         #expect(try await refused.awaitExit() == 1)
+        let printed = String(decoding: (try? Data(contentsOf: errors)) ?? Data(), as: UTF8.self)
+        #expect(printed.contains("obwatch watch: "), "\(printed)")
+        #expect(!printed.contains("obwatch run"), "\(printed)")
     }
 }

@@ -91,8 +91,8 @@ struct WatchScreenTests {
             lines == [
                 "obwatch watch  08:00:20  1 target  (Ctrl-C to quit)",
                 "sim  up  polled 20s ago",
-                "  [######--------------] 4/9  Cluster scale out  RUNNING/RUN  elapsed 12m23s  no progress 20s"
-                    + "  at: Node 4",
+                "  [######--------------] 4/9  Cluster scale out  RUNNING/RUN  elapsed 12m23s  no progress 20s",
+                "    at: Node 4 (RUNNING)",
                 "",
                 "Latest events (newest first):",
                 "  08:00:20  stage_advanced  Cluster scale out advanced to 4/9 on sim",
@@ -101,10 +101,10 @@ struct WatchScreenTests {
         )
     }
 
-    @Test("before the first poll the target is connecting and there are no events")
+    @Test("the first frame says what it waits for: each agent's first answer, at its address")
     func connecting() {
         let lines = Self.screen.lines(
-            targets: [WatchTargetSnapshot(name: "a"), WatchTargetSnapshot(name: "b")],
+            targets: [WatchTargetSnapshot(name: "a", url: "http://10.0.0.5:2886"), WatchTargetSnapshot(name: "b")],
             events: [],
             now: Self.start,
             width: 80,
@@ -113,15 +113,89 @@ struct WatchScreenTests {
         #expect(
             lines == [
                 "obwatch watch  08:00:00  2 targets  (Ctrl-C to quit)",
-                "a  connecting",
-                "  no unfinished DAG",
+                "a  connecting to http://10.0.0.5:2886",
+                "  waiting for the agent's first answer",
                 "b  connecting",
-                "  no unfinished DAG",
+                "  waiting for the agent's first answer",
                 "",
                 "Latest events (newest first):",
                 "  none yet",
             ]
         )
+    }
+
+    @Test("at 80 columns the stall clock stays on the DAG's row and the node gets a row of its own")
+    func eightyColumns() throws {
+        var dag = Self.dag(stage: 4)
+        dag.nodes?[3].name = "Wait remote deploy finish"
+        let target = try Self.target([dag, Self.dag(id: "12", stage: 2, name: "Tenant upgrade for every zone of prod")])
+        let lines = Self.screen.lines(
+            targets: [target],
+            events: [],
+            now: Self.start.addingTimeInterval(20),
+            width: 80,
+            height: 24
+        )
+        #expect(
+            Array(lines[2...5]) == [
+                "  [##-----] 4/9  Cluster scale out  RUNNING/RUN  elapsed 12m23s  no progress 20s",
+                "    at: Wait remote deploy finish (RUNNING)",
+                "  [------] 2/9  Tenant upgrade fo…  RUNNING/RUN  elapsed 12m23s  no progress 20s",
+                "    at: Node 2 (RUNNING)",
+            ]
+        )
+        for line in lines { #expect(TerminalCells.width(of: line) <= 80) }
+    }
+
+    @Test("a failed DAG shows its failing sub-task's last log line, from its node_failed event, until it runs again")
+    func failureLogLine() throws {
+        let dag = Self.dag(stage: 4, state: .failed)
+        var target = try Self.target([dag])
+        let failed = Event(
+            id: "e-node-failed",
+            type: .nodeFailed,
+            at: ObshellTime(date: Self.start),
+            target: TargetIdentity(name: "sim"),
+            dag: Event.DagInfo(
+                id: "11",
+                dagID: 1,
+                name: dag.name,
+                stage: 4,
+                maxStage: 9,
+                state: "FAILED",
+                operator: "RUN"
+            ),
+            node: Event.NodeInfo(id: "11-4", nodeID: 4, name: "Node 4", state: "FAILED", operator: "RUN"),
+            subTasks: [
+                Event.SubTaskInfo(
+                    id: "14",
+                    name: "Wait remote deploy finish",
+                    state: "FAILED",
+                    executeTimes: 1,
+                    executeAgent: SubTask.Agent(ip: "10.10.10.1", port: 2886),
+                    lastLog: "remote deploy failed:\ttimeout\n"
+                )
+            ],
+            summary: "Node 4 failed"
+        )
+        target.noteFailures([failed])
+        let record = try #require(target.state.dags["11"])
+        #expect(
+            Self.screen.dagLines(record, target: target, now: Self.start, width: 120) == [
+                "  [######--------------] 4/9  Cluster scale out  FAILED/RUN  elapsed 0s",
+                "    at: Node 4 (FAILED)",
+                "    failed: Node 4: 10.10.10.1:2886 remote deploy failed:\\ttimeout\\n",
+            ]
+        )
+        // Retried: the node runs again, and its old log line is no longer shown.
+        target.state.dags["11"]?.last.state = .running
+        target.state.dags["11"]?.last.nodes?[3].state = .running
+        let retried = try #require(target.state.dags["11"])
+        #expect(Self.screen.dagLines(retried, target: target, now: Self.start, width: 120).count == 2)
+        // A DAG no longer tracked takes its failures with it.
+        target.state.dags = [:]
+        target.noteFailures([])
+        #expect(target.failedSubTasks.isEmpty)
     }
 
     @Test("a target that stopped answering shows DOWN with the reason, and its stall clock stops")
@@ -148,10 +222,7 @@ struct WatchScreenTests {
         target.state.dags["11"]?.phase = .finished
         let record = try #require(target.state.dags["11"])
         let line = Self.screen.dagLine(record, target: target, now: Self.start.addingTimeInterval(5))
-        #expect(
-            line
-                == "  [####################] 9/9  Cluster scale out  SUCCEED/RUN (ended)  elapsed 1m00s  at: Node 9"
-        )
+        #expect(line == "  [####################] 9/9  Cluster scale out  SUCCEED/RUN (ended)  elapsed 1m00s")
         #expect(Self.screen.shownDags(target, now: Self.start.addingTimeInterval(599)).count == 1)
         #expect(Self.screen.shownDags(target, now: Self.start.addingTimeInterval(601)).isEmpty)
     }
@@ -162,7 +233,9 @@ struct WatchScreenTests {
         dag.nodes?[3].state = .failed
         let target = try Self.target([dag])
         let record = try #require(target.state.dags["11"])
-        #expect(Self.screen.dagLine(record, target: target, now: Self.start).hasSuffix("  at: Node 4 (FAILED)"))
+        let lines = Self.screen.dagLines(record, target: target, now: Self.start, width: 80)
+        #expect(lines.count == 2)
+        #expect(lines.last == "    at: Node 4 (FAILED)")
     }
 
     @Test("agent text cannot move the cursor or forge lines")
@@ -187,7 +260,8 @@ struct WatchScreenTests {
         let target = try Self.target([Self.dag(stage: 4, name: "扩容集群扩容集群扩容集群")])
         let lines = Self.screen.lines(targets: [target], events: [], now: Self.start, width: 40, height: 40)
         for line in lines { #expect(TerminalCells.width(of: line) <= 40) }
-        #expect(lines[2] == "  [######--------------] 4/9  扩容集群扩")
+        // The bar narrows and the name is shortened first; what is still too wide is cut at the edge.
+        #expect(lines[2] == "  [##----] 4/9  扩容集群…  RUNNING/RUN  ")
         #expect(TerminalCells.cut("ab扩c", to: 3) == "ab")
         #expect(TerminalCells.width(of: "e\u{301}") == 1)
     }
@@ -201,8 +275,9 @@ struct WatchScreenTests {
         #expect(lines.count == 12)
         #expect(lines[1] == "sim  up  polled 0s ago")
         #expect(lines[2].contains("DAG 1 "))
-        #expect(lines[4].contains("DAG 3 "))
-        #expect(lines[5] == "  ... 9 more rows")
+        #expect(lines[3] == "    at: Node 2 (RUNNING)")
+        #expect(lines[4].contains("DAG 2 "))
+        #expect(lines[5] == "  ... 21 more rows")
         #expect(lines[6] == "")
         #expect(lines[7] == "Latest events (newest first):")
         #expect(Array(lines.suffix(4)).allSatisfy { $0.contains("  started  event ") })

@@ -67,7 +67,8 @@ struct BrokenConfigTests {
                   - { name: fs, webhook: { format: feishu, url: "https://open.feishu.cn/open-apis/bot/v2/hook/PATHSECRET" } }
                   - { name: ding, webhook: { format: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=t" } }
                 rules: [{ name: r, match: { event: failed }, notify: [chat, fs, ding] }]
-                """
+                """,
+            mode: 0o600
         )
         #expect(lines == [])
         let shown = try #require(config).receivers.map { receiver -> String in
@@ -82,6 +83,7 @@ struct BrokenConfigTests {
 
     static let cases: [BrokenConfig] =
         types + names + patterns + files + receivers + schedules + unknownKeys + heartbeats + warnings + resumed
+        + howToFix
 
     // MARK: - Types and keys
 
@@ -231,7 +233,7 @@ struct BrokenConfigTests {
             targets: [{ name: prod-east, url: "http://10.0.0.5:2886", timeout: fast }]
             """,
             [
-                "obwatch.yaml:3:18: error: invalid duration \"5 seconds\": unexpected \" \" after 5",
+                "obwatch.yaml:3:18: error: invalid duration \"5 seconds\": write 5s",
                 "obwatch.yaml:4:16: error: invalid duration \"1m30h\": write units from the largest to the smallest, each at most once",
                 "obwatch.yaml:5:68: error: invalid duration \"fast\": expected a number at \"f\"",
             ]
@@ -268,7 +270,7 @@ struct BrokenConfigTests {
             """,
             [
                 "obwatch.yaml:2:49: error: the bearer token is empty",
-                "obwatch.yaml:3:69: error: cannot read the file \"ca.pem\"",
+                "obwatch.yaml:3:69: error: cannot read the file \"ca.pem\": no such file or directory (a relative path is taken from the config file's folder)",
             ]
         ),
         BrokenConfig(
@@ -335,7 +337,7 @@ struct BrokenConfigTests {
             rules: [{ name: r, match: { event: failed }, notify: [db-chat, db-caht] }]
             """,
             [
-                "obwatch.yaml:4:64: error: unknown receiver \"db-caht\" (did you mean \"db-chat\"?)"
+                "obwatch.yaml:4:64: error: unknown receiver \"db-caht\" (did you mean \"db-chat\"?); the one receiver is \"db-chat\""
             ]
         ),
         BrokenConfig(
@@ -515,7 +517,7 @@ struct BrokenConfigTests {
                 "obwatch.yaml:6:62: error: unknown key \"repaet\" (did you mean \"repeat\"?)",
                 "rules.d/paging.yaml:2:5: error: duplicate receiver name \"chat\" (first defined at obwatch.yaml:5:5)",
                 "rules.d/paging.yaml:4:13: error: duplicate rule name \"r\" (first defined at obwatch.yaml:6:17)",
-                "rules.d/paging.yaml:4:52: error: unknown receiver \"chta\" (did you mean \"chat\"?)",
+                "rules.d/paging.yaml:4:52: error: unknown receiver \"chta\" (did you mean \"chat\"?); the one receiver is \"chat\"",
             ]
         ),
         BrokenConfig(
@@ -579,7 +581,7 @@ struct BrokenConfigTests {
             targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
             """,
             [
-                "obwatch.yaml:2:36: error: did not find expected key (while parsing a block mapping at line 1, column 1)"
+                "obwatch.yaml:2:36: error: did not find expected key (while parsing a block mapping at line 1, column 1); the quoted value at line 1, column 12 runs on to line 2: is its closing quote missing?"
             ]
         ),
         BrokenConfig(
@@ -589,7 +591,7 @@ struct BrokenConfigTests {
             state_dir: "s
             """,
             [
-                "obwatch.yaml:2:14: error: found unexpected end of stream (while scanning a quoted scalar at line 2, column 12)"
+                "obwatch.yaml:2:14: error: found unexpected end of stream (while scanning a quoted scalar at line 2, column 12); the quote at line 2, column 12 is never closed"
             ]
         ),
         BrokenConfig(
@@ -610,7 +612,7 @@ struct BrokenConfigTests {
             targets: [{ name: prod-east, url: "http://10.0.0.5:2886", password_file: secrets/missing.pw }]
             """,
             [
-                "obwatch.yaml:2:74: error: cannot read the secret file \"secrets/missing.pw\""
+                "obwatch.yaml:2:74: error: cannot read the secret file \"secrets/missing.pw\": no such file or directory (a relative path is taken from the config file's folder)"
             ]
         ),
         BrokenConfig(
@@ -718,7 +720,8 @@ struct BrokenConfigTests {
             rules: [{ name: r, match: { event: failed }, notify: [chat] }]
             """,
             [
-                "obwatch.yaml:8:15: error: \"secret\" signs dingtalk and feishu messages only; slack has no signing"
+                "obwatch.yaml:7:12: warning: \"url\" holds a secret in a file that others can read (mode 644): give it as ${VARIABLE} from the environment or in \"url_file\", or run chmod o-r on the file",
+                "obwatch.yaml:8:15: error: \"secret\" signs dingtalk and feishu messages only; slack has no signing",
             ]
         ),
         BrokenConfig(
@@ -734,7 +737,10 @@ struct BrokenConfigTests {
             rules: [{ name: r, match: { event: failed }, notify: [chat, oncall] }]
             """,
             [
+                "obwatch.yaml:5:36: warning: \"url\" holds a secret in a file that others can read (mode 644): give it as ${VARIABLE} from the environment or in \"url_file\", or run chmod o-r on the file",
+                "obwatch.yaml:5:93: warning: \"routing_key\" holds a secret in a file that others can read (mode 644): give it as ${VARIABLE} from the environment or in \"routing_key_file\", or run chmod o-r on the file",
                 "obwatch.yaml:5:93: error: \"routing_key\" is for pagerduty webhooks only",
+                "obwatch.yaml:7:70: warning: \"api_key\" holds a secret in a file that others can read (mode 644): give it as ${VARIABLE} from the environment or in \"api_key_file\", or run chmod o-r on the file",
                 "obwatch.yaml:7:70: error: \"api_key\" is for opsgenie webhooks only",
             ]
         ),
@@ -1143,7 +1149,7 @@ struct BrokenConfigTests {
             heartbeat: { url_file: missing.url }
             """,
             [
-                "obwatch.yaml:3:24: error: cannot read the secret file \"missing.url\""
+                "obwatch.yaml:3:24: error: cannot read the secret file \"missing.url\": no such file or directory (a relative path is taken from the config file's folder)"
             ]
         ),
     ]
@@ -1222,7 +1228,8 @@ struct BrokenConfigTests {
             rules: [{ name: r, match: { event: failed }, notify: [chat] }]
             """,
             [
-                "obwatch.yaml:5:14: warning: \"mentions\" never sends @all: agent text cannot page a whole group; list people instead"
+                "obwatch.yaml:5:14: warning: \"mentions\" never sends @all: agent text cannot page a whole group; list people instead",
+                "obwatch.yaml:5:39: warning: \"url\" holds a secret in a file that others can read (mode 644): give it as ${VARIABLE} from the environment or in \"url_file\", or run chmod o-r on the file",
             ]
         ),
     ]
@@ -1276,4 +1283,101 @@ struct BrokenConfigTests {
             []
         ),
     ]
+
+    // MARK: - Each message says how to fix it
+
+    static let howToFix: [BrokenConfig] = [
+        BrokenConfig(
+            "a webhook key at the wrong indentation names the block it belongs to",
+            """
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            receivers:
+              - name: chat
+                webhook:
+                  format: generic
+                    url: "https://hooks.example.com/a"
+            """,
+            [
+                "obwatch.yaml:6:12: error: mapping values are not allowed in this context; a key at the wrong indentation: keys of \"receivers[0].webhook\" start at column 7"
+            ]
+        ),
+        BrokenConfig(
+            "a rule's key at the column of the list's dashes",
+            """
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            rules:
+              - name: r
+                match: { event: failed }
+              notify: [chat]
+            """,
+            [
+                "obwatch.yaml:5:3: error: did not find expected '-' indicator (while parsing a block collection at line 3, column 3); a key at the wrong indentation: keys of \"rules[0]\" start at column 5, keys of the top level at column 1"
+            ]
+        ),
+        BrokenConfig(
+            "a duration in words",
+            """
+            defaults: { stall_after: 5 minutes, poll_interval: 1 hour 30 min }
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            """,
+            [
+                "obwatch.yaml:1:26: error: invalid duration \"5 minutes\": write 5m",
+                "obwatch.yaml:1:52: error: invalid duration \"1 hour 30 min\": write 1h30m",
+            ]
+        ),
+        BrokenConfig(
+            "an unknown receiver far from every name lists them all, the nearest first",
+            """
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            receivers:
+              - { name: audit, syslog: { address: "udp://127.0.0.1:514" } }
+              - { name: db-chat, webhook: { format: generic, url: "https://hooks.example.com/a" } }
+              - { name: oncall, webhook: { format: generic, url: "https://hooks.example.com/b" } }
+            rules: [{ name: r, match: { event: failed }, notify: [audit, db-chat, oncall, dbchatroom] }]
+            """,
+            [
+                "obwatch.yaml:6:79: error: unknown receiver \"dbchatroom\"; the receivers are \"db-chat\", \"oncall\", \"audit\""
+            ]
+        ),
+        BrokenConfig(
+            "a secret file that is a folder, given by an absolute path",
+            """
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886", password_file: /tmp }]
+            """,
+            [
+                "obwatch.yaml:1:74: error: cannot read the secret file \"/tmp\": is a directory"
+            ]
+        ),
+        BrokenConfig(
+            "inline secrets in a file others can read; environment references and plain urls are no secrets",
+            """
+            targets:
+              - { name: prod-east, url: "http://10.0.0.5:2886", password: hunter2 }
+              - { name: prod-west, url: "http://10.0.0.6:2886", password: "${OBW_PW}" }
+            receivers:
+              - { name: plain, webhook: { format: generic, url: "https://hooks.example.com/a" } }
+              - { name: ding, webhook: { format: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=t" } }
+              - { name: pd, webhook: { format: pagerduty, routing_key: "${PD_KEY}" } }
+            rules: [{ name: r, match: { event: failed }, notify: [plain, ding, pd] }]
+            """,
+            [
+                "obwatch.yaml:2:63: warning: \"password\" holds a secret in a file that others can read (mode 644): give it as ${VARIABLE} from the environment or in \"password_file\", or run chmod o-r on the file",
+                "obwatch.yaml:6:53: warning: \"url\" holds a secret in a file that others can read (mode 644): give it as ${VARIABLE} from the environment or in \"url_file\", or run chmod o-r on the file",
+            ]
+        ),
+    ]
+
+    @Test("an inline secret in a file only its owner can read gets no warning")
+    func inlineSecretInAPrivateFile() throws {
+        let folder = try ConfigFolder()
+        defer { folder.remove() }
+        let (config, lines) = try folder.load(
+            config: """
+                targets: [{ name: prod-east, url: "http://10.0.0.5:2886", password: hunter2 }]
+                """,
+            mode: 0o600
+        )
+        #expect(config != nil)
+        #expect(lines == [])
+    }
 }

@@ -17,14 +17,16 @@ struct ConfigFolder {
     }
 
     /// Writes `text` to `name` in the folder and returns its path.
+    /// - Parameter mode: The file's permission bits, when they matter (others may read it by default).
     @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
+    func write(_ name: String, _ text: String, mode: Int = 0o644) throws -> String {
         let file = self.url.appendingPathComponent(name)
         try FileManager.default.createDirectory(
             at: file.deletingLastPathComponent(),
             withIntermediateDirectories: true
         )
         try Data(text.utf8).write(to: file)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file.path)
         return file.path
     }
 
@@ -39,9 +41,13 @@ struct ConfigFolder {
         return (result.config, lines)
     }
 
-    /// Writes `text` as `obwatch.yaml` and loads it.
-    func load(config text: String, environment: [String: String] = [:]) throws -> (ObwatchConfig?, [String]) {
-        try self.write("obwatch.yaml", text)
+    /// Writes `text` as `obwatch.yaml` (with permission bits `mode`) and loads it.
+    func load(
+        config text: String,
+        environment: [String: String] = [:],
+        mode: Int = 0o644
+    ) throws -> (ObwatchConfig?, [String]) {
+        try self.write("obwatch.yaml", text, mode: mode)
         return self.load(environment: environment)
     }
 }

@@ -25,6 +25,53 @@ struct StateDirectoryTests {
         #expect(written?.stateDirectoryMark?.column == 12)
     }
 
+    @Test("check's summary says which state folder run will use, and why that one")
+    func summarySaysWhichFolder() throws {
+        let folder = try ConfigFolder()
+        defer { folder.remove() }
+        try folder.write("obwatch.yaml", Self.target, mode: 0o600)
+        let path = folder.url.appendingPathComponent("obwatch.yaml").path
+        func summary(_ environment: [String: String]) -> String {
+            ConfigCheck.run(contentsOfFile: path, environment: environment).lines.last ?? ""
+        }
+        #expect(summary([:]).contains("; state in /var/lib/obwatch (the default); "), "\(summary([:]))")
+        let systemd = folder.url.appendingPathComponent("systemd").path
+        #expect(summary(["STATE_DIRECTORY": systemd]).contains("; state in \(systemd) (from STATE_DIRECTORY); "))
+        try folder.write("obwatch.yaml", "state_dir: s\n" + Self.target, mode: 0o600)
+        let written = folder.url.appendingPathComponent("s").path
+        #expect(summary([:]).contains("; state in \(written); "), "\(summary([:]))")
+    }
+
+    @Test("a file of receivers and rules alone: refused for run and check, which need targets; taken for replay")
+    func withoutTargets() throws {
+        let folder = try ConfigFolder()
+        defer { folder.remove() }
+        try folder.write(
+            "rules.yaml",
+            """
+            receivers: [{ name: audit, syslog: { address: "udp://127.0.0.1:514" } }]
+            rules: [{ name: everything, match: { event: "*" }, notify: [audit] }]
+            """
+        )
+        let path = folder.url.appendingPathComponent("rules.yaml").path
+        let strict = ConfigLoader(environment: [:]).load(contentsOfFile: path)
+        #expect(strict.config == nil)
+        #expect(strict.diagnostics.errors.first?.message == "missing required key \"targets\"")
+        let forReplay = ConfigLoader(environment: [:], secretsRequired: false, targetsRequired: false)
+        let loaded = forReplay.load(contentsOfFile: path)
+        #expect(loaded.diagnostics.entries.map(\.description) == [])
+        #expect(loaded.config?.targets.isEmpty == true)
+        #expect(loaded.config?.rules.map(\.name) == ["everything"])
+        // An empty list of targets is no error for replay either; an empty file is.
+        try folder.write("rules.yaml", "targets: []\nrules: []\n")
+        #expect(forReplay.load(contentsOfFile: path).config != nil)
+        try folder.write("rules.yaml", "")
+        #expect(
+            forReplay.load(contentsOfFile: path).diagnostics.errors.map(\.message)
+                == ["the file is empty; it needs receivers and rules"]
+        )
+    }
+
     @Test("a folder that exists, or whose nearest existing parent is writable, passes; the probe leaves nothing")
     func writable() throws {
         let folder = try ConfigFolder()
