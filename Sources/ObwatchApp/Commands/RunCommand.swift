@@ -150,9 +150,10 @@ final class DagSource: Sendable {
 
 extension RunCommand {
     /// The configuration `run` starts on: only one that `obwatch check` accepts, with check's own lines (warnings
-    /// included) for standard error.
-    static func checkedConfig(_ path: String) -> (ObwatchConfig?, [String]) {
-        let report = ConfigCheck.run(contentsOfFile: path)
+    /// included) for standard error. `probingStateDirectory: false` skips the `state_dir` probe, for the demo,
+    /// which replaces `state_dir` with a temporary folder.
+    static func checkedConfig(_ path: String, probingStateDirectory: Bool = true) -> (ObwatchConfig?, [String]) {
+        let report = ConfigCheck.run(contentsOfFile: path, probingStateDirectory: probingStateDirectory)
         var lines = report.diagnostics.entries.map(\.description)
         guard report.isValid, let config = report.config else {
             lines.append("obwatch run: \(path) is invalid (the same as `obwatch check` reports); not starting")
