@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # the checks are functions that check() calls by name
 # `make package-test`: the Debian package on a clean Debian 12 host.
 #
 # 1. Builds obwatch_VERSION_ARCH.deb (scripts/build-deb.sh), and the same binary packaged as OLD_VERSION for the
@@ -18,7 +19,7 @@
 # configured Debian mirror (or $DEBIAN_MIRROR). Runs as root (debootstrap and systemd-nspawn need it).
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 repo=$(pwd)
 work=$repo/.build-pkg
 cache=$work/cache
@@ -395,6 +396,7 @@ old_pid=$(unit_property obwatch MainPID)
 old_invocation=$(unit_property obwatch InvocationID)
 upgrade() { in_boot dpkg -i "/pkg/$new_name"; }
 check "upgrade to $new_name over the running service" upgrade
+# shellcheck disable=SC2016 # ${Version} is dpkg-query's, not the shell's
 new_version_installed() { [ "$(in_boot dpkg-query -W -f='${Version}' obwatch)" = "$version" ]; }
 check "dpkg lists obwatch $version" new_version_installed
 config_kept() {
