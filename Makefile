@@ -7,7 +7,7 @@ DESTDIR ?=
 # Debian packages the build and the tests need: the C libraries, and the real peers the tests start.
 APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl tzdata
 
-.PHONY: all deps sdk-venv build test reliability lint format demo bench clean
+.PHONY: all deps sdk-venv build test reliability lint format demo bench clean deb package-test
 
 all: build
 
@@ -61,6 +61,11 @@ bench: deps sdk-venv
 clean:
 	rm -rf .build
 
+# The release binary that `make install` and `make deb` ship: the Swift runtime and Foundation linked in, so that it
+# runs where no Swift toolchain is (only Debian's glibc, libstdc++, libcurl, libyaml and OpenSSL), bound at load
+# (-z now) so that its GOT is read-only. `make bench` measures the plain release build.
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -z -Xlinker now
+
 # `make install DESTDIR=/tmp/stage PREFIX=/usr/local`: the release binary to $(PREFIX)/bin, the systemd unit (its
 # ExecStart pointed at that binary) to $(UNITDIR), and rules/default.yaml as /etc/obwatch/obwatch.yaml unless a
 # config is already there: an upgrade never overwrites the operator's config.
@@ -69,9 +74,9 @@ CONFDIR ?= /etc/obwatch
 
 .PHONY: install
 install: deps
-	$(SWIFT) build $(SWIFT_BUILD_FLAGS) -c release --product obwatch
+	$(SWIFT) build $(SWIFT_BUILD_FLAGS) $(RELEASE_FLAGS) --product obwatch
 	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(CONFDIR)"
-	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/obwatch" "$(DESTDIR)$(PREFIX)/bin/obwatch"
+	install -m 0755 "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/obwatch" "$(DESTDIR)$(PREFIX)/bin/obwatch"
 	sed -e 's|/usr/local/bin/obwatch|$(PREFIX)/bin/obwatch|g' systemd/obwatch.service > "$(DESTDIR)$(UNITDIR)/obwatch.service.new"
 	chmod 0644 "$(DESTDIR)$(UNITDIR)/obwatch.service.new"
 	mv -f "$(DESTDIR)$(UNITDIR)/obwatch.service.new" "$(DESTDIR)$(UNITDIR)/obwatch.service"
@@ -81,3 +86,17 @@ install: deps
 		install -m 0644 rules/default.yaml "$(DESTDIR)$(CONFDIR)/obwatch.yaml"; \
 		echo "installed $(DESTDIR)$(CONFDIR)/obwatch.yaml from rules/default.yaml"; \
 	fi
+
+# `make deb`: .build-pkg/obwatch_VERSION_ARCH.deb (VERSION is ObwatchVersion.current), built with dpkg-shlibdeps and
+# dpkg-deb from packaging/deb/: the self-contained binary, the unit, /etc/obwatch/obwatch.yaml as a conffile, the
+# example rules and scenarios, a man page from --help (help2man), bash, zsh and fish completions.
+DEB_APT_PACKAGES := dpkg-dev binutils help2man
+deb: deps
+	@scripts/install-deps.sh $(DEB_APT_PACKAGES)
+	SWIFT="$(SWIFT)" SWIFT_BUILD_FLAGS="$(SWIFT_BUILD_FLAGS)" RELEASE_FLAGS="$(RELEASE_FLAGS)" scripts/build-deb.sh
+
+# `make package-test` (root; never part of `make test`): the package in fresh debootstrap'd Debian 12 roots, with
+# its declared dependencies only: --version, check, demo; then booted with systemd-nspawn: the service's start,
+# READY=1, watchdog, hardening and journal; upgrade over a running service, remove, purge. Caches under .build-pkg/.
+package-test: deps
+	SWIFT="$(SWIFT)" SWIFT_BUILD_FLAGS="$(SWIFT_BUILD_FLAGS)" RELEASE_FLAGS="$(RELEASE_FLAGS)" scripts/package-test.sh

@@ -46,4 +46,20 @@ struct DemoCommandTests {
         #expect(!records.isEmpty && records.allSatisfy { $0.contains("\"schema\":\"obwatch.notification/v1\"") })
         #expect(lines.contains { $0.contains("obwatch check --config FILE") })
     }
+
+    @Test("installed: the scenario and rules are found in PREFIX/share/obwatch for PREFIX/bin/obwatch, from anywhere")
+    func bundledBesideAnInstalledBinary() throws {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("obwatch-prefix-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        let scenarios = prefix.appendingPathComponent("share/obwatch/scenarios")
+        try FileManager.default.createDirectory(at: scenarios, withIntermediateDirectories: true)
+        let scenario = scenarios.appendingPathComponent("scale-out-fails.yaml")
+        try Data("dags: []\n".utf8).write(to: scenario)
+        let binary = prefix.appendingPathComponent("bin/obwatch")
+        #expect(
+            DemoCommand.bundled("scenarios", "scale-out-fails.yaml", executable: binary, currentDirectory: "/")
+                == scenario.path
+        )
+        #expect(DemoCommand.bundled("scenarios", "missing.yaml", executable: binary, currentDirectory: "/") == nil)
+    }
 }

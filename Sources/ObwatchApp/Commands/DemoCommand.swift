@@ -49,7 +49,9 @@ struct DemoCommand: AsyncParsableCommand {
             for line in error.diagnostics.isEmpty ? ["\(error)"] : error.diagnostics { StandardError.write(line) }
             throw ExitCode(1)
         }
-        let (checked, lines) = RunCommand.checkedConfig(rulesPath)
+        // The demo keeps its state in a temporary folder (localized below), never in the rules' state_dir, which
+        // may sit beside read-only rules (/usr/share/obwatch/rules when installed from the package).
+        let (checked, lines) = RunCommand.checkedConfig(rulesPath, probingStateDirectory: false)
         guard let demoConfig = checked, !demoConfig.targets.isEmpty else {
             for line in lines { StandardError.write(line) }
             throw ExitCode(1)
@@ -185,16 +187,31 @@ struct DemoCommand: AsyncParsableCommand {
         return "\(time)  \(status) \(type) \(TerminalText.safe(event.summary))"
     }
 
-    /// Finds a bundled file: in `./FOLDER`, beside the package the binary was built in, or installed.
-    static func bundled(_ folder: String, _ name: String) -> String? {
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+    /// Finds a bundled file: in `./FOLDER`, beside the package the binary was built in, or installed
+    /// (`PREFIX/share/obwatch/FOLDER` for a binary in `PREFIX/bin`, as the Debian package puts them).
+    static func bundled(
+        _ folder: String,
+        _ name: String,
+        executable: URL = DemoCommand.executableURL(),
+        currentDirectory: String = FileManager.default.currentDirectoryPath
+    ) -> String? {
+        let binaryFolder = executable.deletingLastPathComponent()
         let candidates = [
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(folder),
-            executable.deletingLastPathComponent().appendingPathComponent("../../../\(folder)"),
-            executable.deletingLastPathComponent().appendingPathComponent("../../\(folder)"),
-            executable.deletingLastPathComponent().appendingPathComponent("../share/obwatch/\(folder)"),
+            URL(fileURLWithPath: currentDirectory).appendingPathComponent(folder),
+            binaryFolder.appendingPathComponent("../../../\(folder)"),
+            binaryFolder.appendingPathComponent("../../\(folder)"),
+            binaryFolder.appendingPathComponent("../share/obwatch/\(folder)"),
         ]
         return candidates.map { $0.appendingPathComponent(name).standardizedFileURL.path }
             .first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// The running binary's real path. `argv[0]` is a bare name when the shell found the binary through PATH
+    /// (`obwatch demo` once installed), so Linux's `/proc/self/exe` comes first.
+    static func executableURL() -> URL {
+        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return URL(fileURLWithPath: target)
+        }
+        return URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
     }
 }

@@ -142,8 +142,14 @@ extension RunCommand {
     /// - Parameters:
     ///   - path: The configuration file.
     ///   - command: The command that refuses to start, named in the last line (`obwatch watch: ...`).
-    static func checkedConfig(_ path: String, command: String = "run") -> (ObwatchConfig?, [String]) {
-        let report = ConfigCheck.run(contentsOfFile: path)
+    ///   - probingStateDirectory: `false` skips the `state_dir` probe, for the demo, which replaces `state_dir`
+    ///     with a temporary folder.
+    static func checkedConfig(
+        _ path: String,
+        command: String = "run",
+        probingStateDirectory: Bool = true
+    ) -> (ObwatchConfig?, [String]) {
+        let report = ConfigCheck.run(contentsOfFile: path, probingStateDirectory: probingStateDirectory)
         var lines = report.diagnostics.entries.map(\.description)
         guard report.isValid, let config = report.config else {
             lines.append("obwatch \(command): \(path) is invalid (the same as `obwatch check` reports); not starting")

@@ -55,16 +55,22 @@ public enum ConfigCheck {
     /// - Parameters:
     ///   - path: The file.
     ///   - environment: Where `${NAME}` and `STATE_DIRECTORY` are looked up.
+    ///   - probingStateDirectory: Whether `state_dir` must be a folder obwatch can write. `false` for a caller that
+    ///     keeps its state somewhere else (`obwatch demo`, in a temporary folder): the probe would write beside the
+    ///     rules file, which may be a read-only place such as /usr/share/obwatch/rules.
     public static func run(
         contentsOfFile path: String,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        probingStateDirectory: Bool = true
     ) -> ConfigCheckReport {
         let loaded = ConfigLoader(environment: environment).load(contentsOfFile: path)
         guard let config = loaded.config else {
             return ConfigCheckReport(diagnostics: loaded.diagnostics, config: nil, renderedTemplates: 0)
         }
         var diagnostics = loaded.diagnostics
-        Self.checkStateDirectory(config, environment: environment, into: &diagnostics)
+        if probingStateDirectory {
+            Self.checkStateDirectory(config, environment: environment, into: &diagnostics)
+        }
         let rendered = Self.renderSamples(config, into: &diagnostics)
         return ConfigCheckReport(
             diagnostics: diagnostics,

@@ -141,6 +141,18 @@ struct StateDirectoryTests {
         #expect(!defaulted.isValid)
     }
 
+    @Test("check without the probe (the demo's, whose state goes elsewhere) accepts a state_dir it cannot write")
+    func checkWithoutProbe() throws {
+        let folder = try ConfigFolder()
+        defer { folder.remove() }
+        try folder.write("somefile", "x")
+        let path = try folder.write("obwatch.yaml", "state_dir: somefile/state\n" + Self.target)
+        #expect(!ConfigCheck.run(contentsOfFile: path, environment: [:]).isValid)
+        let unprobed = ConfigCheck.run(contentsOfFile: path, environment: [:], probingStateDirectory: false)
+        #expect(unprobed.isValid, "\(unprobed.lines)")
+        #expect(unprobed.config?.stateDirectory == folder.url.appendingPathComponent("somefile/state").path)
+    }
+
     @Test("the loader alone (replay's) does not look at state_dir")
     func loaderDoesNotProbe() throws {
         let folder = try ConfigFolder()
