@@ -114,7 +114,8 @@ struct RunCommand: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
+                // Its own label: the lifecycle's debug lines are the library's, shown only at trace.
+                logger: Logger(label: "obwatch.lifecycle")
             )
         )
         do {
