@@ -108,9 +108,9 @@ public struct CurlError: Error, CustomStringConvertible, Sendable {
         self.cause = cause
     }
 
-    /// One line: code, message, libcurl's detail, URL and peer code, for logs.
+    /// One line: the message, libcurl's detail, URL and peer code, for logs and people (the code's name stays out).
     public var description: String {
-        var text = "\(self.code): \(self.message)"
+        var text = self.message
         if let curlMessage = self.curlMessage, curlMessage != self.message {
             text += " (\(curlMessage))"
         }

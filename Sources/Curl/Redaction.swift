@@ -93,7 +93,7 @@ enum Redaction {
     }
 
     /// Control characters would let a hostile URL forge log lines, so they are shown percent-encoded.
-    private static func escapingControlCharacters(_ text: String) -> String {
+    static func escapingControlCharacters(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

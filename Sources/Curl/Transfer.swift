@@ -304,6 +304,17 @@ final class Transfer {
         let bufferText = String(cString: self.errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines)
         let detail = bufferText.isEmpty ? nil : Redaction.scrub(bufferText, secrets: self.plan.secrets)
         let code = CurlCodeMapping.code(for: result, kind: self.plan.kind, peerCode: peerCode)
+        if code == .couldNotConnect, let socketPath = self.plan.unixSocketPath {
+            // libcurl words it as `localhost port 80`, the host it puts in the request line: name the socket.
+            var number = 0
+            _ = ccurl_easy_getinfo_long(self.easy, CURLINFO_OS_ERRNO, &number)
+            return CurlError(
+                code: code,
+                message: Self.socketProblem(socketPath, errorNumber: Int32(clamping: number)),
+                curlCode: Int(result.rawValue),
+                url: self.plan.redactedURL
+            )
+        }
         return CurlError(
             code: code,
             message: Self.describe(result),
@@ -317,6 +328,18 @@ final class Transfer {
     /// The error a transfer ends with when it is stopped before finishing.
     func cancellation(_ message: String) -> CurlError {
         CurlError(code: .cancelled, message: message, url: self.plan.redactedURL)
+    }
+
+    /// `no socket at PATH (No such file or directory)`, `nothing listens on PATH (Connection refused)`, `cannot
+    /// connect to PATH (Permission denied)`.
+    static func socketProblem(_ path: String, errorNumber: Int32) -> String {
+        let shown = Redaction.escapingControlCharacters(path)
+        let reason = errorNumber > 0 ? " (\(String(cString: strerror(errorNumber))))" : ""
+        switch errorNumber {
+        case ENOENT, ENOTDIR: return "no socket at \(shown)\(reason)"
+        case ECONNREFUSED: return "nothing listens on \(shown)\(reason)"
+        default: return "cannot connect to \(shown)\(reason)"
+        }
     }
 
     static func describe(_ code: CURLcode) -> String {

@@ -12,7 +12,7 @@ public enum ObwatchMain {
             environment: ProcessInfo.processInfo.environment
         )
         LoggingSystem.bootstrap { label in
-            LineLogHandler(label: label, format: options.format, level: options.level) {
+            LineLogHandler(label: label, format: options.format, level: options.level(for: label)) {
                 LineLogHandler.standardError($0)
             }
         }

@@ -148,7 +148,7 @@ public final class ObshellSimulator: Sendable {
             services: services,
             gracefulShutdownSignals: [],
             cancellationSignals: [],
-            logger: self.configuration.logger
+            logger: Self.lifecycleLogger(self.configuration.logger)
         )
         // The group runs outside the caller's cancellation so that cancelling the caller shuts the listeners down
         // gracefully (held requests released first) instead of tearing connections down mid-answer.
@@ -163,7 +163,11 @@ public final class ObshellSimulator: Sendable {
                 }
             }
         } catch {
-            let failure = SimulatorError(code: .listenFailed, message: "the simulator stopped: \(error)", cause: error)
+            let failure = SimulatorError(
+                code: .listenFailed,
+                message: "the simulator stopped: \(Self.plain(error))",
+                cause: error
+            )
             await engine.stop()
             await engine.didFail(failure)
             throw failure
@@ -194,6 +198,21 @@ public final class ObshellSimulator: Sendable {
             onServerRunning: onRunning,
             logger: logger
         )
+    }
+
+    /// A system error as the system words it (`address already in use`), not NIO's description, which names the
+    /// Swift function that failed.
+    private static func plain(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        return "\(error)"
+    }
+
+    /// The service lifecycle's logger: `obwatch.lifecycle` (the command line keeps its debug lines out of
+    /// `--log-level debug`), at the configured logger's level, so that a quietened simulator stays quiet.
+    private static func lifecycleLogger(_ configured: Logger) -> Logger {
+        var logger = Logger(label: "obwatch.lifecycle")
+        logger.logLevel = max(logger.logLevel, configured.logLevel)
+        return logger
     }
 
     /// obshell removes a socket file left by an earlier run before it listens; so does the simulator, but only a

@@ -47,8 +47,8 @@ public struct SimulatorError: Error, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
-    /// The diagnostics lines when there are any, else `code: message`.
+    /// The diagnostics lines when there are any, else the message.
     public var description: String {
-        self.diagnostics.isEmpty ? "\(self.code): \(self.message)" : self.diagnostics.joined(separator: "\n")
+        self.diagnostics.isEmpty ? self.message : self.diagnostics.joined(separator: "\n")
     }
 }

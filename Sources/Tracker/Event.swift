@@ -38,11 +38,21 @@ public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
     case watcherDegraded = "watcher_degraded"
     /// What made obwatch degraded cleared.
     case watcherRecovered = "watcher_recovered"
+    /// A sample sent by `obwatch test-receiver`: nothing happened. Never made by the tracker or the daemon, matched by
+    /// no rule, and not in ``allCases``, so that a consumer counting `failed` events never counts a test.
+    case test
+
+    /// Every type the tracker and the daemon make, in the order of CONTRACT section 4: what rules match and `check`
+    /// renders samples of. ``test`` is left out on purpose (only `test-receiver` makes one).
+    public static let allCases: [EventType] = [
+        .started, .stageAdvanced, .nodeFailed, .failed, .stalled, .resumed, .retried, .rollbackStarted, .succeeded,
+        .passed, .rolledBack, .cancelled, .vanished, .targetDown, .targetUp, .watcherDegraded, .watcherRecovered,
+    ]
 
     /// `firing` for the types that open an incident, `resolved` for those that close one, else `info`.
     public var status: EventStatus {
         switch self {
-        case .nodeFailed, .failed, .stalled, .targetDown, .watcherDegraded: .firing
+        case .nodeFailed, .failed, .stalled, .targetDown, .watcherDegraded, .test: .firing
         case .resumed, .retried, .succeeded, .passed, .rolledBack, .cancelled, .targetUp, .watcherRecovered: .resolved
         case .started, .stageAdvanced, .rollbackStarted, .vanished: .info
         }
@@ -54,6 +64,8 @@ public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
         case .nodeFailed, .failed, .targetDown, .watcherDegraded: .critical
         case .stalled, .rollbackStarted, .rolledBack, .cancelled, .vanished: .warning
         case .started, .stageAdvanced, .resumed, .retried, .succeeded, .passed, .targetUp, .watcherRecovered: .info
+        // A test pages at the lowest urgency: it is resolved right after, and should wake no one.
+        case .test: .info
         }
     }
 

@@ -26,9 +26,10 @@ public enum PollFailureKind: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Sorts a failure where no answer came, from its text: a capture line's `error`.
     ///
-    /// obwatch's client writes its errors as `code: message` (`timeout: Timeout was reached (Operation timed out
-    /// after 5001 milliseconds ...)`, `unreachable: SSL peer certificate ...`); captures written by hand or by
-    /// other tools say `connection refused` or `timed out`. Anything that names no timeout and no TLS is `connect`.
+    /// obwatch's client writes its errors as words then the message (`timed out: Timeout was reached (Operation
+    /// timed out after 5001 milliseconds ...)`, `cannot connect: SSL peer certificate ...`; before 2026-12 as
+    /// `timeout: ...` and `unreachable: ...`); captures written by hand or by other tools say `connection refused`
+    /// or `timed out`. Anything that names no timeout and no TLS is `connect`.
     /// - Parameter text: The failure as written.
     public init(transportError text: String) {
         let lowered = text.lowercased()

@@ -34,4 +34,15 @@ public struct WrittenDuration: Sendable, Hashable, CustomStringConvertible {
 
     /// The text as written.
     public var description: String { self.text }
+
+    /// Why a text is not a duration, such as `the number 10 needs a unit (ms, s, m, h or d)`; `nil` when it is one.
+    /// - Parameter text: The text.
+    public static func problem(with text: String) -> String? {
+        do {
+            _ = try Self(validating: text)
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
 }

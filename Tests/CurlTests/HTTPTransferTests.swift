@@ -178,6 +178,9 @@ struct HTTPTransferTests {
             )
         }
         #expect(error?.code == .couldNotConnect)
+        // The socket's path and the system's reason, not libcurl's `localhost port 80`.
+        #expect(error?.message == "no socket at \(directory)/absent.sock (No such file or directory)")
+        #expect(error?.description.contains("port 80") == false)
     }
 
     @Test func cancellingTheTaskCancelsTheTransfer() async throws {

@@ -163,7 +163,7 @@ struct ValidationTests {
         #expect(HTTPTarget.url("http://h/x").socketPath == nil)
     }
 
-    @Test func errorDescriptionNamesCodeAndURL() {
+    @Test func errorDescriptionIsWordsAndURL() {
         let error = CurlError(
             code: .timedOut,
             message: "Timeout was reached",
@@ -173,7 +173,7 @@ struct ValidationTests {
         )
         #expect(
             error.description
-                == "timedOut: Timeout was reached (Operation timed out after 300 milliseconds) [CURLcode 28] url=http://h/x"
+                == "Timeout was reached (Operation timed out after 300 milliseconds) [CURLcode 28] url=http://h/x"
         )
         #expect(CurlError.Code.mailRejected.description == "mailRejected")
     }

@@ -79,6 +79,10 @@ struct PollFailureKindTests {
             ),
             ("unreachable: Couldn't resolve host name (Could not resolve host: obshell.example)", .connect),
             ("connection refused", .connect),
+            // As obwatch words them since 2026-12: the kind in words first.
+            ("timed out: Timeout was reached (Operation timed out after 5001 milliseconds)", .timeout),
+            ("cannot connect: SSL connect error (OpenSSL SSL_connect: Connection reset by peer)", .tls),
+            ("cannot connect: no socket at /run/obshell.sock (No such file or directory)", .connect),
         ] as [(String, PollFailureKind)]
     )
     func transport(error: String, expected: PollFailureKind) {

@@ -74,13 +74,13 @@ public struct MailDeliveryError: Error, CustomStringConvertible, Sendable {
         self.cause = cause
     }
 
-    /// One line for logs: code, message, reply code and whether it will be retried.
+    /// One line for logs: the message, the reply code and whether it will be retried.
     public var description: String {
-        var text = "\(self.code): \(self.message)"
+        var text = self.message
         if let replyCode = self.replyCode {
             text += " [SMTP \(replyCode)]"
         }
-        text += self.retryable ? " (retryable)" : " (permanent)"
+        text += self.retryable ? " (will be retried)" : " (will not be retried)"
         return text
     }
 }

@@ -56,10 +56,11 @@ public struct ConsoleSender: NotificationSender {
         return .delivered(answer: "printed")
     }
 
-    /// `11:34:47  FIRING    failed via failures  Cluster scale out failed on prod-east (+1 more)`: the time of the
-    /// first event (UTC), the status, the event type, the rule, and the title.
+    /// `11:34:47  FIRING    failed           Cluster scale out failed on prod-east (2 events: node failed, DAG
+    /// failed)  [failures -> console]`: the time (UTC) and type of the first event the title names (a `node_failed`
+    /// gives way to the `failed` it travels with), the status, the title, the rules and the receiver.
     public static func line(_ notification: OutboundNotification, title: String) -> String {
-        let first = notification.events.first
+        let first = TemplateContext.merged(notification.events).first
         let time = first.map { Self.clockText($0.at) } ?? "--:--:--"
         let status = notification.status.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
         let type = (first?.type.rawValue ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)

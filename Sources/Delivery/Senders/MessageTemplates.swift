@@ -30,17 +30,30 @@ public struct MessageTemplates: Sendable {
         self.fallback = try? TemplateRenderer(format: receiver.formatName, timeZone: timeZone)
     }
 
-    /// The title and text of a notification.
+    /// The title and text of a notification; the title of a `test-receiver` sample starts with `[TEST]` whatever the
+    /// rule's template says, so that no one takes it for a real failure.
     public func render(_ notification: OutboundNotification) -> RenderedMessage {
-        guard let renderer = self.byRule[notification.rule] ?? self.fallback else {
+        var message: RenderedMessage
+        if let renderer = self.byRule[notification.rule] ?? self.fallback {
+            message = renderer.render(
+                receiver: notification.receiver,
+                rule: notification.rule,
+                rules: notification.rules,
+                events: notification.events
+            )
+        } else {
             let summary = notification.events.map(\.summary).joined(separator: "\n")
-            return RenderedMessage(title: notification.events.first?.summary ?? "obwatch notification", text: summary)
+            message = RenderedMessage(
+                title: notification.events.first?.summary ?? "obwatch notification",
+                text: summary
+            )
         }
-        return renderer.render(
-            receiver: notification.receiver,
-            rule: notification.rule,
-            rules: notification.rules,
-            events: notification.events
-        )
+        if notification.events.contains(where: { $0.type == .test }), !message.title.hasPrefix(Self.testMark) {
+            message.title = Self.testMark + " " + message.title
+        }
+        return message
     }
+
+    /// What marks a test in every title, subject and syslog message.
+    public static let testMark = "[TEST]"
 }

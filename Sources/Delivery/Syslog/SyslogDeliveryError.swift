@@ -65,7 +65,7 @@ public struct SyslogDeliveryError: Error, CustomStringConvertible, Sendable {
 
     /// One line for logs.
     public var description: String {
-        var text = "\(self.code): \(self.message) (\(self.address))"
+        var text = "\(self.message) (\(self.address))"
         if let errorNumber = self.errorNumber {
             text += " [errno \(errorNumber)]"
         }

@@ -21,7 +21,8 @@ public enum SyslogMessage {
     /// `obwatch@32473`: 32473 is the documentation enterprise number of RFC 5612.
     public static let structuredDataID = "obwatch@32473"
 
-    /// Formats one event.
+    /// Formats one event; a `test-receiver` sample (type `test`) says so in its text (`[TEST] ...`) and in its
+    /// structured data (`test="true"`).
     /// - Parameters:
     ///   - event: The event; its time, type, status, severity, incident, target and DAG fill the header and the
     ///     structured data.
@@ -45,6 +46,7 @@ public enum SyslogMessage {
         timeZone: TimeZone = TimeZone(secondsFromGMT: 0) ?? .current
     ) -> Data {
         let priority = Self.priority(event: event, facility: settings.facility)
+        let text = event.type == .test ? MessageTemplates.testMark + " " + text : text
         switch settings.format {
         case .rfc5424:
             return Self.rfc5424(
@@ -123,6 +125,8 @@ public enum SyslogMessage {
         }
         parameters.append(("previous_state", event.previous?.state))
         parameters.append(("node", event.node?.name))
+        // A test-receiver sample: a collector's rule can leave it out by this as well as by its type.
+        parameters.append(("test", event.type == .test ? "true" : nil))
         var element = "[" + Self.structuredDataID
         for case (let name, let value?) in parameters {
             element += " \(name)=\"\(Self.parameterValue(value))\""

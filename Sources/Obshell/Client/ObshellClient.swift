@@ -149,7 +149,7 @@ public actor ObshellClient {
         do {
             return HTTPHeader(name: "X-OCS-Header", value: try key.encryptToBase64(header.json))
         } catch {
-            throw ObshellError(code: .invalidTarget, message: "cannot encrypt the request header: \(error.code)")
+            throw ObshellError(code: .invalidTarget, message: "cannot encrypt the request header: \(error.message)")
         }
     }
 

@@ -57,6 +57,6 @@ public struct CryptoError: Error, CustomStringConvertible {
         }
     }
 
-    /// `code: message`.
-    public var description: String { "\(self.code): \(self.message)" }
+    /// The message.
+    public var description: String { self.message }
 }

@@ -43,9 +43,9 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
         self.offset = offset
     }
 
-    /// `code: message (at byte N)`.
+    /// `message (at byte N)`.
     public var description: String {
-        var text = "\(self.code): \(self.message)"
+        var text = self.message
         if let offset = self.offset { text += " (at byte \(offset))" }
         return text
     }

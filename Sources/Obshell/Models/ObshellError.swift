@@ -33,8 +33,25 @@ public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The request was cancelled.
         public static let cancelled = Code(kind: .cancelled)
 
-        /// The code's name.
+        /// The code's name, for code that compares and tests; people read ``words``.
         public var description: String { self.kind.rawValue }
+
+        /// What the code means, in words: `cannot connect`, `the agent refused the password`.
+        public var words: String {
+            switch self.kind {
+            case .unreachable: "cannot connect"
+            // "timed out" is what PollFailureKind reads a timeout from in a capture line.
+            case .timeout: "timed out"
+            case .httpStatus: "the agent answered with an error"
+            case .wrongPassword: "the agent refused the password"
+            case .notFound: "not found"
+            case .undecodable: "the answer cannot be read"
+            case .decryptFailed: "the agent cannot decrypt the request (its key changed)"
+            case .refused: "the agent refused the request"
+            case .invalidTarget: "the address cannot be used"
+            case .cancelled: "cancelled"
+            }
+        }
     }
 
     /// The kind of failure.
@@ -67,9 +84,11 @@ public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
         self.path = path
     }
 
-    /// `code: message` with obshell's error code and status where known.
+    /// What went wrong in words, then the message, obshell's error code and the status where known:
+    /// `the agent refused the password: Incorrect password [Security.Authentication.IncorrectOceanbasePassword] (HTTP
+    /// 401)`.
     public var description: String {
-        var text = "\(self.code): \(self.message)"
+        var text = "\(self.code.words): \(self.message)"
         if let errCode = self.errCode { text += " [\(errCode)]" }
         if let status = self.status { text += " (HTTP \(status))" }
         return text

@@ -20,7 +20,8 @@ struct DemoCommand: AsyncParsableCommand {
             in a temporary state folder: it polls the simulator with obshell's real authentication, tracks the \
             DAG, routes every event through the rules and delivers through the outbox to the terminal (one line \
             per notification, marked with ->) and to a JSON Lines file. Scenario time runs faster than real time, \
-            so the demo ends by itself within a minute, with a summary of what was sent.
+            so the demo ends by itself within a minute, with a summary of what was sent. The temporary folder \
+            is removed at the end unless --keep is given.
             """
     )
 
@@ -32,6 +33,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "Scenario seconds per poll; each poll takes a fifth of a real second.")
     var step: Int = 5
+
+    @Flag(help: "Keep the temporary folder (the state and the JSON Lines file) instead of removing it at the end.")
+    var keep = false
 
     func run() async throws {
         guard let path = self.scenario ?? Self.bundled("scenarios", "scale-out-fails.yaml") else {
@@ -65,6 +69,8 @@ struct DemoCommand: AsyncParsableCommand {
         )
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("obwatch-demo-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let keep = self.keep
+        defer { if !keep { try? FileManager.default.removeItem(at: folder) } }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await simulator.run() }
@@ -81,7 +87,11 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let counts = sent.keys.sorted().map { "\(sent[$0] ?? 0) to \($0)" }
             print("\nSent \(sent.values.reduce(0, +)) notifications: \(counts.joined(separator: ", ")).")
-            for file in files { print("As JSON Lines (obwatch.notification/v1) in \(file)") }
+            if keep {
+                for file in files { print("As JSON Lines (obwatch.notification/v1) in \(file)") }
+            } else {
+                print("The temporary folder \(folder.path) is removed; --keep keeps it (state and JSON Lines).")
+            }
             print("Next: copy rules/default.yaml, put your agents under targets and your webhooks under receivers,")
             print("then `obwatch check --config FILE`, `obwatch test-receiver --config FILE RECEIVER`, and")
             print("`obwatch run --config FILE` (see the README for systemd).")

@@ -109,7 +109,8 @@ struct RunCommand: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
+                // Its own label: the lifecycle's debug lines are the library's, shown only at trace.
+                logger: Logger(label: "obwatch.lifecycle")
             )
         )
         do {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Simulator
+import UnixSignals
 
 /// `obwatch simulate`: a faithful obshell task API, driven by a scenario file.
 struct SimulateCommand: AsyncParsableCommand {
@@ -10,8 +11,8 @@ struct SimulateCommand: AsyncParsableCommand {
         abstract: "Serve obshell's task API from a scenario file, with obshell's real authentication.",
         discussion: """
             Prints `listening on http://HOST:PORT` (and the unix socket, if any) once it accepts requests, then \
-            serves until interrupted. The scenario format is described in the README; bundled ones are under \
-            scenarios/.
+            serves until interrupted: SIGTERM or SIGINT stops it and it exits 0. The scenario format is described \
+            in the README; bundled ones are under scenarios/.
             """
     )
 
@@ -66,8 +67,26 @@ struct SimulateCommand: AsyncParsableCommand {
                 password: self.password
             )
         )
+        // Trapped before serving, so that a stop asked for as soon as the ready line appears is not the default
+        // action (death by the signal, exit 143).
+        let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        do {
+            try await Self.serve(simulator, stopSignals: stopSignals)
+        } catch {
+            StandardError.write("obwatch simulate: cannot serve on \(self.listen): \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Serves until a stop signal, then cancels the server (held requests released).
+    private static func serve(_ simulator: ObshellSimulator, stopSignals: UnixSignalsSequence) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await simulator.run() }
+            group.addTask {
+                // A stop asked for is a normal end: the server is cancelled (held requests released) and the
+                // command exits 0.
+                for await _ in stopSignals { return }
+            }
             let bound = try await simulator.addresses()
             // Written unbuffered: a script that starts the simulator waits for this line.
             var ready = ""
@@ -75,6 +94,7 @@ struct SimulateCommand: AsyncParsableCommand {
             if let socket = bound.unixSocketPath { ready += "listening on unix://\(socket)\n" }
             FileHandle.standardOutput.write(Data(ready.utf8))
             try await group.next()
+            group.cancelAll()
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Curl
 import Foundation
 import Obshell
+import YAML
 
 /// `obwatch tasks`: one look at a cluster's unfinished DAGs.
 struct TasksCommand: AsyncParsableCommand {
@@ -10,7 +11,8 @@ struct TasksCommand: AsyncParsableCommand {
         abstract: "Show a cluster's unfinished task DAGs, each with a progress bar.",
         discussion: """
             Exits 0 after printing, 2 when the agent cannot be reached or refuses the password, 1 on any other \
-            failure (an answer that cannot be read).
+            failure (an answer that cannot be read), 64 on a wrong command line. An agent on a unix socket needs \
+            no password; over HTTP give the root@sys password with --password-env or --password-file.
             """
     )
 
@@ -19,17 +21,20 @@ struct TasksCommand: AsyncParsableCommand {
 
     @OptionGroup var password: PasswordOptions
 
-    @Option(help: "How long to wait for the agent.")
-    var timeout: Int = 10
+    @Option(
+        help: "How long to wait for the agent, such as 30s or 1m (default: 10s).",
+        transform: DurationArgument.parse
+    )
+    var timeout = DurationArgument(.seconds(10))
 
-    @Flag(help: "Print the agent's DAG list as a JSON array with obshell's own field names.")
+    @Flag(help: "Print the agent's DAG list as a JSON array with obshell's own field names, keys sorted.")
     var json = false
 
     func run() async throws {
         let output = await Self.look(
             url: self.url,
             password: try self.password.load(),
-            timeout: .seconds(max(1, self.timeout)),
+            timeout: self.timeout.duration,
             json: self.json
         )
         for line in output.lines { print(line) }
@@ -58,21 +63,50 @@ struct TasksCommand: AsyncParsableCommand {
             let noAnswer: Set<ObshellError.Code> = [
                 .unreachable, .timeout, .wrongPassword, .refused, .decryptFailed, .invalidTarget,
             ]
-            let verb = error.code == .wrongPassword ? "refused the password" : "failed"
             return Output(
-                error: "obwatch tasks: \(Redacted.url(url)) \(verb): \(error)",
+                error: "obwatch tasks: " + Self.explain(error, url: url, password: password, timeout: timeout),
                 exitCode: noAnswer.contains(error.code) ? 2 : 1
             )
         }
         guard json else {
             return Output(lines: TaskListView().lines(for: answer.dags, agentTime: answer.agentTime))
         }
+        // An empty array is `[]` (pretty printing would spread it over lines), and keys are sorted, so that the
+        // output of two runs compares line by line.
+        guard !answer.dags.isEmpty else { return Output(lines: ["[]"]) }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(answer.dags) else {
             return Output(error: "obwatch tasks: cannot encode the DAG list", exitCode: 1)
         }
-        return Output(lines: [String(decoding: data, as: UTF8.self)])
+        return Output(lines: [Self.compactingEmptyContainers(String(decoding: data, as: UTF8.self))])
+    }
+
+    /// `{}` and `[]` for empty objects and arrays, which pretty printing spreads over blank lines. A string value
+    /// never holds a raw line break (JSON escapes it), so only structure is touched.
+    static func compactingEmptyContainers(_ json: String) -> String {
+        json.replacing(/\{\n\s*\}/, with: "{}").replacing(/\[\n\s*\]/, with: "[]")
+    }
+
+    /// What went wrong, for a person: what the agent did, why, and for a refused empty password how to give one.
+    static func explain(_ error: ObshellError, url: String, password: Password, timeout: Duration) -> String {
+        let shown = Redacted.url(url)
+        var detail = error.message
+        if let errCode = error.errCode { detail += " [\(errCode)]" }
+        if let status = error.status { detail += " (HTTP \(status))" }
+        switch error.code {
+        case .wrongPassword where password.isEmpty, .refused where password.isEmpty:
+            return "\(shown) wants the root@sys password and none was given; pass it with --password-env VARIABLE "
+                + "or --password-file FILE (the agent said: \(detail))"
+        case .wrongPassword:
+            return "\(shown) refused the password: \(detail)"
+        case .unreachable:
+            return "cannot connect to \(shown): \(detail)"
+        case .timeout:
+            return "\(shown) did not answer within \(WrittenDuration(timeout).text): \(detail)"
+        default:
+            return "\(shown): \(error)"
+        }
     }
 }
 

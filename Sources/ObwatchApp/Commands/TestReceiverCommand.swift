@@ -11,9 +11,13 @@ struct TestReceiverCommand: AsyncParsableCommand {
         commandName: "test-receiver",
         abstract: "Send one sample notification through a receiver and print what the far end answered.",
         discussion: """
-            Uses the receiver exactly as `run` would (format, signing, templates of the first rule that notifies \\
-            it, TLS, timeout), once, without retries and without the outbox. The sample is a `failed` event of a \\
-            made-up DAG on the first configured target. Exits 0 when the far end took it, 1 when not.
+            Uses the receiver exactly as `run` would (format, signing, templates of the first rule that notifies \
+            it, TLS, timeout), once, without retries and without the outbox. The sample is unmistakably a test: \
+            its type is `test` (never `failed`), its incident is test/TARGET/..., every title and subject starts \
+            with [TEST], and a syslog record says [TEST] and test="true". It carries a failed DAG's facts, so the \
+            message looks as a real failure's would. A PagerDuty or Opsgenie receiver is sent the resolve of the \
+            test incident right after its trigger, so that nothing stays open. Exits 0 when the far end took \
+            everything, 1 when not.
             """
     )
 
@@ -34,31 +38,51 @@ struct TestReceiverCommand: AsyncParsableCommand {
             StandardError.write("obwatch test-receiver: no receiver named \"\(self.name)\" (known: \(known))")
             throw ExitCode(1)
         }
-        let notification = Self.sample(for: receiver, config: config)
         let sender = DeliverySenders.make(for: receiver, config: config)
-        let outcome = await sender.deliver(notification, now: Date())
-        let output: String
-        switch outcome {
-        case .delivered(let answer):
-            output = "\(receiver.name) (\(receiver.kindName)): delivered; the far end answered: \(answer)"
-        case .retry(let reason, let after):
-            let wait = after.map { " (it asks to wait \($0))" } ?? ""
-            output = "\(receiver.name) (\(receiver.kindName)): not delivered, would be retried\(wait): \(reason)"
-        case .rejected(let reason):
-            output = "\(receiver.name) (\(receiver.kindName)): not delivered, refused for good: \(reason)"
+        let name = "\(receiver.name) (\(receiver.kindName))"
+        for notification in Self.samples(for: receiver, config: config) {
+            let outcome = await sender.deliver(notification, now: Date())
+            let what =
+                notification.status == .resolved ? "the resolve of \(notification.incidents.joined())" : "the test"
+            let output: String
+            switch outcome {
+            case .delivered(let answer):
+                output = "\(name): \(what) delivered; the far end answered: \(answer)"
+            case .retry(let reason, let after):
+                let wait = after.map { " (it asks to wait \($0))" } ?? ""
+                output = "\(name): \(what) not delivered, would be retried\(wait): \(reason)"
+            case .rejected(let reason):
+                output = "\(name): \(what) not delivered, refused for good: \(reason)"
+            }
+            FileHandle.standardOutput.write(Data((output + "\n").utf8))
+            guard case .delivered = outcome else { throw ExitCode(1) }
         }
-        FileHandle.standardOutput.write(Data((output + "\n").utf8))
-        if case .delivered = outcome { return }
-        throw ExitCode(1)
     }
 
-    /// A `failed` event of a sample DAG on the first target, through the first rule that notifies the receiver.
+    /// The notifications `test-receiver` sends: the test, then, for a paging receiver, its resolve.
+    static func samples(for receiver: ReceiverConfig, config: ObwatchConfig) -> [OutboundNotification] {
+        let trigger = Self.sample(for: receiver, config: config)
+        guard Self.pages(receiver), var resolve = trigger.events.first else { return [trigger] }
+        resolve.status = .resolved
+        resolve.id += "-resolved"
+        resolve.summary = "[TEST] The test incident of obwatch test-receiver is resolved; nothing failed"
+        return [trigger, trigger.with(events: [resolve])]
+    }
+
+    /// Whether the receiver opens incidents that stay open until resolved: PagerDuty and Opsgenie.
+    static func pages(_ receiver: ReceiverConfig) -> Bool {
+        guard case .webhook(let settings) = receiver.kind else { return false }
+        return settings.format == .pagerduty || settings.format == .opsgenie
+    }
+
+    /// A `test` event on the first target (the facts of a failed sample DAG), through the first rule that notifies
+    /// the receiver; its incident is `test/TARGET/` and a random suffix, so that two tests never share one.
     static func sample(for receiver: ReceiverConfig, config: ObwatchConfig) -> OutboundNotification {
         var event =
-            TemplateRenderer.sampleEvents().first { $0.type == .failed }
+            TemplateRenderer.sampleEvents([.test]).first
             ?? Event(
                 id: "sample",
-                type: .failed,
+                type: .test,
                 at: ObshellTime(date: Date()),
                 target: TargetIdentity(name: "sample"),
                 summary: "sample"
@@ -66,9 +90,11 @@ struct TestReceiverCommand: AsyncParsableCommand {
         if let target = config.targets.first {
             event.target = Event.TargetInfo(target.identity)
         }
+        let suffix = UUID().uuidString.lowercased()
         event.at = ObshellTime(date: Date())
-        event.id = "test-receiver-\(UUID().uuidString.lowercased())"
-        event.summary = "obwatch test-receiver: a sample notification for \(receiver.name); nothing failed"
+        event.id = "test-receiver-\(suffix)"
+        event.incident = "test/\(event.target.name)/\(suffix.prefix(8))"
+        event.summary = "[TEST] obwatch test-receiver: a test notification for \(receiver.name); nothing failed"
         let rule = config.rules.first { $0.receivers.contains(receiver.name) }?.name ?? "test-receiver"
         return OutboundNotification(receiver: receiver.name, rule: rule, events: [event])
     }

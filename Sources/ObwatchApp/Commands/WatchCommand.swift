@@ -31,8 +31,11 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "How often every target is polled, e.g. 2s or 500ms.")
     var interval: String = "2s"
 
-    @Option(help: "How long to wait for the agent of --url, in seconds.")
-    var timeout: Int = 5
+    @Option(
+        help: "How long to wait for the agent of --url, such as 10s (default: 5s).",
+        transform: DurationArgument.parse
+    )
+    var timeout = DurationArgument(.seconds(5))
 
     func validate() throws {
         guard (self.config == nil) != (self.url == nil) else {
@@ -63,7 +66,7 @@ struct WatchCommand: AsyncParsableCommand {
                     url: url,
                     password: try self.password.load(),
                     pollInterval: Self.interval(self.interval) ?? .seconds(2),
-                    timeout: .seconds(max(1, self.timeout)),
+                    timeout: self.timeout.duration,
                     labels: [:]
                 )
             ]

@@ -89,6 +89,19 @@ struct LoggingOptions: Equatable {
     var format: LogFormat = .logfmt
     var level: Logger.Level = .info
 
+    /// The labels of the loggers obwatch hands to libraries (the service lifecycle, Hummingbird's servers), which
+    /// log only the libraries' own workings.
+    static let libraryLabels: Set<String> = ["obwatch.lifecycle", "obwatch.http", "obwatch.simulator"]
+
+    /// The level of the logger with this label: `--log-level` for obwatch's own; for a library's, `info` at `debug`
+    /// (`--log-level debug` is about obwatch: polls, routing, deliveries), the libraries' debug lines only at
+    /// `trace`.
+    /// - Parameter label: The logger's label.
+    func level(for label: String) -> Logger.Level {
+        guard Self.libraryLabels.contains(label), self.level == .debug else { return self.level }
+        return .info
+    }
+
     /// `--log-format logfmt|json` and `--log-level trace|debug|info|notice|warning|error|critical`, also written
     /// `--log-format=json`; the environment's `OBWATCH_LOG_FORMAT` and `OBWATCH_LOG_LEVEL` when the flags are absent.
     /// Unknown values keep the defaults (the command's own parsing reports them).

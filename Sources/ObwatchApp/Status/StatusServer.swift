@@ -26,7 +26,8 @@ public final class StatusServer: Service, Sendable {
         public var port: Int
         /// When set, every route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>`.
         public var bearerToken: Secret?
-        /// Where the server logs (never the token or a request's headers).
+        /// Where the server (Hummingbird and its service lifecycle) logs, never the token or a request's headers;
+        /// `obwatch.http` by default, a library's logger that `--log-level debug` keeps at info.
         public var logger: Logger
 
         /// Makes a configuration.
@@ -39,7 +40,7 @@ public final class StatusServer: Service, Sendable {
             host: String = "127.0.0.1",
             port: Int = 9464,
             bearerToken: Secret? = nil,
-            logger: Logger = Logger(label: "obwatch.status")
+            logger: Logger = Logger(label: "obwatch.http")
         ) {
             self.host = host
             self.port = port
@@ -51,7 +52,7 @@ public final class StatusServer: Service, Sendable {
         /// - Parameters:
         ///   - settings: `http.listen` and the token read from `bearer_token_file`.
         ///   - logger: Where the server logs.
-        public init(_ settings: ObwatchConfig.HTTPSettings, logger: Logger = Logger(label: "obwatch.status")) {
+        public init(_ settings: ObwatchConfig.HTTPSettings, logger: Logger = Logger(label: "obwatch.http")) {
             self.init(host: settings.host, port: settings.port, bearerToken: settings.bearerToken, logger: logger)
         }
     }

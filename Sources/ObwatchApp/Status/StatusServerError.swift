@@ -38,9 +38,9 @@ public struct StatusServerError: Error, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
-    /// `code: message (address)`.
+    /// `message (address)`.
     public var description: String {
         let place = self.address.map { " (\($0))" } ?? ""
-        return "\(self.code): \(self.message)\(place)"
+        return "\(self.message)\(place)"
     }
 }

@@ -22,7 +22,8 @@ public struct TemplateContext: Sendable {
         self.root = Self.eventObject(event, timeZone: timeZone, receiver: receiver, rule: rule, rules: nil)
     }
 
-    /// The context of a notification: the first event's keys at the top, every event under `events`.
+    /// The context of a notification: every event under `events`, the events as one message shows them under
+    /// `merged_events` (see ``merged(_:)``), and the first of those at the top.
     /// - Parameters:
     ///   - receiver: The receiver's name.
     ///   - rule: The rule's name: the first rule that routed the events to the receiver.
@@ -40,11 +41,76 @@ public struct TemplateContext: Sendable {
         let objects = events.map {
             Self.eventObject($0, timeZone: timeZone, receiver: receiver, rule: rule, rules: rules)
         }
-        var root = objects.first ?? Self.emptyEventObject(receiver: receiver, rule: rule, rules: rules)
+        let shown = Self.shownIndices(events).map { objects[$0] }
+        var root = shown.first ?? Self.emptyEventObject(receiver: receiver, rule: rule, rules: rules)
         root["events"] = objects
+        root["merged_events"] = shown
         root["count"] = objects.count
         root["more"] = objects.count > 1 ? objects.count - 1 : TemplateNull()
+        root["kinds"] = Self.kinds(events)
         self.root = root
+    }
+
+    /// The events as one message shows them: a `node_failed` that travels with the `failed` of its incident is
+    /// left out, since that `failed` names the node and carries every failed sub-task with its last log line.
+    ///
+    /// obshell fails the DAG a moment after its node, so the two events usually come from one observation and go
+    /// out as one notification (`group_wait` gathers them when a poll falls between); shown whole, they would
+    /// repeat the same node, sub-task and log line.
+    /// - Parameter events: The events of a notification, in order.
+    /// - Returns: The events kept, in order.
+    public static func merged(_ events: [Event]) -> [Event] {
+        Self.shownIndices(events).map { events[$0] }
+    }
+
+    private static func shownIndices(_ events: [Event]) -> [Int] {
+        let failedIncidents = Set(events.filter { $0.type == .failed }.compactMap(\.incident))
+        return events.indices.filter { index in
+            let event = events[index]
+            guard event.type == .nodeFailed, let incident = event.incident else { return true }
+            return !failedIncidents.contains(incident)
+        }
+    }
+
+    /// What the events are, in words, each type once in order of first appearance with how many when more than
+    /// one: `node failed, DAG failed`, `DAG started, stage advanced ×3`.
+    /// - Parameter events: The events of a notification.
+    public static func kinds(_ events: [Event]) -> String {
+        var order: [EventType] = []
+        var counts: [EventType: Int] = [:]
+        for event in events {
+            if counts[event.type] == nil { order.append(event.type) }
+            counts[event.type, default: 0] += 1
+        }
+        return order.map { type in
+            let count = counts[type] ?? 1
+            return count > 1 ? "\(Self.kind(type)) ×\(count)" : Self.kind(type)
+        }.joined(separator: ", ")
+    }
+
+    /// An event type in words, as a reader of a chat message would say it: `node failed`, `DAG failed`.
+    /// - Parameter type: The type.
+    public static func kind(_ type: EventType) -> String {
+        switch type {
+        case .started: "DAG started"
+        case .stageAdvanced: "stage advanced"
+        case .nodeFailed: "node failed"
+        case .failed: "DAG failed"
+        case .stalled: "DAG stalled"
+        case .resumed: "DAG resumed"
+        case .retried: "DAG retried"
+        case .rollbackStarted: "rollback started"
+        case .succeeded: "DAG succeeded"
+        case .passed: "DAG passed"
+        case .rolledBack: "DAG rolled back"
+        case .cancelled: "DAG cancelled"
+        case .vanished: "DAG vanished"
+        case .targetDown: "target down"
+        case .targetUp: "target up"
+        case .watcherDegraded: "obwatch degraded"
+        case .watcherRecovered: "obwatch recovered"
+        case .test: "test"
+        }
     }
 
     /// The text `{{path}}` would show without escaping, or `nil` when the path names nothing, a null, an object or
@@ -100,6 +166,7 @@ public struct TemplateContext: Sendable {
             "at_local": Self.localTime(event.at, in: timeZone),
             "progress": Self.orNull(event.dag.map { "\($0.stage)/\($0.maxStage)" }),
             "headline": Self.headline(event),
+            "kind": Self.kind(event.type),
             "receiver": Self.orNull(receiver),
             "rule": Self.orNull(rule),
             "rules": rules ?? rule.map { [$0] } ?? [],
@@ -220,6 +287,7 @@ public struct TemplateContext: Sendable {
         case .targetUp: return "\(target) is up again"
         case .watcherDegraded: return "\(target) is degraded"
         case .watcherRecovered: return "\(target) works again"
+        case .test: return "A test notification from obwatch for \(target); nothing failed"
         }
     }
 }

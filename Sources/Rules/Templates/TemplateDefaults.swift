@@ -1,16 +1,19 @@
 /// The title and text each format uses when a rule's `template:` does not replace them.
 ///
-/// Every default loops over `events`, so a notification that carries several events names each of them; the title
-/// names the first and counts the rest.
+/// Every default loops over `merged_events`, so a notification that carries several events names each of them once
+/// (a `node_failed` that travels with its DAG's `failed` is shown by it); the title names the first and says what
+/// they all are: `(2 events: node failed, DAG failed)`.
 public enum TemplateDefaults {
     /// Every format templates are rendered for: the webhook formats, `email` and `syslog`.
     public static let formatNames: [String] = WebhookFormat.allCases.map(\.rawValue) + ["email", "syslog"]
 
-    /// The default title, e.g. `[FIRING] Cluster scale out failed on prod-east`; `nil` for an unknown format.
+    /// The default title, e.g. `[FIRING] Cluster scale out failed on prod-east` or, for a notification of several
+    /// events, `[FIRING] Cluster scale out failed on prod-east (2 events: node failed, DAG failed)`; `nil` for an
+    /// unknown format.
     /// - Parameter format: A name of ``formatNames``.
     public static func title(for format: String) -> String? {
         guard Self.formatNames.contains(format) else { return nil }
-        return "[{{uppercased(status)}}] {{headline}}{{#more}} (+{{more}} more){{/more}}"
+        return "[{{uppercased(status)}}] {{headline}}{{#more}} ({{count}} events: {{kinds}}){{/more}}"
     }
 
     /// The default text; `nil` for an unknown format.
@@ -26,7 +29,7 @@ public enum TemplateDefaults {
     }
 
     private static let plainText = """
-        {{#events}}
+        {{#merged_events}}
         {{headline}}
         {{summary}}
         Target: {{target.name}}{{#target.url}} ({{.}}){{/target.url}}
@@ -52,11 +55,11 @@ public enum TemplateDefaults {
         {{^last()}}
 
         {{/last()}}
-        {{/events}}
+        {{/merged_events}}
         """
 
     private static let slackText = """
-        {{#events}}
+        {{#merged_events}}
         *{{headline}}*
         {{summary}}
         • *Target:* {{target.name}}
@@ -82,7 +85,7 @@ public enum TemplateDefaults {
         {{^last()}}
 
         {{/last()}}
-        {{/events}}
+        {{/merged_events}}
         """
 
     /// The facts of one event as a Markdown list, shared by the Markdown formats.
@@ -111,7 +114,7 @@ public enum TemplateDefaults {
         """
 
     private static let markdownText = """
-        {{#events}}
+        {{#merged_events}}
         ### {{headline}}
         {{summary}}
 
@@ -122,11 +125,11 @@ public enum TemplateDefaults {
             ---
 
             {{/last()}}
-            {{/events}}
+            {{/merged_events}}
             """
 
     private static let teamsText = """
-        {{#events}}
+        {{#merged_events}}
         **{{headline}}**
 
         {{summary}}
@@ -136,6 +139,6 @@ public enum TemplateDefaults {
             {{^last()}}
 
             {{/last()}}
-            {{/events}}
+            {{/merged_events}}
             """
 }

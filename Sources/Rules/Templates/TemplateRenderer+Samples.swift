@@ -2,9 +2,11 @@ import Obshell
 public import Tracker
 
 extension TemplateRenderer {
-    /// One realistic event of every ``EventType``, in the order of `EventType.allCases`: `check` renders every
-    /// template against each, and `test-receiver` sends one.
-    public static func sampleEvents() -> [Event] {
+    /// One realistic event of each type, in the order given: by default every type of `EventType.allCases`, which
+    /// `check` renders every template against; `test-receiver` sends the sample of ``EventType/test`` (a failure's
+    /// facts, marked as a test).
+    /// - Parameter types: The types wanted.
+    public static func sampleEvents(_ types: [EventType] = EventType.allCases) -> [Event] {
         let target = TargetIdentity(
             name: "prod-east",
             url: "http://10.0.0.5:2886",
@@ -50,7 +52,7 @@ extension TemplateRenderer {
         )
         let failedIncident = "prod-east/11/failed"
         let stalledIncident = "prod-east/11/stalled"
-        return EventType.allCases.map { type -> Event in
+        return types.map { type -> Event in
             let id = "sample-\(type.rawValue)"
             switch type {
             case .started:
@@ -217,6 +219,22 @@ extension TemplateRenderer {
                     degradedReceivers: ["db-chat"],
                     summary: "obwatch is degraded: state cannot be saved in /var/lib/obwatch (read-only file system); "
                         + "receiver db-chat has had a notification undelivered for 12m"
+                )
+            case .test:
+                // The facts of a failure, the DAG's name marked too: a collector that counts FAILED DAGs by name
+                // or state sees a test.
+                var testDAG = dag(stage: 4, state: "FAILED", operator: "RUN")
+                testDAG.name = "[TEST] " + dagName
+                return Event(
+                    id: id,
+                    type: type,
+                    incident: "test/prod-east/sample",
+                    at: at,
+                    target: target,
+                    dag: testDAG,
+                    node: failedNode,
+                    subTasks: [failedSubTask],
+                    summary: "[TEST] A test notification from obwatch for prod-east; nothing failed"
                 )
             case .watcherRecovered:
                 return Event(

@@ -34,9 +34,11 @@ public indirect enum TemplateSchemaNode: Sendable, Hashable {
 /// Every variable a template may use: the event fields of CONTRACT section 4 under their JSON names, the helpers
 /// obwatch adds, and, for a notification, the receiver, the rule and the list of events.
 ///
-/// A notification's top level is its first event (so a template written for one event works for a batch), plus
-/// `receiver`, `rule`, `rules` (every rule that routed the events to the receiver, `rule` first, a list of names),
-/// `events` (every event, each with the same keys and helpers), `count` and `more`.
+/// A notification's top level is its first event as a message shows it (so a template written for one event works
+/// for a batch; a `node_failed` that travels with its DAG's `failed` gives way to it), plus `receiver`, `rule`,
+/// `rules` (every rule that routed the events to the receiver, `rule` first, a list of names), `events` (every
+/// event, each with the same keys and helpers), `merged_events` (the events without such a `node_failed`: what the
+/// default texts show), `count`, `more` and `kinds` (the events' types in words: `node failed, DAG failed`).
 public enum TemplateSchema {
     /// The keys of one sub-task in `sub_tasks`.
     public static let subTask: TemplateSchemaNode = .object([
@@ -58,16 +60,18 @@ public enum TemplateSchema {
         "sub_tasks": .list(TemplateSchema.subTask),
         "previous": .object(["stage": .value, "state": .value, "operator": .value]),
         // Helpers, not JSON fields.
-        "stalled_for": .value, "at_local": .value, "progress": .value, "headline": .value, "receiver": .value,
-        "rule": .value, "rules": .list(.value),
+        "stalled_for": .value, "at_local": .value, "progress": .value, "headline": .value, "kind": .value,
+        "receiver": .value, "rule": .value, "rules": .list(.value),
     ])
 
     /// The top level of a notification: the first event's keys plus the batch.
     public static let notification: TemplateSchemaNode = {
         guard case .object(var keys) = TemplateSchema.event else { return TemplateSchema.event }
         keys["events"] = .list(TemplateSchema.event)
+        keys["merged_events"] = .list(TemplateSchema.event)
         keys["count"] = .value
         keys["more"] = .value
+        keys["kinds"] = .value
         return .object(keys)
     }()
 

@@ -56,6 +56,16 @@ enum FormatSamples {
         )
     }
 
+    /// The `node_failed` that comes with ``failed(dagName:dagID:lastLog:)``: the same node, sub-task and incident.
+    static func nodeFailed(dagID: Int64 = 11, lastLog: String? = "deploy timed out") -> Event {
+        var event = Self.failed(dagID: dagID, lastLog: lastLog)
+        event.id = "ev-node-failed-\(dagID)"
+        event.type = .nodeFailed
+        event.dag?.state = "RUNNING"
+        event.summary = "Node Wait remote deploy finish of Cluster scale out failed at stage 4/9 on prod-east"
+        return event
+    }
+
     static func retried(dagID: Int64 = 11) -> Event {
         Event(
             id: "ev-retried-\(dagID)",

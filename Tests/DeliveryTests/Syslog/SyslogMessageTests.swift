@@ -46,6 +46,23 @@ struct SyslogMessageTests {
         #expect(String(decoding: Self.format(event), as: UTF8.self) == expected)
     }
 
+    @Test("a test-receiver sample is marked in the text and the structured data, in both formats")
+    func aTestSaysSo() throws {
+        var event = MailFixtures.failed()
+        event.type = .test
+        let parsed = try SyslogParsed5424(Self.format(event))
+        #expect(parsed.msgID == "test")
+        let element = try #require(parsed.element("obwatch@32473"))
+        #expect(element.value("type") == "test")
+        #expect(element.value("test") == "true")
+        let text = String(decoding: Self.format(event), as: UTF8.self)
+        #expect(text.hasSuffix("\u{FEFF}[TEST] Cluster scale out failed"))
+        let bsd = String(decoding: Self.format(event, settings: Self.settings3164), as: UTF8.self)
+        #expect(bsd.hasSuffix(": [TEST] Cluster scale out failed"))
+        // A real event carries no test parameter.
+        #expect(try SyslogParsed5424(Self.format(MailFixtures.failed())).element("obwatch@32473")?.value("test") == nil)
+    }
+
     @Test func rfc5424ParsesStrictly() throws {
         let parsed = try SyslogParsed5424(Self.format(MailFixtures.retried()))
         #expect(parsed.priority == 16 * 8 + 5)

@@ -270,5 +270,40 @@ struct ObshellClientTests {
         let error = try await #require(throws: ObshellError.self) { try await client.unfinishedDags() }
         #expect(error.code == .unreachable)
         #expect(!error.message.contains("pw"))
+        #expect(error.description.hasPrefix("cannot connect: "))
+    }
+
+    @Test("an error reads as words: what went wrong, then the agent's message, never a code's name")
+    func descriptionsAreWords() {
+        let refused = ObshellError(
+            code: .wrongPassword,
+            message: "Unauthorized: OceanBase password is incorrect",
+            status: 401,
+            errCode: "Security.Authentication.IncorrectOceanbasePassword"
+        )
+        #expect(
+            refused.description
+                == "the agent refused the password: Unauthorized: OceanBase password is incorrect "
+                + "[Security.Authentication.IncorrectOceanbasePassword] (HTTP 401)"
+        )
+        let codes: [ObshellError.Code] = [
+            .unreachable, .timeout, .httpStatus, .wrongPassword, .notFound, .undecodable, .decryptFailed, .refused,
+            .invalidTarget, .cancelled,
+        ]
+        for code in codes {
+            let text = ObshellError(code: code, message: "m").description
+            // `cancelled` is a word as well as a name.
+            #expect(code == .cancelled || !text.hasPrefix("\(code):"), "\(text)")
+            #expect(text == code.words + ": m")
+        }
+    }
+
+    @Test("a missing unix socket is named, not libcurl's localhost port 80")
+    func missingSocket() async throws {
+        let path = "/nonexistent-\(UUID().uuidString).sock"
+        let client = ObshellClient(baseURL: "unix://" + path, password: .empty)
+        let error = try await #require(throws: ObshellError.self) { try await client.unfinishedDags() }
+        #expect(error.code == .unreachable)
+        #expect(error.description == "cannot connect: no socket at \(path) (No such file or directory)")
     }
 }

@@ -59,4 +59,15 @@ struct LineLogHandlerTests {
             LoggingOptions.parse(arguments: ["obwatch"], environment: ["OBWATCH_LOG_FORMAT": "json"]).format == .json
         )
     }
+
+    @Test("--log-level debug is obwatch's: the lifecycle and HTTP libraries stay at info unless trace")
+    func libraryLoggers() {
+        let debug = LoggingOptions(format: .logfmt, level: .debug)
+        #expect(debug.level(for: "obwatch") == .debug)
+        #expect(debug.level(for: "obwatch.delivery") == .debug)
+        #expect(debug.level(for: "obwatch.lifecycle") == .info)
+        #expect(debug.level(for: "obwatch.http") == .info)
+        #expect(LoggingOptions(format: .logfmt, level: .trace).level(for: "obwatch.lifecycle") == .trace)
+        #expect(LoggingOptions(format: .logfmt, level: .warning).level(for: "obwatch.http") == .warning)
+    }
 }

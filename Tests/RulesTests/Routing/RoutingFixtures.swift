@@ -24,6 +24,8 @@ enum RoutingFixtures {
             return "\(target)/target_down"
         case .watcherDegraded, .watcherRecovered:
             return "obwatch/watcher/degraded"
+        case .test:
+            return "test/\(target)/sample"
         case .stalled, .resumed:
             return dag.map { "\(target)/\($0)/stalled" }
         case .nodeFailed, .failed, .retried, .succeeded, .passed, .rolledBack, .cancelled:

@@ -64,12 +64,53 @@ import YAML
         ]
         let renderer = try TemplateRenderer(format: "email", timeZone: TemplateTestSupport.shanghai)
         let message = renderer.render(receiver: "mail", rule: "r", events: events)
-        #expect(message.title == "[FIRING] prod-east is down (+2 more)")
+        #expect(message.title == "[FIRING] prod-east is down (3 events: target down, DAG failed, DAG succeeded)")
         #expect(message.text.contains("Cluster scale out failed on prod-east"))
         #expect(message.text.contains("Cluster scale out succeeded on prod-east"))
         // Only the first event has an error: Mustache must not find it again from inside the others.
         #expect(message.text.components(separatedBy: "Error:").count == 2)
         #expect(message.text.contains("\n\nCluster scale out failed on prod-east\n"))
+    }
+
+    @Test(
+        "a node_failed that travels with its DAG's failed is shown once, by the failed",
+        arguments: TemplateDefaults.formatNames
+    )
+    func aFailureIsOneMessage(format: String) throws {
+        let renderer = try TemplateRenderer(format: format, timeZone: TemplateTestSupport.shanghai)
+        let events = [try TemplateTestSupport.sample(.nodeFailed), try TemplateTestSupport.sample(.failed)]
+        let message = renderer.render(receiver: "db-chat", rule: "failures-to-chat", events: events)
+        #expect(
+            message.title
+                == "[FIRING] Cluster scale out failed on prod-east (2 events: node failed, DAG failed)"
+        )
+        // The failed node, its sub-task, the agent and the last log line, each once.
+        let log = "wait remote deploy timeout"
+        #expect(message.text.components(separatedBy: log).count == 2, "\(format): \(message.text)")
+        #expect(message.text.components(separatedBy: "10.10.10.1:2886").count == 2)
+        #expect(message.text.components(separatedBy: "At:").count == 2)
+        #expect(!message.text.contains("more"))
+        #expect(!message.text.contains("node Wait remote deploy finish failed"))
+    }
+
+    @Test func eventsOfOtherIncidentsAreNotMerged() throws {
+        var otherNode = try TemplateTestSupport.sample(.nodeFailed)
+        otherNode.incident = "prod-east/12/failed"
+        let failed = try TemplateTestSupport.sample(.failed)
+        let nodeFailed = try TemplateTestSupport.sample(.nodeFailed)
+        #expect(TemplateContext.merged([nodeFailed, failed]).map(\.id) == [failed.id])
+        #expect(TemplateContext.merged([otherNode, failed]).map(\.id) == [otherNode.id, failed.id])
+        #expect(TemplateContext.merged([nodeFailed]).map(\.id) == [nodeFailed.id])
+        let context = TemplateContext(receiver: "c", rule: "r", events: [nodeFailed, failed])
+        #expect(context[path: "type"] == "failed")
+        #expect(context[path: "count"] == "2")
+        #expect(context[path: "kinds"] == "node failed, DAG failed")
+        #expect(context[path: "kind"] == "DAG failed")
+        let advances = Array(repeating: try TemplateTestSupport.sample(.stageAdvanced), count: 3)
+        #expect(
+            TemplateContext.kinds([try TemplateTestSupport.sample(.started)] + advances)
+                == "DAG started, stage advanced ×3"
+        )
     }
 
     @Test func contextOffersTheHelpers() throws {
