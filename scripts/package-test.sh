@@ -446,7 +446,11 @@ check "the watchdog holds (40 s, same process, pings after start)" watchdog_hold
 
 # SIGHUP through the unit's ExecReload=: RELOADING=1, the config read again, READY=1; the same process goes on.
 reload_keeps_running() {
-    in_boot systemctl reload obwatch && active obwatch && [ "$(unit_property obwatch MainPID)" = "$new_pid" ]
+    in_boot systemctl reload obwatch || return 1
+    # `systemctl reload` returns once the signal is sent; the unit is "reloading" until READY=1.
+    wait_for 30 active obwatch
+    echo "ActiveState=$(unit_property obwatch ActiveState) MainPID=$(unit_property obwatch MainPID)"
+    active obwatch && [ "$(unit_property obwatch MainPID)" = "$new_pid" ]
 }
 check "systemctl reload: the same process, active again (RELOADING=1 then READY=1)" reload_keeps_running
 
