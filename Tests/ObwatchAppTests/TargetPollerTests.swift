@@ -159,3 +159,22 @@ struct TargetPollerTests {
         #expect(replayed.map { $0.jsonLine() } == live.map { $0.jsonLine() })
     }
 }
+
+@Suite("obwatch run --record: the capture file")
+struct CaptureRecorderTests {
+    @Test("an unfinished last line (a write cut short by kill -9) is dropped when the file is opened again")
+    func tornLineDropped() throws {
+        let folder = try temporaryFolder("obwatch-capture")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("capture.jsonl")
+        let whole = #"{"at": "2024-01-10T11:34:32+08:00", "target": "a", "request": "GET /x", "error": "e"}"# + "\n"
+        try Data((whole + #"{"at": "2024-01-10T11:34:37+08:00", "targ"#).utf8).write(to: file)
+        let recorder = try CaptureRecorder(path: file.path)
+        recorder.close()
+        #expect(try String(contentsOf: file, encoding: .utf8) == whole)
+        // A file that ends with a whole line is kept as it is.
+        let again = try CaptureRecorder(path: file.path)
+        again.close()
+        #expect(try String(contentsOf: file, encoding: .utf8) == whole)
+    }
+}

@@ -49,11 +49,37 @@ final class CaptureRecorder: Sendable {
             throw RunError(code: .recordUnwritable, message: "cannot open the capture file \(path) for writing")
         }
         do {
-            try handle.seekToEnd()
+            let end = try handle.seekToEnd()
+            // A kill -9 can cut a write to a regular file short: the unfinished last line was never recorded, so
+            // it is dropped and the capture still replays line by line.
+            if end > 0, let whole = Self.lengthOfWholeLines(path: path, size: end), whole < end {
+                try handle.truncate(atOffset: whole)
+                try handle.seekToEnd()
+            }
         } catch {
             throw RunError(code: .recordUnwritable, message: "cannot append to the capture file \(path)", cause: error)
         }
         self.handle = Mutex(handle)
+    }
+
+    /// How many bytes of the file end in a newline: its size when it ends with one, else the offset after its last.
+    private static func lengthOfWholeLines(path: String, size: UInt64) -> UInt64? {
+        guard let reader = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? reader.close() }
+        // Lines are at most a few megabytes (an agent's answer); read back in chunks until a newline shows.
+        var offset = size
+        let chunk: UInt64 = 64 << 10
+        while offset > 0 {
+            let start = offset > chunk ? offset - chunk : 0
+            guard (try? reader.seek(toOffset: start)) != nil,
+                let data = try? reader.read(upToCount: Int(offset - start))
+            else { return nil }
+            if let newline = data.lastIndex(of: UInt8(ascii: "\n")) {
+                return start + UInt64(newline - data.startIndex) + 1
+            }
+            offset = start
+        }
+        return 0
     }
 
     /// Appends one exchange as a capture line.
