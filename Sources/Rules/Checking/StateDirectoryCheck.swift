@@ -38,7 +38,11 @@ public enum StateDirectoryCheck {
 
     /// Creates and deletes a file in `folder`; the reason when that fails.
     private static func probe(in folder: String) -> String? {
-        let file = (folder as NSString).appendingPathComponent(".obwatch-write-check-\(getpid())")
+        // Unique per call, not only per process: checks of the same folder may run at once (reloads, tests), and
+        // one's unlink must not take the other's file.
+        let file = (folder as NSString).appendingPathComponent(
+            ".obwatch-write-check-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        )
         let descriptor = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return Self.reason(errno) }
         close(descriptor)
