@@ -116,7 +116,7 @@ public enum AtomicFile {
         let temporary = url.path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard descriptor >= 0 else {
-            throw failure("cannot create \(temporary)", String(cString: strerror(errno)).lowercased())
+            throw failure("cannot create \(temporary)", SystemError.words(errno))
         }
         var ok = data.withUnsafeBytes { buffer -> Bool in
             var offset = 0
@@ -134,12 +134,12 @@ public enum AtomicFile {
         ok = ok && fsync(descriptor) == 0
         let closed = close(descriptor) == 0
         guard ok, closed else {
-            let reason = String(cString: strerror(errno)).lowercased()
+            let reason = SystemError.words(errno)
             unlink(temporary)
             throw failure("cannot write \(temporary)", reason)
         }
         guard rename(temporary, url.path) == 0 else {
-            let reason = String(cString: strerror(errno)).lowercased()
+            let reason = SystemError.words(errno)
             unlink(temporary)
             throw failure("cannot rename \(temporary)", reason)
         }
@@ -151,6 +151,17 @@ public enum AtomicFile {
     }
 }
 
+/// A system error in the words an operator reads after a colon: `strerror`'s text with a lower-case first letter
+/// (`read-only file system`, `permission denied`), never a Foundation error dump.
+public enum SystemError {
+    /// The words for `code` (an `errno` value).
+    public static func words(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        let message = String(cString: text)
+        return message.prefix(1).lowercased() + message.dropFirst()
+    }
+}
+
 extension AtomicFile {
     /// Creates a folder and its missing parents (0700), like `mkdir -p`.
     /// - Returns: `nil` when the folder exists or was made, else the system's reason in plain words
@@ -158,11 +169,11 @@ extension AtomicFile {
     public static func makeFolders(_ path: String) -> String? {
         var isFolder = stat()
         if stat(path, &isFolder) == 0 {
-            return (isFolder.st_mode & S_IFMT) == S_IFDIR ? nil : String(cString: strerror(ENOTDIR)).lowercased()
+            return (isFolder.st_mode & S_IFMT) == S_IFDIR ? nil : SystemError.words(ENOTDIR)
         }
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty, parent != path, let reason = Self.makeFolders(parent) { return reason }
-        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { return String(cString: strerror(errno)).lowercased() }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { return SystemError.words(errno) }
         return nil
     }
 }

@@ -254,5 +254,5 @@ public struct OutboxFile: Sendable {
         }
     }
 
-    private static func lastError() -> String { String(cString: strerror(errno)).lowercased() }
+    private static func lastError() -> String { SystemError.words(errno) }
 }

@@ -80,5 +80,5 @@ final class StateDirectoryLock: Sendable {
         return Int(text)
     }
 
-    private static func lastError() -> String { String(cString: strerror(errno)).lowercased() }
+    private static func lastError() -> String { SystemError.words(errno) }
 }

@@ -5,6 +5,7 @@ public import Logging
 import NIOCore
 public import Rules
 public import ServiceLifecycle
+import Tracker
 
 /// obwatch's status API over HTTP: `/healthz`, `/readyz`, `/metrics`, `/api/v1/dags` and `/api/v1/events`.
 ///
@@ -137,7 +138,7 @@ public final class StatusServer: Service, Sendable {
 
     /// A listener's failure in plain words: `address already in use`, not NIO's `bind(descriptor:ptr:bytes:)`.
     private static func plain(_ error: any Error) -> String {
-        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if let error = error as? IOError { return SystemError.words(error.errnoCode) }
         return "\(error)"
     }
 

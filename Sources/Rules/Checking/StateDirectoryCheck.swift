@@ -1,4 +1,5 @@
 import Foundation
+import Tracker
 
 /// Whether obwatch can keep its state in a folder: `check` refuses a `state_dir` it could not use, and `run` asks
 /// again at start, when the answer is the one that counts.
@@ -11,14 +12,14 @@ public enum StateDirectoryCheck {
     /// `not a directory` or `read-only file system`; `nil` when it can.
     /// - Parameter path: The folder; relative paths are taken from the current directory.
     public static func problem(path: String) -> String? {
-        guard !path.isEmpty, !path.utf8.contains(0) else { return Self.reason(EINVAL) }
+        guard !path.isEmpty, !path.utf8.contains(0) else { return SystemError.words(EINVAL) }
         var info = stat()
         if stat(path, &info) == 0 {
-            guard Self.isDirectory(info) else { return Self.reason(ENOTDIR) }
+            guard Self.isDirectory(info) else { return SystemError.words(ENOTDIR) }
             return Self.probe(in: path)
         }
         let lookup = errno
-        guard lookup == ENOENT else { return Self.reason(lookup) }
+        guard lookup == ENOENT else { return SystemError.words(lookup) }
         // Missing: the nearest existing folder above it is where `run` would create it.
         var ancestor = path
         while true {
@@ -26,9 +27,9 @@ public enum StateDirectoryCheck {
             ancestor = parent.isEmpty ? "." : parent
             if stat(ancestor, &info) == 0 { break }
             let error = errno
-            guard error == ENOENT, ancestor != "." && ancestor != "/" else { return Self.reason(error) }
+            guard error == ENOENT, ancestor != "." && ancestor != "/" else { return SystemError.words(error) }
         }
-        guard Self.isDirectory(info) else { return Self.reason(ENOTDIR) }
+        guard Self.isDirectory(info) else { return SystemError.words(ENOTDIR) }
         return Self.probe(in: ancestor).map { "cannot be created in \(ancestor): \($0)" }
     }
 
@@ -44,16 +45,10 @@ public enum StateDirectoryCheck {
             ".obwatch-write-check-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         )
         let descriptor = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return Self.reason(errno) }
+        guard descriptor >= 0 else { return SystemError.words(errno) }
         close(descriptor)
-        guard unlink(file) == 0 else { return Self.reason(errno) }
+        guard unlink(file) == 0 else { return SystemError.words(errno) }
         return nil
     }
 
-    /// `strerror`'s text, lower case: "Permission denied" reads as "permission denied" after a colon.
-    private static func reason(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        let message = String(cString: text)
-        return message.prefix(1).lowercased() + message.dropFirst()
-    }
 }

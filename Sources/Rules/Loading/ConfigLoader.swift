@@ -368,19 +368,12 @@ struct ConfigDecoder {
     /// denied`, `is a directory`).
     static func whyUnreadable(_ path: String) -> String {
         var info = stat()
-        if stat(path, &info) != 0 { return Self.systemReason(errno) }
-        if (info.st_mode & S_IFMT) == S_IFDIR { return Self.systemReason(EISDIR) }
+        if stat(path, &info) != 0 { return SystemError.words(errno) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { return SystemError.words(EISDIR) }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return Self.systemReason(errno) }
+        guard descriptor >= 0 else { return SystemError.words(errno) }
         close(descriptor)
         return "it could not be read"
-    }
-
-    /// `strerror`'s text, lower case, as it reads after a colon.
-    static func systemReason(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        let message = String(cString: text)
-        return message.prefix(1).lowercased() + message.dropFirst()
     }
 
     /// For a path written relative: where it was looked for, since a daemon's working folder is not the config's.
