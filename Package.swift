@@ -24,6 +24,10 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
+        // Leaf utilities every other module may use: the time source, and (by issue 17) atomic files, the JSON
+        // writer, redaction and host classification.
+        .target(name: "Support"),
+
         // Swift wrappers: the only modules that see C types.
         .target(name: "Curl", dependencies: ["CCurl"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
@@ -97,6 +101,8 @@ let package = Package(
 
         // Starting and reading the Python peers the integration tests talk to; shared by the test targets.
         .target(name: "PeerSupport", path: "Tests/PeerSupport"),
+        // Test doubles every test target shares: clocks, recorders, scripted senders.
+        .target(name: "ObwatchTestKit", dependencies: ["Support"], path: "Tests/ObwatchTestKit"),
 
         .testTarget(name: "CurlTests", dependencies: ["Curl", "PeerSupport"], resources: [.copy("Peers")]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),

@@ -1,0 +1,55 @@
+public import Foundation
+public import Support
+import Synchronization
+
+/// A clock on which every wait returns at once, moving its time to the deadline and writing the wait down.
+///
+/// It lets a loop run on virtual time: tests check its schedule without waiting for it, and `stopAfter` ends the
+/// loop as a cancellation would.
+public final class ImmediateClock: ObwatchClock {
+    /// An instant: an offset from the clock's start.
+    public struct Instant: InstantProtocol {
+        /// How far from the clock's start.
+        public var offset: Duration
+
+        /// Makes an instant.
+        public init(offset: Duration) { self.offset = offset }
+        public func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
+        public func duration(to other: Instant) -> Duration { other.offset - self.offset }
+        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    private let state = Mutex<(now: Instant, waits: [Duration])>((Instant(offset: .zero), []))
+    private let stopAfter: Int?
+    private let wallStart: Date
+
+    /// Makes a clock at offset zero.
+    /// - Parameters:
+    ///   - stopAfter: After this many waits, the next one throws `CancellationError`.
+    ///   - wallStart: What ``wallNow`` reads at offset zero.
+    public init(stopAfter: Int? = nil, wallStart: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
+        self.stopAfter = stopAfter
+        self.wallStart = wallStart
+    }
+
+    public var now: Instant { self.state.withLock { $0.now } }
+    public var minimumResolution: Duration { .nanoseconds(1) }
+    public var wallNow: Date {
+        let offset = self.now.offset
+        return self.wallStart.addingTimeInterval(
+            Double(offset.components.seconds) + Double(offset.components.attoseconds) / 1e18
+        )
+    }
+    /// Every wait so far, as durations from the time it was asked.
+    public var waits: [Duration] { self.state.withLock { $0.waits } }
+
+    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        try Task.checkCancellation()
+        let count = self.state.withLock { state in
+            state.waits.append(state.now.duration(to: deadline))
+            state.now = max(state.now, deadline)
+            return state.waits.count
+        }
+        if let stopAfter = self.stopAfter, count >= stopAfter { throw CancellationError() }
+    }
+}

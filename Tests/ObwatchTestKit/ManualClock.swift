@@ -1,0 +1,127 @@
+public import Foundation
+public import Support
+import Synchronization
+
+/// A clock only the test moves: a wait suspends until ``advance(by:)`` passes its deadline.
+///
+/// ``sleepers(atLeast:)`` lets a test wait, without spinning, until the code under test is parked on the clock,
+/// so "advance, then check" never races the code it drives.
+public final class ManualClock: ObwatchClock {
+    /// An instant: an offset from the clock's start.
+    public struct Instant: InstantProtocol {
+        /// How far from the clock's start.
+        public var offset: Duration
+
+        /// Makes an instant.
+        public init(offset: Duration) { self.offset = offset }
+        public func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
+        public func duration(to other: Instant) -> Duration { other.offset - self.offset }
+        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    private struct Sleeper {
+        var id: UInt64
+        var deadline: Instant
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct Watch {
+        var count: Int
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var now = Instant(offset: .zero)
+        var sleepers: [Sleeper] = []
+        var watches: [Watch] = []
+        var nextID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let wallStart: Date
+
+    /// Makes a clock at offset zero.
+    /// - Parameter wallStart: What ``wallNow`` reads at offset zero.
+    public init(wallStart: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
+        self.wallStart = wallStart
+    }
+
+    public var now: Instant { self.state.withLock { $0.now } }
+    public var minimumResolution: Duration { .nanoseconds(1) }
+    public var wallNow: Date { self.wallStart.addingTimeInterval(Self.seconds(self.now.offset)) }
+
+    /// How many waits are pending.
+    public var sleeping: Int { self.state.withLock { $0.sleepers.count } }
+
+    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        let id = self.state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let (ready, woken) = self.state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+                    if deadline <= state.now || Task.isCancelled { return (true, []) }
+                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                    return (false, Self.takeSatisfiedWatches(&state))
+                }
+                if ready { continuation.resume() }
+                for watch in woken { watch.resume() }
+            }
+            try Task.checkCancellation()
+        } onCancel: {
+            let cancelled = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.sleepers.remove(at: index).continuation
+            }
+            cancelled?.resume()
+        }
+    }
+
+    /// Moves the clock forward and wakes every wait whose deadline it passed, earliest first.
+    public func advance(by duration: Duration) {
+        let due = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.now = state.now.advanced(by: duration)
+            let now = state.now
+            let due = state.sleepers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
+            state.sleepers.removeAll { $0.deadline <= now }
+            return due.map(\.continuation)
+        }
+        for continuation in due { continuation.resume() }
+    }
+
+    /// Moves the clock to the earliest pending deadline and wakes what waits for it; nothing when none waits.
+    /// - Returns: How far the clock moved, or `nil` when nothing was waiting.
+    @discardableResult
+    public func advanceToNextDeadline() -> Duration? {
+        let step = self.state.withLock { state -> Duration? in
+            state.sleepers.map(\.deadline).min().map { max(state.now.duration(to: $0), .zero) }
+        }
+        guard let step else { return nil }
+        self.advance(by: step)
+        return step
+    }
+
+    /// Returns once at least `count` waits are pending on the clock (at once if they already are).
+    public func sleepers(atLeast count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = self.state.withLock { state -> Bool in
+                if state.sleepers.count >= count { return true }
+                state.watches.append(Watch(count: count, continuation: continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private static func takeSatisfiedWatches(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        let count = state.sleepers.count
+        let satisfied = state.watches.filter { $0.count <= count }.map(\.continuation)
+        state.watches.removeAll { $0.count <= count }
+        return satisfied
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
