@@ -24,26 +24,26 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
-        // Leaf utilities every other module may use: the time source, and (by issue 17) atomic files, the JSON
-        // writer, redaction and host classification.
+        // Leaf utilities every other module may use: the time source, atomic and state files, the one JSON writer,
+        // redaction, host classification and calendar arithmetic.
         .target(name: "Support"),
 
         // Swift wrappers: the only modules that see C types.
-        .target(name: "Curl", dependencies: ["CCurl"]),
+        .target(name: "Curl", dependencies: ["CCurl", "Support"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(
             name: "Obshell",
-            dependencies: ["Curl", "COpenSSL", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Curl", "COpenSSL", "Support", .product(name: "Logging", package: "swift-log")]
         ),
 
         // The DAG state machine, the event catalogue, captures and persisted state.
-        .target(name: "Tracker", dependencies: ["Obshell"]),
+        .target(name: "Tracker", dependencies: ["Obshell", "Support"]),
 
         // The config model, rule matching, silences, inhibition, repeat, grouping and message templates.
         .target(
             name: "Rules",
             dependencies: [
-                "YAML", "Tracker", "Obshell", "Curl",
+                "YAML", "Tracker", "Obshell", "Support",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "Curl", "Rules", "Tracker", "Obshell",
+                "Curl", "Rules", "Tracker", "Obshell", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules", "Delivery",
+                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules", "Delivery", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "ObwatchBench",
             dependencies: [
-                "Tracker", "Obshell", "Rules", "Delivery",
+                "Tracker", "Obshell", "Rules", "Delivery", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ObwatchBench"
@@ -104,6 +104,7 @@ let package = Package(
         // Test doubles every test target shares: clocks, recorders, scripted senders.
         .target(name: "ObwatchTestKit", dependencies: ["Support"], path: "Tests/ObwatchTestKit"),
 
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "CurlTests", dependencies: ["Curl", "PeerSupport"], resources: [.copy("Peers")]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "ObshellTests", dependencies: ["Obshell"], resources: [.copy("Fixtures")]),

@@ -1,5 +1,5 @@
 import Foundation
-import Obshell
+import Support
 
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,5 @@
+import Support
+
 /// Where an HTTP request goes: a `http://` or `https://` URL, or a path on a server behind a unix domain socket.
 ///
 /// A unix-socket target is sent as `http://localhost<requestPath>` over the socket (`CURLOPT_UNIX_SOCKET_PATH`), so

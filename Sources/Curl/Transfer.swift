@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Support
 
 /// What a finished transfer produced, before it is shaped into an HTTP or mail response.
 struct TransferOutcome: Sendable {

@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import Glibc
+import Support
 
 /// A request checked and translated into the settings an easy handle needs.
 ///
@@ -192,7 +193,7 @@ struct TransferPlan: Sendable {
             guard scheme == "smtp" else {
                 throw invalid("tls none needs an smtp:// URL")
             }
-            guard Self.isLoopback(host: host) else {
+            guard HostClassification.isLoopback(host) else {
                 throw CurlError(
                     code: .insecureTransport,
                     message: "mail without TLS is only allowed to a loopback host; use starttls or implicit",
@@ -321,32 +322,6 @@ struct TransferPlan: Sendable {
             throw CurlError(code: .invalidRequest, message: "the URL has no host", url: redacted())
         }
         return String(cString: host)
-    }
-
-    /// Whether a host (as libcurl's URL parser returns it) is on the loopback interface.
-    static func isLoopback(host: String) -> Bool {
-        var name = host.lowercased()
-        if name.hasSuffix(".") {
-            name.removeLast()
-        }
-        if name == "localhost" {
-            return true
-        }
-        if name.hasPrefix("["), name.hasSuffix("]") {
-            name = String(name.dropFirst().dropLast())
-        }
-        var v4 = in_addr()
-        if inet_pton(AF_INET, name, &v4) == 1 {
-            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, name, &v6) == 1 {
-            let bytes = withUnsafeBytes(of: v6) { Array($0) }
-            let loopback: [UInt8] = Array(repeating: 0, count: 15) + [1]
-            let mappedPrefix: [UInt8] = Array(repeating: 0, count: 10) + [0xFF, 0xFF]
-            return bytes == loopback || (Array(bytes.prefix(12)) == mappedPrefix && bytes[12] == 127)
-        }
-        return false
     }
 
     /// An RFC 9110 token: the syntax of method and header names.

@@ -1,5 +1,6 @@
 public import Foundation
 public import Obshell
+import Support
 
 /// One usable line of a capture: which target it is about and what the tracker observes from it.
 public struct CaptureEntry: Sendable, Hashable {
@@ -425,6 +426,6 @@ public struct CaptureWriter: Sendable {
     }
 
     private static func quote(_ text: String) -> String {
-        JSONObjectText.quote(text)
+        JSONStringLiteral.quoted(text)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 public import Obshell
+import Support
 
 /// The kind of an event (CONTRACT section 4), spelled as in the JSON.
 public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
@@ -452,7 +453,7 @@ public struct Event: Sendable, Hashable, Codable {
     /// omitted, `/` unescaped, agent text exact (only `"`, `\\` and control characters are escaped, as JSON
     /// requires; U+2028 and emoji are written as they are).
     public func jsonLine() -> String {
-        var json = JSONObjectText()
+        var json = OrderedJSONObject()
         json.string("schema", Self.schema)
         json.string("id", self.id)
         json.string("type", self.type.rawValue)
@@ -460,15 +461,15 @@ public struct Event: Sendable, Hashable, Codable {
         json.string("severity", self.severity.rawValue)
         json.string("incident", self.incident)
         json.string("at", self.at.text)
-        var target = JSONObjectText()
+        var target = OrderedJSONObject()
         target.string("name", self.target.name)
         target.string("url", self.target.url)
-        var labels = JSONObjectText()
+        var labels = OrderedJSONObject()
         for key in self.target.labels.keys.sorted() { labels.string(key, self.target.labels[key]) }
         target.raw("labels", labels.text)
         json.raw("target", target.text)
         if let dag = self.dag {
-            var object = JSONObjectText()
+            var object = OrderedJSONObject()
             object.string("id", dag.id)
             object.integer("dag_id", dag.dagID)
             object.string("name", dag.name)
@@ -481,7 +482,7 @@ public struct Event: Sendable, Hashable, Codable {
             json.raw("dag", object.text)
         }
         if let node = self.node {
-            var object = JSONObjectText()
+            var object = OrderedJSONObject()
             object.string("id", node.id)
             object.integer("node_id", node.nodeID)
             object.string("name", node.name)
@@ -491,13 +492,13 @@ public struct Event: Sendable, Hashable, Codable {
         }
         if let subTasks = self.subTasks {
             let items = subTasks.map { subTask -> String in
-                var object = JSONObjectText()
+                var object = OrderedJSONObject()
                 object.string("id", subTask.id)
                 object.string("name", subTask.name)
                 object.string("state", subTask.state)
                 object.integer("execute_times", Int64(subTask.executeTimes))
                 if let agent = subTask.executeAgent {
-                    var agentObject = JSONObjectText()
+                    var agentObject = OrderedJSONObject()
                     agentObject.string("ip", agent.ip)
                     agentObject.integer("port", Int64(agent.port))
                     object.raw("execute_agent", agentObject.text)
@@ -508,7 +509,7 @@ public struct Event: Sendable, Hashable, Codable {
             json.raw("sub_tasks", "[" + items.joined(separator: ",") + "]")
         }
         if let previous = self.previous {
-            var object = JSONObjectText()
+            var object = OrderedJSONObject()
             object.integer("stage", Int64(previous.stage))
             object.string("state", previous.state)
             object.string("operator", previous.operator)
@@ -524,53 +525,14 @@ public struct Event: Sendable, Hashable, Codable {
         json.string("summary", self.summary)
         if let routes = self.routes {
             let items = routes.map { route -> String in
-                var object = JSONObjectText()
+                var object = OrderedJSONObject()
                 object.string("rule", route.rule)
-                object.raw("receivers", "[" + route.receivers.map(JSONObjectText.quote).joined(separator: ",") + "]")
+                object.strings("receivers", route.receivers)
                 return object.text
             }
             json.raw("routes", "[" + items.joined(separator: ",") + "]")
         }
         return json.text
-    }
-}
-
-/// A JSON object written key by key, in the order given: Foundation's encoder does not keep key order on Linux.
-/// Events and the status API's answers are written with it.
-public struct JSONObjectText: Sendable {
-    private var body = ""
-
-    /// An empty object.
-    public init() {}
-
-    /// The object, braces included.
-    public var text: String { "{" + self.body + "}" }
-
-    /// Adds a member whose value is already JSON text.
-    public mutating func raw(_ key: String, _ json: String) {
-        if !self.body.isEmpty { self.body += "," }
-        self.body += Self.quote(key) + ":" + json
-    }
-
-    /// Adds a string member; nothing when `value` is `nil`.
-    public mutating func string(_ key: String, _ value: String?) {
-        guard let value else { return }
-        self.raw(key, Self.quote(value))
-    }
-
-    /// Adds an integer member.
-    public mutating func integer(_ key: String, _ value: Int64) {
-        self.raw(key, String(value))
-    }
-
-    /// Adds an array of strings.
-    public mutating func strings(_ key: String, _ values: [String]) {
-        self.raw(key, "[" + values.map(Self.quote).joined(separator: ",") + "]")
-    }
-
-    /// A JSON string literal: `"` and `\\` escaped, control characters as JSON escapes, nothing else touched.
-    public static func quote(_ value: String) -> String {
-        JSONStringLiteral.quoted(value)
     }
 }
 

@@ -1,10 +1,5 @@
 public import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 /// Saves and loads each target's ``TrackerState`` as `NAME.json` in one directory.
 ///
@@ -56,25 +51,20 @@ public struct StateStore: Sendable {
     ///   - timestamp: The suffix for a file moved aside (the caller's clock, e.g. `20260101T020304Z`).
     /// - Returns: The state (empty when there is none) and a warning when a file was moved aside.
     public func load(target: String, timestamp: String) -> Loaded {
-        let url = self.fileURL(target: target)
-        guard let data = try? Data(contentsOf: url) else { return Loaded(state: TrackerState(), warning: nil) }
-        let problem: String
-        if let probe = try? JSONDecoder().decode(VersionProbe.self, from: data),
-            probe.version > TrackerState.currentVersion
-        {
-            // Checked first: a newer format may not decode at all, and must not be reported as corrupt.
-            problem = "it was written by a newer obwatch (state version \(probe.version))"
-        } else if let state = try? JSONDecoder().decode(TrackerState.self, from: data) {
-            return Loaded(state: state, warning: nil)
-        } else {
-            problem = "it is not a readable state file"
-        }
-        let aside = url.deletingPathExtension().appendingPathExtension("corrupt-" + timestamp)
-        let moved = rename(url.path, aside.path) == 0
+        let loaded = self.file(target: target).load(timestamp: timestamp)
+        guard let setAside = loaded.setAside else { return Loaded(state: loaded.value ?? TrackerState(), warning: nil) }
+        let problem =
+            switch setAside.problem {
+            case .newerVersion(let version): "it was written by a newer obwatch (state version \(version))"
+            case .undecodable: "it is not a readable state file"
+            }
         let warning =
-            moved
-            ? "the state of \(target) was moved aside to \(aside.path) because \(problem); starting afresh"
-            : "the state of \(target) at \(url.path) is ignored because \(problem), and it could not be moved aside"
+            if let aside = setAside.movedTo {
+                "the state of \(target) was moved aside to \(aside.path) because \(problem); starting afresh"
+            } else {
+                "the state of \(target) at \(self.fileURL(target: target).path) is ignored because \(problem), "
+                    + "and it could not be moved aside"
+            }
         return Loaded(state: TrackerState(), warning: warning)
     }
 
@@ -88,97 +78,20 @@ public struct StateStore: Sendable {
         if let reason = AtomicFile.makeFolders(self.directory.path) {
             throw failure("cannot create the state directory \(self.directory.path)", reason)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data: Data
         do {
-            data = try encoder.encode(state)
+            try self.file(target: target).save(state)
         } catch {
-            throw failure("cannot encode the state", "\(error)")
-        }
-        try AtomicFile.store(data, at: url)
-    }
-}
-
-/// Writes a file so that a reader sees the old content or the new, never a mix, even after a crash or power loss:
-/// a temporary file beside it, fsync, rename, fsync of the folder.
-public enum AtomicFile {
-    /// Replaces the file at `url` with `data`.
-    /// - Throws: ``TrackerError`` `.stateWriteFailed` when it cannot be written.
-    public static func store(_ data: Data, at url: URL) throws(TrackerError) {
-        func failure(_ message: String, _ cause: String? = nil) -> TrackerError {
-            TrackerError(code: .stateWriteFailed, message: message, file: url.path, cause: cause)
-        }
-        let folder = url.deletingLastPathComponent()
-        if let reason = Self.makeFolders(folder.path) {
-            throw failure("cannot create the folder \(folder.path)", reason)
-        }
-        let temporary = url.path + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else {
-            throw failure("cannot create \(temporary)", SystemError.words(errno))
-        }
-        var ok = data.withUnsafeBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                guard let base = buffer.baseAddress else { return false }
-                let written = write(descriptor, base + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += written
-            }
-            return true
-        }
-        ok = ok && fsync(descriptor) == 0
-        let closed = close(descriptor) == 0
-        guard ok, closed else {
-            let reason = SystemError.words(errno)
-            unlink(temporary)
-            throw failure("cannot write \(temporary)", reason)
-        }
-        guard rename(temporary, url.path) == 0 else {
-            let reason = SystemError.words(errno)
-            unlink(temporary)
-            throw failure("cannot rename \(temporary)", reason)
-        }
-        let directory = open(folder.path, O_RDONLY)
-        if directory >= 0 {
-            _ = fsync(directory)
-            close(directory)
+            throw error.code == .unencodable
+                ? failure("cannot encode the state", error.cause) : failure(error.message, error.cause)
         }
     }
-}
 
-/// A system error in the words an operator reads after a colon: `strerror`'s text with a lower-case first letter
-/// (`read-only file system`, `permission denied`), never a Foundation error dump.
-public enum SystemError {
-    /// The words for `code` (an `errno` value).
-    public static func words(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        let message = String(cString: text)
-        return message.prefix(1).lowercased() + message.dropFirst()
+    /// A target's file: a newer version is refused before decoding, and a file set aside loses its `.json`.
+    private func file(target: String) -> StateFile<TrackerState> {
+        StateFile(
+            url: self.fileURL(target: target),
+            newestVersion: TrackerState.currentVersion,
+            asideName: .replacingExtension
+        )
     }
-}
-
-extension AtomicFile {
-    /// Creates a folder and its missing parents (0700), like `mkdir -p`.
-    /// - Returns: `nil` when the folder exists or was made, else the system's reason in plain words
-    ///   (`permission denied`, `read-only file system`, `not a directory`), never a Foundation error dump.
-    public static func makeFolders(_ path: String) -> String? {
-        var isFolder = stat()
-        if stat(path, &isFolder) == 0 {
-            return (isFolder.st_mode & S_IFMT) == S_IFDIR ? nil : SystemError.words(ENOTDIR)
-        }
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty, parent != path, let reason = Self.makeFolders(parent) { return reason }
-        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { return SystemError.words(errno) }
-        return nil
-    }
-}
-
-/// Just the `version` field of a state file.
-private struct VersionProbe: Decodable {
-    var version: Int
 }

@@ -56,7 +56,9 @@ struct ValidationTests {
         MailRequest(server: server, tls: tls, sender: sender, recipients: recipients, message: Data(message.utf8))
     }
 
-    @Test(arguments: ["smtp://mail.example.com:25", "smtp://10.0.0.5:25", "smtp://[2001:db8::1]:25"])
+    @Test(arguments: [
+        "smtp://mail.example.com:25", "smtp://10.0.0.5:25", "smtp://[2001:db8::1]:25", "smtp://127.example.com:25",
+    ])
     func plainMailOnlyToLoopback(server: String) async throws {
         let error = await #expect(throws: CurlError.self) { try await self.engine.send(Self.mail(server, .none)) }
         #expect(error?.code == .insecureTransport)
@@ -77,29 +79,15 @@ struct ValidationTests {
         #expect(error?.code == .invalidRequest)
     }
 
-    @Test func urlsAreRedacted() {
-        #expect(Redaction.redactedURL("http://u:p@h:1/a/b?t=1#f") == "http://<redacted>@h:1/a/b?<redacted>")
-        #expect(Redaction.redactedURL("https://h/a#frag") == "https://h/a#<redacted>")
-        #expect(Redaction.redactedURL("https://h/a") == "https://h/a")
-        #expect(Redaction.redactedURL("https://a@b@h/x") == "https://<redacted>@h/x")
-        #expect(Redaction.redactedURL("http://h/x\n2026 fake log line") == "http://h/x%0A2026 fake log line")
-        #expect(
-            Redaction.redactedURL("https://hooks.example.com/services/T0/B0/secret?x=1", hidingPath: true)
-                == "https://hooks.example.com/<redacted>?<redacted>"
-        )
+    @Test func unixSocketTargetsAreRedacted() {
         #expect(
             HTTPTarget.unixSocket("/run/o.sock", requestPath: "/api?sig=abc").description
                 == "unix:///run/o.sock /api?<redacted>"
         )
-    }
-
-    @Test func secretsAreScrubbedFromMessages() {
-        let secrets = Redaction.secrets(inURL: "http://user:pa%73s@h/x?token=abcdef&page=1")
-        let scrubbed = Redaction.scrub("auth pass for user:pa%73s failed, token abcdef, page 1", secrets: secrets)
-        #expect(!scrubbed.contains("pass for"))
-        #expect(!scrubbed.contains("abcdef"))
-        #expect(!scrubbed.contains("pa%73s"))
-        #expect(scrubbed.contains("page 1"))
+        #expect(
+            HTTPTarget.unixSocket("/run/o.sock", requestPath: "/hook/T0/secret").description
+                == "unix:///run/o.sock /hook/T0/secret"
+        )
     }
 
     @Test func passwordsNeverAppearInDescriptions() {
@@ -122,17 +110,6 @@ struct ValidationTests {
         var dumpedMail = ""
         dump(mail, to: &dumpedMail)
         #expect(!dumpedMail.contains("hunter2"))
-    }
-
-    @Test func loopbackHosts() {
-        for host in [
-            "localhost", "LOCALHOST", "localhost.", "127.0.0.1", "127.1.2.3", "[::1]", "::1", "[::ffff:127.0.0.1]",
-        ] {
-            #expect(TransferPlan.isLoopback(host: host), "\(host)")
-        }
-        for host in ["10.0.0.1", "128.0.0.1", "example.com", "localhost.example.com", "[::2]", "0.0.0.0", ""] {
-            #expect(!TransferPlan.isLoopback(host: host), "\(host)")
-        }
     }
 
     @Test func headersAreOrderedAndCaseInsensitive() {

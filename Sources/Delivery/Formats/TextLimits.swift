@@ -1,3 +1,5 @@
+import Support
+
 /// Cuts text to a vendor's limit at a character boundary, so no UTF-8 sequence or emoji is split, and marks the
 /// cut with "…".
 enum TextLimits {
@@ -46,7 +48,7 @@ enum TextLimits {
 
     /// The text with at most `limit` bytes once written inside a JSON string.
     static func truncated(_ text: String, jsonBytes limit: Int) -> String {
-        Self.truncated(text, limit: limit) { JSONBody.encodedSize(of: $0) }
+        Self.truncated(text, limit: limit) { JSONStringLiteral.encodedSize(of: $0, forJavaScript: true) }
     }
 
     /// One line: line breaks and other control characters become spaces (for headers, titles and tags).

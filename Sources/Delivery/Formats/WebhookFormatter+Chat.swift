@@ -1,5 +1,6 @@
 public import Foundation
 public import Rules
+import Support
 import Tracker
 
 extension WebhookFormatter {
@@ -7,7 +8,7 @@ extension WebhookFormatter {
     /// and a `file:` receiver's line. The events are their `jsonLine()` objects, verbatim; `rules` names every rule
     /// that routed them to the receiver, `rule` (the first of them) kept for older consumers.
     public static func genericBody(_ notification: OutboundNotification, _ message: RenderedMessage) -> Data {
-        JSONBody.members([
+        OrderedJSON.members([
             "schema": .string("obwatch.notification/v1"),
             "id": .string(notification.id),
             "receiver": .string(notification.receiver),
@@ -17,7 +18,7 @@ extension WebhookFormatter {
             "title": .string(message.title),
             "text": .string(message.text),
             "events": .array(notification.events.map { .raw($0.jsonLine()) }),
-        ]).data
+        ]).webhookBody
     }
 
     /// `obwatch.notification/v1` (CONTRACT section 4), with an `Idempotency-Key` header of the notification's id.
@@ -37,7 +38,7 @@ extension WebhookFormatter {
         if !message.text.isEmpty { section += "\n" + message.text }
         section = TextLimits.truncated(section, characters: Self.slackSectionLimit)
         let severity = Self.severity(of: notification)
-        let body = JSONBody.members([
+        let body = OrderedJSON.members([
             "text": .string(title),
             "blocks": .array([
                 .members([
@@ -52,7 +53,12 @@ extension WebhookFormatter {
                 ])
             ]),
         ])
-        return WebhookRequest(url: self.url, redactedURL: self.redactedURL, headers: self.headers(), body: body.data)
+        return WebhookRequest(
+            url: self.url,
+            redactedURL: self.redactedURL,
+            headers: self.headers(),
+            body: body.webhookBody
+        )
     }
 
     /// DingTalk custom robot, markdown; mentions both in `at` and as `@number` in the text, where DingTalk needs
@@ -69,7 +75,7 @@ extension WebhookFormatter {
             var markdown = "#### \(title)"
             if !text.isEmpty { markdown += "\n\n" + text }
             if !mentionLine.isEmpty { markdown += "\n\n" + mentionLine }
-            return JSONBody.members([
+            return OrderedJSON.members([
                 "msgtype": .string("markdown"),
                 "markdown": .members(["title": .string(title), "text": .string(markdown)]),
                 "at": .members([
@@ -97,7 +103,7 @@ extension WebhookFormatter {
         }
         let template = Self.feishuTemplate(notification.status, Self.severity(of: notification))
         let body = Self.fitted(text: message.text, limit: Self.feishuBodyLimit) { text in
-            var elements: [JSONBody] = []
+            var elements: [OrderedJSON] = []
             if !text.isEmpty {
                 elements.append(
                     .members([
@@ -105,7 +111,7 @@ extension WebhookFormatter {
                     ])
                 )
             }
-            return JSONBody.members([
+            return OrderedJSON.members([
                 "timestamp": signature.map { .string($0.timestamp) },
                 "sign": signature.map { .string($0.sign) },
                 "msg_type": .string("interactive"),
@@ -129,18 +135,23 @@ extension WebhookFormatter {
         let tail = mentionLine.isEmpty ? "" : "\n" + mentionLine
         let room = Self.weComContentLimit - head.utf8.count - tail.utf8.count
         let text = TextLimits.truncated(message.text, utf8Bytes: max(0, room))
-        let body = JSONBody.members([
+        let body = OrderedJSON.members([
             "msgtype": .string("markdown"),
             "markdown": .members(["content": .string(head + text + tail)]),
         ])
-        return WebhookRequest(url: self.url, redactedURL: self.redactedURL, headers: self.headers(), body: body.data)
+        return WebhookRequest(
+            url: self.url,
+            redactedURL: self.redactedURL,
+            headers: self.headers(),
+            body: body.webhookBody
+        )
     }
 
     /// Microsoft Teams through a Workflows URL: an Adaptive Card message, at most 28 KB.
     func teamsRequest(_ notification: OutboundNotification, _ message: RenderedMessage) -> WebhookRequest {
         let title = Self.chatTitle(message)
         let body = Self.fitted(text: message.text, limit: Self.teamsBodyLimit) { text in
-            var blocks: [JSONBody] = [
+            var blocks: [OrderedJSON] = [
                 .members([
                     "type": .string("TextBlock"), "text": .string(title), "weight": .string("Bolder"),
                     "wrap": .bool(true),
@@ -149,7 +160,7 @@ extension WebhookFormatter {
             if !text.isEmpty {
                 blocks.append(.members(["type": .string("TextBlock"), "text": .string(text), "wrap": .bool(true)]))
             }
-            return JSONBody.members([
+            return OrderedJSON.members([
                 "type": .string("message"),
                 "attachments": .array([
                     .members([

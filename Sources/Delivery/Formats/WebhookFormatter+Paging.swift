@@ -1,6 +1,7 @@
 import Foundation
 import Obshell
 import Rules
+import Support
 import Tracker
 
 extension WebhookFormatter {
@@ -76,19 +77,19 @@ extension WebhookFormatter {
             let body: Data
             if event.status == .resolved {
                 body =
-                    JSONBody.members([
+                    OrderedJSON.members([
                         "routing_key": .string(routingKey),
                         "event_action": .string("resolve"),
                         "dedup_key": .string(dedupKey),
                         "client": .string("obwatch"),
-                    ]).data
+                    ]).webhookBody
             } else {
                 let summary = TextLimits.truncated(
                     Self.pageSummary(event, message),
                     characters: Self.pagerDutySummaryLimit
                 )
-                let build = { (details: JSONBody) -> JSONBody in
-                    JSONBody.members([
+                let build = { (details: OrderedJSON) -> OrderedJSON in
+                    OrderedJSON.members([
                         "routing_key": .string(routingKey),
                         "event_action": .string("trigger"),
                         "dedup_key": .string(dedupKey),
@@ -105,13 +106,13 @@ extension WebhookFormatter {
                         "client": .string("obwatch"),
                     ])
                 }
-                let full = build(.raw(event.jsonLine())).data
+                let full = build(.raw(event.jsonLine())).webhookBody
                 if full.count <= Self.pagerDutyBodyLimit {
                     body = full
                 } else {
                     // A body over 512 KB is refused; the event then travels as cut text, the page itself intact.
-                    let room = Self.pagerDutyBodyLimit - build(.string("")).data.count
-                    body = build(.string(TextLimits.truncated(event.jsonLine(), jsonBytes: max(0, room)))).data
+                    let room = Self.pagerDutyBodyLimit - build(.string("")).webhookBody.count
+                    body = build(.string(TextLimits.truncated(event.jsonLine(), jsonBytes: max(0, room)))).webhookBody
                 }
             }
             return WebhookRequest(
@@ -134,7 +135,7 @@ extension WebhookFormatter {
             let event = group.deciding
             let alias = Self.boundedKey(group.key, limit: Self.opsgenieAliasLimit)
             if event.status == .resolved {
-                let body = JSONBody.members([
+                let body = OrderedJSON.members([
                     "source": .string("obwatch"),
                     "note": .string(TextLimits.truncated(TextLimits.oneLine(message.title), characters: 25_000)),
                 ])
@@ -147,12 +148,12 @@ extension WebhookFormatter {
                         to: self.redactedURL
                     ),
                     headers: self.headers([authorization]),
-                    body: body.data,
+                    body: body.webhookBody,
                     incident: alias
                 )
             }
             let text = TextLimits.truncated(message.text, characters: Self.opsgenieDescriptionLimit)
-            let body = JSONBody.members([
+            let body = OrderedJSON.members([
                 "message": .string(
                     TextLimits.truncated(Self.pageSummary(event, message), characters: Self.opsgenieMessageLimit)
                 ),
@@ -172,14 +173,14 @@ extension WebhookFormatter {
                 url: self.url,
                 redactedURL: self.redactedURL,
                 headers: self.headers([authorization]),
-                body: body.data,
+                body: body.webhookBody,
                 incident: alias
             )
         }
     }
 
     /// Opsgenie details are string to string; each value is kept short.
-    private func opsgenieDetails(_ notification: OutboundNotification, _ event: Event) -> JSONBody {
+    private func opsgenieDetails(_ notification: OutboundNotification, _ event: Event) -> OrderedJSON {
         var pairs: [(String, String?)] = [
             ("event_id", event.id),
             ("type", event.type.rawValue),
@@ -198,7 +199,9 @@ extension WebhookFormatter {
         if let node = event.node { pairs.append(("node", node.name)) }
         return .object(
             pairs.compactMap { key, value in
-                value.map { JSONMember(key, .string(TextLimits.truncated($0, characters: Self.opsgenieDetailLimit))) }
+                value.map {
+                    OrderedJSON.Member(key, .string(TextLimits.truncated($0, characters: Self.opsgenieDetailLimit)))
+                }
             }
         )
     }

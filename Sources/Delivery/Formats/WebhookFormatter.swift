@@ -1,10 +1,11 @@
 public import Foundation
 public import Rules
+import Support
 import Tracker
 
 /// Turns a notification into the HTTP requests of one webhook format, and judges the far end's answers.
 ///
-/// Pure: no network and no clock (signatures take `now`). Every body is written by ``JSONBody``, so no agent text
+/// Pure: no network and no clock (signatures take `now`). Every body is written by ``OrderedJSON``, so no agent text
 /// can break out of its string, and each vendor's size limit is kept by cutting the message text.
 public struct WebhookFormatter: Sendable {
     /// The receiver's webhook settings.
@@ -135,17 +136,17 @@ public struct WebhookFormatter: Sendable {
     ///   - text: The message text, the only part that is cut.
     ///   - limit: The body's byte limit.
     ///   - build: Makes the body around a text.
-    static func fitted(text: String, limit: Int, build: (String) -> JSONBody) -> Data {
-        let full = build(text).data
+    static func fitted(text: String, limit: Int, build: (String) -> OrderedJSON) -> Data {
+        let full = build(text).webhookBody
         if full.count <= limit { return full }
         // The text's share is the limit less the rest of the body; parts that appear only around a non-empty text
         // (a separator) can overshoot, so the budget shrinks by the excess until the body fits.
-        var budget = limit - build("").data.count
+        var budget = limit - build("").webhookBody.count
         while budget > 0 {
-            let body = build(TextLimits.truncated(text, jsonBytes: budget)).data
+            let body = build(TextLimits.truncated(text, jsonBytes: budget)).webhookBody
             if body.count <= limit { return body }
             budget -= body.count - limit
         }
-        return build("").data
+        return build("").webhookBody
     }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 public import Rules
+import Support
 import Tracker
 
 /// One receiver's durable queue on disk: an append-only JSON Lines journal of accepted, delivered and dropped
@@ -186,7 +187,7 @@ public struct OutboxFile: Sendable {
         do {
             try AtomicFile.store(data, at: self.url)
         } catch {
-            // The tracker's error carries the file and the system's reason; keep just the reason, plainly worded.
+            // The error carries the file and the system's reason; keep just the reason, plainly worded.
             throw DeliveryError(
                 code: .storage,
                 message: "cannot write \(self.url.path)",

@@ -1,6 +1,7 @@
 public import Foundation
 import Obshell
 public import Rules
+import Support
 public import Tracker
 
 /// Formats one event as one syslog message, RFC 5424 with structured data or BSD-style RFC 3164, for an audit
@@ -233,7 +234,7 @@ public enum SyslogMessage {
         let offset = Int(time.utcOffsetSeconds)
         let shifted = time.seconds.addingReportingOverflow(Int64(offset))
         guard abs(offset) < 86_400, !shifted.overflow,
-            let local = ObshellTime.civil(secondsSince1970: shifted.partialValue),
+            let local = CivilTime(secondsSince1970: shifted.partialValue),
             (0...9999).contains(local.year)
         else { return "-" }
         let date = "\(Self.digits(local.year, 4))-\(Self.digits(local.month, 2))-\(Self.digits(local.day, 2))"
@@ -260,7 +261,7 @@ public enum SyslogMessage {
     static func bsdTimestamp(_ time: ObshellTime, timeZone: TimeZone) -> String {
         let instant = Date(timeIntervalSince1970: TimeInterval(time.seconds))
         let shifted = time.seconds.addingReportingOverflow(Int64(timeZone.secondsFromGMT(for: instant)))
-        guard !shifted.overflow, let local = ObshellTime.civil(secondsSince1970: shifted.partialValue) else {
+        guard !shifted.overflow, let local = CivilTime(secondsSince1970: shifted.partialValue) else {
             return "Jan  1 00:00:00"
         }
         let day = local.day < 10 ? " \(local.day)" : "\(local.day)"

@@ -1,6 +1,7 @@
 import Curl
 public import Foundation
 public import Logging
+import Support
 
 /// A client of one obshell agent's task API, with obshell's authentication.
 ///

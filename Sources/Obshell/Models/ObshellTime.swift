@@ -1,4 +1,5 @@
 public import Foundation
+import Support
 
 /// A timestamp as obshell writes it: Go's RFC 3339 with up to nine fraction digits and the server's UTC offset.
 ///
@@ -170,7 +171,7 @@ enum RFC3339Parser {
             return nil
         }
         guard reader.index == bytes.count else { return nil }
-        let days = self.daysFromCivil(year: year, month: month, day: day)
+        let days = CivilCalendar.days(year: year, month: month, day: day)
         let local = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
         return Parsed(seconds: local - Int64(offset), nanoseconds: Int32(nanos), offset: offset)
     }
@@ -204,7 +205,7 @@ enum RFC3339Parser {
         let local = seconds + Int64(offset)
         let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         let secondOfDay = Int(local - days * 86_400)
-        let (year, month, day) = self.civilFromDays(days)
+        let (year, month, day) = CivilCalendar.date(days: days)
         var text = self.pad(Int(year), 4) + "-" + self.pad(month, 2) + "-" + self.pad(day, 2)
         text += "T" + self.pad(secondOfDay / 3600, 2) + ":" + self.pad(secondOfDay / 60 % 60, 2) + ":"
         text += self.pad(secondOfDay % 60, 2)
@@ -225,63 +226,5 @@ enum RFC3339Parser {
     private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    }
-
-    // Howard Hinnant's days-from-civil algorithm: exact for the proleptic Gregorian calendar.
-    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
-        let shiftedYear = Int64(month <= 2 ? year - 1 : year)
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = Int64((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1)
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civilFromDays(_ days: Int64) -> (Int64, Int, Int) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
-        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-}
-
-extension ObshellTime {
-    /// A wall-clock date and time, without a zone.
-    public struct CivilTime: Sendable, Hashable {
-        /// The year (proleptic Gregorian).
-        public var year: Int
-        /// 1 to 12.
-        public var month: Int
-        /// 1 to 31.
-        public var day: Int
-        /// 0 to 23.
-        public var hour: Int
-        /// 0 to 59.
-        public var minute: Int
-        /// 0 to 59.
-        public var second: Int
-    }
-
-    /// The date and time a count of seconds since 1970 reads as (shift it by an offset first for local time),
-    /// with no calendar or locale involved; `nil` far outside any real year.
-    public static func civil(secondsSince1970 seconds: Int64) -> CivilTime? {
-        let limit: Int64 = 253_402_300_800 * 2
-        guard seconds > -limit && seconds < limit else { return nil }
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
-        let (year, month, day) = RFC3339Parser.civilFromDays(days)
-        return CivilTime(
-            year: Int(year),
-            month: month,
-            day: day,
-            hour: secondOfDay / 3600,
-            minute: secondOfDay % 3600 / 60,
-            second: secondOfDay % 60
-        )
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Curl
 import Foundation
 import Obshell
+import Support
 import YAML
 
 /// `obwatch tasks`: one look at a cluster's unfinished DAGs.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Support
 import Synchronization
 import Tracker
 
@@ -61,7 +62,7 @@ struct LineLogHandler: LogHandler {
     /// readers break lines on them, so a record is always one line.
     static func quoted(_ text: String) -> String {
         var result = ""
-        for scalar in JSONObjectText.quote(text).unicodeScalars {
+        for scalar in JSONStringLiteral.quoted(text).unicodeScalars {
             switch scalar {
             case "\u{2028}", "\u{2029}", "\u{7F}": result += String(format: "\\u%04X", scalar.value)
             default: result.unicodeScalars.append(scalar)

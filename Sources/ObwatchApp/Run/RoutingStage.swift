@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Obshell
 import Rules
+import Support
 import Tracker
 
 /// The daemon's router: one for all targets, so that the rules see every event in the order it was observed. It

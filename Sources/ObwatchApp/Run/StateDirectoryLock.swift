@@ -1,5 +1,5 @@
 import Foundation
-import Tracker
+import Support
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 import Obshell
+import Support
 import Synchronization
 import Tracker
 

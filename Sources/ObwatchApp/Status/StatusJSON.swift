@@ -1,10 +1,11 @@
 import Obshell
+import Support
 import Tracker
 
 extension DagStatus {
     /// The row as a JSON object, keys in the order of the table the API documents.
     var jsonObject: String {
-        var json = JSONObjectText()
+        var json = OrderedJSONObject()
         json.string("target", self.target)
         json.string("id", self.id)
         json.integer("dag_id", self.dagID)
@@ -14,7 +15,7 @@ extension DagStatus {
         json.integer("stage", Int64(self.stage))
         json.integer("max_stage", Int64(self.maxStage))
         if let node = self.currentNode {
-            var object = JSONObjectText()
+            var object = OrderedJSONObject()
             object.string("id", node.id)
             object.string("name", node.name)
             object.string("state", node.state)

@@ -1,5 +1,6 @@
 import Obshell
 import Rules
+import Support
 import Tracker
 
 /// One answer of the status API before it becomes an HTTP response.
@@ -15,7 +16,7 @@ struct StatusAnswer: Sendable {
     static let json = "application/json"
 
     static func error(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> StatusAnswer {
-        var object = JSONObjectText()
+        var object = OrderedJSONObject()
         object.string("error", message)
         return StatusAnswer(status: status, contentType: Self.json, body: object.text + "\n", headers: headers)
     }
@@ -53,7 +54,7 @@ struct StatusRoutes: Sendable {
             guard !missing.isEmpty else {
                 return StatusAnswer(status: 200, contentType: StatusAnswer.plainText, body: "ready\n")
             }
-            var object = JSONObjectText()
+            var object = OrderedJSONObject()
             object.raw("ready", "false")
             object.strings("missing", missing)
             return StatusAnswer(status: 503, contentType: StatusAnswer.json, body: object.text + "\n")
@@ -82,7 +83,7 @@ struct StatusRoutes: Sendable {
             cursor = parsed
         }
         let page = await self.events.events(since: cursor)
-        var object = JSONObjectText()
+        var object = OrderedJSONObject()
         object.raw("events", "[" + page.events.map { $0.event.jsonLine() }.joined(separator: ",") + "]")
         object.integer("next", page.next)
         return StatusAnswer(status: 200, contentType: StatusAnswer.json, body: object.text + "\n")

@@ -5,6 +5,7 @@ public import Logging
 import NIOCore
 public import Rules
 public import ServiceLifecycle
+import Support
 import Tracker
 
 /// obwatch's status API over HTTP: `/healthz`, `/readyz`, `/metrics`, `/api/v1/dags` and `/api/v1/events`.

@@ -1,5 +1,5 @@
 import Foundation
-import Tracker
+import Support
 
 /// Whether obwatch can keep its state in a folder: `check` refuses a `state_dir` it could not use, and `run` asks
 /// again at start, when the answer is the one that counts.

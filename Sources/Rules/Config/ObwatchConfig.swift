@@ -1,6 +1,6 @@
-internal import Curl
 public import Foundation
 public import Obshell
+internal import Support
 public import Tracker
 public import YAML
 

@@ -1,6 +1,5 @@
 public import Foundation
-internal import Obshell
-internal import Tracker
+import Support
 public import YAML
 
 /// Reads a configuration file (CONTRACT section 3) and everything it includes, and checks it whole: every problem is

@@ -1,5 +1,5 @@
-import Curl
 import Foundation
+import Support
 import YAML
 
 extension ConfigDecoder {

@@ -1,5 +1,5 @@
-import Curl
 import Foundation
+import Support
 import YAML
 
 extension ConfigDecoder {
@@ -279,7 +279,7 @@ extension ConfigDecoder {
         guard let relay else { return nil }
         let (url, host, port) = (relay.url, relay.host, relay.port)
         let mode = tls ?? (url.lowercased().hasPrefix("smtps://") || port == 465 ? .implicit : .starttls)
-        if mode == .none && !Self.isLoopback(host) {
+        if mode == .none && !HostClassification.isLoopback(host) {
             self.diagnostics.error(
                 "tls: none sends mail and passwords in clear text; it is allowed only to a loopback relay "
                     + "(127.0.0.1, ::1, localhost), not \(YAMLNode.quote(host))",
@@ -321,10 +321,6 @@ extension ConfigDecoder {
         if let (host, port) = Self.hostAndPort(authority), port > 0 { return (host, port) }
         guard !authority.isEmpty, !authority.contains(":") else { return nil }
         return (authority, scheme == "smtps://" ? 465 : 587)
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// One mail address (`from`), checked for shape and line breaks.

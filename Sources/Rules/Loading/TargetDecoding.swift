@@ -1,6 +1,6 @@
-import Curl
 import Foundation
 import Obshell
+import Support
 import Tracker
 import YAML
 

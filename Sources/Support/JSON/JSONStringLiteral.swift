@@ -1,13 +1,14 @@
 /// JSON string literals written by hand, the one way every module writes them (the request header, event lines,
-/// webhook bodies): quotes, backslashes and control characters escaped, `/` and non-ASCII left as they are.
-public enum JSONStringLiteral {
+/// webhook bodies, the status API): quotes, backslashes and control characters escaped, `/` and non-ASCII left as
+/// they are.
+package enum JSONStringLiteral {
     /// Appends `value` as a JSON string literal, quotes included.
     /// - Parameters:
     ///   - value: The text.
     ///   - text: Where it goes.
     ///   - forJavaScript: Also escape DEL, U+2028 and U+2029, which a receiver that hands the text to JavaScript
     ///     would otherwise read as a line break or keep as a raw control character.
-    public static func append(_ value: String, to text: inout String, forJavaScript: Bool = false) {
+    package static func append(_ value: String, to text: inout String, forJavaScript: Bool = false) {
         text += "\""
         for scalar in value.unicodeScalars {
             switch scalar {
@@ -28,10 +29,16 @@ public enum JSONStringLiteral {
     }
 
     /// `value` as a JSON string literal, quotes included.
-    public static func quoted(_ value: String, forJavaScript: Bool = false) -> String {
+    package static func quoted(_ value: String, forJavaScript: Bool = false) -> String {
         var text = ""
         self.append(value, to: &text, forJavaScript: forJavaScript)
         return text
+    }
+
+    /// The number of bytes one character takes inside an encoded JSON string (quotes not counted): what cutting a
+    /// text to fit an encoded size counts.
+    package static func encodedSize(of character: Character, forJavaScript: Bool = false) -> Int {
+        self.quoted(String(character), forJavaScript: forJavaScript).utf8.count - 2
     }
 
     private static func breaksJavaScript(_ scalar: Unicode.Scalar) -> Bool {

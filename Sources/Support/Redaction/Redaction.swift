@@ -4,11 +4,12 @@ import Foundation
 ///
 /// URLs are redacted by hand rather than with libcurl's parser so that even a URL libcurl rejects is rendered
 /// without its secrets.
-enum Redaction {
-    static let placeholder = "<redacted>"
+package enum Redaction {
+    /// What stands in for a secret.
+    package static let placeholder = "<redacted>"
 
     /// The URL with user information, query and fragment replaced by the placeholder; with `hidingPath`, the path too.
-    static func redactedURL(_ url: String, hidingPath: Bool = false) -> String {
+    package static func redactedURL(_ url: String, hidingPath: Bool = false) -> String {
         let escaped = Self.escapingControlCharacters(url)
         guard let schemeEnd = escaped.range(of: "://") else {
             // Without an authority there is no user information to find; the query may still hold a token.
@@ -24,25 +25,11 @@ enum Redaction {
         return scheme + authority + Self.redactingPathAndQuery(rest[authorityEnd...], hidingPath: hidingPath)
     }
 
-    /// A unix-socket or URL target rendered for logs.
-    static func redactedTarget(_ target: HTTPTarget, hidingPath: Bool = false) -> String {
-        switch target.storage {
-        case .url(let url):
-            return Self.redactedURL(url, hidingPath: hidingPath)
-        case .unixSocket(let socketPath, let requestPath):
-            let path = Self.redactingPathAndQuery(
-                Substring(Self.escapingControlCharacters(requestPath)),
-                hidingPath: hidingPath
-            )
-            return "unix://\(Self.escapingControlCharacters(socketPath)) \(path)"
-        }
-    }
-
     /// The secrets a URL carries, raw and percent-decoded, for scrubbing libcurl's messages.
     ///
     /// Query values shorter than four characters are left out: scrubbing `1` from `page=1` would mangle every
     /// number in a message while protecting nothing. The whole query is always included.
-    static func secrets(inURL url: String) -> [String] {
+    package static func secrets(inURL url: String) -> [String] {
         var found: [String] = []
         if let schemeEnd = url.range(of: "://") {
             let rest = url[schemeEnd.upperBound...]
@@ -74,7 +61,7 @@ enum Redaction {
     }
 
     /// The text with every secret replaced by the placeholder, longest secrets first so parts do not leak.
-    static func scrub(_ text: String, secrets: [String]) -> String {
+    package static func scrub(_ text: String, secrets: [String]) -> String {
         var result = text
         for secret in Self.uniqueNonEmpty(secrets).sorted(by: { $0.count > $1.count }) {
             result = result.replacingOccurrences(of: secret, with: Self.placeholder)
@@ -82,7 +69,9 @@ enum Redaction {
         return result
     }
 
-    private static func redactingPathAndQuery(_ text: Substring, hidingPath: Bool) -> String {
+    /// A path and query as in ``redactedURL(_:hidingPath:)``: the query and fragment, and with `hidingPath` the
+    /// path, replaced by the placeholder.
+    package static func redactingPathAndQuery(_ text: Substring, hidingPath: Bool) -> String {
         let queryStart = text.firstIndex { $0 == "?" || $0 == "#" }
         var path = String(text[..<(queryStart ?? text.endIndex)])
         if hidingPath, !path.isEmpty, path != "/" {
@@ -93,7 +82,7 @@ enum Redaction {
     }
 
     /// Control characters would let a hostile URL forge log lines, so they are shown percent-encoded.
-    static func escapingControlCharacters(_ text: String) -> String {
+    package static func escapingControlCharacters(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
