@@ -31,19 +31,27 @@ let package = Package(
         // Swift wrappers: the only modules that see C types.
         .target(name: "Curl", dependencies: ["CCurl", "Support"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
+        // RSA keys and HMAC-SHA256: the only module that sees OpenSSL.
+        .target(name: "Cryptography", dependencies: ["COpenSSL"]),
+
+        // obshell's answers as values: the models, ObshellTime, the JSON reader, how an answer reads. No C, no I/O.
+        .target(name: "ObshellModel", dependencies: ["Support"]),
+        // The obshell agent's HTTP client: the encrypted auth header, requests over libcurl.
         .target(
-            name: "Obshell",
-            dependencies: ["Curl", "COpenSSL", "Support", .product(name: "Logging", package: "swift-log")]
+            name: "ObshellAgent",
+            dependencies: [
+                "Curl", "Cryptography", "ObshellModel", "Support", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // The DAG state machine, the event catalogue, captures and persisted state.
-        .target(name: "Tracker", dependencies: ["Obshell", "Support"]),
+        .target(name: "Tracker", dependencies: ["ObshellModel", "Support"]),
 
         // The config model, rule matching, silences, inhibition, repeat, grouping and message templates.
         .target(
             name: "Rules",
             dependencies: [
-                "YAML", "Tracker", "Obshell", "Support",
+                "YAML", "Tracker", "ObshellModel", "Support",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
@@ -52,7 +60,7 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "Curl", "Rules", "Tracker", "Obshell", "Support",
+                "Curl", "Cryptography", "Rules", "Tracker", "ObshellModel", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -61,7 +69,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "Obshell", "YAML",
+                "Cryptography", "ObshellModel", "YAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -74,7 +82,7 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules", "Delivery", "Support",
+                "Curl", "YAML", "ObshellAgent", "ObshellModel", "Simulator", "Tracker", "Rules", "Delivery", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -93,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "ObwatchBench",
             dependencies: [
-                "Tracker", "Obshell", "Rules", "Delivery", "Support",
+                "Tracker", "ObshellAgent", "ObshellModel", "Rules", "Delivery", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ObwatchBench"
@@ -107,27 +115,36 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "CurlTests", dependencies: ["Curl", "PeerSupport"], resources: [.copy("Peers")]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "ObshellTests", dependencies: ["Obshell"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Obshell"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Tracker", "Obshell", "YAML"]),
+        .testTarget(
+            name: "ObshellTests",
+            dependencies: ["ObshellModel", "ObshellAgent", "Cryptography", "Curl"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "ObshellModel"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Tracker", "ObshellModel", "YAML"]),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "Rules", "Tracker", "Obshell", "YAML", "Curl", "PeerSupport"],
+            dependencies: ["Delivery", "Rules", "Tracker", "ObshellModel", "YAML", "Curl", "PeerSupport"],
             resources: [.copy("Peers"), .copy("MailPeers")]
         ),
         .testTarget(
             name: "SimulatorTests",
-            dependencies: ["Simulator", "Obshell", "Curl"],
+            dependencies: ["Simulator", "ObshellModel", "ObshellAgent", "Cryptography", "Curl"],
             resources: [.copy("Peers")]
         ),
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
-        .testTarget(name: "ReliabilityTests", dependencies: ["Obshell", "Tracker", "Rules", "Delivery", "YAML"]),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["ObshellModel", "Tracker", "Rules", "Delivery", "YAML"]
+        ),
         // `make reliability`: the built binary killed with SIGKILL at random points, and against a faulty agent.
         .testTarget(name: "ChaosTests", dependencies: ["PeerSupport"], resources: [.copy("Scenarios")]),
         .testTarget(
             name: "ObwatchAppTests",
             dependencies: [
-                "ObwatchApp", "Simulator", "Obshell", "Tracker", "Rules", "YAML", "Delivery", "Curl", "PeerSupport",
+                "ObwatchApp", "Simulator", "ObshellModel", "ObshellAgent", "Tracker", "Rules", "YAML", "Delivery",
+                "Curl",
+                "PeerSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

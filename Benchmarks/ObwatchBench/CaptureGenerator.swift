@@ -1,5 +1,5 @@
 import Foundation
-import Obshell
+import ObshellModel
 import Tracker
 
 /// A synthetic recording of one cluster agent, built line by line with ``CaptureWriter`` so that every line is what

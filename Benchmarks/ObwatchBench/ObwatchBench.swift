@@ -1,7 +1,8 @@
 import ArgumentParser
 import Delivery
 import Foundation
-import Obshell
+import ObshellAgent
+import ObshellModel
 import Rules
 import Synchronization
 import Tracker

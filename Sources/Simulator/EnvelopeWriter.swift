@@ -1,5 +1,5 @@
 import Foundation
-import Obshell
+import ObshellModel
 
 /// Writes obshell's `OcsAgentResponse` envelope: `successful`, `timestamp` (the agent's clock, nanoseconds, its
 /// offset), `duration` in milliseconds, `status` equal to the HTTP status, `traceId`, then `data` or `error`.

@@ -1,5 +1,5 @@
+import Cryptography
 import Foundation
-import Obshell
 
 /// An answer obshell gives instead of the requested data: HTTP status, `errCode`, old numeric `code`, message.
 struct ObshellFailure: Error, Sendable {

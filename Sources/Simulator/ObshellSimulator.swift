@@ -1,8 +1,8 @@
+package import Cryptography
 import Foundation
 import Hummingbird
 public import Logging
 import NIOCore
-public import Obshell
 import ServiceLifecycle
 
 /// A simulated obshell agent: serves obshell's task API (with its real authentication and quirks) from a
@@ -255,7 +255,7 @@ public final class ObshellSimulator: Sendable {
     }
 
     /// The agent's current public key (it changes after a `key_change` fault).
-    public func publicKey() async -> RSAPublicKey {
+    package func publicKey() async -> RSAPublicKey {
         await self.engine.currentKey().publicKey
     }
 }

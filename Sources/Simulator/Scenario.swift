@@ -1,4 +1,4 @@
-public import Obshell
+public import ObshellModel
 public import YAML
 
 /// An obshell agent identity the simulator can play (obshell-api.md 1.2 and 4.4).

@@ -1,4 +1,4 @@
-public import Obshell
+public import ObshellModel
 
 /// The simulated agent's store at one moment of scenario time: a pure value, advanced by applying the scenario's
 /// steps in order. The HTTP layer only reads it (and counts faults off it) through ``ObshellSimulator``.

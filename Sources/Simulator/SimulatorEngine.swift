@@ -1,5 +1,6 @@
+import Cryptography
 import Foundation
-import Obshell
+import ObshellModel
 
 /// Owns the scenario state, the scenario clock, the RSA key and the held (hung) requests. Every change happens
 /// here, without `await` between a check and its update; the HTTP layer asks for snapshots.

@@ -1,8 +1,9 @@
+import Cryptography
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import Obshell
+import ObshellModel
 import YAML
 
 /// The thin HTTP layer: routes a request, asks the engine for a snapshot, and writes obshell's envelope.

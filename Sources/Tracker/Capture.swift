@@ -1,5 +1,5 @@
 public import Foundation
-public import Obshell
+public import ObshellModel
 import Support
 
 /// One usable line of a capture: which target it is about and what the tracker observes from it.

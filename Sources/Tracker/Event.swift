@@ -1,5 +1,5 @@
 import Foundation
-public import Obshell
+public import ObshellModel
 import Support
 
 /// The kind of an event (CONTRACT section 4), spelled as in the JSON.

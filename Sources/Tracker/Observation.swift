@@ -1,4 +1,4 @@
-public import Obshell
+public import ObshellModel
 
 /// One thing the tracker learned about a target at one instant: a poll of `/api/v1/task/dag/unfinish`, or the answer
 /// to the confirmation of one DAG (`GET /api/v1/task/dag/{id}`).

@@ -1,4 +1,4 @@
-import Obshell
+import ObshellModel
 
 /// What one observation did: the new state, the events in order, and the DAGs to confirm.
 public struct TrackerStep: Sendable, Hashable {

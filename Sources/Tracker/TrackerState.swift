@@ -1,4 +1,4 @@
-public import Obshell
+public import ObshellModel
 
 /// The events of one observation and its time: the unit the router works on, since an inhibition covers the events of
 /// the same observation.

@@ -1,4 +1,4 @@
-public import Obshell
+public import ObshellModel
 
 /// One reason obwatch cannot do its job, as the daemon finds it.
 public struct WatcherProblem: Sendable, Hashable, Codable {

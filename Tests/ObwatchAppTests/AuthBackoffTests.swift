@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import Obshell
+import ObshellModel
 import Rules
 import Simulator
 import Synchronization

@@ -1,7 +1,7 @@
 import Curl
 import Delivery
 import Foundation
-import Obshell
+import ObshellModel
 import PeerSupport
 import Rules
 import Simulator

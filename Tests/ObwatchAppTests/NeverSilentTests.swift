@@ -2,7 +2,7 @@ import ArgumentParser
 import Curl
 import Delivery
 import Foundation
-import Obshell
+import ObshellModel
 import PeerSupport
 import Rules
 import Simulator

@@ -1,4 +1,4 @@
-import Obshell
+import ObshellModel
 import Testing
 
 @testable import ObwatchApp

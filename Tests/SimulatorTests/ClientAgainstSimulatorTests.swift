@@ -1,6 +1,7 @@
 import Curl
 import Foundation
-import Obshell
+import ObshellAgent
+import ObshellModel
 import Simulator
 import Testing
 

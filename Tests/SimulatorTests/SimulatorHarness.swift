@@ -1,6 +1,7 @@
+import Cryptography
 import Curl
 import Foundation
-import Obshell
+import ObshellModel
 import Simulator
 import Testing
 

@@ -1,5 +1,5 @@
 import Foundation
-import Obshell
+import ObshellModel
 import Testing
 
 @testable import Tracker

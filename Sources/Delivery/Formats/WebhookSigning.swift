@@ -1,5 +1,5 @@
+import Cryptography
 import Foundation
-import Obshell
 
 /// The request signatures of the chat vendors that sign (receivers.md 2.3 and 2.4).
 enum WebhookSigning {

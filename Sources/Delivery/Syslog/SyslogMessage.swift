@@ -1,5 +1,5 @@
 public import Foundation
-import Obshell
+import ObshellModel
 public import Rules
 import Support
 public import Tracker

@@ -2,7 +2,8 @@ import ArgumentParser
 import Delivery
 import Foundation
 import Logging
-import Obshell
+import ObshellAgent
+import ObshellModel
 import Rules
 import Simulator
 import Synchronization

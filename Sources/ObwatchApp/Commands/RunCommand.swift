@@ -3,7 +3,7 @@ import Delivery
 import Foundation
 import Logging
 import Metrics
-import Obshell
+import ObshellModel
 import Rules
 import ServiceLifecycle
 import Synchronization

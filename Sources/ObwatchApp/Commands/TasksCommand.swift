@@ -1,7 +1,8 @@
 import ArgumentParser
 import Curl
 import Foundation
-import Obshell
+import ObshellAgent
+import ObshellModel
 import Support
 import YAML
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Delivery
 import Foundation
-import Obshell
+import ObshellModel
 import Rules
 import Tracker
 

@@ -1,4 +1,4 @@
-import Obshell
+import ObshellModel
 import Synchronization
 
 /// How long a target whose password the agent refused waits before its next poll: the poll interval after the first

@@ -1,7 +1,7 @@
 import Delivery
 import Foundation
 import Logging
-import Obshell
+import ObshellModel
 import Rules
 import ServiceLifecycle
 import Synchronization

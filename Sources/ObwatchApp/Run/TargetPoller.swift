@@ -1,7 +1,8 @@
 import Curl
 import Foundation
 import Logging
-import Obshell
+import ObshellAgent
+import ObshellModel
 import Rules
 import Synchronization
 import Tracker

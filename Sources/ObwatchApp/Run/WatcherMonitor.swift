@@ -1,5 +1,5 @@
 import Foundation
-import Obshell
+import ObshellModel
 import Support
 import Synchronization
 import Tracker

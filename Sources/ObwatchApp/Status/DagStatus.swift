@@ -1,4 +1,4 @@
-public import Obshell
+public import ObshellModel
 public import Tracker
 
 /// One row of `/api/v1/dags`: a tracked DAG as last seen, with its stall clock.

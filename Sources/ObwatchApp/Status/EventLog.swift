@@ -1,4 +1,4 @@
-public import Obshell
+public import ObshellModel
 public import Tracker
 
 /// Where a reader of `/api/v1/events` left off: the `next` of its last answer, or an instant.

@@ -1,4 +1,4 @@
-import Obshell
+import ObshellModel
 
 /// Renders unfinished DAGs as `obwatch tasks` prints them: one line per DAG with a progress bar, and for a failure
 /// the failed sub-tasks' last log lines.

@@ -1,5 +1,5 @@
 import Foundation
-import Obshell
+import ObshellModel
 import Tracker
 
 /// The agent's clock as read from its last answer, paired with the local clock at that moment, so that elapsed

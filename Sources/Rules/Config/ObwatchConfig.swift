@@ -1,5 +1,5 @@
 public import Foundation
-public import Obshell
+public import ObshellModel
 internal import Support
 public import Tracker
 public import YAML

@@ -1,4 +1,4 @@
-import Obshell
+import ObshellModel
 
 extension ObshellTime {
     /// Whether this instant comes strictly after `other`'s, whatever their offsets: `>` also orders equal instants

@@ -1,5 +1,5 @@
 public import Foundation
-public import Obshell
+public import ObshellModel
 public import Tracker
 public import YAML
 

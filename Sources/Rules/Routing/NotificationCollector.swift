@@ -1,4 +1,4 @@
-import Obshell
+import ObshellModel
 import Tracker
 
 /// Gathers the notifications of one ``Router`` call: groups without `group_wait` live only for the call, the others

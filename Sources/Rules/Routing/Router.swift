@@ -1,4 +1,4 @@
-public import Obshell
+public import ObshellModel
 public import Tracker
 
 /// Decides where events go: rules, silences, inhibition, resolved-to-senders, `repeat` reminders and `group_wait`

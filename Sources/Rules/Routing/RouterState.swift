@@ -1,4 +1,4 @@
-import Obshell
+import ObshellModel
 import Tracker
 
 /// What the ``Router`` remembers between observations: open inhibiting incidents, who was sent each open incident,

@@ -1,6 +1,6 @@
 public import Foundation
 import Mustache
-import Obshell
+import ObshellModel
 public import Tracker
 
 /// The value a template renders: an event (or a notification of several) as the keys of ``TemplateSchema``.

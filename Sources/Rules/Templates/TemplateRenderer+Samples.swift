@@ -1,4 +1,4 @@
-import Obshell
+import ObshellModel
 public import Tracker
 
 extension TemplateRenderer {

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Obshell
+import ObshellModel
 import PeerSupport
 import Rules
 import Tracker

@@ -1,6 +1,6 @@
 import Delivery
 import Foundation
-import Obshell
+import ObshellModel
 import Rules
 import Synchronization
 import Tracker

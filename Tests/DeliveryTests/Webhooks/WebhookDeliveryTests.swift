@@ -1,6 +1,6 @@
 import Delivery
 import Foundation
-import Obshell
+import ObshellModel
 import PeerSupport
 import Rules
 import Testing

@@ -3,7 +3,9 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import Obshell
+@testable import Cryptography
+@testable import ObshellAgent
+@testable import ObshellModel
 
 /// An in-memory agent: checks the header as obshell does (decrypt, Uri, Auth) and answers from a script.
 private final class FakeAgent: AgentTransport {

@@ -1,5 +1,5 @@
+import Cryptography
 import Foundation
-import Obshell
 import Testing
 
 @Suite("HMAC-SHA256")

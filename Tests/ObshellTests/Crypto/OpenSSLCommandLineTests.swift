@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Obshell
+@testable import Cryptography
 
 /// Independent proof against the `openssl` command line: keys it makes, blocks it decrypts, DER it reads.
 @Suite("RSA against the openssl command line")

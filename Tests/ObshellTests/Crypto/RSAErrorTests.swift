@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Obshell
+@testable import Cryptography
 
 @Suite("RSA: bad keys and bad ciphertexts are typed errors")
 struct RSAErrorTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Obshell
+@testable import Cryptography
 
 @Suite("RSA PKCS#1 v1.5 for obshell headers")
 struct RSATests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Obshell
+@testable import ObshellModel
 
 /// Differential tests: ``FastJSONDecoder`` against Foundation's `JSONDecoder` on the same inputs. Every case must
 /// either decode to equal values with both, or fail with both with the same error case, path and ObshellError

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Obshell
+@testable import ObshellModel
 
 @Suite("Decoding obshell answers")
 struct DecodingTests {

@@ -1,7 +1,7 @@
 import Curl
 import Foundation
 import Logging
-import Obshell
+import ObshellModel
 import Rules
 import Synchronization
 import Tracker

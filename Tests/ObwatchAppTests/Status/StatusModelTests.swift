@@ -1,5 +1,5 @@
 import Metrics
-import Obshell
+import ObshellModel
 import Testing
 import Tracker
 

@@ -1,6 +1,6 @@
 import Curl
 import Foundation
-import Obshell
+import ObshellModel
 import ServiceLifecycle
 import Testing
 import Tracker

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Obshell
+import ObshellModel
 import Testing
 import Tracker
 

@@ -1,4 +1,4 @@
-import Obshell
+import ObshellModel
 import Rules
 import Testing
 import Tracker

@@ -1,5 +1,5 @@
 import Foundation
-import Obshell
+import ObshellModel
 import Rules
 import Tracker
 import YAML

@@ -1,5 +1,6 @@
 public import Curl
 public import Foundation
+public import ObshellModel
 
 /// One request to an agent, as the client builds it: the path and query are exactly what the header's `Uri` signs.
 public struct AgentRequest: Sendable, Hashable {

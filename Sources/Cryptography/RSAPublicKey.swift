@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 /// The RSA public key an obshell agent serves from `GET /api/v1/secret` (`data.public_key`), used to encrypt the
 /// `X-OCS-Header`.
@@ -9,17 +9,17 @@ public import Foundation
 /// 4.4.1), 1024 bits (4.4.2 and later) and larger all work.
 ///
 /// Two values are equal when they hold the same key, so a re-fetched key can be compared with a cached one.
-public struct RSAPublicKey: Sendable, Hashable, CustomStringConvertible {
+package struct RSAPublicKey: Sendable, Hashable, CustomStringConvertible {
     private let key: OpenSSLKey
     /// The key as PKCS#1 `RSAPublicKey` DER.
-    public let pkcs1DER: Data
+    package let pkcs1DER: Data
 
     /// Parses the base64 text obshell serves as `public_key`.
     /// - Parameter base64DER: Base64 (standard alphabet, padded) of a PKCS#1 `RSAPublicKey` DER, or of a
     ///   `SubjectPublicKeyInfo` DER holding an RSA key. Surrounding whitespace is ignored.
     /// - Throws: ``CryptoError`` with code ``CryptoError/Code/invalidBase64`` (including for PEM text),
     ///   ``CryptoError/Code/invalidKey`` or ``CryptoError/Code/unsupportedKey``.
-    public init(base64DER: String) throws(CryptoError) {
+    package init(base64DER: String) throws(CryptoError) {
         try self.init(der: try CryptoBase64.decode(base64DER, what: "the public key"))
     }
 
@@ -27,7 +27,7 @@ public struct RSAPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter der: A PKCS#1 `RSAPublicKey` DER, or a `SubjectPublicKeyInfo` DER holding an RSA key, with
     ///   nothing after it.
     /// - Throws: ``CryptoError`` with code ``CryptoError/Code/invalidKey`` or ``CryptoError/Code/unsupportedKey``.
-    public init(der: Data) throws(CryptoError) {
+    package init(der: Data) throws(CryptoError) {
         let key = try OpenSSLKey.parsePublicKey(der: [UInt8](der))
         try self.init(key: key)
     }
@@ -39,20 +39,20 @@ public struct RSAPublicKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The modulus length in bits (512, 1024, ...).
-    public var sizeInBits: Int { self.key.sizeInBits }
+    package var sizeInBits: Int { self.key.sizeInBits }
 
     /// The modulus length in bytes: every cipher block has exactly this many bytes (64 for 512 bits, 128 for 1024).
-    public var sizeInBytes: Int { self.key.sizeInBytes }
+    package var sizeInBytes: Int { self.key.sizeInBytes }
 
     /// The most plaintext bytes one block carries: ``sizeInBytes`` − 11 (53 for 512 bits, 117 for 1024).
-    public var maximumChunkLength: Int { self.key.sizeInBytes - OpenSSLKey.paddingOverhead }
+    package var maximumChunkLength: Int { self.key.sizeInBytes - OpenSSLKey.paddingOverhead }
 
     /// The key as obshell serves it: base64 (standard alphabet, padded) of ``pkcs1DER``.
-    public var base64DER: String { self.pkcs1DER.base64EncodedString() }
+    package var base64DER: String { self.pkcs1DER.base64EncodedString() }
 
     /// How long the ciphertext of a plaintext of `length` bytes is: one ``sizeInBytes`` block per started chunk.
     /// - Parameter length: The plaintext length in bytes.
-    public func ciphertextLength(forPlaintextLength length: Int) -> Int {
+    package func ciphertextLength(forPlaintextLength length: Int) -> Int {
         let chunk = self.maximumChunkLength
         return (max(length, 0) + chunk - 1) / chunk * self.sizeInBytes
     }
@@ -65,14 +65,14 @@ public struct RSAPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter plaintext: The bytes to encrypt, e.g. the header's UTF-8 JSON.
     /// - Returns: The concatenated cipher blocks, ``ciphertextLength(forPlaintextLength:)`` bytes.
     /// - Throws: ``CryptoError`` with code ``CryptoError/Code/encryptionFailed`` if OpenSSL fails.
-    public func encrypt(_ plaintext: Data) throws(CryptoError) -> Data {
+    package func encrypt(_ plaintext: Data) throws(CryptoError) -> Data {
         Data(try self.key.encrypt([UInt8](plaintext)))
     }
 
     /// Encrypts the UTF-8 bytes of `text` like ``encrypt(_:)-(Data)``.
     /// - Parameter text: The text to encrypt, e.g. the header JSON.
     /// - Throws: ``CryptoError`` with code ``CryptoError/Code/encryptionFailed`` if OpenSSL fails.
-    public func encrypt(_ text: String) throws(CryptoError) -> Data {
+    package func encrypt(_ text: String) throws(CryptoError) -> Data {
         Data(try self.key.encrypt(Array(text.utf8)))
     }
 
@@ -80,27 +80,27 @@ public struct RSAPublicKey: Sendable, Hashable, CustomStringConvertible {
     /// padded) of the concatenated blocks.
     /// - Parameter plaintext: The bytes to encrypt.
     /// - Throws: ``CryptoError`` with code ``CryptoError/Code/encryptionFailed`` if OpenSSL fails.
-    public func encryptToBase64(_ plaintext: Data) throws(CryptoError) -> String {
+    package func encryptToBase64(_ plaintext: Data) throws(CryptoError) -> String {
         try self.encrypt(plaintext).base64EncodedString()
     }
 
     /// Encrypts the UTF-8 bytes of `text` and returns base64 of the blocks, like ``encryptToBase64(_:)-(Data)``.
     /// - Parameter text: The text to encrypt, e.g. the header JSON.
     /// - Throws: ``CryptoError`` with code ``CryptoError/Code/encryptionFailed`` if OpenSSL fails.
-    public func encryptToBase64(_ text: String) throws(CryptoError) -> String {
+    package func encryptToBase64(_ text: String) throws(CryptoError) -> String {
         try self.encrypt(text).base64EncodedString()
     }
 
     /// "RSA public key, N bits".
-    public var description: String { "RSA public key, \(self.sizeInBits) bits" }
+    package var description: String { "RSA public key, \(self.sizeInBits) bits" }
 
     /// Keys are equal when their moduli and exponents are, whatever DER form they were parsed from.
-    public static func == (lhs: RSAPublicKey, rhs: RSAPublicKey) -> Bool {
+    package static func == (lhs: RSAPublicKey, rhs: RSAPublicKey) -> Bool {
         lhs.pkcs1DER == rhs.pkcs1DER
     }
 
     /// Hashes the key's PKCS#1 DER.
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         hasher.combine(self.pkcs1DER)
     }
 }

@@ -1,6 +1,8 @@
+import Cryptography
 import Curl
 public import Foundation
 public import Logging
+public import ObshellModel
 import Support
 
 /// A client of one obshell agent's task API, with obshell's authentication.

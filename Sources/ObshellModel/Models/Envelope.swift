@@ -162,7 +162,7 @@ public enum ObshellDecoder {
     }
 
     /// Decodes any value from a body parsed once already (see `FastJSONDecoder.parse(_:)`).
-    static func decode<Value: Decodable>(
+    package static func decode<Value: Decodable>(
         _ type: Value.Type,
         from parsed: Result<JSONTree, DecodingError>
     ) throws(ObshellError) -> Value {

@@ -1,13 +1,13 @@
-public import Foundation
+package import Foundation
 
 /// An RSA key pair playing obshell's server side: it serves its public key and decrypts `X-OCS-Header` values.
 ///
 /// The obshell simulator uses it to stand in for an agent; the client only needs ``RSAPublicKey``. The private
 /// key never leaves OpenSSL: there is no way to export it, and ``description`` shows only the size.
-public struct RSAPrivateKey: Sendable, CustomStringConvertible {
+package struct RSAPrivateKey: Sendable, CustomStringConvertible {
     private let key: OpenSSLKey
     /// The public half, as a client would parse it from ``publicKeyBase64DER``.
-    public let publicKey: RSAPublicKey
+    package let publicKey: RSAPublicKey
 
     private init(key: OpenSSLKey) throws(CryptoError) {
         self.key = key
@@ -23,19 +23,19 @@ public struct RSAPrivateKey: Sendable, CustomStringConvertible {
     ///   512 to 16384 is accepted.
     /// - Throws: ``CryptoError`` with code ``CryptoError/Code/unsupportedKey`` for a size out of range, or
     ///   ``CryptoError/Code/keyGenerationFailed``.
-    public static func generate(bits: Int) throws(CryptoError) -> RSAPrivateKey {
+    package static func generate(bits: Int) throws(CryptoError) -> RSAPrivateKey {
         try RSAPrivateKey(key: try OpenSSLKey.generate(bits: bits))
     }
 
     /// The modulus length in bits.
-    public var sizeInBits: Int { self.key.sizeInBits }
+    package var sizeInBits: Int { self.key.sizeInBits }
 
     /// The modulus length in bytes: the size of every cipher block.
-    public var sizeInBytes: Int { self.key.sizeInBytes }
+    package var sizeInBytes: Int { self.key.sizeInBytes }
 
     /// The public key as obshell serves it in `data.public_key`: base64 (standard alphabet, padded) of the
     /// PKCS#1 `RSAPublicKey` DER.
-    public var publicKeyBase64DER: String { self.publicKey.base64DER }
+    package var publicKeyBase64DER: String { self.publicKey.base64DER }
 
     /// Decrypts like obshell's server: splits `ciphertext` into ``sizeInBytes``-byte blocks, PKCS#1 v1.5-decrypts
     /// each, and concatenates the results.
@@ -48,7 +48,7 @@ public struct RSAPrivateKey: Sendable, CustomStringConvertible {
     /// - Throws: ``CryptoError`` with code ``CryptoError/Code/invalidCiphertextLength`` when the length is not a
     ///   multiple of ``sizeInBytes``, or ``CryptoError/Code/decryptionFailed`` when a block does not decrypt.
     ///   obshell answers both with `Security.Authentication.Header.DecryptFailed`.
-    public func decrypt(_ ciphertext: Data) throws(CryptoError) -> Data {
+    package func decrypt(_ ciphertext: Data) throws(CryptoError) -> Data {
         Data(try self.key.decrypt([UInt8](ciphertext)))
     }
 
@@ -58,10 +58,10 @@ public struct RSAPrivateKey: Sendable, CustomStringConvertible {
     /// - Returns: The concatenated plaintext.
     /// - Throws: ``CryptoError`` with code ``CryptoError/Code/invalidBase64``,
     ///   ``CryptoError/Code/invalidCiphertextLength`` or ``CryptoError/Code/decryptionFailed``.
-    public func decrypt(base64: String) throws(CryptoError) -> Data {
+    package func decrypt(base64: String) throws(CryptoError) -> Data {
         try self.decrypt(try CryptoBase64.decode(base64, what: "the ciphertext"))
     }
 
     /// "RSA private key, N bits": never any key material.
-    public var description: String { "RSA private key, \(self.sizeInBits) bits" }
+    package var description: String { "RSA private key, \(self.sizeInBits) bits" }
 }

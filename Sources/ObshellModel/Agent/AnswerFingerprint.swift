@@ -4,13 +4,13 @@
 /// Most polls of an agent return exactly the list they returned last time (only the envelope's `timestamp`,
 /// `duration` and `traceId` change), and decoding DAGs with their nodes, sub-tasks and logs is most of a poll's work.
 /// Two different lists of the same length share a hash with a chance of 2⁻⁶⁴ per poll.
-struct AnswerFingerprint: Hashable, Sendable {
+package struct AnswerFingerprint: Hashable, Sendable {
     var length: Int
     var hash: Int
 
     /// The fingerprint of the top-level member `key` of a parsed JSON object; `nil` when the document is not an
     /// object or lacks the member (the full decode then reports what is wrong).
-    init?(member key: String, of tree: JSONTree) {
+    package init?(member key: String, of tree: JSONTree) {
         guard let root = tree.nodes.first, root.kind == .object else { return nil }
         var index = 1
         for _ in 0..<root.count {

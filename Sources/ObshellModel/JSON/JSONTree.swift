@@ -77,7 +77,9 @@ struct JSONNode {
 /// Strings are unescaped and numbers converted only when a decoder asks for them, so a value nobody reads costs
 /// only its scan. One extra `null` node after the tree stands for absent values (`superDecoder(forKey:)` of a
 /// missing key).
-final class JSONTree {
+///
+/// Opaque outside this module: the agent client holds one to parse an answer once and read it two ways.
+package final class JSONTree {
     /// Foundation's limit: 512 nested arrays and objects are read, 513 are rejected.
     static let maximumDepth = 512
 

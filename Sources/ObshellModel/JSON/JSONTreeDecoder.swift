@@ -23,7 +23,7 @@ public struct FastJSONDecoder: Sendable {
 
     /// Parses a document once, for callers that read it more than one way; the failure is the `DecodingError`
     /// ``decode(_:from:)`` would throw.
-    static func parse(_ data: Data) -> Result<JSONTree, DecodingError> {
+    package static func parse(_ data: Data) -> Result<JSONTree, DecodingError> {
         do {
             return .success(try JSONTree(data))
         } catch {

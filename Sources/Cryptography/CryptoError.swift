@@ -3,9 +3,9 @@
 /// Messages name what failed and, where OpenSSL said why, carry OpenSSL's own reason. They never contain plaintext,
 /// so a header holding a password cannot leak through an error. A decryption message is meant for logs: a server
 /// (such as the obshell simulator) answers every decryption failure the same way and does not echo the details.
-public struct CryptoError: Error, CustomStringConvertible {
+package struct CryptoError: Error, CustomStringConvertible {
     /// What kind of failure this is.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    package struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
             case invalidBase64, invalidKey, unsupportedKey, invalidCiphertextLength, decryptionFailed
             case encryptionFailed, keyGenerationFailed
@@ -13,32 +13,32 @@ public struct CryptoError: Error, CustomStringConvertible {
         private let kind: Kind
 
         /// The text is not standard base64 (this includes a PEM document, which obshell never sends).
-        public static let invalidBase64 = Code(kind: .invalidBase64)
+        package static let invalidBase64 = Code(kind: .invalidBase64)
         /// The bytes are not a DER-encoded RSA public key.
-        public static let invalidKey = Code(kind: .invalidKey)
+        package static let invalidKey = Code(kind: .invalidKey)
         /// The key is well formed but not usable here: not RSA, or of an unsupported size.
-        public static let unsupportedKey = Code(kind: .unsupportedKey)
+        package static let unsupportedKey = Code(kind: .unsupportedKey)
         /// The ciphertext is not a whole number of key-sized blocks.
-        public static let invalidCiphertextLength = Code(kind: .invalidCiphertextLength)
+        package static let invalidCiphertextLength = Code(kind: .invalidCiphertextLength)
         /// A ciphertext block did not decrypt (wrong key, tampered block, bad padding).
-        public static let decryptionFailed = Code(kind: .decryptionFailed)
+        package static let decryptionFailed = Code(kind: .decryptionFailed)
         /// OpenSSL could not encrypt a block.
-        public static let encryptionFailed = Code(kind: .encryptionFailed)
+        package static let encryptionFailed = Code(kind: .encryptionFailed)
         /// OpenSSL could not generate a key.
-        public static let keyGenerationFailed = Code(kind: .keyGenerationFailed)
+        package static let keyGenerationFailed = Code(kind: .keyGenerationFailed)
 
         /// The code's name.
-        public var description: String { self.kind.rawValue }
+        package var description: String { self.kind.rawValue }
     }
 
     /// The kind of failure.
-    public var code: Code
+    package var code: Code
     /// A human message: what failed and why, never a secret. Includes ``openSSLReason`` when there is one.
-    public var message: String
+    package var message: String
     /// OpenSSL's error strings (from its thread-local error queue) for this failure, when OpenSSL reported any.
-    public var openSSLReason: String?
+    package var openSSLReason: String?
     /// The underlying error, when another layer failed first.
-    public var cause: (any Error)?
+    package var cause: (any Error)?
 
     /// Makes an error.
     /// - Parameters:
@@ -46,7 +46,7 @@ public struct CryptoError: Error, CustomStringConvertible {
     ///   - message: What failed; ``openSSLReason`` is appended to it.
     ///   - openSSLReason: OpenSSL's error strings, if any.
     ///   - cause: The underlying error, if any.
-    public init(code: Code, message: String, openSSLReason: String? = nil, cause: (any Error)? = nil) {
+    package init(code: Code, message: String, openSSLReason: String? = nil, cause: (any Error)? = nil) {
         self.code = code
         self.openSSLReason = openSSLReason
         self.cause = cause
@@ -58,5 +58,5 @@ public struct CryptoError: Error, CustomStringConvertible {
     }
 
     /// The message.
-    public var description: String { self.message }
+    package var description: String { self.message }
 }
