@@ -30,7 +30,7 @@ let package = Package(
 
         // Swift wrappers: the only modules that see C types.
         .target(name: "Curl", dependencies: ["CCurl"]),
-        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "YAML", dependencies: ["CYAML", "Support"]),
         .target(
             name: "Obshell",
             dependencies: ["Curl", "COpenSSL", .product(name: "Logging", package: "swift-log")]
@@ -39,20 +39,30 @@ let package = Package(
         // The DAG state machine, the event catalogue, captures and persisted state.
         .target(name: "Tracker", dependencies: ["Obshell"]),
 
-        // The config model, rule matching, silences, inhibition, repeat, grouping and message templates.
+        // The configuration as values: targets, receivers, rules, silences, matchers, the notification a receiver is
+        // sent. No YAML: positions are `SourcePosition`s.
+        .target(name: "ConfigModel", dependencies: ["Tracker", "Obshell", "Curl"]),
+        // Message templates: Mustache rendering, escaping per format, the default texts, a receiver's templates.
         .target(
-            name: "Rules",
+            name: "Messages",
             dependencies: [
-                "YAML", "Tracker", "Obshell", "Curl",
+                "ConfigModel", "Tracker", "Obshell", "Support",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
+        // Reading and checking the configuration: YAML decoding, `${VAR}` interpolation, includes, `obwatch check`.
+        .target(
+            name: "ConfigLoading",
+            dependencies: ["YAML", "ConfigModel", "Messages", "Tracker", "Obshell", "Curl", "Support"]
+        ),
+        // The pure router: rule matching, silences, inhibition, grouping, repeat, deduplication.
+        .target(name: "Routing", dependencies: ["ConfigModel", "Tracker", "Obshell"]),
 
         // The durable outbox, retries and rate limits, the webhook formats, email and syslog.
         .target(
             name: "Delivery",
             dependencies: [
-                "Curl", "Rules", "Tracker", "Obshell",
+                "Curl", "ConfigModel", "Messages", "Tracker", "Obshell",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -74,7 +84,8 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules", "Delivery",
+                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "ConfigModel", "ConfigLoading", "Routing",
+                "Messages", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -93,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "ObwatchBench",
             dependencies: [
-                "Tracker", "Obshell", "Rules", "Delivery",
+                "Tracker", "Obshell", "ConfigModel", "ConfigLoading", "Messages", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ObwatchBench"
@@ -105,13 +116,18 @@ let package = Package(
         .target(name: "ObwatchTestKit", dependencies: ["Support"], path: "Tests/ObwatchTestKit"),
 
         .testTarget(name: "CurlTests", dependencies: ["Curl", "PeerSupport"], resources: [.copy("Peers")]),
-        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "Support"]),
         .testTarget(name: "ObshellTests", dependencies: ["Obshell"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrackerTests", dependencies: ["Tracker", "Obshell"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Tracker", "Obshell", "YAML"]),
+        .testTarget(
+            name: "RulesTests",
+            dependencies: ["ConfigModel", "ConfigLoading", "Routing", "Messages", "Tracker", "Obshell", "YAML"]
+        ),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "Rules", "Tracker", "Obshell", "YAML", "Curl", "PeerSupport"],
+            dependencies: [
+                "Delivery", "ConfigModel", "ConfigLoading", "Messages", "Tracker", "Obshell", "Curl", "PeerSupport",
+            ],
             resources: [.copy("Peers"), .copy("MailPeers")]
         ),
         .testTarget(
@@ -120,13 +136,17 @@ let package = Package(
             resources: [.copy("Peers")]
         ),
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
-        .testTarget(name: "ReliabilityTests", dependencies: ["Obshell", "Tracker", "Rules", "Delivery", "YAML"]),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["Obshell", "Tracker", "ConfigModel", "ConfigLoading", "Messages", "Delivery", "YAML"]
+        ),
         // `make reliability`: the built binary killed with SIGKILL at random points, and against a faulty agent.
         .testTarget(name: "ChaosTests", dependencies: ["PeerSupport"], resources: [.copy("Scenarios")]),
         .testTarget(
             name: "ObwatchAppTests",
             dependencies: [
-                "ObwatchApp", "Simulator", "Obshell", "Tracker", "Rules", "YAML", "Delivery", "Curl", "PeerSupport",
+                "ObwatchApp", "Simulator", "Obshell", "Tracker", "ConfigModel", "ConfigLoading", "Routing", "Messages",
+                "YAML", "Delivery", "Curl", "PeerSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,7 +1,7 @@
+import ConfigModel
 import Foundation
 import Logging
 import Obshell
-import Rules
 import Simulator
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
+import ConfigModel
 import Foundation
+import Messages
 import Obshell
-import Rules
 import Tracker
 
 extension WebhookFormatter {

@@ -1,5 +1,6 @@
+public import ConfigModel
 public import Foundation
-public import Rules
+public import Messages
 import Tracker
 
 /// Turns a notification into the HTTP requests of one webhook format, and judges the far end's answers.

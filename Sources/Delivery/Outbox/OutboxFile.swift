@@ -1,5 +1,5 @@
+public import ConfigModel
 public import Foundation
-public import Rules
 import Tracker
 
 /// One receiver's durable queue on disk: an append-only JSON Lines journal of accepted, delivered and dropped

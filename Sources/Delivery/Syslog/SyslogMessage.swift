@@ -1,6 +1,7 @@
+public import ConfigModel
 public import Foundation
+import Messages
 import Obshell
-public import Rules
 public import Tracker
 
 /// Formats one event as one syslog message, RFC 5424 with structured data or BSD-style RFC 3164, for an audit

@@ -1,9 +1,11 @@
 import ArgumentParser
+import ConfigModel
 import Delivery
 import Foundation
 import Logging
+import Messages
 import Obshell
-import Rules
+import Routing
 import Simulator
 import Synchronization
 import Tracker
@@ -140,7 +142,11 @@ struct DemoCommand: AsyncParsableCommand {
             receivers: config.receivers,
             stateDirectory: stateDirectory,
             makeSender: { receiver in
-                DeliverySenders.make(for: receiver, config: config, console: { print("  -> \($0)") })
+                DeliverySenders.make(
+                    for: receiver,
+                    templates: MessageTemplates(receiver: receiver, config: config),
+                    console: { print("  -> \($0)") }
+                )
             },
             logger: silent,
             onAttempt: { attempt in

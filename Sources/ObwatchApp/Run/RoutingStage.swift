@@ -1,8 +1,9 @@
+import ConfigModel
 import Delivery
 import Foundation
 import Logging
 import Obshell
-import Rules
+import Routing
 import Tracker
 
 /// The daemon's router: one for all targets, so that the rules see every event in the order it was observed. It

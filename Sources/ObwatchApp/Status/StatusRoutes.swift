@@ -1,5 +1,5 @@
+import ConfigModel
 import Obshell
-import Rules
 import Tracker
 
 /// One answer of the status API before it becomes an HTTP response.

@@ -1,7 +1,8 @@
+import ConfigModel
 import Delivery
 import Foundation
+import Messages
 import Obshell
-import Rules
 import Testing
 import Tracker
 

@@ -1,8 +1,8 @@
+import ConfigModel
 import Curl
 import Foundation
 import Logging
 import Obshell
-import Rules
 import Synchronization
 import Tracker
 

@@ -1,6 +1,7 @@
+import ConfigLoading
+import ConfigModel
 import Foundation
 import Obshell
-import Rules
 import Testing
 import Tracker
 import YAML
