@@ -3,8 +3,37 @@ import Curl
 import Foundation
 import YAML
 
+/// One kind of receiver as the config writes it: the key that names it, and how its settings decode.
+struct ReceiverKindDecoder: Sendable {
+    /// The key under a receiver: `webhook`, `email`, ...
+    let key: String
+    /// Decodes the key's value; `nil` after reporting what is wrong.
+    let decode: @Sendable (inout ConfigDecoder, _ value: YAMLNode, _ file: String) -> ReceiverConfig.Kind?
+}
+
 extension ConfigDecoder {
-    static let receiverKinds = ["webhook", "email", "syslog", "file", "console"]
+    /// Every receiver kind the loader knows, in the order they are looked for: the one place loading names each
+    /// ``ReceiverConfig/Kind`` (a new kind is added here, beside its case in the model and its sender in Delivery).
+    static let receiverKinds = [
+        ReceiverKindDecoder(key: "webhook") { decoder, value, file in
+            decoder.decodeWebhook(value, file: file).map { .webhook($0) }
+        },
+        ReceiverKindDecoder(key: "email") { decoder, value, file in
+            decoder.decodeEmail(value, file: file).map { .email($0) }
+        },
+        ReceiverKindDecoder(key: "syslog") { decoder, value, _ in decoder.decodeSyslog(value).map { .syslog($0) } },
+        ReceiverKindDecoder(key: "file") { decoder, value, file in
+            decoder.decodeFileSink(value, file: file).map { .file($0) }
+        },
+        ReceiverKindDecoder(key: "console") { decoder, value, _ in decoder.decodeConsole(value) },
+    ]
+
+    /// `"webhook", "email", "syslog", "file" or "console"`, for the error about a receiver with none.
+    static let receiverKindList: String = {
+        let quoted = Self.receiverKinds.map { "\"\($0.key)\"" }
+        return quoted.dropLast().joined(separator: ", ") + " or " + (quoted.last ?? "")
+    }()
+
     static let deliveryKeys = ["timeout", "rate_limit", "max_age", "retry", "send_resolved"]
 
     mutating func decodeReceiver(_ node: YAMLNode, file: String) -> ReceiverConfig? {
@@ -19,37 +48,20 @@ extension ConfigDecoder {
             }
             return text
         }
-        let given = Self.receiverKinds.compactMap { key in reader.optional(key).map { (key, $0) } }
+        let given = Self.receiverKinds.compactMap { kind in reader.optional(kind.key).map { (kind, $0) } }
         var kind: ReceiverConfig.Kind?
-        var defaultLimits: [RateLimit] = []
         if given.isEmpty {
-            self.diagnostics.error(
-                "a receiver needs one of \"webhook\", \"email\", \"syslog\", \"file\" or \"console\"",
-                at: node.mark
-            )
+            self.diagnostics.error("a receiver needs one of \(Self.receiverKindList)", at: node.mark)
         } else if given.count > 1 {
             self.diagnostics.error(
-                "a receiver has one kind; this one has both \"\(given[0].0)\" and \"\(given[1].0)\"",
+                "a receiver has one kind; this one has both \"\(given[0].0.key)\" and \"\(given[1].0.key)\"",
                 at: given[1].1.mark
             )
         } else {
-            let (key, value) = given[0]
-            switch key {
-            case "webhook":
-                if let settings = self.decodeWebhook(value, file: file) {
-                    kind = .webhook(settings)
-                    defaultLimits = settings.format.defaultRateLimits
-                }
-            case "email":
-                kind = self.decodeEmail(value, file: file).map { .email($0) }
-            case "syslog":
-                kind = self.decodeSyslog(value).map { .syslog($0) }
-            case "file":
-                kind = self.decodeFileSink(value, file: file).map { .file($0) }
-            default:
-                kind = self.decodeConsole(value)
-            }
+            let (decoder, value) = given[0]
+            kind = decoder.decode(&self, value, file)
         }
+        let defaultLimits = kind?.defaultRateLimits ?? []
         let delivery = self.decodeDelivery(&reader, defaultLimits: defaultLimits)
         self.reportUnknownKeys(reader)
         guard let name else { return nil }

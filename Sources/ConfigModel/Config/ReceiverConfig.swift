@@ -14,6 +14,15 @@ public struct ReceiverConfig: Sendable, Hashable {
         case file(FileSettings)
         /// `console:`: one readable line per notification on standard output (the demo, a foreground run).
         case console
+
+        /// The rate limits a receiver of this kind has when it sets none: the vendor's documented ones for a
+        /// webhook, none otherwise.
+        package var defaultRateLimits: [RateLimit] {
+            switch self {
+            case .webhook(let settings): settings.format.defaultRateLimits
+            case .email, .syslog, .file, .console: []
+            }
+        }
     }
 
     /// The unique name rules' `notify:` lists.
