@@ -14,7 +14,7 @@ package struct ConfigCheckReport: Sendable {
     package var renderedTemplates: Int
     /// Where `run` would keep its state and why there, such as `/var/lib/obwatch (the default)`; `nil` when the
     /// configuration is invalid.
-    package var stateDirectoryUsed: String?
+    var stateDirectoryUsed: String?
 
     /// Whether the configuration can be used (warnings allowed).
     package var isValid: Bool { self.config != nil && !self.diagnostics.hasErrors }

@@ -1,9 +1,9 @@
 import ConfigModel
 import Foundation
-package import YAML
+import YAML
 
 /// `${NAME}` and `${NAME:-fallback}` in config values, from the environment; `$$` is a literal `$`.
-package enum Interpolation {
+enum Interpolation {
     /// Replaces every `${NAME}` with the environment's value.
     /// - Parameters:
     ///   - text: The value as written.
@@ -11,7 +11,7 @@ package enum Interpolation {
     ///   - mark: Where the value is written, for errors.
     /// - Throws: ``YAMLError`` naming every variable that is not set and has no fallback (never a value), or a
     ///   malformed `${...}`.
-    package static func expand(
+    static func expand(
         _ text: String,
         environment: [String: String],
         at mark: YAMLMark

@@ -4,7 +4,7 @@ package import Obshell
 package import Tracker
 
 /// The whole configuration of CONTRACT section 3, checked: every name resolves, every pattern compiles, every
-/// secret is read. Built by ``ConfigLoader``.
+/// secret is read. Built by `ConfigLoader` (in ConfigLoading).
 public struct ObwatchConfig: Sendable {
     /// `defaults:`: what every target uses unless it says otherwise.
     package struct Defaults: Sendable, Hashable {

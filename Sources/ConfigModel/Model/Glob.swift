@@ -94,7 +94,7 @@ package struct Glob: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether the pattern has no wildcard: it then matches only its own text.
-    package var isLiteral: Bool {
+    var isLiteral: Bool {
         self.pieces.allSatisfy { if case .literal = $0 { true } else { false } }
     }
 

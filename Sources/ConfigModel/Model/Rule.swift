@@ -43,7 +43,7 @@ package struct Rule: Sendable, Hashable {
     /// The rule's own stall threshold: its `after:`, or the default. A rule that takes every event type and has no
     /// `after:` receives the other thresholds in use too (see ``receivesStalled(threshold:default:thresholdsInUse:)``).
     /// - Parameter defaultThreshold: `defaults.stall_after`.
-    package func stallThreshold(default defaultThreshold: StallThreshold) -> StallThreshold {
+    func stallThreshold(default defaultThreshold: StallThreshold) -> StallThreshold {
         self.after ?? defaultThreshold
     }
 
@@ -62,7 +62,7 @@ package struct Rule: Sendable, Hashable {
     /// - Parameters:
     ///   - threshold: The threshold as written, e.g. `30m`, as a `stalled` event carries it.
     ///   - defaultThreshold: `defaults.stall_after`.
-    ///   - thresholdsInUse: `defaults.stall_after` and every rule's `after:` (see ``Router/thresholdsInUse``).
+    ///   - thresholdsInUse: `defaults.stall_after` and every rule's `after:` (see `Router.thresholdsInUse` in Routing).
     package func receivesStalled(
         threshold: String,
         default defaultThreshold: StallThreshold,
