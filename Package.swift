@@ -30,7 +30,7 @@ let package = Package(
 
         // Swift wrappers: the only modules that see C types.
         .target(name: "Curl", dependencies: ["CCurl", "Support"]),
-        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "YAML", dependencies: ["CYAML", "Support"]),
         // RSA keys and HMAC-SHA256: the only module that sees OpenSSL.
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
 
@@ -47,20 +47,30 @@ let package = Package(
         // The DAG state machine, the event catalogue, captures and persisted state.
         .target(name: "Tracker", dependencies: ["ObshellModel", "Support"]),
 
-        // The config model, rule matching, silences, inhibition, repeat, grouping and message templates.
+        // The configuration as values: targets, receivers, rules, silences, matchers, the notification a receiver is
+        // sent. No YAML: positions are `SourcePosition`s.
+        .target(name: "ConfigModel", dependencies: ["Tracker", "ObshellModel", "Support"]),
+        // Message templates: Mustache rendering, escaping per format, the default texts, a receiver's templates.
         .target(
-            name: "Rules",
+            name: "Messages",
             dependencies: [
-                "YAML", "Tracker", "ObshellModel", "Support",
+                "ConfigModel", "Tracker", "ObshellModel", "Support",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
+        // Reading and checking the configuration: YAML decoding, `${VAR}` interpolation, includes, `obwatch check`.
+        .target(
+            name: "ConfigLoading",
+            dependencies: ["YAML", "ConfigModel", "Messages", "Tracker", "ObshellModel", "Support"]
+        ),
+        // The pure router: rule matching, silences, inhibition, grouping, repeat, deduplication.
+        .target(name: "Routing", dependencies: ["ConfigModel", "Tracker", "ObshellModel"]),
 
         // The durable outbox, retries and rate limits, the webhook formats, email and syslog.
         .target(
             name: "Delivery",
             dependencies: [
-                "Curl", "Cryptography", "Rules", "Tracker", "ObshellModel", "Support",
+                "Curl", "Cryptography", "ConfigModel", "Messages", "Tracker", "ObshellModel", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -82,7 +92,8 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "ObshellAgent", "ObshellModel", "Simulator", "Tracker", "Rules", "Delivery", "Support",
+                "Curl", "YAML", "ObshellAgent", "ObshellModel", "Simulator", "Tracker", "ConfigModel", "ConfigLoading",
+                "Routing", "Messages", "Delivery", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -101,7 +112,8 @@ let package = Package(
         .executableTarget(
             name: "ObwatchBench",
             dependencies: [
-                "Tracker", "ObshellAgent", "ObshellModel", "Rules", "Delivery", "Support",
+                "Tracker", "ObshellAgent", "ObshellModel", "ConfigModel", "ConfigLoading", "Messages", "Delivery",
+                "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ObwatchBench"
@@ -114,17 +126,23 @@ let package = Package(
 
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "CurlTests", dependencies: ["Curl", "PeerSupport"], resources: [.copy("Peers")]),
-        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "Support"]),
         .testTarget(
             name: "ObshellTests",
             dependencies: ["ObshellModel", "ObshellAgent", "Cryptography", "Curl"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "TrackerTests", dependencies: ["Tracker", "ObshellModel"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Tracker", "ObshellModel", "YAML"]),
+        .testTarget(
+            name: "RulesTests",
+            dependencies: ["ConfigModel", "ConfigLoading", "Routing", "Messages", "Tracker", "ObshellModel", "YAML"]
+        ),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "Rules", "Tracker", "ObshellModel", "YAML", "Curl", "PeerSupport"],
+            dependencies: [
+                "Delivery", "ConfigModel", "ConfigLoading", "Messages", "Tracker", "ObshellModel", "Curl",
+                "PeerSupport",
+            ],
             resources: [.copy("Peers"), .copy("MailPeers")]
         ),
         .testTarget(
@@ -135,16 +153,15 @@ let package = Package(
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
         .testTarget(
             name: "ReliabilityTests",
-            dependencies: ["ObshellModel", "Tracker", "Rules", "Delivery", "YAML"]
+            dependencies: ["ObshellModel", "Tracker", "ConfigModel", "ConfigLoading", "Messages", "Delivery", "YAML"]
         ),
         // `make reliability`: the built binary killed with SIGKILL at random points, and against a faulty agent.
         .testTarget(name: "ChaosTests", dependencies: ["PeerSupport"], resources: [.copy("Scenarios")]),
         .testTarget(
             name: "ObwatchAppTests",
             dependencies: [
-                "ObwatchApp", "Simulator", "ObshellModel", "ObshellAgent", "Tracker", "Rules", "YAML", "Delivery",
-                "Curl",
-                "PeerSupport",
+                "ObwatchApp", "Simulator", "ObshellModel", "ObshellAgent", "Tracker", "ConfigModel", "ConfigLoading",
+                "Routing", "Messages", "YAML", "Delivery", "Curl", "PeerSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

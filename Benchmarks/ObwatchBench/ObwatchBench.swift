@@ -1,9 +1,11 @@
 import ArgumentParser
+import ConfigLoading
+import ConfigModel
 import Delivery
 import Foundation
+import Messages
 import ObshellAgent
 import ObshellModel
-import Rules
 import Synchronization
 import Tracker
 
@@ -167,7 +169,7 @@ struct OutboxBench: AsyncParsableCommand {
         let outbox = Outbox(
             receivers: config.receivers,
             stateDirectory: directory,
-            makeSender: { DeliverySenders.make(for: $0, config: config) },
+            makeSender: { DeliverySenders.make(for: $0, templates: MessageTemplates(receiver: $0, config: config)) },
             onAttempt: { attempt in
                 let done = tally.withLock { tally in
                     if case .delivered = attempt.outcome { tally.delivered += 1 } else { tally.other += 1 }

@@ -1,3 +1,5 @@
+import Support
+
 /// Typed reading of nodes. Every failure is a ``YAMLError`` at the offending node.
 ///
 /// Resolution follows the YAML 1.2 core schema, by style: only a plain (unquoted) scalar, or one carrying the

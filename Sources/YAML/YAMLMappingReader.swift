@@ -1,3 +1,5 @@
+import Support
+
 /// Takes the keys of a mapping one by one, then tells which keys nobody took, so a loader can report every unknown
 /// key with its position and a suggestion.
 ///

@@ -1,7 +1,7 @@
+import ConfigModel
 import Foundation
 import Logging
 import ObshellModel
-import Rules
 import Simulator
 import Synchronization
 import Testing

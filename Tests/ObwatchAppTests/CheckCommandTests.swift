@@ -1,6 +1,6 @@
 import ArgumentParser
+import ConfigLoading
 import Foundation
-import Rules
 import Testing
 import YAML
 

@@ -1,9 +1,12 @@
+import ConfigLoading
+import ConfigModel
 import Delivery
 import Foundation
 import Logging
+import Messages
 import ObshellModel
 import PeerSupport
-import Rules
+import Routing
 import Simulator
 import Synchronization
 import Testing
@@ -32,7 +35,7 @@ struct DefaultRulesMessageTests {
             let outbox = Outbox(
                 receivers: config.receivers,
                 stateDirectory: folder,
-                makeSender: { DeliverySenders.make(for: $0, config: config) }
+                makeSender: { DeliverySenders.make(for: $0, templates: MessageTemplates(receiver: $0, config: config)) }
             )
             await outbox.start()
             let routing = RoutingStage(

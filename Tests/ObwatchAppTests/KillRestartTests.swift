@@ -1,9 +1,9 @@
+import ConfigModel
 import Curl
 import Delivery
 import Foundation
 import ObshellModel
 import PeerSupport
-import Rules
 import Simulator
 import Synchronization
 import Testing

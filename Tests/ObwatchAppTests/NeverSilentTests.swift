@@ -1,10 +1,10 @@
 import ArgumentParser
+import ConfigModel
 import Curl
 import Delivery
 import Foundation
 import ObshellModel
 import PeerSupport
-import Rules
 import Simulator
 import Synchronization
 import Testing

@@ -1,5 +1,6 @@
+import ConfigLoading
 import Foundation
-import Rules
+import Routing
 import Testing
 
 @testable import ObwatchApp

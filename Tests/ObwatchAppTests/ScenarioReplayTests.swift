@@ -1,7 +1,9 @@
+import ConfigLoading
+import ConfigModel
 import Foundation
 import Logging
 import ObshellModel
-import Rules
+import Routing
 import Simulator
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
+import ConfigLoading
 import Foundation
-import Rules
 import Testing
 import YAML
 

@@ -1,10 +1,10 @@
+import ConfigModel
 import Delivery
 import Foundation
+import Messages
 import ObshellModel
-import Rules
 import Testing
 import Tracker
-import YAML
 
 /// One kind of hostile agent text. `marker` starts the text, is plain ASCII letters, and must survive every format
 /// (escaping leaves letters alone), so a test can tell the text was carried rather than dropped.
@@ -114,7 +114,7 @@ enum HostileFixtures {
         ]
     }
 
-    static let mark = YAMLMark(file: "reliability.yaml", line: 1, column: 1)
+    static let mark = SourcePosition(file: "reliability.yaml", line: 1, column: 1)
 
     static func webhookReceiver(_ format: WebhookFormat) -> ReceiverConfig {
         ReceiverConfig(

@@ -1,11 +1,10 @@
+import ConfigModel
 import Delivery
 import Foundation
 import ObshellModel
-import Rules
 import Synchronization
 import Testing
 import Tracker
-import YAML
 
 /// Virtual time: a wait returns at once and moves the clock to its deadline, so ten minutes of outage take none.
 final class OutageClock: DeliveryClock {
@@ -176,7 +175,7 @@ enum OutageFixtures {
             name: name,
             kind: .file(FileSettings(path: "/dev/null")),
             delivery: settings,
-            mark: YAMLMark(file: "reliability.yaml", line: 1, column: 1)
+            mark: SourcePosition(file: "reliability.yaml", line: 1, column: 1)
         )
     }
 

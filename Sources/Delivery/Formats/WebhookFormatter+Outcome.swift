@@ -1,5 +1,5 @@
+import ConfigModel
 public import Foundation
-import Rules
 
 extension WebhookFormatter {
     /// DingTalk's, Feishu's and WeCom's throttle answers come without a Retry-After; a minute is the window their

@@ -1,6 +1,7 @@
+import ConfigModel
 import Foundation
+import Messages
 import ObshellModel
-import Rules
 import Support
 import Tracker
 

@@ -1,5 +1,6 @@
+public import ConfigModel
 public import Foundation
-public import Rules
+public import Messages
 import Support
 import Tracker
 

@@ -1,6 +1,7 @@
+public import ConfigModel
 public import Foundation
+public import Messages
 import ObshellModel
-public import Rules
 import Tracker
 
 /// Builds the RFC 5322 bytes of one notification mail: headers, and a `multipart/alternative` body with a plain

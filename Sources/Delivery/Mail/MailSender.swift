@@ -1,6 +1,6 @@
+public import ConfigModel
 public import Curl
 public import Foundation
-public import Rules
 
 /// Hands built mails (``MailMessage``) to the receiver's SMTP relay through libcurl, and sorts failures into
 /// retryable and permanent ones for the outbox.

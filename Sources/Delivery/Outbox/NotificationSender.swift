@@ -1,5 +1,5 @@
+public import ConfigModel
 public import Foundation
-public import Rules
 
 /// Puts one notification on the wire for one receiver and judges the answer. Implementations never throw: every
 /// failure is an outcome, so the outbox decides about retries in one place.

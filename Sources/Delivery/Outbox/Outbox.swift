@@ -1,6 +1,6 @@
+public import ConfigModel
 public import Foundation
 public import Logging
-public import Rules
 
 /// Every receiver's queue, and the one door notifications come in by.
 ///

@@ -1,5 +1,5 @@
+public import ConfigModel
 public import Foundation
-public import Rules
 import Support
 import Tracker
 

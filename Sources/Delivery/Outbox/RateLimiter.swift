@@ -1,5 +1,5 @@
+public import ConfigModel
 public import Foundation
-public import Rules
 
 /// Sliding-window rate limits: at most `count` sends in any window of `per`, for every limit at once (Feishu has
 /// both 5/s and 100/min).

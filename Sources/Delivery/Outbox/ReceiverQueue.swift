@@ -1,6 +1,6 @@
+public import ConfigModel
 public import Foundation
 public import Logging
-public import Rules
 
 /// One receiver's queue: accepts notifications durably, delivers them in order with retries, backoff and the
 /// receiver's rate limits, and drops (loudly) what is refused for good or too old.

@@ -1,6 +1,7 @@
+public import ConfigModel
 public import Foundation
+public import Messages
 import ObshellModel
-public import Rules
 import Synchronization
 import Tracker
 

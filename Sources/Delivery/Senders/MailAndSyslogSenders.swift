@@ -1,6 +1,7 @@
+public import ConfigModel
 import Curl
 public import Foundation
-public import Rules
+public import Messages
 import Synchronization
 
 /// `email:`: one mail per notification through the relay, threaded by incident.
@@ -135,25 +136,24 @@ public final class SyslogProgressBook: Sendable {
     }
 }
 
-/// The sender of each kind of receiver.
+/// The sender of each kind of receiver: the one place Delivery names every ``ReceiverConfig/Kind``.
 public enum DeliverySenders {
     /// What delivers for `receiver`.
     /// - Parameters:
     ///   - receiver: The receiver.
-    ///   - config: The configuration (its rules' templates and time zone).
+    ///   - templates: The receiver's compiled templates; their time zone is also the one of RFC 3164 syslog
+    ///     timestamps.
     ///   - hostname: This machine's name, for Message-IDs and syslog records.
     ///   - console: Where `console:` lines go.
     ///   - syslogProgress: Where syslog receivers keep their sequence numbers across senders (the daemon's reloads);
     ///     without one, each sender counts from 1.
     public static func make(
         for receiver: ReceiverConfig,
-        config: ObwatchConfig,
+        templates: MessageTemplates,
         hostname: String = ProcessInfo.processInfo.hostName,
         console: @escaping @Sendable (String) -> Void = { ConsoleSender.standardOutput($0) },
         syslogProgress: SyslogProgressBook? = nil
     ) -> any NotificationSender {
-        let zone = config.defaults.timeZone ?? TimeZone(identifier: "UTC") ?? .current
-        let templates = MessageTemplates(receiver: receiver, rules: config.rules, timeZone: zone)
         let timeout = receiver.delivery.timeout
         switch receiver.kind {
         case .webhook(let settings):
@@ -171,7 +171,7 @@ public enum DeliverySenders {
                 templates: templates,
                 timeout: timeout,
                 hostname: hostname,
-                timeZone: zone,
+                timeZone: templates.timeZone,
                 progress: syslogProgress?.progress(for: receiver.name) ?? SyslogProgress()
             )
         case .file(let settings):

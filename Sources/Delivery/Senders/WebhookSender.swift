@@ -1,6 +1,7 @@
+public import ConfigModel
 public import Curl
 public import Foundation
-public import Rules
+public import Messages
 
 /// Delivers through a chat or paging webhook: renders the message, builds the vendor's request(s), posts them with
 /// libcurl, and judges each answer the vendor's way (an `errcode` in an HTTP 200 is a failure).

@@ -1,6 +1,7 @@
+public import ConfigModel
 public import Foundation
+import Messages
 import ObshellModel
-public import Rules
 import Support
 public import Tracker
 

@@ -1,6 +1,6 @@
+public import ConfigModel
 import Dispatch
 public import Foundation
-public import Rules
 
 /// Sends formatted syslog messages (``SyslogMessage``) to one collector: a unix datagram socket such as `/dev/log`,
 /// UDP (one datagram per message) or TCP with octet counting (RFC 6587).

@@ -1,6 +1,6 @@
+import ConfigModel
 import Foundation
 import Glibc
-import Rules
 import Synchronization
 
 /// The one socket of a ``SyslogSender``, opened lazily, and the blocking calls made on it.

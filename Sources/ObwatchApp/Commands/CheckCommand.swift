@@ -1,6 +1,6 @@
 import ArgumentParser
+import ConfigLoading
 import Foundation
-import Rules
 
 /// `obwatch check`: validates a configuration and prints every problem, or a summary when it is valid.
 struct CheckCommand: ParsableCommand {

@@ -1,10 +1,12 @@
 import ArgumentParser
+import ConfigModel
 import Delivery
 import Foundation
 import Logging
+import Messages
 import ObshellAgent
 import ObshellModel
-import Rules
+import Routing
 import Simulator
 import Synchronization
 import Tracker
@@ -141,7 +143,11 @@ struct DemoCommand: AsyncParsableCommand {
             receivers: config.receivers,
             stateDirectory: stateDirectory,
             makeSender: { receiver in
-                DeliverySenders.make(for: receiver, config: config, console: { print("  -> \($0)") })
+                DeliverySenders.make(
+                    for: receiver,
+                    templates: MessageTemplates(receiver: receiver, config: config),
+                    console: { print("  -> \($0)") }
+                )
             },
             logger: silent,
             onAttempt: { attempt in

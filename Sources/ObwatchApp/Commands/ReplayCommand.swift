@@ -1,7 +1,9 @@
 import ArgumentParser
+import ConfigLoading
+import ConfigModel
 import Foundation
 import ObshellModel
-import Rules
+import Routing
 import Tracker
 
 /// `obwatch replay`: recorded exchanges through the tracker, one JSON event per line.

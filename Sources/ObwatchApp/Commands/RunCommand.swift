@@ -1,10 +1,11 @@
 import ArgumentParser
+import ConfigLoading
+import ConfigModel
 import Delivery
 import Foundation
 import Logging
 import Metrics
 import ObshellModel
-import Rules
 import ServiceLifecycle
 import Synchronization
 import Tracker

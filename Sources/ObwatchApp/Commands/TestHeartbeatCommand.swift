@@ -1,6 +1,6 @@
 import ArgumentParser
+import ConfigModel
 import Foundation
-import Rules
 
 /// `obwatch test-heartbeat`: one heartbeat ping now, and what the checker answered.
 struct TestHeartbeatCommand: AsyncParsableCommand {

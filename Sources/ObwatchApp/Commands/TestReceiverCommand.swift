@@ -1,8 +1,9 @@
 import ArgumentParser
+import ConfigModel
 import Delivery
 import Foundation
+import Messages
 import ObshellModel
-import Rules
 import Tracker
 
 /// `obwatch test-receiver`: one sample notification through one receiver, and what the far end answered.
@@ -38,7 +39,10 @@ struct TestReceiverCommand: AsyncParsableCommand {
             StandardError.write("obwatch test-receiver: no receiver named \"\(self.name)\" (known: \(known))")
             throw ExitCode(1)
         }
-        let sender = DeliverySenders.make(for: receiver, config: config)
+        let sender = DeliverySenders.make(
+            for: receiver,
+            templates: MessageTemplates(receiver: receiver, config: config)
+        )
         let name = "\(receiver.name) (\(receiver.kindName))"
         for notification in Self.samples(for: receiver, config: config) {
             let outcome = await sender.deliver(notification, now: Date())

@@ -1,7 +1,7 @@
 import ArgumentParser
+import ConfigModel
 import Foundation
 import ObshellModel
-import Rules
 import Tracker
 import YAML
 

@@ -1,8 +1,11 @@
+import ConfigLoading
+import ConfigModel
 import Delivery
 import Foundation
 import Logging
+import Messages
 import ObshellModel
-import Rules
+import Routing
 import ServiceLifecycle
 import Synchronization
 import Tracker
@@ -50,7 +53,11 @@ final class DaemonCore: Sendable {
             receivers: config.receivers,
             stateDirectory: stateDirectory,
             makeSender: { [syslogProgress = telemetry.syslogProgress] receiver in
-                DeliverySenders.make(for: receiver, config: config, syslogProgress: syslogProgress)
+                DeliverySenders.make(
+                    for: receiver,
+                    templates: MessageTemplates(receiver: receiver, config: config),
+                    syslogProgress: syslogProgress
+                )
             },
             logger: Logger(label: "obwatch.delivery"),
             onAttempt: { attempt in

@@ -1,7 +1,7 @@
+import ConfigModel
 import Curl
 import Foundation
 import Logging
-import Rules
 import Synchronization
 
 /// The dead man's switch: pings an external checker (Healthchecks.io, an Opsgenie heartbeat, Uptime Kuma, Cronitor)

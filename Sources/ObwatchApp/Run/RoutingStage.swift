@@ -1,8 +1,9 @@
+import ConfigModel
 import Delivery
 import Foundation
 import Logging
 import ObshellModel
-import Rules
+import Routing
 import Support
 import Tracker
 

@@ -1,5 +1,5 @@
+import ConfigModel
 import Logging
-import Rules
 import Synchronization
 
 /// The status API of a running daemon: one ``StatusServer`` at a time, on the address `http:` gives, moved to a new

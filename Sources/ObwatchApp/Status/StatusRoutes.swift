@@ -1,5 +1,5 @@
+import ConfigModel
 import ObshellModel
-import Rules
 import Support
 import Tracker
 

@@ -1,9 +1,9 @@
+public import ConfigModel
 import Foundation
 import HTTPTypes
 import Hummingbird
 public import Logging
 import NIOCore
-public import Rules
 public import ServiceLifecycle
 import Support
 import Tracker

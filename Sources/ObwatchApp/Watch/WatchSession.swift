@@ -1,9 +1,9 @@
+import ConfigModel
 import Curl
 import Foundation
 import Logging
 import ObshellAgent
 import ObshellModel
-import Rules
 import Synchronization
 import Tracker
 

@@ -1,7 +1,8 @@
+import ConfigModel
 import Delivery
 import Foundation
+import Messages
 import ObshellModel
-import Rules
 import Testing
 import Tracker
 

@@ -1,9 +1,9 @@
+import ConfigModel
 import Delivery
 import Foundation
-import Rules
+import Messages
 import Testing
 import Tracker
-import YAML
 
 /// A failed DAG comes as `node_failed` and `failed` in one notification: every chat format shows it as one message
 /// that names the node, the sub-task and its last log line once, and says in words what the events are.
@@ -42,7 +42,7 @@ import YAML
 /// `test-receiver`'s samples: `[TEST]` leads every title, whatever the rule's template says.
 @Suite struct TestMarkTests {
     @Test func everyTitleOfATestSaysTest() {
-        let mark = YAMLMark(file: "t.yaml", line: 1, column: 1)
+        let mark = SourcePosition(file: "t.yaml", line: 1, column: 1)
         let receiver = ReceiverConfig(
             name: "mail",
             kind: .email(

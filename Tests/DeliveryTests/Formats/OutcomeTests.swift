@@ -1,6 +1,6 @@
+import ConfigModel
 import Delivery
 import Foundation
-import Rules
 import Testing
 
 /// One row of a classification table: an answer and the outcome kind it must give.

@@ -1,6 +1,7 @@
+import ConfigModel
 import Delivery
 import Foundation
-import Rules
+import Messages
 import Testing
 import Tracker
 

@@ -1,6 +1,6 @@
+import ConfigModel
 import Delivery
 import Foundation
-import Rules
 import Testing
 
 @Suite struct SigningTests {

@@ -1,5 +1,6 @@
+import ConfigModel
 import Foundation
-import Rules
+import Messages
 import Testing
 import Tracker
 

@@ -1,7 +1,8 @@
+import ConfigModel
 import Curl
 import Foundation
+import Messages
 import PeerSupport
-import Rules
 import Testing
 import Tracker
 

@@ -1,8 +1,8 @@
+import ConfigModel
 import Foundation
 import Glibc
 import ObshellModel
 import PeerSupport
-import Rules
 import Tracker
 
 /// The mail peer shipped in this test target's `MailPeers/` resource folder.

@@ -1,8 +1,8 @@
+import ConfigLoading
+import ConfigModel
 import Delivery
 import Foundation
-import Rules
 import Testing
-import YAML
 
 @Suite("Outbox: back-off across restarts, and a journal that cannot be written")
 struct OutboxRestartTests {

@@ -1,7 +1,7 @@
+import ConfigModel
 import Delivery
 import Foundation
 import ObshellModel
-import Rules
 import Synchronization
 import Tracker
 

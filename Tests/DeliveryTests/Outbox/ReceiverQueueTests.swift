@@ -1,8 +1,8 @@
+import ConfigLoading
+import ConfigModel
 import Delivery
 import Foundation
-import Rules
 import Testing
-import YAML
 
 @Suite("Outbox: one receiver's durable queue")
 struct ReceiverQueueTests {

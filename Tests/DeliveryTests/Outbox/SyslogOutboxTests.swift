@@ -1,9 +1,9 @@
+import ConfigModel
 import Foundation
+import Messages
 import ObshellModel
-import Rules
 import Testing
 import Tracker
-import YAML
 
 @testable import Delivery
 
@@ -50,7 +50,11 @@ struct SyslogOutboxTests {
             name: "audit",
             settings: receiver.delivery,
             file: OutboxFile(stateDirectory: folder, receiver: "audit"),
-            sender: DeliverySenders.make(for: receiver, config: config, hostname: "obwatch-test"),
+            sender: DeliverySenders.make(
+                for: receiver,
+                templates: MessageTemplates(receiver: receiver, config: config),
+                hostname: "obwatch-test"
+            ),
             clock: clock,
             random: { 1.0 },
             onAttempt: { recorder.attempt($0) }

@@ -1,6 +1,6 @@
+import ConfigModel
 import Foundation
 import ObshellModel
-import Rules
 import Testing
 import Tracker
 

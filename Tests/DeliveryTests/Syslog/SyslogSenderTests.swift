@@ -1,5 +1,5 @@
+import ConfigModel
 import Foundation
-import Rules
 import Testing
 
 @testable import Delivery

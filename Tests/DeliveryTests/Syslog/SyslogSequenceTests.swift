@@ -1,9 +1,9 @@
+import ConfigModel
 import Foundation
+import Messages
 import ObshellModel
-import Rules
 import Testing
 import Tracker
-import YAML
 
 @testable import Delivery
 
@@ -45,20 +45,21 @@ struct SyslogSequenceTests {
             mark: .init(file: "", line: 0, column: 0)
         )
         let config = ObwatchConfig(file: "", stateDirectory: "/tmp", receivers: [receiver])
+        let templates = MessageTemplates(receiver: receiver, config: config)
         let book = SyslogProgressBook()
         let now = Date()
 
-        let first = DeliverySenders.make(for: receiver, config: config, hostname: "h", syslogProgress: book)
+        let first = DeliverySenders.make(for: receiver, templates: templates, hostname: "h", syslogProgress: book)
         #expect(await first.deliver(Self.notification("a", events: 2), now: now).word == "delivered")
         #expect(try await Self.sequenceIDs(listener, 2) == ["1", "2"])
 
         // The configuration was reloaded: a new sender for the same receiver.
-        let second = DeliverySenders.make(for: receiver, config: config, hostname: "h", syslogProgress: book)
+        let second = DeliverySenders.make(for: receiver, templates: templates, hostname: "h", syslogProgress: book)
         #expect(await second.deliver(Self.notification("b", events: 1), now: now).word == "delivered")
         #expect(try await Self.sequenceIDs(listener, 1) == ["3"])
         #expect(book.progress(for: "audit") === book.progress(for: "audit"))
 
-        let alone = DeliverySenders.make(for: receiver, config: config, hostname: "h")
+        let alone = DeliverySenders.make(for: receiver, templates: templates, hostname: "h")
         #expect(await alone.deliver(Self.notification("c", events: 1), now: now).word == "delivered")
         #expect(try await Self.sequenceIDs(listener, 1) == ["1"])
     }

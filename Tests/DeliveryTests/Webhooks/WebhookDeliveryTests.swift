@@ -1,11 +1,11 @@
+import ConfigModel
 import Delivery
 import Foundation
+import Messages
 import ObshellModel
 import PeerSupport
-import Rules
 import Testing
 import Tracker
-import YAML
 
 @Suite("Delivery: webhooks against a real HTTP receiver on loopback")
 struct WebhookDeliveryTests {

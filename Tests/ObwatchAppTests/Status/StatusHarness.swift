@@ -1,8 +1,8 @@
+import ConfigModel
 import Curl
 import Foundation
 import Logging
 import ObshellModel
-import Rules
 import Synchronization
 import Tracker
 

@@ -1,5 +1,6 @@
+import ConfigLoading
+import ConfigModel
 import Foundation
-import Rules
 import Testing
 import YAML
 

@@ -1,6 +1,7 @@
+import ConfigLoading
+import ConfigModel
 import Foundation
 import ObshellModel
-import Rules
 import Testing
 import Tracker
 import YAML

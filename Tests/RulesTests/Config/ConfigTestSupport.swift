@@ -1,5 +1,6 @@
+import ConfigLoading
+import ConfigModel
 import Foundation
-import Rules
 import YAML
 
 /// A folder of config files written by a test, and the loader's answer for them with the folder's path shown as `F`.

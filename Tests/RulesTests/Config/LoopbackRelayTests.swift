@@ -1,5 +1,5 @@
+import ConfigLoading
 import Foundation
-import Rules
 import Testing
 
 /// `tls: none` is allowed only to a loopback relay, and `check` decides "loopback" exactly as sending does

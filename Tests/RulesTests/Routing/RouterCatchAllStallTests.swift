@@ -1,5 +1,6 @@
+import ConfigModel
 import ObshellModel
-import Rules
+import Routing
 import Testing
 import Tracker
 

@@ -1,6 +1,7 @@
+import ConfigModel
 import Foundation
 import ObshellModel
-import Rules
+import Routing
 import Testing
 import Tracker
 

@@ -1,13 +1,13 @@
+import ConfigModel
 import ObshellModel
-import Rules
+import Routing
 import Testing
 import Tracker
-import YAML
 
 /// Builders for the router tests: events, rules and routers with readable defaults.
 enum RoutingFixtures {
     /// The mark every rule, silence and inhibition of these tests carries.
-    static let mark = YAMLMark(file: "routing-test.yaml", line: 1, column: 1)
+    static let mark = SourcePosition(file: "routing-test.yaml", line: 1, column: 1)
 
     /// The base instant of most tests: it has nanoseconds and an offset, so reminder arithmetic shows.
     static let baseText = "2026-12-01T10:00:00.123456789+08:00"

@@ -1,6 +1,6 @@
-import Rules
+import ConfigModel
+import Messages
 import Testing
-import YAML
 
 @Suite struct TemplateCheckerTests {
     @Test func plainScalarPointsAtTheOpeningBraces() throws {
@@ -8,14 +8,14 @@ import YAML
         let problem = try #require(problems.first)
         #expect(problems.count == 1)
         #expect(problem.message == "unknown variable \"dag.nme\" (did you mean \"dag.name\"?)")
-        #expect(problem.mark == YAMLMark(file: "rules.yaml", line: 5, column: 23))
+        #expect(problem.mark == SourcePosition(file: "rules.yaml", line: 5, column: 23))
         #expect(problem.description.hasPrefix("rules.yaml:5:23: error: unknown variable"))
     }
 
     @Test func quotedScalarStartsOneColumnLater() throws {
         let problems = TemplateChecker.check(TemplateTestSupport.source("ok {{sumary}}", quoted: true))
         let problem = try #require(problems.first)
-        #expect(problem.mark == YAMLMark(file: "rules.yaml", line: 5, column: 14 + 1 + 3))
+        #expect(problem.mark == SourcePosition(file: "rules.yaml", line: 5, column: 14 + 1 + 3))
         #expect(problem.message == "unknown variable \"sumary\" (did you mean \"summary\"?)")
     }
 
@@ -25,14 +25,14 @@ import YAML
         let problem = try #require(problems.first)
         #expect(problems.count == 1)
         // The third line of the block is file line 10 + 3; the tag starts 8 scalars into it.
-        #expect(problem.mark == YAMLMark(file: "rules.yaml", line: 13, column: 17))
+        #expect(problem.mark == SourcePosition(file: "rules.yaml", line: 13, column: 17))
     }
 
     @Test func columnsCountUnicodeScalarsAndCRLFIsOneLineBreak() throws {
         let problems = TemplateChecker.check(TemplateTestSupport.source("é🚀 {{nope}}\r\nx {{dag.nme}}", column: 1))
         #expect(problems.count == 2)
-        #expect(problems.first?.mark == YAMLMark(file: "rules.yaml", line: 5, column: 4))
-        #expect(problems.last?.mark == YAMLMark(file: "rules.yaml", line: 6, column: 3))
+        #expect(problems.first?.mark == SourcePosition(file: "rules.yaml", line: 5, column: 4))
+        #expect(problems.last?.mark == SourcePosition(file: "rules.yaml", line: 6, column: 3))
     }
 
     @Test func sectionsOverListsAndObjectsOpenTheirScope() {

@@ -1,9 +1,9 @@
+import ConfigModel
 import Foundation
+import Messages
 import ObshellModel
-import Rules
 import Testing
 import Tracker
-import YAML
 
 @Suite struct TemplateRenderingTests {
     @Test func samplesCoverEveryEventType() {
@@ -180,7 +180,7 @@ import YAML
             try TemplateRenderer(format: "slack", overrides: overrides)
         }
         #expect(error.code == .invalidTemplate)
-        #expect(error.mark == YAMLMark(file: "rules.yaml", line: 7, column: 13))
+        #expect(error.mark == SourcePosition(file: "rules.yaml", line: 7, column: 13))
         #expect(error.description == "rules.yaml:7:13: error: unclosed section \"events\": no {{/events}}")
         let unknown = try #require(throws: TemplateError.self) { try TemplateRenderer(format: "telegram") }
         #expect(unknown.code == .unknownFormat)

@@ -1,8 +1,8 @@
+import ConfigModel
 import Foundation
+import Messages
 import ObshellModel
-import Rules
 import Tracker
-import YAML
 
 /// Shared test data for the template tests.
 enum TemplateTestSupport {
@@ -44,7 +44,7 @@ enum TemplateTestSupport {
     ) -> TemplateSource {
         TemplateSource(
             text: text,
-            mark: YAMLMark(file: "rules.yaml", line: line, column: column),
+            mark: SourcePosition(file: "rules.yaml", line: line, column: column),
             isQuoted: quoted,
             isBlock: block
         )
