@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "Curl", "Rules", "Tracker", "Obshell",
+                "Curl", "Rules", "Tracker", "Obshell", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "Obshell", "YAML",
+                "Obshell", "YAML", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules", "Delivery",
+                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules", "Delivery", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -101,8 +101,12 @@ let package = Package(
 
         // Starting and reading the Python peers the integration tests talk to; shared by the test targets.
         .target(name: "PeerSupport", path: "Tests/PeerSupport"),
-        // Test doubles every test target shares: clocks, recorders, scripted senders.
-        .target(name: "ObwatchTestKit", dependencies: ["Support"], path: "Tests/ObwatchTestKit"),
+        // Test doubles every test target shares: clocks, recorders, scripted senders, bounded waits.
+        .target(
+            name: "ObwatchTestKit",
+            dependencies: ["Support", "Delivery", "Rules", "Tracker"],
+            path: "Tests/ObwatchTestKit"
+        ),
 
         .testTarget(name: "CurlTests", dependencies: ["Curl", "PeerSupport"], resources: [.copy("Peers")]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
@@ -111,22 +115,28 @@ let package = Package(
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Tracker", "Obshell", "YAML"]),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "Rules", "Tracker", "Obshell", "YAML", "Curl", "PeerSupport"],
+            dependencies: [
+                "Delivery", "Rules", "Tracker", "Obshell", "YAML", "Curl", "PeerSupport", "Support", "ObwatchTestKit",
+            ],
             resources: [.copy("Peers"), .copy("MailPeers")]
         ),
         .testTarget(
             name: "SimulatorTests",
-            dependencies: ["Simulator", "Obshell", "Curl"],
+            dependencies: ["Simulator", "Obshell", "Curl", "Support", "ObwatchTestKit"],
             resources: [.copy("Peers")]
         ),
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
-        .testTarget(name: "ReliabilityTests", dependencies: ["Obshell", "Tracker", "Rules", "Delivery", "YAML"]),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["Obshell", "Tracker", "Rules", "Delivery", "YAML", "ObwatchTestKit"]
+        ),
         // `make reliability`: the built binary killed with SIGKILL at random points, and against a faulty agent.
         .testTarget(name: "ChaosTests", dependencies: ["PeerSupport"], resources: [.copy("Scenarios")]),
         .testTarget(
             name: "ObwatchAppTests",
             dependencies: [
                 "ObwatchApp", "Simulator", "Obshell", "Tracker", "Rules", "YAML", "Delivery", "Curl", "PeerSupport",
+                "Support", "ObwatchTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
