@@ -3,8 +3,8 @@ import Hummingbird
 public import Logging
 import NIOCore
 public import Obshell
-public import Support
 import ServiceLifecycle
+public import Support
 
 /// A simulated obshell agent: serves obshell's task API (with its real authentication and quirks) from a
 /// ``Scenario`` on a TCP port and/or a unix socket.

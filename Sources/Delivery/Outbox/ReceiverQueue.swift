@@ -31,6 +31,7 @@ public actor ReceiverQueue {
     private let logger: Logger
     private let onAttempt: @Sendable (DeliveryAttempt) -> Void
     private let onDrop: @Sendable (DeliveryDrop) -> Void
+    private let onJournalProblem: @Sendable (String?) -> Void
     private let retryPolicy: RetryPolicy
 
     private var pending: [OutboxFile.Pending]
@@ -61,6 +62,8 @@ public actor ReceiverQueue {
     ///   - logger: Where deliveries and drops are logged; `receiver` metadata is added.
     ///   - onAttempt: Told of every try (metrics, tests).
     ///   - onDrop: Told of every notification dropped undelivered (metrics, tests).
+    ///   - onJournalProblem: Told when the journal stops being written (why, as ``storageProblem`` says it) and when it
+    ///     is written again (`nil`), for tests that await the change.
     public init(
         name: String,
         settings: DeliverySettings,
@@ -70,7 +73,8 @@ public actor ReceiverQueue {
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         logger: Logger = Logger(label: "obwatch.delivery"),
         onAttempt: @escaping @Sendable (DeliveryAttempt) -> Void = { _ in },
-        onDrop: @escaping @Sendable (DeliveryDrop) -> Void = { _ in }
+        onDrop: @escaping @Sendable (DeliveryDrop) -> Void = { _ in },
+        onJournalProblem: @escaping @Sendable (String?) -> Void = { _ in }
     ) {
         var logger = logger
         logger[metadataKey: "receiver"] = "\(name)"
@@ -83,6 +87,7 @@ public actor ReceiverQueue {
         self.logger = logger
         self.onAttempt = onAttempt
         self.onDrop = onDrop
+        self.onJournalProblem = onJournalProblem
         self.retryPolicy = RetryPolicy(initial: settings.retryInitial, maximum: settings.retryMax)
         let loaded = file.load()
         self.limiter = RateLimiter(limits: settings.rateLimits, history: loaded.sent)
@@ -282,7 +287,9 @@ public actor ReceiverQueue {
                     metadata: ["error": "\(error)"]
                 )
             }
+            let started = self.storageProblem == nil
             self.storageProblem = error.description
+            if started { self.onJournalProblem(error.description) }
             self.scheduleJournalRetry()
             return
         }
@@ -291,6 +298,7 @@ public actor ReceiverQueue {
             self.journalRetry?.cancel()
             self.journalRetry = nil
             self.logger.notice("the outbox journal is written again")
+            self.onJournalProblem(nil)
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Obshell
 import ObwatchTestKit
 import Rules
+import Testing
 import Tracker
 
 enum OutboxFixtures {
@@ -39,5 +40,16 @@ enum OutboxFixtures {
         await queue.stop()
         worker.cancel()
         await worker.value
+    }
+}
+
+extension OutboxFixtures {
+    /// Stops `outbox` while `waiting` of its workers wait on `clock` (a retry, a rate limit): the stop's grace passes
+    /// on that clock too, so the test moves it on once the stop waits out its grace.
+    static func stop(_ outbox: Outbox, grace: Duration, clock: ManualClock, waiting: Int) async {
+        async let stopped: Void = outbox.stop(grace: grace)
+        await clock.sleepers(atLeast: waiting + 1)
+        clock.advance(by: grace)
+        await stopped
     }
 }
