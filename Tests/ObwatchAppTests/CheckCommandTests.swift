@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ObwatchTestKit
 import Rules
 import Testing
 import YAML

@@ -2,6 +2,7 @@ import Curl
 import Delivery
 import Foundation
 import Obshell
+import ObwatchTestKit
 import PeerSupport
 import Rules
 import Simulator
@@ -511,28 +512,28 @@ struct DaemonLifecycleTests {
         return 0
     }
 
-    /// Asks /healthz until the port answers (each try is a real request; the deadline bounds the loop).
+    /// Asks /healthz until the port answers: the daemon is another process and tells nothing to await, so the
+    /// probe is paced and bounded.
     static func awaitListening(_ port: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if (try? await Self.get(port, "/healthz")) != nil { return }
-            await Task.yield()
+        _ = try await probeUntil("an answer on port \(port)") {
+            (try? await Self.get(port, "/healthz")) != nil ? true : nil
         }
-        throw ChildWaitError(description: "nothing answered on port \(port)")
     }
 
-    /// Reads /metrics until `series` reaches `value` (each read is a real request; the deadline bounds the loop).
+    /// Reads /metrics until `series` reaches `value`: paced and bounded, as the daemon is another process.
     static func awaitSample(_ port: Int, _ series: String, _ value: Double) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if Self.sample(try await Self.get(port, "/metrics").1, series) >= value { return }
-            await Task.yield()
+        do {
+            _ = try await probeUntil("\(series) at \(value)") { () async -> Bool? in
+                guard let text = try? await Self.get(port, "/metrics").1 else { return nil }
+                return Self.sample(text, series) >= value ? true : nil
+            }
+        } catch {
+            let text = (try? await Self.get(port, "/metrics").1) ?? ""
+            let shown = text.split(separator: "\n").filter {
+                $0.hasPrefix("obwatch_notif") || $0.hasPrefix("obwatch_events")
+            }
+            throw ChildWaitError(description: "\(series) never reached \(value); \(shown)")
         }
-        let text = (try? await Self.get(port, "/metrics").1) ?? ""
-        let shown = text.split(separator: "\n").filter {
-            $0.hasPrefix("obwatch_notif") || $0.hasPrefix("obwatch_events")
-        }
-        throw ChildWaitError(description: "\(series) never reached \(value); \(shown)")
     }
 
     @Test("readyz and metrics move with a scenario; a bad reload is refused, a good one applied; SIGTERM exits 0")

@@ -3,6 +3,7 @@ import Curl
 import Delivery
 import Foundation
 import Obshell
+import ObwatchTestKit
 import PeerSupport
 import Rules
 import Simulator
@@ -377,10 +378,9 @@ struct NeverSilentTests {
         let refused = try await hook.await("the first try") { _ in true }
         // Killed as soon as the 429 is in its journal (the receiver prints a request before it answers it).
         let journal = OutboxFile(stateDirectory: folder.appendingPathComponent("state"), receiver: "hook").url
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !((try? String(contentsOf: journal, encoding: .utf8))?.contains(#""retry""#) ?? false) {
-            guard ContinuousClock.now < deadline else { throw ChildWaitError(description: "no retry in the journal") }
-            await Task.yield()
+        // The daemon is another process: its journal is probed, paced and bounded.
+        _ = try await probeUntil("a retry in the journal") {
+            (try? String(contentsOf: journal, encoding: .utf8))?.contains(#""retry""#) == true ? true : nil
         }
         kill(daemon.process.processIdentifier, SIGKILL)
         try await daemon.awaitExit()

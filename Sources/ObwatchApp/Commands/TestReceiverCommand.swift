@@ -3,6 +3,7 @@ import Delivery
 import Foundation
 import Obshell
 import Rules
+import Support
 import Tracker
 
 /// `obwatch test-receiver`: one sample notification through one receiver, and what the far end answered.
@@ -40,8 +41,9 @@ struct TestReceiverCommand: AsyncParsableCommand {
         }
         let sender = DeliverySenders.make(for: receiver, config: config)
         let name = "\(receiver.name) (\(receiver.kindName))"
-        for notification in Self.samples(for: receiver, config: config) {
-            let outcome = await sender.deliver(notification, now: Date())
+        let clock = SystemClock()
+        for notification in Self.samples(for: receiver, config: config, at: clock.wallNow) {
+            let outcome = await sender.deliver(notification, now: clock.wallNow)
             let what =
                 notification.status == .resolved ? "the resolve of \(notification.incidents.joined())" : "the test"
             let output: String
@@ -59,9 +61,9 @@ struct TestReceiverCommand: AsyncParsableCommand {
         }
     }
 
-    /// The notifications `test-receiver` sends: the test, then, for a paging receiver, its resolve.
-    static func samples(for receiver: ReceiverConfig, config: ObwatchConfig) -> [OutboundNotification] {
-        let trigger = Self.sample(for: receiver, config: config)
+    /// The notifications `test-receiver` sends at `now`: the test, then, for a paging receiver, its resolve.
+    static func samples(for receiver: ReceiverConfig, config: ObwatchConfig, at now: Date) -> [OutboundNotification] {
+        let trigger = Self.sample(for: receiver, config: config, at: now)
         guard Self.pages(receiver), var resolve = trigger.events.first else { return [trigger] }
         resolve.status = .resolved
         resolve.id += "-resolved"
@@ -75,15 +77,15 @@ struct TestReceiverCommand: AsyncParsableCommand {
         return settings.format == .pagerduty || settings.format == .opsgenie
     }
 
-    /// A `test` event on the first target (the facts of a failed sample DAG), through the first rule that notifies
-    /// the receiver; its incident is `test/TARGET/` and a random suffix, so that two tests never share one.
-    static func sample(for receiver: ReceiverConfig, config: ObwatchConfig) -> OutboundNotification {
+    /// A `test` event at `now` on the first target (the facts of a failed sample DAG), through the first rule that
+    /// notifies the receiver; its incident is `test/TARGET/` and a random suffix, so that two tests never share one.
+    static func sample(for receiver: ReceiverConfig, config: ObwatchConfig, at now: Date) -> OutboundNotification {
         var event =
             TemplateRenderer.sampleEvents([.test]).first
             ?? Event(
                 id: "sample",
                 type: .test,
-                at: ObshellTime(date: Date()),
+                at: ObshellTime(date: now),
                 target: TargetIdentity(name: "sample"),
                 summary: "sample"
             )
@@ -91,7 +93,7 @@ struct TestReceiverCommand: AsyncParsableCommand {
             event.target = Event.TargetInfo(target.identity)
         }
         let suffix = UUID().uuidString.lowercased()
-        event.at = ObshellTime(date: Date())
+        event.at = ObshellTime(date: now)
         event.id = "test-receiver-\(suffix)"
         event.incident = "test/\(event.target.name)/\(suffix.prefix(8))"
         event.summary = "[TEST] obwatch test-receiver: a test notification for \(receiver.name); nothing failed"

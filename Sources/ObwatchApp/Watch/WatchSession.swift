@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Obshell
 import Rules
+import Support
 import Synchronization
 import Tracker
 
@@ -149,8 +150,8 @@ struct WatchSession: Sendable {
     var write: @Sendable (String) -> Void = { WatchTerminal.write($0) }
     /// The terminal's size.
     var size: @Sendable () -> (width: Int, height: Int) = { WatchTerminal.size() }
-    /// The local clock.
-    var now: @Sendable () -> Date = { Date() }
+    /// The time source: the local time shown and stamped, the wait between polls, the terminal's redraw.
+    var clock: any ObwatchClock
 
     /// Polls and draws until SIGINT or SIGTERM, then puts the terminal back as it was.
     func run() async {
@@ -166,7 +167,7 @@ struct WatchSession: Sendable {
             tasks.append(
                 Task {
                     while !Task.isCancelled {
-                        do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                        do { try await self.clock.sleep(for: .seconds(1)) } catch { return }
                         continuation.yield(.tick)
                     }
                 }
@@ -201,7 +202,7 @@ struct WatchSession: Sendable {
         let lines = self.screen.lines(
             targets: targets,
             events: events,
-            now: self.now(),
+            now: self.clock.wallNow,
             width: size.width,
             height: size.height
         )
@@ -214,7 +215,7 @@ struct WatchSession: Sendable {
         guard targets.indices.contains(index) else { return }
         var text = ""
         for event in events { text += self.screen.plainEventLine(event) + "\n" }
-        text += self.screen.statusLine(targets[index], now: self.now()) + "\n"
+        text += self.screen.statusLine(targets[index], now: self.clock.wallNow) + "\n"
         self.write(text)
     }
 
@@ -227,7 +228,8 @@ struct WatchSession: Sendable {
     ) -> @Sendable () async -> Void {
         let collector = WatchEventCollector()
         let agentClock = AgentClockBox()
-        let now = self.now
+        let clock = self.clock
+        let now: @Sendable () -> Date = { clock.wallNow }
         let poller = TargetPoller(
             target: target,
             settings: self.settings,
@@ -259,7 +261,7 @@ struct WatchSession: Sendable {
                     events: events
                 )
                 signals.yield(.polled(target: index, events: events))
-                do { try await Task.sleep(for: interval) } catch { return }
+                do { try await clock.sleep(for: interval) } catch { return }
             }
         }
     }
