@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SimulatorTests",
-            dependencies: ["Simulator", "Obshell", "Curl", "Support", "ObwatchTestKit"],
+            dependencies: ["Simulator", "Obshell", "Curl"],
             resources: [.copy("Peers")]
         ),
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
