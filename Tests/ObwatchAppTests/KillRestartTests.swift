@@ -243,7 +243,7 @@ struct KillRestartTests {
             url: url,
             password: Password("root-pw"),
             pollInterval: .milliseconds(200),
-            timeout: .seconds(2),
+            timeout: .seconds(30),
             labels: [:]
         )
         func makePoller() -> TargetPoller {
@@ -290,7 +290,7 @@ struct KillRestartTests {
                 url: \(url)
                 password: "${OBWATCH_KILL_TEST_PASSWORD}"
                 poll_interval: 200ms
-                timeout: 2s
+                timeout: 30s
             """
         try Data(text.utf8).write(to: config)
         let environment = ["OBWATCH_KILL_TEST_PASSWORD": "root-pw"]
@@ -424,7 +424,7 @@ struct DeliveryKillRestartTests {
             """
             state_dir: \(folder.appendingPathComponent("state").path)
             targets:
-              - { name: sim, url: "\(url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
+              - { name: sim, url: "\(url)", password: root-pw, poll_interval: 200ms, timeout: 30s }
             receivers:
               - name: hook
                 webhook: { format: generic, url: "http://127.0.0.1:\(port)/hook" }
@@ -562,7 +562,7 @@ struct DaemonLifecycleTests {
                 state_dir: \(folder.appendingPathComponent("state").path)
                 http: { listen: "127.0.0.1:\(listen ?? statusPort)" }
                 targets:
-                  - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
+                  - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 30s }
                 receivers:
                   - { name: hook, webhook: { format: generic, url: "http://127.0.0.1:\(hookPort)/hook" }, timeout: 60s }
                 rules:

@@ -160,7 +160,7 @@ func simulatorConfig(
         state_dir: \((stateDirectory ?? folder.appendingPathComponent("state")).path)
         \(extra)
         targets:
-          - { name: sim, url: "\(simulator)", password: root-pw, poll_interval: 200ms, timeout: 2s }
+          - { name: sim, url: "\(simulator)", password: root-pw, poll_interval: 200ms, timeout: 30s }
         receivers:
         \(hooks.joined(separator: "\n"))
         rules:
