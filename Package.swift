@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "Simulator",
             dependencies: [
-                "Cryptography", "ObshellModel", "YAML",
+                "Cryptography", "ObshellModel", "YAML", "Support",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -121,8 +121,12 @@ let package = Package(
 
         // Starting and reading the Python peers the integration tests talk to; shared by the test targets.
         .target(name: "PeerSupport", path: "Tests/PeerSupport"),
-        // Test doubles every test target shares: clocks, recorders, scripted senders.
-        .target(name: "ObwatchTestKit", dependencies: ["Support"], path: "Tests/ObwatchTestKit"),
+        // Test doubles every test target shares: clocks, recorders, scripted senders, bounded waits.
+        .target(
+            name: "ObwatchTestKit",
+            dependencies: ["Support", "Delivery", "ConfigModel", "Tracker", "ObshellModel"],
+            path: "Tests/ObwatchTestKit"
+        ),
 
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "CurlTests", dependencies: ["Curl", "PeerSupport"], resources: [.copy("Peers")]),
@@ -141,7 +145,7 @@ let package = Package(
             name: "DeliveryTests",
             dependencies: [
                 "Delivery", "ConfigModel", "ConfigLoading", "Messages", "Tracker", "ObshellModel", "Curl",
-                "PeerSupport",
+                "PeerSupport", "Support", "ObwatchTestKit",
             ],
             resources: [.copy("Peers"), .copy("MailPeers")]
         ),
@@ -153,7 +157,10 @@ let package = Package(
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
         .testTarget(
             name: "ReliabilityTests",
-            dependencies: ["ObshellModel", "Tracker", "ConfigModel", "ConfigLoading", "Messages", "Delivery", "YAML"]
+            dependencies: [
+                "ObshellModel", "Tracker", "ConfigModel", "ConfigLoading", "Messages", "Delivery", "YAML",
+                "ObwatchTestKit",
+            ]
         ),
         // `make reliability`: the built binary killed with SIGKILL at random points, and against a faulty agent.
         .testTarget(name: "ChaosTests", dependencies: ["PeerSupport"], resources: [.copy("Scenarios")]),
@@ -161,7 +168,7 @@ let package = Package(
             name: "ObwatchAppTests",
             dependencies: [
                 "ObwatchApp", "Simulator", "ObshellModel", "ObshellAgent", "Tracker", "ConfigModel", "ConfigLoading",
-                "Routing", "Messages", "YAML", "Delivery", "Curl", "PeerSupport",
+                "Routing", "Messages", "YAML", "Delivery", "Curl", "PeerSupport", "Support", "ObwatchTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Support
 
 /// The process entry point the thin `obwatch` executable calls.
 public enum ObwatchMain {
@@ -11,8 +12,9 @@ public enum ObwatchMain {
             arguments: CommandLine.arguments,
             environment: ProcessInfo.processInfo.environment
         )
+        let clock = SystemClock()
         LoggingSystem.bootstrap { label in
-            LineLogHandler(label: label, format: options.format, level: options.level(for: label)) {
+            LineLogHandler(label: label, format: options.format, level: options.level(for: label), clock: clock) {
                 LineLogHandler.standardError($0)
             }
         }

@@ -5,7 +5,8 @@ import ObshellModel
 /// offset), `duration` in milliseconds, `status` equal to the HTTP status, `traceId`, then `data` or `error`.
 struct EnvelopeWriter: Sendable {
     let engine: SimulatorEngine
-    let started: ContinuousClock.Instant
+    /// Started when the request arrived: the envelope's `duration`.
+    let started: Stopwatch
     /// The caller's `X-OBSHELL-Trace-ID`, which obshell echoes.
     let traceID: String?
 
@@ -59,7 +60,7 @@ struct EnvelopeWriter: Sendable {
         -> SimulatorResponderAnswer
     {
         let now = await self.engine.snapshot().now
-        let elapsed = ContinuousClock.now - self.started
+        let elapsed = self.started.elapsed
         let body = Body(
             successful: error == nil,
             timestamp: now,

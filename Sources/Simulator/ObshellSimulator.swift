@@ -4,6 +4,7 @@ import Hummingbird
 public import Logging
 import NIOCore
 import ServiceLifecycle
+public import Support
 
 /// A simulated obshell agent: serves obshell's task API (with its real authentication and quirks) from a
 /// ``Scenario`` on a TCP port and/or a unix socket.
@@ -38,8 +39,11 @@ public final class ObshellSimulator: Sendable {
         public var keyBits: Int
         /// What drives the scenario clock.
         public var clock: ClockMode
-        /// The longest a `hang` fault holds a request, in real time.
+        /// The longest a `hang` fault holds a request, on ``timeSource``.
         public var hangCap: Duration
+        /// Where real time is read and waited for: the ``ClockMode/realTime`` scenario clock, the hang cap,
+        /// `startAt`, the envelope's `duration` and the expiry of authentication headers.
+        public var timeSource: any ObwatchClock
         /// Replaces the scenario's root password when set.
         public var password: String?
         /// Where the server logs (never a header or a password).
@@ -54,7 +58,8 @@ public final class ObshellSimulator: Sendable {
             clock: ClockMode = .realTime,
             hangCap: Duration = .seconds(600),
             password: String? = nil,
-            logger: Logger = Logger(label: "obwatch.simulator")
+            logger: Logger = Logger(label: "obwatch.simulator"),
+            timeSource: any ObwatchClock = SystemClock()
         ) {
             self.host = host
             self.port = port
@@ -64,6 +69,7 @@ public final class ObshellSimulator: Sendable {
             self.hangCap = hangCap
             self.password = password
             self.logger = logger
+            self.timeSource = timeSource
         }
     }
 
@@ -118,7 +124,8 @@ public final class ObshellSimulator: Sendable {
             clockMode: configuration.clock,
             keyBits: configuration.keyBits,
             expectTCP: configuration.host != nil,
-            expectUnix: configuration.unixSocketPath != nil
+            expectUnix: configuration.unixSocketPath != nil,
+            clock: configuration.timeSource
         )
     }
 
@@ -186,7 +193,8 @@ public final class ObshellSimulator: Sendable {
             agent: self.scenario.agent,
             authenticates: authenticates,
             manualClock: self.configuration.clock == .manual,
-            hangCap: self.configuration.hangCap
+            hangCap: self.configuration.hangCap,
+            clock: self.configuration.timeSource
         )
         var logger = self.configuration.logger
         logger[metadataKey: "simulator.listener"] = authenticates ? "tcp" : "unix"

@@ -1,6 +1,7 @@
 import Cryptography
 import Foundation
 import ObshellModel
+import Support
 
 /// Owns the scenario state, the scenario clock, the RSA key and the held (hung) requests. Every change happens
 /// here, without `await` between a check and its update; the HTTP layer asks for snapshots.
@@ -8,7 +9,8 @@ actor SimulatorEngine {
     private var state: ScenarioState
     private let clockMode: ObshellSimulator.ClockMode
     private var manualElapsed: Duration = .zero
-    private var startInstant: ContinuousClock.Instant?
+    private let clock: any ObwatchClock
+    private var sinceStart: Stopwatch?
     private let keyBits: Int
     private(set) var key: RSAPrivateKey
     private var keyGeneration = 0
@@ -21,17 +23,20 @@ actor SimulatorEngine {
     private var listenWaiters: [CheckedContinuation<ObshellSimulator.Addresses, any Error>] = []
     private var listenFailure: SimulatorError?
     /// The wall-clock start, reported by `/info` and `/status` as obshell's `startAt`.
-    let startedAt = Date()
+    let startedAt: Date
 
     init(
         scenario: Scenario,
         clockMode: ObshellSimulator.ClockMode,
         keyBits: Int,
         expectTCP: Bool,
-        expectUnix: Bool
+        expectUnix: Bool,
+        clock: any ObwatchClock
     ) throws(SimulatorError) {
         self.state = ScenarioState(scenario: scenario)
         self.clockMode = clockMode
+        self.clock = clock
+        self.startedAt = clock.wallNow
         self.keyBits = keyBits
         self.key = try Self.makeKey(bits: keyBits)
         self.expectedListeners = (expectTCP, expectUnix)
@@ -55,13 +60,13 @@ actor SimulatorEngine {
 
     /// Starts the real-time clock (once).
     func markStarted() {
-        if self.startInstant == nil { self.startInstant = .now }
+        if self.sinceStart == nil { self.sinceStart = Stopwatch(self.clock) }
     }
 
     var elapsed: Duration {
         switch self.clockMode {
         case .manual: self.manualElapsed
-        case .realTime: self.startInstant.map { ContinuousClock.now - $0 } ?? .zero
+        case .realTime: self.sinceStart?.elapsed ?? .zero
         }
     }
 

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import ObshellModel
+import Support
 import YAML
 
 /// The thin HTTP layer: routes a request, asks the engine for a snapshot, and writes obshell's envelope.
@@ -14,11 +15,13 @@ struct SimulatorResponder: Sendable {
     let authenticates: Bool
     let manualClock: Bool
     let hangCap: Duration
+    /// The time source: the hang cap waits on it, the envelope's duration and the header's expiry read it.
+    let clock: any ObwatchClock
 
     private typealias Answer = SimulatorResponderAnswer
 
     func respond(to request: Request) async -> Response {
-        let started = ContinuousClock.now
+        let started = Stopwatch(self.clock)
         let target = request.head.path ?? "/"
         let traceID = HTTPField.Name("X-OBSHELL-Trace-ID").flatMap { request.headers[$0] }
         let answer = await self.answer(request, target: target, started: started, traceID: traceID)
@@ -34,7 +37,7 @@ struct SimulatorResponder: Sendable {
     private func answer(
         _ request: Request,
         target: String,
-        started: ContinuousClock.Instant,
+        started: Stopwatch,
         traceID: String?
     ) async
         -> Answer
@@ -94,9 +97,10 @@ struct SimulatorResponder: Sendable {
             let id = await self.engine.newHangID()
             let engine = self.engine
             let cap = self.hangCap
+            let clock = self.clock
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await engine.waitHang(id) }
-                group.addTask { try? await Task.sleep(for: cap) }
+                group.addTask { try? await clock.sleep(for: cap) }
                 await group.next()
                 group.cancelAll()
             }
@@ -119,7 +123,7 @@ struct SimulatorResponder: Sendable {
             requestURI: target,
             key: key,
             identity: self.agent.identity,
-            now: Int64(Date().timeIntervalSince1970)
+            now: Int64(self.clock.wallNow.timeIntervalSince1970)
         )
         switch outcome {
         case .failure(let failure):

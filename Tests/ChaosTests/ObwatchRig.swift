@@ -77,11 +77,13 @@ final class ObwatchRig {
             arguments: ["-u", "-B", script, "hook"]
         )
         let hookPort = try await self.peerPort(.hook)
+        // The poll timeout is generous: with down_after 1 a poll cut short by a loaded machine would be an outage
+        // no fault caused. The scenarios' one hang then costs its 30 s, once per run with faults.
         let text = """
             state_dir: \(self.folder.appendingPathComponent("state").path)
             defaults:
               poll_interval: 200ms
-              timeout: 2s
+              timeout: 30s
               down_after: \(downAfter)
               stall_after: 1d
               confirm_within: 1d

@@ -7,6 +7,9 @@ import Synchronization
 import Testing
 import Tracker
 
+import class ObwatchTestKit.EventBox
+import func ObwatchTestKit.temporaryFolder
+
 @testable import ObwatchApp
 
 @Suite("obwatch run: a refused password is not hammered; failing targets are logged by episode")

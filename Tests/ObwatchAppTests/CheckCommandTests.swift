@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConfigLoading
 import Foundation
+import ObwatchTestKit
 import Testing
 import YAML
 

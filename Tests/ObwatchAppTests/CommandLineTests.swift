@@ -1,14 +1,37 @@
 import ArgumentParser
+import Foundation
 import Testing
 
 @testable import ObwatchApp
 
 @Suite("Command line")
 struct CommandLineTests {
-    @Test("--version prints the version")
-    func version() {
-        #expect(ObwatchCommand.configuration.version == ObwatchVersion.current)
+    @Test("--version prints the version and exits 0")
+    func version() throws {
         #expect(ObwatchVersion.current.split(separator: ".").count == 3)
+        // The parser ends at --version with a clean exit whose message is the version, as `main()` prints it.
+        do {
+            _ = try ObwatchCommand.parseAsRoot(["--version"])
+            Issue.record("--version parsed as a command instead of printing the version")
+        } catch {
+            #expect(ObwatchCommand.exitCode(for: error) == .success)
+            #expect(ObwatchCommand.fullMessage(for: error) == ObwatchVersion.current)
+        }
+        // The built executable, as a user runs it.
+        guard let executable = KillRestartTests.executableForTests() else {
+            Issue.record("no built obwatch executable next to the tests or under .build-run/.build; build it first")
+            return
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["--version"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(String(decoding: printed, as: UTF8.self) == ObwatchVersion.current + "\n")
     }
 
     @Test("--help lists the subcommands")

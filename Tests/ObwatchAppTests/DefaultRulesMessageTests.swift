@@ -12,6 +12,8 @@ import Synchronization
 import Testing
 import Tracker
 
+import func ObwatchTestKit.temporaryFolder
+
 @testable import ObwatchApp
 
 /// rules/default.yaml, the documented starting point, end to end: the simulator plays a scale-out that fails, the

@@ -1,4 +1,5 @@
 import Foundation
+import ObwatchTestKit
 import PeerSupport
 import Testing
 

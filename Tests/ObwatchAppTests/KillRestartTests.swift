@@ -3,6 +3,7 @@ import Curl
 import Delivery
 import Foundation
 import ObshellModel
+import ObwatchTestKit
 import PeerSupport
 import Simulator
 import Synchronization
@@ -242,7 +243,7 @@ struct KillRestartTests {
             url: url,
             password: Password("root-pw"),
             pollInterval: .milliseconds(200),
-            timeout: .seconds(2),
+            timeout: .seconds(30),
             labels: [:]
         )
         func makePoller() -> TargetPoller {
@@ -289,7 +290,7 @@ struct KillRestartTests {
                 url: \(url)
                 password: "${OBWATCH_KILL_TEST_PASSWORD}"
                 poll_interval: 200ms
-                timeout: 2s
+                timeout: 30s
             """
         try Data(text.utf8).write(to: config)
         let environment = ["OBWATCH_KILL_TEST_PASSWORD": "root-pw"]
@@ -423,7 +424,7 @@ struct DeliveryKillRestartTests {
             """
             state_dir: \(folder.appendingPathComponent("state").path)
             targets:
-              - { name: sim, url: "\(url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
+              - { name: sim, url: "\(url)", password: root-pw, poll_interval: 200ms, timeout: 30s }
             receivers:
               - name: hook
                 webhook: { format: generic, url: "http://127.0.0.1:\(port)/hook" }
@@ -511,28 +512,28 @@ struct DaemonLifecycleTests {
         return 0
     }
 
-    /// Asks /healthz until the port answers (each try is a real request; the deadline bounds the loop).
+    /// Asks /healthz until the port answers: the daemon is another process and tells nothing to await, so the
+    /// probe is paced and bounded.
     static func awaitListening(_ port: Int) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if (try? await Self.get(port, "/healthz")) != nil { return }
-            await Task.yield()
+        _ = try await probeUntil("an answer on port \(port)") {
+            (try? await Self.get(port, "/healthz")) != nil ? true : nil
         }
-        throw ChildWaitError(description: "nothing answered on port \(port)")
     }
 
-    /// Reads /metrics until `series` reaches `value` (each read is a real request; the deadline bounds the loop).
+    /// Reads /metrics until `series` reaches `value`: paced and bounded, as the daemon is another process.
     static func awaitSample(_ port: Int, _ series: String, _ value: Double) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if Self.sample(try await Self.get(port, "/metrics").1, series) >= value { return }
-            await Task.yield()
+        do {
+            _ = try await probeUntil("\(series) at \(value)") { () async -> Bool? in
+                guard let text = try? await Self.get(port, "/metrics").1 else { return nil }
+                return Self.sample(text, series) >= value ? true : nil
+            }
+        } catch {
+            let text = (try? await Self.get(port, "/metrics").1) ?? ""
+            let shown = text.split(separator: "\n").filter {
+                $0.hasPrefix("obwatch_notif") || $0.hasPrefix("obwatch_events")
+            }
+            throw ChildWaitError(description: "\(series) never reached \(value); \(shown)")
         }
-        let text = (try? await Self.get(port, "/metrics").1) ?? ""
-        let shown = text.split(separator: "\n").filter {
-            $0.hasPrefix("obwatch_notif") || $0.hasPrefix("obwatch_events")
-        }
-        throw ChildWaitError(description: "\(series) never reached \(value); \(shown)")
     }
 
     @Test("readyz and metrics move with a scenario; a bad reload is refused, a good one applied; SIGTERM exits 0")
@@ -561,7 +562,7 @@ struct DaemonLifecycleTests {
                 state_dir: \(folder.appendingPathComponent("state").path)
                 http: { listen: "127.0.0.1:\(listen ?? statusPort)" }
                 targets:
-                  - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 2s }
+                  - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 30s }
                 receivers:
                   - { name: hook, webhook: { format: generic, url: "http://127.0.0.1:\(hookPort)/hook" }, timeout: 60s }
                 rules:

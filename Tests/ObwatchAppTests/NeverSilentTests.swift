@@ -4,6 +4,7 @@ import Curl
 import Delivery
 import Foundation
 import ObshellModel
+import ObwatchTestKit
 import PeerSupport
 import Simulator
 import Synchronization
@@ -159,7 +160,7 @@ func simulatorConfig(
         state_dir: \((stateDirectory ?? folder.appendingPathComponent("state")).path)
         \(extra)
         targets:
-          - { name: sim, url: "\(simulator)", password: root-pw, poll_interval: 200ms, timeout: 2s }
+          - { name: sim, url: "\(simulator)", password: root-pw, poll_interval: 200ms, timeout: 30s }
         receivers:
         \(hooks.joined(separator: "\n"))
         rules:
@@ -377,10 +378,9 @@ struct NeverSilentTests {
         let refused = try await hook.await("the first try") { _ in true }
         // Killed as soon as the 429 is in its journal (the receiver prints a request before it answers it).
         let journal = OutboxFile(stateDirectory: folder.appendingPathComponent("state"), receiver: "hook").url
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !((try? String(contentsOf: journal, encoding: .utf8))?.contains(#""retry""#) ?? false) {
-            guard ContinuousClock.now < deadline else { throw ChildWaitError(description: "no retry in the journal") }
-            await Task.yield()
+        // The daemon is another process: its journal is probed, paced and bounded.
+        _ = try await probeUntil("a retry in the journal") {
+            (try? String(contentsOf: journal, encoding: .utf8))?.contains(#""retry""#) == true ? true : nil
         }
         kill(daemon.process.processIdentifier, SIGKILL)
         try await daemon.awaitExit()

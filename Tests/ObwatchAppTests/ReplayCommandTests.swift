@@ -1,5 +1,6 @@
 import ConfigLoading
 import Foundation
+import ObwatchTestKit
 import Routing
 import Testing
 
@@ -59,10 +60,21 @@ struct ReplayCommandTests {
             write: { _ in }
         )
         let plain = ReplayCommand.replay(files: [capture], write: { _ in })
+        // The labels and the URL come from the config: the run without it has neither.
         #expect(configured.events.allSatisfy { $0.contains(#""labels":{"env":"prod"}"#) })
         #expect(configured.events.contains { $0.contains(#""url":"http://10.0.0.5:2886""#) })
-        let downCount = { (lines: [String]) in lines.filter { $0.contains(#""type":"target_down""#) }.count }
-        #expect(downCount(configured.events) >= downCount(plain.events))
+        #expect(!plain.events.contains { $0.contains(#""env":"prod""#) || $0.contains(#""url":"#) })
+        // down_after: 1 makes the first failed poll the outage; without the config it is the third (the default).
+        let down = { (lines: [String]) throws -> (at: String, summary: String) in
+            let line = try #require(lines.first { $0.contains(#""type":"target_down""#) })
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return (try #require(object["at"] as? String), try #require(object["summary"] as? String))
+        }
+        let configuredDown = try down(configured.events)
+        let plainDown = try down(plain.events)
+        #expect(configuredDown.summary.contains("down: 1 polls in a row failed"), "\(configuredDown.summary)")
+        #expect(plainDown.summary.contains("down: 3 polls in a row failed"), "\(plainDown.summary)")
+        #expect(configuredDown.at < plainDown.at, "down at \(configuredDown.at), not before \(plainDown.at)")
     }
 
     @Test("--config: routes from the rules, an inhibition, a resolved event back to its sender, a repeat reminder")

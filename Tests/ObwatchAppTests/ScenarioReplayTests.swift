@@ -3,6 +3,7 @@ import ConfigModel
 import Foundation
 import Logging
 import ObshellModel
+import ObwatchTestKit
 import Routing
 import Simulator
 import Synchronization
@@ -20,18 +21,18 @@ struct ScenarioWalk: Sendable, CustomTestStringConvertible {
     var testDescription: String { self.file }
 
     static let all: [ScenarioWalk] = [
-        ScenarioWalk(file: "scale-out.yaml", timeout: .seconds(5), step: { _ in .seconds(5) }),
-        ScenarioWalk(file: "scale-out-fails.yaml", timeout: .seconds(5), step: { _ in .seconds(5) }),
+        ScenarioWalk(file: "scale-out.yaml", timeout: .seconds(30), step: { _ in .seconds(5) }),
+        ScenarioWalk(file: "scale-out-fails.yaml", timeout: .seconds(30), step: { _ in .seconds(5) }),
         // stall.yaml is quiet from 20s to 35m20s: a minute per poll there keeps the walk short.
         ScenarioWalk(
             file: "stall.yaml",
-            timeout: .seconds(5),
+            timeout: .seconds(30),
             step: { elapsed in elapsed >= .seconds(60) && elapsed < .seconds(2100) ? .seconds(60) : .seconds(5) }
         ),
-        ScenarioWalk(file: "rollback.yaml", timeout: .seconds(5), step: { _ in .seconds(5) }),
-        // The hang fault holds one request open; a short timeout turns it into one failed poll. Two seconds, not
-        // one: on a loaded machine a one-second timeout also cut the first key fetch short.
-        ScenarioWalk(file: "flaky-agent.yaml", timeout: .seconds(2), step: { _ in .seconds(5) }),
+        ScenarioWalk(file: "rollback.yaml", timeout: .seconds(30), step: { _ in .seconds(5) }),
+        // The hang fault is one failed poll: ManualSimulator answers a hung request at once, so no walk needs a
+        // short timeout, and none can cut a slow answer short on a loaded machine.
+        ScenarioWalk(file: "flaky-agent.yaml", timeout: .seconds(30), step: { _ in .seconds(5) }),
     ]
 }
 

@@ -2,7 +2,6 @@ import Foundation
 import Simulator
 import Synchronization
 import Testing
-import Tracker
 
 /// The package root, from this file's path.
 let packageRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
@@ -14,6 +13,9 @@ func bundledScenario(_ name: String) throws -> Scenario {
 }
 
 /// An in-process simulator on a free port whose clock only the test moves.
+///
+/// A `hang` fault is answered at once (with obshell's 500): a hung request is one failed poll, and no test waits
+/// out a real timeout for it, so every poll can have a timeout no load on the machine can trip.
 struct ManualSimulator {
     let simulator: ObshellSimulator
     let url: String
@@ -23,7 +25,7 @@ struct ManualSimulator {
     init(_ scenario: Scenario, password: String = "root-pw") async throws {
         self.simulator = try ObshellSimulator(
             scenario: scenario,
-            configuration: .init(keyBits: 512, clock: .manual, password: password)
+            configuration: .init(keyBits: 512, clock: .manual, hangCap: .zero, password: password)
         )
         let simulator = self.simulator
         self.server = Task { try await simulator.run() }
@@ -34,25 +36,10 @@ struct ManualSimulator {
     func stop() { self.server.cancel() }
 }
 
-/// A fresh folder under the temporary directory.
-func temporaryFolder(_ prefix: String) throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    return folder
-}
-
 /// The simulator's scenario time as a wall clock a poller reads without awaiting.
 final class ScenarioClock: Sendable {
     private let date = Mutex(Date(timeIntervalSince1970: 0))
 
     func set(_ date: Date) { self.date.withLock { $0 = date } }
     func now() -> Date { self.date.withLock { $0 } }
-}
-
-/// Collects what a poller hands its sink.
-final class EventBox: Sendable {
-    private let events = Mutex<[Event]>([])
-
-    func append(_ events: [Event]) { self.events.withLock { $0 += events } }
-    var all: [Event] { self.events.withLock { $0 } }
 }

@@ -6,6 +6,9 @@ import Synchronization
 import Testing
 import Tracker
 
+import class ObwatchTestKit.EventBox
+import func ObwatchTestKit.temporaryFolder
+
 @testable import ObwatchApp
 
 @Suite("obwatch run: polling a target")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ObwatchTestKit
 import PeerSupport
 import Synchronization
 import Testing

@@ -25,7 +25,8 @@ public final class ImmediateClock: ObwatchClock {
 
     /// Makes a clock at offset zero.
     /// - Parameters:
-    ///   - stopAfter: After this many waits, the next one throws `CancellationError`.
+    ///   - stopAfter: The wait with this number (counting from 1) throws `CancellationError` instead of returning,
+    ///     and so does every later one: `stopAfter: 3` lets a loop wait twice.
     ///   - wallStart: What ``wallNow`` reads at offset zero.
     public init(stopAfter: Int? = nil, wallStart: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
         self.stopAfter = stopAfter
@@ -42,6 +43,11 @@ public final class ImmediateClock: ObwatchClock {
     }
     /// Every wait so far, as durations from the time it was asked.
     public var waits: [Duration] { self.state.withLock { $0.waits } }
+
+    /// Moves the clock forward without a wait: time that work spends (a request that runs into its timeout).
+    public func advance(by duration: Duration) {
+        self.state.withLock { $0.now = $0.now.advanced(by: duration) }
+    }
 
     public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         try Task.checkCancellation()

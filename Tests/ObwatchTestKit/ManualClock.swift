@@ -1,6 +1,7 @@
 public import Foundation
 public import Support
 import Synchronization
+public import Testing
 
 /// A clock only the test moves: a wait suspends until ``advance(by:)`` passes its deadline.
 ///
@@ -26,6 +27,7 @@ public final class ManualClock: ObwatchClock {
     }
 
     private struct Watch {
+        var id: UInt64
         var count: Int
         var continuation: CheckedContinuation<Void, Never>
     }
@@ -103,14 +105,53 @@ public final class ManualClock: ObwatchClock {
     }
 
     /// Returns once at least `count` waits are pending on the clock (at once if they already are).
-    public func sleepers(atLeast count: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = self.state.withLock { state -> Bool in
-                if state.sleepers.count >= count { return true }
-                state.watches.append(Watch(count: count, continuation: continuation))
-                return false
+    ///
+    /// The wait is bounded: when the code under test never parks `count` waits on the clock within `bound`, the test
+    /// gets an issue naming the count, and this returns, so a broken component fails its test instead of hanging it.
+    /// - Parameters:
+    ///   - count: How many pending waits to wait for.
+    ///   - bound: How long to wait at most, in real time.
+    public func sleepers(
+        atLeast count: Int,
+        within bound: Duration = TestBound.standard,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+        do {
+            try await self.waitForSleepers(atLeast: count, within: bound)
+        } catch {
+            Issue.record("\(error) (\(self.sleeping) pending)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Returns once at least `count` waits are pending on the clock, or throws when they are not within `bound`.
+    /// - Throws: ``TestTimeout`` when fewer waits were pending within `bound`; `CancellationError` when cancelled.
+    public func waitForSleepers(atLeast count: Int, within bound: Duration = TestBound.standard) async throws {
+        try await awaitEvent("\(count) waits on the manual clock", within: bound) {
+            await self.pendingSleepers(atLeast: count)
+        }
+    }
+
+    /// Returns once at least `count` waits are pending, or when the task is cancelled.
+    private func pendingSleepers(atLeast count: Int) async {
+        let id = self.state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = self.state.withLock { state -> Bool in
+                    if state.sleepers.count >= count || Task.isCancelled { return true }
+                    state.watches.append(Watch(id: id, count: count, continuation: continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            let cancelled = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let index = state.watches.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.watches.remove(at: index).continuation
+            }
+            cancelled?.resume()
         }
     }
 

@@ -2,36 +2,17 @@ import ConfigModel
 import Delivery
 import Foundation
 import ObshellModel
+import ObwatchTestKit
 import Synchronization
 import Testing
 import Tracker
 
-/// Virtual time: a wait returns at once and moves the clock to its deadline, so ten minutes of outage take none.
-final class OutageClock: DeliveryClock {
-    private let current: Mutex<Date>
-
-    init(start: Date) {
-        self.current = Mutex(start)
-    }
-
-    func now() -> Date { self.current.withLock { $0 } }
-
-    func wait(until deadline: Date) async throws {
-        try Task.checkCancellation()
-        self.current.withLock { $0 = max($0, deadline) }
-    }
-
-    /// Moves the clock on, as a request that times out spends its timeout.
-    func advance(by seconds: TimeInterval) {
-        self.current.withLock { $0 = $0.addingTimeInterval(seconds) }
-    }
-}
-
 /// A receiver that is down for ten minutes of virtual time from `start`: HTTP 500 for the first 200 s, then 429
 /// with Retry-After, then requests that time out (each one spends the timeout), then it takes everything.
 ///
-/// It can also hold a try open (``closeGate(after:)``) until the test answers it, so a test can stop the outbox
-/// in the middle of a try.
+/// Its clock is virtual: a wait returns at once and moves the clock to its deadline, so ten minutes of outage take
+/// none. It can also hold a try open (``closeGate(after:)``) until the test answers it, so a test can stop the
+/// outbox in the middle of a try; ``log`` records each try it holds (`held`), and the test adds its own steps.
 final class OutageReceiver: NotificationSender {
     struct Record: Sendable {
         var id: String
@@ -51,13 +32,15 @@ final class OutageReceiver: NotificationSender {
     static let throttledUntil: TimeInterval = 400
     static let recoversAt: TimeInterval = 600
     static let retryAfter: Duration = .seconds(45)
-    static let timeout: TimeInterval = 10
+    static let timeout: Duration = .seconds(10)
 
-    let clock: OutageClock
+    let clock: ImmediateClock
+    /// What happened, in order: `held` for each try held open, and what the test adds.
+    let log = Recording<String>()
     let outageStart: Date
     private let state = Mutex(State())
 
-    init(clock: OutageClock, outageStart: Date) {
+    init(clock: ImmediateClock, outageStart: Date) {
         self.clock = clock
         self.outageStart = outageStart
     }
@@ -71,11 +54,12 @@ final class OutageReceiver: NotificationSender {
         if gated {
             outcome = await withCheckedContinuation { continuation in
                 self.state.withLock { $0.blocked = continuation }
+                self.log.append("held")
             }
         } else {
             outcome = self.answer(at: now)
         }
-        let end = self.clock.now()
+        let end = self.clock.wallNow
         self.state.withLock { $0.records.append(Record(id: notification.id, start: now, end: end, outcome: outcome)) }
         return outcome
     }
@@ -93,9 +77,6 @@ final class OutageReceiver: NotificationSender {
 
     /// Tries after the `count`-th wait for ``release(_:)``.
     func closeGate(after count: Int) { self.state.withLock { $0.gateAfter = count } }
-
-    /// Whether a try waits for the test.
-    var isBlocked: Bool { self.state.withLock { $0.blocked != nil } }
 
     /// Answers the try that waits, if one does.
     @discardableResult
@@ -117,15 +98,36 @@ final class OutageReceiver: NotificationSender {
     }
 }
 
-/// Attempts and drops as the outbox reports them, each drop with the clock's time.
+/// Attempts and drops as the outbox reports them, each drop with the clock's time; a test awaits them.
 final class OutageRecorder: Sendable {
-    private let attempts = Mutex<[DeliveryAttempt]>([])
-    private let drops = Mutex<[(drop: DeliveryDrop, at: Date)]>([])
+    /// A try, or a drop and when it happened.
+    enum Report: Sendable {
+        case attempt(DeliveryAttempt)
+        case drop(DeliveryDrop, at: Date)
+    }
 
-    func attempt(_ attempt: DeliveryAttempt) { self.attempts.withLock { $0.append(attempt) } }
-    func drop(_ drop: DeliveryDrop, at: Date) { self.drops.withLock { $0.append((drop, at)) } }
-    var allAttempts: [DeliveryAttempt] { self.attempts.withLock { $0 } }
-    var allDrops: [(drop: DeliveryDrop, at: Date)] { self.drops.withLock { $0 } }
+    let reports = Recording<Report>()
+
+    func attempt(_ attempt: DeliveryAttempt) { self.reports.append(.attempt(attempt)) }
+    func drop(_ drop: DeliveryDrop, at: Date) { self.reports.append(.drop(drop, at: at)) }
+    var allAttempts: [DeliveryAttempt] {
+        self.reports.all.compactMap { report in
+            if case .attempt(let attempt) = report { return attempt }
+            return nil
+        }
+    }
+    var allDrops: [(drop: DeliveryDrop, at: Date)] {
+        self.reports.all.compactMap { report in
+            if case .drop(let drop, let at) = report { return (drop, at) }
+            return nil
+        }
+    }
+
+    /// Waits until `condition` holds, asking it again after every try and drop.
+    /// - Throws: ``TestTimeout`` when it never held.
+    func wait(until what: String, _ condition: @escaping @Sendable () async -> Bool) async throws {
+        try await self.reports.wait(until: what, checking: condition)
+    }
 }
 
 /// Seeded numbers in `0..<1` for the jitter, each one written down in the order the queue drew it.
@@ -165,9 +167,7 @@ enum OutageFixtures {
     }
 
     static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("obw-outage-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try temporaryFolder("obw-outage")
     }
 
     static func receiver(_ name: String, settings: DeliverySettings) -> ReceiverConfig {
@@ -179,24 +179,20 @@ enum OutageFixtures {
         )
     }
 
-    /// Yields until `condition` holds; false when it never did within a bound far beyond any correct run, so a
-    /// broken outbox fails the test instead of hanging it.
-    static func eventually(_ condition: () async -> Bool) async -> Bool {
-        for _ in 0..<5_000_000 {
-            if await condition() { return true }
-            await Task.yield()
-        }
-        return false
-    }
-
-    /// Runs a queue until `condition` holds, then stops it.
-    static func drain(_ queue: ReceiverQueue, until condition: @escaping @Sendable () async -> Bool) async -> Bool {
+    /// Runs a queue until `condition` holds (asked again after every try and drop `recorder` reports), then stops
+    /// it.
+    /// - Throws: ``TestTimeout`` when it never held.
+    static func drain(
+        _ queue: ReceiverQueue,
+        recorder: OutageRecorder,
+        until condition: @escaping @Sendable () async -> Bool
+    ) async throws {
         let worker = Task { await queue.run() }
-        let reached = await Self.eventually(condition)
+        defer { worker.cancel() }
+        try await recorder.wait(until: "the queue's drain condition", condition)
         await queue.stop()
         worker.cancel()
         await worker.value
-        return reached
     }
 
     /// Each notification delivered exactly once, in the order given, and nothing else delivered.
@@ -223,7 +219,7 @@ struct ReceiverOutageTests {
     func outageThenRecovery(seed: UInt64) async throws {
         let folder = try OutageFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let clock = OutageClock(start: OutageFixtures.start)
+        let clock = ImmediateClock(wallStart: OutageFixtures.start)
         let receiver = OutageReceiver(clock: clock, outageStart: OutageFixtures.start)
         let recorder = OutageRecorder()
         let random = RecordedRandom(seed: seed)
@@ -241,12 +237,11 @@ struct ReceiverOutageTests {
             clock: clock,
             random: { random.next() },
             onAttempt: { recorder.attempt($0) },
-            onDrop: { drop in recorder.drop(drop, at: clock.now()) }
+            onDrop: { drop in recorder.drop(drop, at: clock.wallNow) }
         )
         let notifications = (1...25).map { OutageFixtures.notification($0, receiver: "hook") }
         try await queue.accept(notifications)
-        let finished = await OutageFixtures.drain(queue) { await queue.depth == 0 }
-        #expect(finished, "seed \(seed): the queue never emptied")
+        try await OutageFixtures.drain(queue, recorder: recorder) { await queue.depth == 0 }
 
         let records = receiver.records
         let label = "seed \(seed)"
@@ -300,7 +295,7 @@ struct ReceiverOutageTests {
     func expiryDuringOutage() async throws {
         let folder = try OutageFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let clock = OutageClock(start: OutageFixtures.start)
+        let clock = ImmediateClock(wallStart: OutageFixtures.start)
         let receiver = OutageReceiver(clock: clock, outageStart: OutageFixtures.start)
         let recorder = OutageRecorder()
         let random = RecordedRandom(seed: 42)
@@ -314,17 +309,17 @@ struct ReceiverOutageTests {
             clock: clock,
             random: { random.next() },
             onAttempt: { recorder.attempt($0) },
-            onDrop: { drop in recorder.drop(drop, at: clock.now()) }
+            onDrop: { drop in recorder.drop(drop, at: clock.wallNow) }
         )
         let old = (1...5).map { OutageFixtures.notification($0, receiver: "hook") }
         let young = (6...10).map { OutageFixtures.notification($0, receiver: "hook") }
         let worker = Task { await queue.run() }
         try await queue.accept(old)
-        #expect(await OutageFixtures.eventually { recorder.allDrops.count == old.count }, "the old ones never expired")
+        try await recorder.wait(until: "the old ones expire") { recorder.allDrops.count == old.count }
         // The queue is idle now, so the clock stands still until the next batch is in.
-        let youngAcceptedAt = clock.now()
+        let youngAcceptedAt = clock.wallNow
         try await queue.accept(young)
-        #expect(await OutageFixtures.eventually { await queue.depth == 0 }, "the young ones never left the queue")
+        try await recorder.wait(until: "the young ones leave the queue") { await queue.depth == 0 }
         await queue.stop()
         worker.cancel()
         await worker.value
@@ -352,7 +347,7 @@ struct ReceiverOutageTests {
     func restartDuringOutage() async throws {
         let folder = try OutageFixtures.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let clock = OutageClock(start: OutageFixtures.start)
+        let clock = ImmediateClock(wallStart: OutageFixtures.start)
         let settings = DeliverySettings(maxAge: .seconds(86_400), retryInitial: .seconds(1), retryMax: .seconds(60))
         let receivers = [
             OutageFixtures.receiver("down", settings: settings), OutageFixtures.receiver("up", settings: settings),
@@ -367,29 +362,34 @@ struct ReceiverOutageTests {
             makeSender: { $0.name == "down" ? down : up },
             clock: clock,
             onAttempt: { recorder.attempt($0) },
-            onDrop: { drop in recorder.drop(drop, at: clock.now()) }
+            onDrop: { drop in recorder.drop(drop, at: clock.wallNow) }
         )
         let forDown = (1...10).map { OutageFixtures.notification($0, receiver: "down") }
         let forUp = (1...10).map { OutageFixtures.notification($0, receiver: "up") }
         await first.start()
         try await first.accept(zip(forDown, forUp).flatMap { [$0, $1] })
-        #expect(await OutageFixtures.eventually { up.deliveredIDs.count == forUp.count }, "the healthy one waited")
-        #expect(await OutageFixtures.eventually { down.isBlocked }, "the down receiver was never tried")
+        try await recorder.wait(until: "the healthy receiver gets everything") {
+            up.deliveredIDs.count == forUp.count
+        }
+        try await down.log.waitForCount(1, "tries held by the receiver that is down")
 
         // Stop while a try is on the wire; until the stop has reached the queue, every try fails like the outage.
-        let stopped = Mutex(false)
+        // The grace passes on the outbox's virtual clock, at once and without moving it: the worker is cancelled and
+        // ends after the try it is in.
         let stopping = Task {
-            await first.stop(grace: .seconds(3_600))
-            stopped.withLock { $0 = true }
+            await first.stop(grace: .zero)
+            down.log.append("stopped")
         }
-        let released = await OutageFixtures.eventually {
-            if stopped.withLock({ $0 }) { return true }
-            down.release(.retry(reason: "HTTP 500 Internal Server Error", after: nil))
-            return false
-        }
-        #expect(released, "the outbox never stopped")
+        try await down.log.wait(
+            until: "the outbox stops",
+            checking: {
+                if down.log.all.contains("stopped") { return true }
+                down.release(.retry(reason: "HTTP 500 Internal Server Error", after: nil))
+                return false
+            }
+        )
         await stopping.value
-        let stopTime = clock.now()
+        let stopTime = clock.wallNow
         #expect(stopTime.timeIntervalSince(OutageFixtures.start) < OutageReceiver.recoversAt, "stopped too late")
         #expect(down.deliveredIDs.isEmpty)
         #expect(down.records.count > 6, "the stop did not land in the middle of the outage")
@@ -406,20 +406,17 @@ struct ReceiverOutageTests {
             makeSender: { $0.name == "down" ? downAgain : upAgain },
             clock: clock,
             onAttempt: { recorder.attempt($0) },
-            onDrop: { drop in recorder.drop(drop, at: clock.now()) }
+            onDrop: { drop in recorder.drop(drop, at: clock.wallNow) }
         )
         let newForDown = (11...13).map { OutageFixtures.notification($0, receiver: "down") }
         let newForUp = (11...13).map { OutageFixtures.notification($0, receiver: "up") }
         try await second.accept(forDown + forUp + newForDown + newForUp)
         await second.start()
-        #expect(
-            await OutageFixtures.eventually {
-                downAgain.deliveredIDs.count >= forDown.count + newForDown.count
-                    && upAgain.deliveredIDs.count >= newForUp.count
-            },
-            "the restarted outbox did not deliver everything"
-        )
-        await second.stop(grace: .seconds(3_600))
+        try await recorder.wait(until: "the restarted outbox delivers everything") {
+            downAgain.deliveredIDs.count >= forDown.count + newForDown.count
+                && upAgain.deliveredIDs.count >= newForUp.count
+        }
+        await second.stop(grace: .zero)
 
         let failedAfterRestart = downAgain.records.contains { record in
             if case .retry = record.outcome { return true }

@@ -3,6 +3,7 @@ import Foundation
 import ObshellAgent
 import ObshellModel
 import Simulator
+import Synchronization
 import Testing
 
 /// obwatch's own client (not a hand-built request) against the simulator's faults: each gives its typed error,
@@ -12,7 +13,7 @@ struct ClientAgainstSimulatorTests {
     private func client(
         _ running: RunningSimulator,
         password: String? = nil,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = .seconds(30)
     )
         -> ObshellClient
     {
@@ -26,7 +27,14 @@ struct ClientAgainstSimulatorTests {
     @Test("flaky-agent.yaml: 500, hang, garbage, partial list, contents null, new key, refused password")
     func faults() async throws {
         try await withSimulator(try bundledScenario("flaky-agent.yaml")) { running in
-            let client = self.client(running, timeout: .milliseconds(700))
+            // Every request that must be answered has a timeout no load can trip; only the hung one runs into a
+            // short timeout (a hang never answers, so it cannot pass in time).
+            let transport = HangAwareTransport(baseURL: running.baseURL, short: .milliseconds(700))
+            let client = ObshellClient(
+                baseURL: running.baseURL,
+                password: Password(running.password),
+                transport: transport
+            )
             let simulator = running.simulator
             let first = try await client.unfinishedDags().dags
             #expect(first.map(\.id) == ["1105"])
@@ -38,7 +46,9 @@ struct ClientAgainstSimulatorTests {
             _ = try? await client.unfinishedDags()  // the second of the two 500s
 
             try await simulator.advance(to: .seconds(30))
+            transport.expectHang(true)
             let hang = try await #require(throws: ObshellError.self) { try await client.unfinishedDags() }
+            transport.expectHang(false)
             #expect(hang.code == .timeout)
 
             try await simulator.advance(to: .seconds(40))
@@ -101,5 +111,26 @@ struct ClientAgainstSimulatorTests {
             let dags = try await client.unfinishedDags().dags
             #expect(dags.first?.name == "Cluster scale out")
         }
+    }
+}
+
+/// An agent transport with a generous timeout, and a short one for the task requests sent while the test expects
+/// the agent to hang: the key fetch and every request that must be answered keep the generous one.
+private final class HangAwareTransport: AgentTransport {
+    private let patient: CurlAgentTransport
+    private let impatient: CurlAgentTransport
+    private let expectingHang = Mutex(false)
+
+    init(baseURL: String, short: Duration) {
+        self.patient = CurlAgentTransport(baseURL: baseURL, timeout: .seconds(30))
+        self.impatient = CurlAgentTransport(baseURL: baseURL, timeout: short)
+    }
+
+    /// Whether the next task requests are expected to hang.
+    func expectHang(_ expected: Bool) { self.expectingHang.withLock { $0 = expected } }
+
+    func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
+        let hangs = self.expectingHang.withLock { $0 } && request.pathAndQuery.hasPrefix("/api/v1/task/")
+        return try await (hangs ? self.impatient : self.patient).send(request)
     }
 }

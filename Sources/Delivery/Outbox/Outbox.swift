@@ -1,6 +1,7 @@
 public import ConfigModel
 public import Foundation
 public import Logging
+public import Support
 
 /// Every receiver's queue, and the one door notifications come in by.
 ///
@@ -11,6 +12,7 @@ public actor Outbox {
     private let queues: [String: ReceiverQueue]
     private var workers: [Task<Void, Never>] = []
     private var stopped = false
+    private let clock: any ObwatchClock
     private let logger: Logger
 
     /// Makes the queues of every receiver and loads their journals.
@@ -18,7 +20,8 @@ public actor Outbox {
     ///   - receivers: The configured receivers.
     ///   - stateDirectory: `state_dir`; journals go to `state_dir/outbox/`.
     ///   - makeSender: What delivers for a receiver.
-    ///   - clock: Where time is read and waited for.
+    ///   - clock: Where time is read (wall times for the journal and the senders) and waited for (backoff, rate
+    ///     limits, the stop's grace).
     ///   - logger: Where deliveries and drops are logged.
     ///   - onAttempt: Told of every try.
     ///   - onDrop: Told of every notification dropped undelivered.
@@ -26,7 +29,7 @@ public actor Outbox {
         receivers: [ReceiverConfig],
         stateDirectory: URL,
         makeSender: (ReceiverConfig) -> any NotificationSender,
-        clock: any DeliveryClock = SystemDeliveryClock(),
+        clock: any ObwatchClock = SystemClock(),
         logger: Logger = Logger(label: "obwatch.delivery"),
         onAttempt: @escaping @Sendable (DeliveryAttempt) -> Void = { _ in },
         onDrop: @escaping @Sendable (DeliveryDrop) -> Void = { _ in }
@@ -45,6 +48,7 @@ public actor Outbox {
             )
         }
         self.queues = queues
+        self.clock = clock
         self.logger = logger
     }
 
@@ -109,12 +113,13 @@ public actor Outbox {
         return status
     }
 
-    /// Stops: no more accepting, every worker finishes its current try within `grace` (then it is cancelled);
-    /// whatever waits stays on disk for the next start.
+    /// Stops: no more accepting, every worker finishes its current try within `grace` on the outbox's clock (then
+    /// it is cancelled); whatever waits stays on disk for the next start.
     public func stop(grace: Duration) async {
         self.stopped = true
         for queue in self.queues.values { await queue.stop() }
         let workers = self.workers
+        let clock = self.clock
         self.workers = []
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -122,7 +127,7 @@ public actor Outbox {
                 return true
             }
             group.addTask {
-                try? await Task.sleep(for: grace)
+                try? await clock.sleep(for: grace)
                 return false
             }
             let finished = await group.next() ?? false

@@ -1,6 +1,7 @@
 public import ConfigModel
 public import Foundation
 public import Logging
+public import Support
 
 /// One receiver's queue: accepts notifications durably, delivers them in order with retries, backoff and the
 /// receiver's rate limits, and drops (loudly) what is refused for good or too old.
@@ -25,11 +26,12 @@ public actor ReceiverQueue {
     private let settings: DeliverySettings
     private let file: OutboxFile
     private let sender: any NotificationSender
-    private let clock: any DeliveryClock
+    private let clock: any ObwatchClock
     private let random: @Sendable () -> Double
     private let logger: Logger
     private let onAttempt: @Sendable (DeliveryAttempt) -> Void
     private let onDrop: @Sendable (DeliveryDrop) -> Void
+    private let onJournalProblem: @Sendable (String?) -> Void
     private let retryPolicy: RetryPolicy
 
     private var pending: [OutboxFile.Pending]
@@ -54,21 +56,25 @@ public actor ReceiverQueue {
     ///   - settings: Timeouts, rate limits, max age and retry bounds.
     ///   - file: The journal.
     ///   - sender: What puts a notification on the wire.
-    ///   - clock: Where time is read and waited for.
+    ///   - clock: Where time is read (`wallNow` for the journal, the senders and max_age) and waited for (backoff,
+    ///     Retry-After, rate limits, the journal's retry).
     ///   - random: Numbers in `0..<1` for the jitter.
     ///   - logger: Where deliveries and drops are logged; `receiver` metadata is added.
     ///   - onAttempt: Told of every try (metrics, tests).
     ///   - onDrop: Told of every notification dropped undelivered (metrics, tests).
+    ///   - onJournalProblem: Told when the journal stops being written (why, as ``storageProblem`` says it) and when it
+    ///     is written again (`nil`), for tests that await the change.
     public init(
         name: String,
         settings: DeliverySettings,
         file: OutboxFile,
         sender: any NotificationSender,
-        clock: any DeliveryClock = SystemDeliveryClock(),
+        clock: any ObwatchClock = SystemClock(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         logger: Logger = Logger(label: "obwatch.delivery"),
         onAttempt: @escaping @Sendable (DeliveryAttempt) -> Void = { _ in },
-        onDrop: @escaping @Sendable (DeliveryDrop) -> Void = { _ in }
+        onDrop: @escaping @Sendable (DeliveryDrop) -> Void = { _ in },
+        onJournalProblem: @escaping @Sendable (String?) -> Void = { _ in }
     ) {
         var logger = logger
         logger[metadataKey: "receiver"] = "\(name)"
@@ -81,6 +87,7 @@ public actor ReceiverQueue {
         self.logger = logger
         self.onAttempt = onAttempt
         self.onDrop = onDrop
+        self.onJournalProblem = onJournalProblem
         self.retryPolicy = RetryPolicy(initial: settings.retryInitial, maximum: settings.retryMax)
         let loaded = file.load()
         self.limiter = RateLimiter(limits: settings.rateLimits, history: loaded.sent)
@@ -121,7 +128,7 @@ public actor ReceiverQueue {
         guard !self.stopping else {
             throw DeliveryError(code: .stopped, message: "the outbox is stopping; nothing more is accepted")
         }
-        let now = self.clock.now()
+        let now = self.clock.wallNow
         var seen = Set(self.pending.map(\.notification.id)).union(self.finishedSet)
         let fresh = notifications.filter { seen.insert($0.id).inserted }
             .map { OutboxFile.Pending(notification: $0, acceptedAt: now) }
@@ -162,16 +169,16 @@ public actor ReceiverQueue {
         let id = head.notification.id
         let expiry = head.acceptedAt.addingTimeInterval(RateLimiter.seconds(self.settings.maxAge))
         if let notBefore = head.notBefore {
-            try await self.clock.wait(until: min(notBefore, expiry))
+            try await self.clock.sleep(untilWall: min(notBefore, expiry))
         }
-        let allowed = self.limiter.nextAllowed(at: self.clock.now())
-        if allowed > self.clock.now() { try await self.clock.wait(until: min(allowed, expiry)) }
+        let allowed = self.limiter.nextAllowed(at: self.clock.wallNow)
+        if allowed > self.clock.wallNow { try await self.clock.sleep(untilWall: min(allowed, expiry)) }
         guard !self.stopping, self.pending.first?.notification.id == id else { return }
-        if self.clock.now() >= expiry {
+        if self.clock.wallNow >= expiry {
             self.drop(head, reason: .expired, detail: self.lastFailure ?? "undelivered after max_age")
             return
         }
-        let startedAt = self.clock.now()
+        let startedAt = self.clock.wallNow
         self.limiter.record(at: startedAt)
         if !self.settings.rateLimits.isEmpty {
             self.journal { file throws(DeliveryError) in try file.markSent(at: startedAt) }
@@ -196,7 +203,7 @@ public actor ReceiverQueue {
         case .retry(let reason, let after):
             self.lastFailure = "max_age passed; last failure: \(reason)"
             let delay = self.retryPolicy.delay(retry: attempt, unit: self.random(), requested: after)
-            let notBefore = self.clock.now().addingTimeInterval(RateLimiter.seconds(delay))
+            let notBefore = self.clock.wallNow.addingTimeInterval(RateLimiter.seconds(delay))
             self.logger.warning(
                 "delivery failed; will retry",
                 metadata: [
@@ -280,7 +287,9 @@ public actor ReceiverQueue {
                     metadata: ["error": "\(error)"]
                 )
             }
+            let started = self.storageProblem == nil
             self.storageProblem = error.description
+            if started { self.onJournalProblem(error.description) }
             self.scheduleJournalRetry()
             return
         }
@@ -289,15 +298,15 @@ public actor ReceiverQueue {
             self.journalRetry?.cancel()
             self.journalRetry = nil
             self.logger.notice("the outbox journal is written again")
+            self.onJournalProblem(nil)
         }
     }
 
     private func scheduleJournalRetry() {
         guard self.journalRetry == nil, !self.stopping else { return }
-        let deadline = self.clock.now().addingTimeInterval(RateLimiter.seconds(Self.journalRetryInterval))
         self.journalRetry = Task { [clock = self.clock, weak self] in
             do {
-                try await clock.wait(until: deadline)
+                try await clock.sleep(for: Self.journalRetryInterval)
             } catch {
                 return
             }

@@ -8,6 +8,7 @@ import ObshellAgent
 import ObshellModel
 import Routing
 import Simulator
+import Support
 import Synchronization
 import Tracker
 
@@ -83,7 +84,12 @@ struct DemoCommand: AsyncParsableCommand {
             print("obwatch \(ObwatchVersion.current) demo: a simulated OceanBase cluster at \(url)")
             print("playing \(path): \(scenario.dags.map(\.dag.name).joined(separator: ", "))")
             print("rules: \(rulesPath) (state in \(folder.path))\n")
-            let sent = try await self.watch(simulator: simulator, config: config, until: scenario.lastStepTime)
+            let sent = try await self.watch(
+                simulator: simulator,
+                config: config,
+                until: scenario.lastStepTime,
+                clock: SystemClock()
+            )
             let files = config.receivers.compactMap { receiver -> String? in
                 if case .file(let settings) = receiver.kind { return "\(receiver.name): \(settings.path)" }
                 return nil
@@ -125,11 +131,13 @@ struct DemoCommand: AsyncParsableCommand {
 
     /// Polls once per scenario step through the daemon's poller, router and outbox, until the scenario is over and
     /// everything is delivered.
+    /// - Parameter clock: The real time the demo is paced by (a fifth of a second per poll) and the outbox runs on.
     /// - Returns: Notifications delivered, by receiver.
     private func watch(
         simulator: ObshellSimulator,
         config: ObwatchConfig,
-        until end: Duration
+        until end: Duration,
+        clock: any ObwatchClock
     ) async throws
         -> [String: Int]
     {
@@ -149,6 +157,7 @@ struct DemoCommand: AsyncParsableCommand {
                     console: { print("  -> \($0)") }
                 )
             },
+            clock: clock,
             logger: silent,
             onAttempt: { attempt in
                 if case .delivered = attempt.outcome { sent.withLock { $0[attempt.receiver, default: 0] += 1 } }
@@ -186,11 +195,11 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
             _ = await poller.pollOnce()
-            try await Task.sleep(for: .milliseconds(200))
+            try await clock.sleep(for: .milliseconds(200))
         }
         // Let the outbox finish (the console and the file answer at once), within a few seconds.
         for _ in 0..<50 where await outbox.backlog().contains(where: { $0.depth > 0 }) {
-            try await Task.sleep(for: .milliseconds(100))
+            try await clock.sleep(for: .milliseconds(100))
         }
         await outbox.stop(grace: .seconds(2))
         return sent.withLock { $0 }

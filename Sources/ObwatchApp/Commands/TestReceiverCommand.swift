@@ -4,6 +4,7 @@ import Delivery
 import Foundation
 import Messages
 import ObshellModel
+import Support
 import Tracker
 
 /// `obwatch test-receiver`: one sample notification through one receiver, and what the far end answered.
@@ -44,8 +45,9 @@ struct TestReceiverCommand: AsyncParsableCommand {
             templates: MessageTemplates(receiver: receiver, config: config)
         )
         let name = "\(receiver.name) (\(receiver.kindName))"
-        for notification in Self.samples(for: receiver, config: config) {
-            let outcome = await sender.deliver(notification, now: Date())
+        let clock = SystemClock()
+        for notification in Self.samples(for: receiver, config: config, at: clock.wallNow) {
+            let outcome = await sender.deliver(notification, now: clock.wallNow)
             let what =
                 notification.status == .resolved ? "the resolve of \(notification.incidents.joined())" : "the test"
             let output: String
@@ -63,9 +65,9 @@ struct TestReceiverCommand: AsyncParsableCommand {
         }
     }
 
-    /// The notifications `test-receiver` sends: the test, then, for a paging receiver, its resolve.
-    static func samples(for receiver: ReceiverConfig, config: ObwatchConfig) -> [OutboundNotification] {
-        let trigger = Self.sample(for: receiver, config: config)
+    /// The notifications `test-receiver` sends at `now`: the test, then, for a paging receiver, its resolve.
+    static func samples(for receiver: ReceiverConfig, config: ObwatchConfig, at now: Date) -> [OutboundNotification] {
+        let trigger = Self.sample(for: receiver, config: config, at: now)
         guard Self.pages(receiver), var resolve = trigger.events.first else { return [trigger] }
         resolve.status = .resolved
         resolve.id += "-resolved"
@@ -79,15 +81,15 @@ struct TestReceiverCommand: AsyncParsableCommand {
         return settings.format == .pagerduty || settings.format == .opsgenie
     }
 
-    /// A `test` event on the first target (the facts of a failed sample DAG), through the first rule that notifies
-    /// the receiver; its incident is `test/TARGET/` and a random suffix, so that two tests never share one.
-    static func sample(for receiver: ReceiverConfig, config: ObwatchConfig) -> OutboundNotification {
+    /// A `test` event at `now` on the first target (the facts of a failed sample DAG), through the first rule that
+    /// notifies the receiver; its incident is `test/TARGET/` and a random suffix, so that two tests never share one.
+    static func sample(for receiver: ReceiverConfig, config: ObwatchConfig, at now: Date) -> OutboundNotification {
         var event =
             TemplateRenderer.sampleEvents([.test]).first
             ?? Event(
                 id: "sample",
                 type: .test,
-                at: ObshellTime(date: Date()),
+                at: ObshellTime(date: now),
                 target: TargetIdentity(name: "sample"),
                 summary: "sample"
             )
@@ -95,7 +97,7 @@ struct TestReceiverCommand: AsyncParsableCommand {
             event.target = Event.TargetInfo(target.identity)
         }
         let suffix = UUID().uuidString.lowercased()
-        event.at = ObshellTime(date: Date())
+        event.at = ObshellTime(date: now)
         event.id = "test-receiver-\(suffix)"
         event.incident = "test/\(event.target.name)/\(suffix.prefix(8))"
         event.summary = "[TEST] obwatch test-receiver: a test notification for \(receiver.name); nothing failed"

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConfigModel
 import Foundation
 import ObshellModel
+import Support
 import Tracker
 import YAML
 
@@ -80,7 +81,8 @@ struct WatchCommand: AsyncParsableCommand {
             settings: settings,
             interval: Self.interval(self.interval) ?? .seconds(2),
             stateDirectory: folder,
-            mode: WatchTerminal.isTerminal ? .terminal : .plain
+            mode: WatchTerminal.isTerminal ? .terminal : .plain,
+            clock: SystemClock()
         )
         await session.run()
     }

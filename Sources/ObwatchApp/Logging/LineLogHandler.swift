@@ -19,12 +19,21 @@ struct LineLogHandler: LogHandler {
     var logLevel: Logger.Level
     let label: String
     let format: LogFormat
+    /// Where each record's `ts` is read.
+    let clock: any ObwatchClock
     private let write: @Sendable (String) -> Void
 
-    init(label: String, format: LogFormat, level: Logger.Level, write: @escaping @Sendable (String) -> Void) {
+    init(
+        label: String,
+        format: LogFormat,
+        level: Logger.Level,
+        clock: any ObwatchClock,
+        write: @escaping @Sendable (String) -> Void
+    ) {
         self.label = label
         self.format = format
         self.logLevel = level
+        self.clock = clock
         self.write = write
     }
 
@@ -38,7 +47,7 @@ struct LineLogHandler: LogHandler {
         for (key, value) in event.metadata ?? [:] { merged[key] = value }
         let fields: [(String, String)] =
             [
-                ("ts", Self.timestamp()), ("level", event.level.rawValue), ("logger", self.label),
+                ("ts", Self.timestamp(self.clock.wallNow)), ("level", event.level.rawValue), ("logger", self.label),
                 ("msg", "\(event.message)"),
             ] + merged.keys.sorted().map { ($0, "\(merged[$0] ?? "")") }
         self.write(self.format == .json ? Self.json(fields) : Self.logfmt(fields))
@@ -71,9 +80,9 @@ struct LineLogHandler: LogHandler {
         return result
     }
 
-    private static func timestamp() -> String {
+    private static func timestamp(_ date: Date) -> String {
         let formatter = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        return Date().formatted(formatter)
+        return date.formatted(formatter)
     }
 
     private static let lock = Mutex(())

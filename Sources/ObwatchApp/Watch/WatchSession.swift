@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ObshellAgent
 import ObshellModel
+import Support
 import Synchronization
 import Tracker
 
@@ -150,8 +151,8 @@ struct WatchSession: Sendable {
     var write: @Sendable (String) -> Void = { WatchTerminal.write($0) }
     /// The terminal's size.
     var size: @Sendable () -> (width: Int, height: Int) = { WatchTerminal.size() }
-    /// The local clock.
-    var now: @Sendable () -> Date = { Date() }
+    /// The time source: the local time shown and stamped, the wait between polls, the terminal's redraw.
+    var clock: any ObwatchClock
 
     /// Polls and draws until SIGINT or SIGTERM, then puts the terminal back as it was.
     func run() async {
@@ -167,7 +168,7 @@ struct WatchSession: Sendable {
             tasks.append(
                 Task {
                     while !Task.isCancelled {
-                        do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                        do { try await self.clock.sleep(for: .seconds(1)) } catch { return }
                         continuation.yield(.tick)
                     }
                 }
@@ -202,7 +203,7 @@ struct WatchSession: Sendable {
         let lines = self.screen.lines(
             targets: targets,
             events: events,
-            now: self.now(),
+            now: self.clock.wallNow,
             width: size.width,
             height: size.height
         )
@@ -215,7 +216,7 @@ struct WatchSession: Sendable {
         guard targets.indices.contains(index) else { return }
         var text = ""
         for event in events { text += self.screen.plainEventLine(event) + "\n" }
-        text += self.screen.statusLine(targets[index], now: self.now()) + "\n"
+        text += self.screen.statusLine(targets[index], now: self.clock.wallNow) + "\n"
         self.write(text)
     }
 
@@ -228,7 +229,8 @@ struct WatchSession: Sendable {
     ) -> @Sendable () async -> Void {
         let collector = WatchEventCollector()
         let agentClock = AgentClockBox()
-        let now = self.now
+        let clock = self.clock
+        let now: @Sendable () -> Date = { clock.wallNow }
         let poller = TargetPoller(
             target: target,
             settings: self.settings,
@@ -260,7 +262,7 @@ struct WatchSession: Sendable {
                     events: events
                 )
                 signals.yield(.polled(target: index, events: events))
-                do { try await Task.sleep(for: interval) } catch { return }
+                do { try await clock.sleep(for: interval) } catch { return }
             }
         }
     }

@@ -2,16 +2,19 @@ import ConfigLoading
 import ConfigModel
 import Delivery
 import Foundation
+import ObwatchTestKit
+import Support
 import Testing
 
 @Suite("Outbox: back-off across restarts, and a journal that cannot be written")
 struct OutboxRestartTests {
     private func queue(
         _ folder: URL,
-        sender: OutboxScriptedSender,
-        clock: any DeliveryClock,
-        recorder: OutboxRecorder,
-        settings: DeliverySettings = DeliverySettings(retryInitial: .seconds(1), retryMax: .seconds(60))
+        sender: ScriptedSender,
+        clock: any ObwatchClock,
+        recorder: DeliveryRecorder,
+        settings: DeliverySettings = DeliverySettings(retryInitial: .seconds(1), retryMax: .seconds(60)),
+        journalProblems: Recording<String?>? = nil
     ) -> ReceiverQueue {
         ReceiverQueue(
             name: "hook",
@@ -21,12 +24,9 @@ struct OutboxRestartTests {
             clock: clock,
             random: { 1.0 },
             onAttempt: { recorder.attempt($0) },
-            onDrop: { recorder.drop($0) }
+            onDrop: { recorder.drop($0) },
+            onJournalProblem: { journalProblems?.append($0) }
         )
-    }
-
-    private static func wait(until condition: @Sendable () async -> Bool) async {
-        while !(await condition()) { await Task.yield() }
     }
 
     @Test("a 429 with Retry-After 5 s, then kill -9 and a restart: the next try waits the 5 s, as attempt 2")
@@ -34,52 +34,52 @@ struct OutboxRestartTests {
         let folder = try OutboxFixtures.folder()
         let start = Date(timeIntervalSince1970: 1_700_000_000)
         let notification = OutboxFixtures.notification(1)
-        let recorder = OutboxRecorder()
+        let recorder = DeliveryRecorder()
         let first = self.queue(
             folder,
-            sender: OutboxScriptedSender([.retry(reason: "HTTP 429", after: .seconds(5))]),
-            clock: OutboxManualClock(start: start),
+            sender: ScriptedSender([.retry(reason: "HTTP 429", after: .seconds(5))]),
+            clock: ManualClock(wallStart: start),
             recorder: recorder
         )
         try await first.accept([notification])
         // The first try gets the 429; the worker then waits on a clock that never moves, and the process "dies".
-        await OutboxFixtures.drain(first) { recorder.allAttempts.count == 1 }
+        try await OutboxFixtures.drain(first, recorder: recorder) { recorder.attempts.count == 1 }
 
         let journal = OutboxFile(stateDirectory: folder, receiver: "hook").load()
         #expect(journal.pending.map(\.attempts) == [1])
         #expect(journal.pending.first?.notBefore == start.addingTimeInterval(5))
 
         // The restart comes half a second after the 429.
-        let clock = OutboxManualClock(start: start.addingTimeInterval(0.5))
-        let sender = OutboxScriptedSender()
+        let clock = ManualClock(wallStart: start.addingTimeInterval(0.5))
+        let sender = ScriptedSender()
         let restarted = self.queue(folder, sender: sender, clock: clock, recorder: recorder)
         let worker = Task { await restarted.run() }
-        await Self.wait { clock.waiting == 1 || !sender.ids.isEmpty }
-        clock.advance(by: 4)
+        await clock.sleepers(atLeast: 1)
+        clock.advance(by: .seconds(4))
         #expect(sender.ids.isEmpty, "tried 4.5 s after a 429 that asked for 5 s")
-        clock.advance(by: 0.5)
-        await Self.wait { await restarted.depth == 0 }
+        clock.advance(by: .milliseconds(500))
+        try await recorder.wait(until: "an empty queue") { await restarted.depth == 0 }
         await restarted.stop()
         await worker.value
         #expect(sender.times == [start.addingTimeInterval(5)])
-        #expect(recorder.allAttempts.map(\.attempt) == [1, 2])
+        #expect(recorder.attempts.map(\.attempt) == [1, 2])
         #expect(OutboxFile(stateDirectory: folder, receiver: "hook").load().pending.isEmpty)
     }
 
     @Test("the backoff continues where it was: the restarted queue's next failure waits the third ceiling")
     func backoffContinues() async throws {
         let folder = try OutboxFixtures.folder()
-        let recorder = OutboxRecorder()
-        let clock = OutboxManualClock()
-        let start = clock.now()
-        let failing = OutboxScriptedSender(Array(repeating: .retry(reason: "HTTP 503", after: nil), count: 10))
+        let recorder = DeliveryRecorder()
+        let clock = ManualClock()
+        let start = clock.wallNow
+        let failing = ScriptedSender(Array(repeating: .retry(reason: "HTTP 503", after: nil), count: 10))
         let first = self.queue(folder, sender: failing, clock: clock, recorder: recorder)
         try await first.accept([OutboxFixtures.notification(1)])
         let worker = Task { await first.run() }
-        await Self.wait { recorder.allAttempts.count == 1 }
-        await Self.wait { clock.waiting == 1 }
-        clock.advance(by: 1)
-        await Self.wait { recorder.allAttempts.count == 2 }
+        try await recorder.waitForAttempts(1)
+        await clock.sleepers(atLeast: 1)
+        clock.advance(by: .seconds(1))
+        try await recorder.waitForAttempts(2)
         await first.stop()
         worker.cancel()
         await worker.value
@@ -90,14 +90,14 @@ struct OutboxRestartTests {
 
         let second = self.queue(folder, sender: failing, clock: clock, recorder: recorder)
         let restartedWorker = Task { await second.run() }
-        await Self.wait { clock.waiting == 1 }
-        clock.advance(by: 2)
-        await Self.wait { recorder.allAttempts.count == 3 }
-        await Self.wait { clock.waiting == 1 }
+        await clock.sleepers(atLeast: 1)
+        clock.advance(by: .seconds(2))
+        try await recorder.waitForAttempts(3)
+        await clock.sleepers(atLeast: 1)
         await second.stop()
         restartedWorker.cancel()
         await restartedWorker.value
-        #expect(recorder.allAttempts.map(\.attempt) == [1, 2, 3])
+        #expect(recorder.attempts.map(\.attempt) == [1, 2, 3])
         #expect(failing.times == [0, 1, 3].map { start.addingTimeInterval($0) })
         // The third failure waits the third ceiling, 4 s.
         let after = OutboxFile(stateDirectory: folder, receiver: "hook").load()
@@ -110,27 +110,27 @@ struct OutboxRestartTests {
         let folder = try OutboxFixtures.folder()
         let start = Date(timeIntervalSince1970: 1_700_000_000)
         let settings = DeliverySettings(rateLimits: [RateLimit("2/min")].compactMap { $0 })
-        let recorder = OutboxRecorder()
+        let recorder = DeliveryRecorder()
         let first = self.queue(
             folder,
-            sender: OutboxScriptedSender(),
-            clock: OutboxVirtualClock(start: start),
+            sender: ScriptedSender(),
+            clock: ImmediateClock(wallStart: start),
             recorder: recorder,
             settings: settings
         )
         try await first.accept([OutboxFixtures.notification(1), OutboxFixtures.notification(2)])
-        await OutboxFixtures.drain(first) { await first.depth == 0 }
+        try await OutboxFixtures.drain(first, recorder: recorder) { await first.depth == 0 }
         #expect(OutboxFile(stateDirectory: folder, receiver: "hook").load().sent == [start, start])
 
-        let clock = OutboxManualClock(start: start.addingTimeInterval(10))
-        let sender = OutboxScriptedSender()
+        let clock = ManualClock(wallStart: start.addingTimeInterval(10))
+        let sender = ScriptedSender()
         let restarted = self.queue(folder, sender: sender, clock: clock, recorder: recorder, settings: settings)
         try await restarted.accept([OutboxFixtures.notification(3)])
         let worker = Task { await restarted.run() }
-        await Self.wait { clock.waiting == 1 || !sender.ids.isEmpty }
+        await clock.sleepers(atLeast: 1)
         #expect(sender.ids.isEmpty, "a third send 10 s after two, under 2/min")
-        clock.advance(by: 50)
-        await Self.wait { await restarted.depth == 0 }
+        clock.advance(by: .seconds(50))
+        try await recorder.wait(until: "an empty queue") { await restarted.depth == 0 }
         await restarted.stop()
         await worker.value
         #expect(sender.times == [start.addingTimeInterval(60)])
@@ -181,24 +181,35 @@ struct OutboxRestartTests {
         let file = OutboxFile(stateDirectory: folder, receiver: "hook")
         // A folder where the journal should be: every write fails, for root too.
         try FileManager.default.createDirectory(at: file.url, withIntermediateDirectories: true)
-        let clock = OutboxManualClock()
-        let sender = OutboxScriptedSender()
-        let queue = self.queue(folder, sender: sender, clock: clock, recorder: OutboxRecorder())
+        let clock = ManualClock()
+        let sender = ScriptedSender()
+        let recorder = DeliveryRecorder()
+        let journalProblems = Recording<String?>()
+        let queue = self.queue(
+            folder,
+            sender: sender,
+            clock: clock,
+            recorder: recorder,
+            journalProblems: journalProblems
+        )
         let notifications = [OutboxFixtures.notification(1), OutboxFixtures.notification(2)]
         #expect(try await queue.accept(notifications) == 2)
         #expect(await queue.storageProblem == "cannot write \(file.url.path): is a directory")
 
         let worker = Task { await queue.run() }
-        await Self.wait { await queue.depth == 0 }
+        try await recorder.wait(until: "an empty queue") { await queue.depth == 0 }
         #expect(sender.ids == notifications.map(\.id))
         // The accept and the two "done" marks.
         #expect(await queue.failedJournalWrites == 3)
 
         // The disk comes back; the idle queue's retry rewrites the journal from memory.
         try FileManager.default.removeItem(at: file.url)
-        await Self.wait { clock.waiting == 1 }
-        clock.advance(by: 5)
-        await Self.wait { await queue.storageProblem == nil }
+        await clock.sleepers(atLeast: 1)
+        clock.advance(by: .seconds(5))
+        // The problem was told once when it started, and its end is told now.
+        let told = try await journalProblems.waitForCount(2, "journal problem changes")
+        #expect(told == ["cannot write \(file.url.path): is a directory", nil])
+        #expect(await queue.storageProblem == nil)
         let healed = file.load()
         #expect(healed.pending.isEmpty)
         #expect(healed.finishedIDs == notifications.map(\.id))
@@ -208,7 +219,7 @@ struct OutboxRestartTests {
         let third = OutboxFixtures.notification(3)
         #expect(try await queue.accept([third]) == 1)
         #expect(try String(contentsOf: file.url, encoding: .utf8).contains(third.id))
-        await Self.wait { await queue.depth == 0 }
+        try await recorder.wait(until: "an empty queue") { await queue.depth == 0 }
         await queue.stop()
         await worker.value
         #expect(sender.ids == (notifications + [third]).map(\.id))
@@ -219,7 +230,7 @@ struct OutboxRestartTests {
         let folder = try OutboxFixtures.folder()
         let broken = OutboxFile(stateDirectory: folder, receiver: "broken")
         try FileManager.default.createDirectory(at: broken.url, withIntermediateDirectories: true)
-        let sender = OutboxScriptedSender()
+        let sender = ScriptedSender()
         let receivers = ["broken", "fine"].map { name in
             ReceiverConfig(
                 name: name,
@@ -232,7 +243,7 @@ struct OutboxRestartTests {
             receivers: receivers,
             stateDirectory: folder,
             makeSender: { _ in sender },
-            clock: OutboxManualClock()
+            clock: ManualClock()
         )
         #expect(await outbox.storageStatus() == OutboxStorageStatus(problems: [:], failedWrites: 0))
         await outbox.start()
@@ -240,7 +251,7 @@ struct OutboxRestartTests {
             OutboxFixtures.notification(1, receiver: "broken"), OutboxFixtures.notification(2, receiver: "fine"),
         ]
         try await outbox.accept(notifications)
-        while sender.ids.count < 2 { await Task.yield() }
+        try await sender.calls.waitForCount(2, "deliveries")
         #expect(Set(sender.ids) == Set(notifications.map(\.id)))
         let status = await outbox.storageStatus()
         #expect(status.problem == "broken: cannot write \(broken.url.path): is a directory")
@@ -252,8 +263,8 @@ struct OutboxRestartTests {
     @Test("a receiver is stuck when its oldest waiting notification is older than the threshold")
     func stuckReceivers() async throws {
         let folder = try OutboxFixtures.folder()
-        let down = OutboxScriptedSender(Array(repeating: .retry(reason: "HTTP 503", after: nil), count: 100))
-        let up = OutboxScriptedSender()
+        let down = ScriptedSender(Array(repeating: .retry(reason: "HTTP 503", after: nil), count: 100))
+        let up = ScriptedSender()
         let receivers = ["down", "up"].map { name in
             ReceiverConfig(
                 name: name,
@@ -262,7 +273,7 @@ struct OutboxRestartTests {
                 mark: .init(file: "", line: 0, column: 0)
             )
         }
-        let clock = OutboxManualClock()
+        let clock = ManualClock()
         let outbox = Outbox(
             receivers: receivers,
             stateDirectory: folder,
@@ -273,12 +284,13 @@ struct OutboxRestartTests {
         try await outbox.accept([
             OutboxFixtures.notification(1, receiver: "down"), OutboxFixtures.notification(1, receiver: "up"),
         ])
-        while up.ids.count < 1 || down.ids.count < 1 { await Task.yield() }
-        let acceptedAt = clock.now()
+        try await up.calls.waitForCount(1, "deliveries to the receiver that is up")
+        try await down.calls.waitForCount(1, "tries of the receiver that is down")
+        let acceptedAt = clock.wallNow
         #expect(await outbox.stuckReceivers(olderThan: .seconds(600), now: acceptedAt.addingTimeInterval(60)).isEmpty)
         let stuck = await outbox.stuckReceivers(olderThan: .seconds(600), now: acceptedAt.addingTimeInterval(601))
         #expect(stuck.map(\.receiver) == ["down"])
         #expect(stuck.map(\.since) == [acceptedAt])
-        await outbox.stop(grace: .milliseconds(100))
+        await OutboxFixtures.stop(outbox, grace: .milliseconds(100), clock: clock, waiting: 1)
     }
 }

@@ -2,6 +2,7 @@ import ConfigModel
 import Foundation
 import Messages
 import ObshellModel
+import ObwatchTestKit
 import Testing
 import Tracker
 
@@ -39,12 +40,12 @@ struct SyslogOutboxTests {
         let receiver = ReceiverConfig(
             name: "audit",
             kind: .syslog(SyslogSettings(address: .tcp(host: "127.0.0.1", port: port), format: .rfc5424, facility: 16)),
-            delivery: DeliverySettings(timeout: .seconds(5), retryInitial: .seconds(1), retryMax: .seconds(1)),
+            delivery: DeliverySettings(timeout: .seconds(30), retryInitial: .seconds(1), retryMax: .seconds(1)),
             mark: .init(file: "", line: 0, column: 0)
         )
         let config = ObwatchConfig(file: "", stateDirectory: "/tmp", receivers: [receiver])
-        let clock = OutboxManualClock()
-        let recorder = OutboxRecorder()
+        let clock = ManualClock()
+        let recorder = DeliveryRecorder()
         let folder = try OutboxFixtures.folder()
         let queue = ReceiverQueue(
             name: "audit",
@@ -57,7 +58,8 @@ struct SyslogOutboxTests {
             ),
             clock: clock,
             random: { 1.0 },
-            onAttempt: { recorder.attempt($0) }
+            onAttempt: { recorder.attempt($0) },
+            onDrop: { recorder.drop($0) }
         )
         let worker = Task { await queue.run() }
         defer { worker.cancel() }
@@ -66,7 +68,7 @@ struct SyslogOutboxTests {
         let connection = try await Self.step("the first connection") {
             do { return try await listener.accept() } catch {
                 throw SyslogTestError(
-                    message: "\(error); attempts \(recorder.allAttempts.map(\.outcome)); depth \(await queue.depth)"
+                    message: "\(error); attempts \(recorder.attempts.map(\.outcome)); depth \(await queue.depth)"
                 )
             }
         }
@@ -78,15 +80,15 @@ struct SyslogOutboxTests {
         connection.close()
         listener.close()
         try await queue.accept([Self.notification(2, events: 2), Self.notification(3, events: 1)])
-        while clock.waiting == 0 { await Task.yield() }
-        #expect(recorder.allAttempts.last?.outcome.word == "retry")
+        await clock.sleepers(atLeast: 1)
+        #expect(recorder.attempts.last?.outcome.word == "retry")
 
         // It comes back on the same port; the retry reconnects and everything queued follows.
         let restarted = try SyslogTestSocket.tcpListener(port: port)
         defer { restarted.close() }
-        clock.advance(by: 1)
+        clock.advance(by: .seconds(1))
         let second = try await Self.step(
-            "the connection after the restart; attempts \(recorder.allAttempts.map(\.outcome))"
+            "the connection after the restart; attempts \(recorder.attempts.map(\.outcome))"
         ) {
             try await restarted.accept()
         }
@@ -101,7 +103,7 @@ struct SyslogOutboxTests {
         let fresh = records.drop { $0 == "1-2" }
         #expect(records.count - fresh.count <= 1)
         #expect(Array(fresh) == ["2-1", "2-2", "3-1"])
-        while await queue.depth > 0 { await Task.yield() }
+        try await recorder.wait(until: "an empty queue") { await queue.depth == 0 }
         #expect(!second.hasPendingBytes())
         await queue.stop()
     }

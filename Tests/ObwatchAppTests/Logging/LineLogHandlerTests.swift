@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ObwatchTestKit
 import Synchronization
 import Testing
 
@@ -13,7 +14,8 @@ struct LineLogHandlerTests {
 
     private func logger(_ format: LogFormat, _ lines: Lines) -> Logger {
         Logger(label: "obwatch.test") { label in
-            LineLogHandler(label: label, format: format, level: .info) { line in lines.all.withLock { $0.append(line) }
+            LineLogHandler(label: label, format: format, level: .info, clock: ManualClock()) { line in
+                lines.all.withLock { $0.append(line) }
             }
         }
     }
@@ -33,7 +35,8 @@ struct LineLogHandlerTests {
                 #" level=info logger=obwatch.test msg="poll failed" attempt=3 error="HTTP 500: boom\nsecond line" target=prod-east"#
             )
         )
-        #expect(line.hasPrefix("ts="))
+        // The time is the injected clock's: ManualClock's wall time starts at 1_700_000_000.
+        #expect(line.hasPrefix("ts=2023-11-14T22:13:20.000Z "))
     }
 
     @Test("JSON: one object per line that parses back")

@@ -1,4 +1,5 @@
 import Foundation
+import ObwatchTestKit
 import PeerSupport
 import Simulator
 import Synchronization
@@ -465,7 +466,7 @@ struct WatchCommandTests {
             state_dir: \(stateDirectory.path)
             defaults: { down_after: 1 }
             targets:
-              - { name: sim, url: "\(running.url)", password: "${\(Self.passwordVariable)}", timeout: 2s }
+              - { name: sim, url: "\(running.url)", password: "${\(Self.passwordVariable)}", timeout: 30s }
               - { name: dead, url: "http://127.0.0.1:1", password: x, timeout: 1s }
             """.utf8
         ).write(to: config)
