@@ -57,6 +57,17 @@ let package = Package(
             ]
         ),
 
+        // The pipeline between the agents and the outbox: the poll cycle, each target's journal, the observe step,
+        // the routing stage and the ticker as services, and the storage they persist through.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Tracker", "Rules", "Delivery", "Obshell", "Curl", "Support",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // obshell's task API served from scenario files, for tests, the demo and `obwatch simulate`.
         .target(
             name: "Simulator",
@@ -74,7 +85,7 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules", "Delivery",
+                "Curl", "YAML", "Obshell", "Simulator", "Tracker", "Rules", "Delivery", "Pipeline", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -93,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "ObwatchBench",
             dependencies: [
-                "Tracker", "Obshell", "Rules", "Delivery",
+                "Tracker", "Obshell", "Rules", "Delivery", "Pipeline", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ObwatchBench"
@@ -119,6 +130,14 @@ let package = Package(
             dependencies: ["Simulator", "Obshell", "Curl"],
             resources: [.copy("Peers")]
         ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "Tracker", "Rules", "Delivery", "Obshell", "Support", "ObwatchTestKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
         .testTarget(name: "ReliabilityTests", dependencies: ["Obshell", "Tracker", "Rules", "Delivery", "YAML"]),
         // `make reliability`: the built binary killed with SIGKILL at random points, and against a faulty agent.
@@ -127,6 +146,7 @@ let package = Package(
             name: "ObwatchAppTests",
             dependencies: [
                 "ObwatchApp", "Simulator", "Obshell", "Tracker", "Rules", "YAML", "Delivery", "Curl", "PeerSupport",
+                "Pipeline", "Support", "ObwatchTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

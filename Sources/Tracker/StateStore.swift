@@ -56,16 +56,33 @@ public struct StateStore: Sendable {
     ///   - timestamp: The suffix for a file moved aside (the caller's clock, e.g. `20260101T020304Z`).
     /// - Returns: The state (empty when there is none) and a warning when a file was moved aside.
     public func load(target: String, timestamp: String) -> Loaded {
+        let loaded = self.load(TrackerState.self, target: target, timestamp: timestamp)
+        return Loaded(state: loaded.value ?? TrackerState(), warning: loaded.warning)
+    }
+
+    /// Loads a target's file as any value that carries the state's `version` (the state itself, or the state with
+    /// what goes with it).
+    /// - Parameters:
+    ///   - type: What the file holds.
+    ///   - target: The target's name.
+    ///   - timestamp: The suffix for a file moved aside.
+    /// - Returns: The value (`nil` when there is none, or it was moved aside) and a warning when a file was moved
+    ///   aside.
+    public func load<Value: Decodable>(
+        _ type: Value.Type,
+        target: String,
+        timestamp: String
+    ) -> (value: Value?, warning: String?) {
         let url = self.fileURL(target: target)
-        guard let data = try? Data(contentsOf: url) else { return Loaded(state: TrackerState(), warning: nil) }
+        guard let data = try? Data(contentsOf: url) else { return (nil, nil) }
         let problem: String
         if let probe = try? JSONDecoder().decode(VersionProbe.self, from: data),
             probe.version > TrackerState.currentVersion
         {
             // Checked first: a newer format may not decode at all, and must not be reported as corrupt.
             problem = "it was written by a newer obwatch (state version \(probe.version))"
-        } else if let state = try? JSONDecoder().decode(TrackerState.self, from: data) {
-            return Loaded(state: state, warning: nil)
+        } else if let value = try? JSONDecoder().decode(Value.self, from: data) {
+            return (value, nil)
         } else {
             problem = "it is not a readable state file"
         }
@@ -75,12 +92,18 @@ public struct StateStore: Sendable {
             moved
             ? "the state of \(target) was moved aside to \(aside.path) because \(problem); starting afresh"
             : "the state of \(target) at \(url.path) is ignored because \(problem), and it could not be moved aside"
-        return Loaded(state: TrackerState(), warning: warning)
+        return (nil, warning)
     }
 
     /// Saves a target's state atomically.
     /// - Throws: ``TrackerError`` `.stateWriteFailed` when the directory or file cannot be written.
     public func save(_ state: TrackerState, target: String) throws(TrackerError) {
+        try self.save(value: state, target: target)
+    }
+
+    /// Saves any value as a target's file, atomically.
+    /// - Throws: ``TrackerError`` `.stateWriteFailed` when the directory or file cannot be written.
+    public func save<Value: Encodable>(value: Value, target: String) throws(TrackerError) {
         let url = self.fileURL(target: target)
         func failure(_ message: String, _ cause: String? = nil) -> TrackerError {
             TrackerError(code: .stateWriteFailed, message: message, file: url.path, cause: cause)
@@ -92,7 +115,7 @@ public struct StateStore: Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data: Data
         do {
-            data = try encoder.encode(state)
+            data = try encoder.encode(value)
         } catch {
             throw failure("cannot encode the state", "\(error)")
         }

@@ -3,8 +3,10 @@ import Delivery
 import Foundation
 import Obshell
 import PeerSupport
+import Pipeline
 import Rules
 import Simulator
+import Support
 import Synchronization
 import Testing
 import Tracker
@@ -245,15 +247,18 @@ struct KillRestartTests {
             timeout: .seconds(2),
             labels: [:]
         )
-        func makePoller() -> TargetPoller {
-            TargetPoller(
+        // The simulator answers in real time, as the daemon polls it.
+        let clock = SystemClock()
+        func makePoller() async -> TargetPoller {
+            await TargetPoller(
                 target: target,
                 settings: TrackerSettings(),
-                store: StateStore(directory: folder),
+                storage: LocalStateFolder(directory: folder, clock: clock),
+                clock: clock,
                 sink: { _ in }
             )
         }
-        let first = makePoller()
+        let first = await makePoller()
         _ = await first.pollOnce()
         _ = try await simulator.advance(to: failureAt)
         _ = await first.pollOnce()

@@ -41,14 +41,6 @@ func temporaryFolder(_ prefix: String) throws -> URL {
     return folder
 }
 
-/// The simulator's scenario time as a wall clock a poller reads without awaiting.
-final class ScenarioClock: Sendable {
-    private let date = Mutex(Date(timeIntervalSince1970: 0))
-
-    func set(_ date: Date) { self.date.withLock { $0 = date } }
-    func now() -> Date { self.date.withLock { $0 } }
-}
-
 /// Collects what a poller hands its sink.
 final class EventBox: Sendable {
     private let events = Mutex<[Event]>([])

@@ -2,7 +2,9 @@ import Curl
 import Foundation
 import Logging
 import Obshell
+import Pipeline
 import Rules
+import Support
 import Synchronization
 import Tracker
 
@@ -151,6 +153,8 @@ struct WatchSession: Sendable {
     var size: @Sendable () -> (width: Int, height: Int) = { WatchTerminal.size() }
     /// The local clock.
     var now: @Sendable () -> Date = { Date() }
+    /// What the pollers time their observations on.
+    var clock: any ObwatchClock = SystemClock()
 
     /// Polls and draws until SIGINT or SIGTERM, then puts the terminal back as it was.
     func run() async {
@@ -228,32 +232,36 @@ struct WatchSession: Sendable {
         let collector = WatchEventCollector()
         let agentClock = AgentClockBox()
         let now = self.now
-        let poller = TargetPoller(
-            target: target,
-            settings: self.settings,
-            store: StateStore(directory: self.stateDirectory),
-            transport: AgentClockTransport(
-                inner: CurlAgentTransport(
-                    baseURL: target.url,
-                    timeout: target.timeout,
-                    tls: TLSOptions(caFile: target.caFile)
-                ),
-                clock: agentClock,
-                now: now
+        let clock = self.clock
+        let settings = self.settings
+        let storage = LocalStateFolder(directory: self.stateDirectory, clock: clock)
+        let transport = AgentClockTransport(
+            inner: CurlAgentTransport(
+                baseURL: target.url,
+                timeout: target.timeout,
+                tls: TLSOptions(caFile: target.caFile)
             ),
-            now: now,
-            // The screen shows poll failures in the target's header; log lines would tear the frame apart.
-            logger: Logger(label: "obwatch.watch", factory: { _ in SwiftLogNoOpLogHandler() }),
-            sink: { collector.append($0) }
+            clock: agentClock,
+            now: now
         )
         let interval = self.interval
         return {
+            let poller = await TargetPoller(
+                target: target,
+                settings: settings,
+                storage: storage,
+                transport: transport,
+                clock: clock,
+                // The screen shows poll failures in the target's header; log lines would tear the frame apart.
+                logger: Logger(label: "obwatch.watch", factory: { _ in SwiftLogNoOpLogHandler() }),
+                sink: { collector.append($0) }
+            )
             while !Task.isCancelled {
                 await poller.pollOnce()
                 let events = collector.drain()
                 board.update(
                     target: index,
-                    state: await poller.tracker.state,
+                    state: await poller.journal.state,
                     lastPoll: now(),
                     agentClock: agentClock.latest,
                     events: events
