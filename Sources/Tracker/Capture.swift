@@ -165,13 +165,15 @@ public enum CaptureReader {
                 }
             // The client fetches the key for its first authenticated request, always a poll, or again after a
             // rejection (see `read`): a fetch that failed outside a rejection is that poll, failed.
-            let failedPoll = isKeyFetch ? fetchFailure.map { failure in
-                CaptureEntry(
-                    target: raw.target,
-                    observation: .failedPoll(reason: failure.reason, kind: failure.kind, at: at),
-                    line: number
-                )
-            } : nil
+            let failedPoll =
+                isKeyFetch
+                ? fetchFailure.map { failure in
+                    CaptureEntry(
+                        target: raw.target,
+                        observation: .failedPoll(reason: failure.reason, kind: failure.kind, at: at),
+                        line: number
+                    )
+                } : nil
             return ParsedLine(
                 entry: failedPoll,
                 target: raw.target,
@@ -186,10 +188,12 @@ public enum CaptureReader {
         let outcome: AgentAnswer.Outcome
         switch answer {
         case .poll(let body):
-            outcome = raw.error.map(AgentAnswer.transportFailure) ?? AgentAnswer.list(status: raw.status ?? 0, body: body)
+            outcome =
+                raw.error.map(AgentAnswer.transportFailure) ?? AgentAnswer.list(status: raw.status ?? 0, body: body)
             observation = .poll(outcome, at: at)
         case .dag(let id, let body):
-            outcome = raw.error.map(AgentAnswer.transportFailure) ?? AgentAnswer.dag(status: raw.status ?? 0, body: body)
+            outcome =
+                raw.error.map(AgentAnswer.transportFailure) ?? AgentAnswer.dag(status: raw.status ?? 0, body: body)
             observation = .confirmation(id: id, outcome, at: at)
         }
         var isKeyRejection = false

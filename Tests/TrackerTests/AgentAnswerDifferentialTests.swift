@@ -45,8 +45,10 @@ struct AgentAnswerDifferentialTests {
         return .confirmation(id: id, outcome, at: at)
     }
 
-    @Test("each exchange of each fixture capture: the interpreter on its bytes equals the replay of its line",
-        arguments: CaptureReplayTests.captures)
+    @Test(
+        "each exchange of each fixture capture: the interpreter on its bytes equals the replay of its line",
+        arguments: CaptureReplayTests.captures
+    )
     func interpreterEqualsReplay(name: String) throws {
         let data = try Fixture.capture(name)
         var compared = 0

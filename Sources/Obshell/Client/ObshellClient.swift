@@ -197,7 +197,10 @@ public actor ObshellClient {
                 log: &exchanges
             )
             let body = AgentAnswer.body(Dag.self, of: response.body, status: response.status)
-            return Reading(outcome: Self.final(AgentAnswer.dag(status: response.status, body: body)), exchanges: exchanges)
+            return Reading(
+                outcome: Self.final(AgentAnswer.dag(status: response.status, body: body)),
+                exchanges: exchanges
+            )
         } catch {
             return Self.reading(failedWith: error, exchanges: exchanges)
         }

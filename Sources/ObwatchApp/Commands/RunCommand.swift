@@ -6,8 +6,8 @@ import Metrics
 import Obshell
 import Pipeline
 import Rules
-import Support
 import ServiceLifecycle
+import Support
 import Synchronization
 import Tracker
 import UnixSignals

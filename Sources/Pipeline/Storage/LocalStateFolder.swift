@@ -1,7 +1,7 @@
 package import Foundation
+import Logging
 package import Rules
 package import Support
-import Logging
 import Tracker
 
 /// The pipeline's storage in the local state folder (`state_dir`), in the files and formats obwatch has always
