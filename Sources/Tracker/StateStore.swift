@@ -15,7 +15,7 @@ import Darwin
 ///
 /// - Important: Loading and saving block on file I/O (small files, one `fsync` per save); call them from a thread
 ///   that may block, or accept the short wait at start-up and on each save. Save one target from one place at a
-///   time (its ``TargetTracker``): the temporary file is named after the process, not the call.
+///   time (its poller): the temporary file is named after the process, not the call.
 public struct StateStore: Sendable {
     /// What ``load(target:timestamp:)`` found.
     public struct Loaded: Sendable {
