@@ -75,6 +75,17 @@ let package = Package(
             ]
         ),
 
+        // The pipeline between the agents and the outbox: the poll cycle, each target's journal, the observe step,
+        // the routing stage and the ticker as services, and the storage they persist through.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Tracker", "ConfigModel", "Routing", "Delivery", "ObshellAgent", "ObshellModel", "Curl", "Support",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // obshell's task API served from scenario files, for tests, the demo and `obwatch simulate`.
         .target(
             name: "Simulator",
@@ -93,7 +104,7 @@ let package = Package(
             name: "ObwatchApp",
             dependencies: [
                 "Curl", "YAML", "ObshellAgent", "ObshellModel", "Simulator", "Tracker", "ConfigModel", "ConfigLoading",
-                "Routing", "Messages", "Delivery", "Support",
+                "Routing", "Messages", "Delivery", "Pipeline", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -112,8 +123,8 @@ let package = Package(
         .executableTarget(
             name: "ObwatchBench",
             dependencies: [
-                "Tracker", "ObshellAgent", "ObshellModel", "ConfigModel", "ConfigLoading", "Messages", "Delivery",
-                "Support",
+                "Tracker", "ObshellAgent", "ObshellModel", "ConfigModel", "ConfigLoading", "Messages", "Routing",
+                "Delivery", "Pipeline", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ObwatchBench"
@@ -154,6 +165,15 @@ let package = Package(
             dependencies: ["Simulator", "ObshellModel", "ObshellAgent", "Cryptography", "Curl"],
             resources: [.copy("Peers")]
         ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "Pipeline", "Tracker", "ConfigModel", "ConfigLoading", "Routing", "Delivery", "ObshellAgent",
+                "ObshellModel", "Support", "YAML", "ObwatchTestKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.
         .testTarget(
             name: "ReliabilityTests",
@@ -168,7 +188,8 @@ let package = Package(
             name: "ObwatchAppTests",
             dependencies: [
                 "ObwatchApp", "Simulator", "ObshellModel", "ObshellAgent", "Tracker", "ConfigModel", "ConfigLoading",
-                "Routing", "Messages", "YAML", "Delivery", "Curl", "PeerSupport", "Support", "ObwatchTestKit",
+                "Routing", "Messages", "YAML", "Delivery", "Curl", "PeerSupport", "Pipeline", "Support",
+                "ObwatchTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

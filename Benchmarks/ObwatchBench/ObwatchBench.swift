@@ -6,6 +6,8 @@ import Foundation
 import Messages
 import ObshellAgent
 import ObshellModel
+import Pipeline
+import Support
 import Synchronization
 import Tracker
 
@@ -66,7 +68,7 @@ struct DecodeBench: AsyncParsableCommand {
 }
 
 /// One poll end to end: the encrypted header, the request over loopback, decoding, and the tracker's step (with the
-/// confirmations it asks for), as the daemon does for each target.
+/// confirmations it asks for): the daemon's own poll cycle, as it runs for each target.
 struct PollBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "poll",
@@ -84,17 +86,26 @@ struct PollBench: AsyncParsableCommand {
 
     func run() async throws {
         let password = Password(ProcessInfo.processInfo.environment[self.passwordEnv] ?? "")
-        let client = ObshellClient(baseURL: self.url, password: password)
-        let tracker = TargetTracker(target: TargetIdentity(name: "bench", url: self.url), settings: TrackerSettings())
+        let clock = SystemClock()
+        let cycle = PollCycle(
+            client: ObshellClient(baseURL: self.url, password: password, exchangeTime: { clock.wallNow }),
+            clock: clock
+        )
+        let journal = TargetJournal(
+            identity: TargetIdentity(name: "bench", url: self.url),
+            settings: TrackerSettings(),
+            record: TargetRecord()
+        )
         var failed = 0
         var events = 0
-        for _ in 0..<20 { _ = try? await Self.poll(client: client, tracker: tracker) }
+        for _ in 0..<20 { _ = await cycle.run(into: journal) }
         let polls = self.polls
         let cost = await Cost.measure {
             for _ in 0..<polls {
-                do {
-                    events += try await Self.poll(client: client, tracker: tracker)
-                } catch {
+                let result = await cycle.run(into: journal)
+                if case .list? = result.observed.first?.observation {
+                    events += result.batches.reduce(0) { $0 + $1.events.count }
+                } else {
                     failed += 1
                 }
             }
@@ -105,24 +116,6 @@ struct PollBench: AsyncParsableCommand {
         line.add("events", events)
         line.add(cost)
         line.print()
-    }
-
-    /// One poll; returns how many events it made.
-    private static func poll(client: ObshellClient, tracker: TargetTracker) async throws -> Int {
-        let (dags, _) = try await client.unfinishedDags()
-        var step = await tracker.observe(.list(dags, at: ObshellTime(date: Date())))
-        var events = step.events.count
-        for id in step.confirmations {
-            let result: ConfirmationResult
-            do {
-                result = .found(try await client.dag(id: id))
-            } catch {
-                result = error.code == .notFound ? .notFound : .failed(reason: error.message)
-            }
-            step = await tracker.observe(.confirmation(id: id, result: result, at: ObshellTime(date: Date())))
-            events += step.events.count
-        }
-        return events
     }
 }
 

@@ -15,6 +15,14 @@ import Support
 public actor ObshellClient {
     /// One request and what came back, for `--record`: the answer, or why none came.
     public struct Exchange: Sendable {
+        /// Makes an exchange.
+        public init(at: Date, request: String, response: AgentResponse? = nil, error: ObshellError? = nil) {
+            self.at = at
+            self.request = request
+            self.response = response
+            self.error = error
+        }
+
         /// When the answer (or the failure) arrived.
         public var at: Date
         /// `GET /api/v1/task/dag/unfinish?show_details=true`.
@@ -31,7 +39,7 @@ public actor ObshellClient {
     private let transport: any AgentTransport
     private let headerLifetime: Duration
     private let now: @Sendable () -> Date
-    private let onExchange: (@Sendable (Exchange) -> Void)?
+    private let exchangeTime: @Sendable () -> Date
     private let logger: Logger
     private var publicKey: RSAPublicKey?
 
@@ -41,25 +49,26 @@ public actor ObshellClient {
     ///   - password: The root@sys password (empty for a SINGLE agent).
     ///   - transport: How requests are sent; libcurl with a 5-second timeout by default.
     ///   - headerLifetime: How far ahead the header's `Ts` expiry lies (the SDKs use 60 s).
-    ///   - now: The clock for `Ts` and exchange times.
+    ///   - now: The clock for the header's `Ts`: the real time, since the agent checks it.
+    ///   - exchangeTime: The clock exchanges are stamped with (``Exchange/at``); `now` by default. The daemon
+    ///     passes its own clock, so that observations and captures carry the time it runs on.
     ///   - logger: Where the client logs (never a password).
-    ///   - onExchange: Called with every exchange, for recording.
     public init(
         baseURL: String,
         password: Password = .empty,
         transport: (any AgentTransport)? = nil,
         headerLifetime: Duration = .seconds(60),
         now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "obwatch.obshell"),
-        onExchange: (@Sendable (Exchange) -> Void)? = nil
+        exchangeTime: (@Sendable () -> Date)? = nil,
+        logger: Logger = Logger(label: "obwatch.obshell")
     ) {
         self.baseURL = baseURL
         self.password = password
         self.transport = transport ?? CurlAgentTransport(baseURL: baseURL)
         self.headerLifetime = headerLifetime
         self.now = now
+        self.exchangeTime = exchangeTime ?? now
         self.logger = logger
-        self.onExchange = onExchange
     }
 
     /// Whether requests go to the agent's local unix socket, which checks no header.
@@ -78,7 +87,8 @@ public actor ObshellClient {
 
     /// `GET /api/v1/info`: the agent's identity and version (no authentication).
     public func info() async throws(ObshellError) -> AgentInfo {
-        let response = try await self.exchange(AgentRequest(pathAndQuery: "/api/v1/info"))
+        var exchanges: [Exchange] = []
+        let response = try await self.exchange(AgentRequest(pathAndQuery: "/api/v1/info"), log: &exchanges)
         return try Self.payload(AgentInfo.self, from: response)
     }
 
@@ -88,7 +98,8 @@ public actor ObshellClient {
     public func unfinishedDags(
         showDetails: Bool = true
     ) async throws(ObshellError) -> (dags: [Dag], agentTime: ObshellTime?) {
-        let response = try await self.authenticated(Self.unfinishedPath(showDetails: showDetails))
+        var exchanges: [Exchange] = []
+        let response = try await self.authenticated(Self.unfinishedPath(showDetails: showDetails), log: &exchanges)
         // The list is usually the one of the last poll: then only the envelope's own fields are read.
         let parsed = FastJSONDecoder.parse(response.body)
         let fingerprint = (try? parsed.get()).flatMap { AnswerFingerprint(member: "data", of: $0) }
@@ -119,19 +130,121 @@ public actor ObshellClient {
     /// `GET /api/v1/task/dag/{id}`: one DAG, finished or not.
     /// - Throws: ``ObshellError`` `.notFound` when the agent does not know the id.
     public func dag(id: String, showDetails: Bool = true) async throws(ObshellError) -> Dag {
-        let response = try await self.authenticated(Self.dagPath(id: id, showDetails: showDetails))
+        var exchanges: [Exchange] = []
+        let response = try await self.authenticated(Self.dagPath(id: id, showDetails: showDetails), log: &exchanges)
         return try Self.payload(Dag.self, from: response)
+    }
+
+    // MARK: - Readings: outcomes with their exchanges
+
+    /// What one call gave, read through ``AgentAnswer``, with every exchange it made (oldest first): what
+    /// `--record` writes, and when the answer came.
+    public struct Reading: Sendable {
+        /// What the answer means: a list or a failure for a poll; found, not found or a failure for a DAG.
+        public var outcome: AgentAnswer.Outcome
+        /// Every request the call sent and what came back (a key fetch, a repeat after a key rejection).
+        public var exchanges: [Exchange]
+        /// Whether the call was cut short by a cancellation (a stop, a reload): it observed nothing.
+        public var cancelled: Bool
+
+        /// Makes a reading.
+        public init(outcome: AgentAnswer.Outcome, exchanges: [Exchange], cancelled: Bool = false) {
+            self.outcome = outcome
+            self.exchanges = exchanges
+            self.cancelled = cancelled
+        }
+    }
+
+    /// `GET /api/v1/task/dag/unfinish`, read as a poll: ``AgentAnswer/Outcome/list(_:agentTime:)`` or
+    /// ``AgentAnswer/Outcome/failed(_:)``, never a thrown error.
+    /// - Parameter showDetails: Whether nodes and sub-tasks are included (obwatch polls with details).
+    public func readUnfinished(showDetails: Bool = true) async -> Reading {
+        var exchanges: [Exchange] = []
+        do {
+            let response = try await self.authenticated(
+                Self.unfinishedPath(showDetails: showDetails),
+                log: &exchanges
+            )
+            let parsed = FastJSONDecoder.parse(response.body)
+            let fingerprint = (try? parsed.get()).flatMap { AnswerFingerprint(member: "data", of: $0) }
+            let outcome: AgentAnswer.Outcome
+            if let fingerprint, let last = self.lastList, last.showDetails == showDetails,
+                last.fingerprint == fingerprint
+            {
+                // The list of the last poll: only the envelope's own fields are read.
+                outcome = AgentAnswer.listAnswer(
+                    status: response.status,
+                    body: AgentAnswer.body(SkippedPayload.self, parsed: parsed, status: response.status)
+                ) { envelope in .list(last.dags, agentTime: envelope.timestamp) }
+            } else {
+                outcome = AgentAnswer.list(
+                    status: response.status,
+                    body: AgentAnswer.body(ContentList<Dag>.self, parsed: parsed, status: response.status)
+                )
+                if case .list(let dags, _) = outcome {
+                    self.lastList = fingerprint.map { LastList(fingerprint: $0, showDetails: showDetails, dags: dags) }
+                }
+            }
+            return Reading(outcome: Self.final(outcome), exchanges: exchanges)
+        } catch {
+            return Self.reading(failedWith: error, exchanges: exchanges)
+        }
+    }
+
+    /// `GET /api/v1/task/dag/{id}`, read as a confirmation: found, not found, or a failure, never a thrown error.
+    public func readDag(id: String, showDetails: Bool = true) async -> Reading {
+        var exchanges: [Exchange] = []
+        do {
+            let response = try await self.authenticated(
+                Self.dagPath(id: id, showDetails: showDetails),
+                log: &exchanges
+            )
+            let body = AgentAnswer.body(Dag.self, of: response.body, status: response.status)
+            return Reading(
+                outcome: Self.final(AgentAnswer.dag(status: response.status, body: body)),
+                exchanges: exchanges
+            )
+        } catch {
+            return Self.reading(failedWith: error, exchanges: exchanges)
+        }
+    }
+
+    /// A key rejection after the repeat is the call's failure: the client fetches the key once per call.
+    private static func final(_ outcome: AgentAnswer.Outcome) -> AgentAnswer.Outcome {
+        if case .keyRejected(let failure) = outcome { return .failed(failure) }
+        return outcome
+    }
+
+    /// The reading of a call that threw: worded from its last exchange, as its capture line replays, or from the
+    /// error when no exchange says more (the key unreadable, the header not encrypted).
+    private static func reading(failedWith error: ObshellError, exchanges: [Exchange]) -> Reading {
+        let cancelled = Task.isCancelled || error.code == .cancelled
+        var failure = AgentAnswer.failure(of: error)
+        if let last = exchanges.last {
+            if let transport = last.error {
+                failure = AgentAnswer.transportFailure("\(transport)").failure ?? failure
+            } else if let response = last.response, last.request.hasSuffix(" /api/v1/secret"),
+                let fetch = AgentAnswer.keyFetchFailure(status: response.status)
+            {
+                failure = fetch
+            }
+        }
+        return Reading(outcome: .failed(failure), exchanges: exchanges, cancelled: cancelled)
     }
 
     // MARK: - Authentication
 
-    private func authenticated(_ pathAndQuery: String) async throws(ObshellError) -> AgentResponse {
+    private func authenticated(
+        _ pathAndQuery: String,
+        log: inout [Exchange]
+    ) async throws(ObshellError) -> AgentResponse {
         if self.isLocalSocket {
-            return try await self.exchange(AgentRequest(pathAndQuery: pathAndQuery))
+            return try await self.exchange(AgentRequest(pathAndQuery: pathAndQuery), log: &log)
         }
         let hadKey = self.publicKey != nil
         let response = try await self.exchange(
-            AgentRequest(pathAndQuery: pathAndQuery, headers: [try await self.header(for: pathAndQuery)])
+            AgentRequest(pathAndQuery: pathAndQuery, headers: [try await self.header(for: pathAndQuery, log: &log)]),
+            log: &log
         )
         guard Self.isDecryptFailure(response) else { return response }
         // The agent's key changed (obshell regenerates short keys on upgrade): fetch it again and repeat once.
@@ -141,12 +254,13 @@ public actor ObshellClient {
         )
         self.publicKey = nil
         return try await self.exchange(
-            AgentRequest(pathAndQuery: pathAndQuery, headers: [try await self.header(for: pathAndQuery)])
+            AgentRequest(pathAndQuery: pathAndQuery, headers: [try await self.header(for: pathAndQuery, log: &log)]),
+            log: &log
         )
     }
 
-    private func header(for pathAndQuery: String) async throws(ObshellError) -> HTTPHeader {
-        let key = try await self.currentKey()
+    private func header(for pathAndQuery: String, log: inout [Exchange]) async throws(ObshellError) -> HTTPHeader {
+        let key = try await self.currentKey(log: &log)
         let expiry = Int64(self.now().timeIntervalSince1970) + self.headerLifetime.components.seconds
         let header = OCSHeader(auth: self.password.reveal(), ts: String(expiry), uri: pathAndQuery)
         do {
@@ -156,9 +270,9 @@ public actor ObshellClient {
         }
     }
 
-    private func currentKey() async throws(ObshellError) -> RSAPublicKey {
+    private func currentKey(log: inout [Exchange]) async throws(ObshellError) -> RSAPublicKey {
         if let key = self.publicKey { return key }
-        let response = try await self.exchange(AgentRequest(pathAndQuery: "/api/v1/secret"))
+        let response = try await self.exchange(AgentRequest(pathAndQuery: "/api/v1/secret"), log: &log)
         let secret = try Self.payload(AgentSecret.self, from: response)
         do {
             let key = try RSAPublicKey(base64DER: secret.publicKey)
@@ -178,23 +292,25 @@ public actor ObshellClient {
 
     // MARK: - Exchanges and answers
 
-    private func exchange(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
+    /// Sends one request and writes the exchange down in `log`, answered or not.
+    private func exchange(_ request: AgentRequest, log: inout [Exchange]) async throws(ObshellError) -> AgentResponse {
         let line = "\(request.method) \(request.pathAndQuery)"
         do {
             let response = try await self.transport.send(request)
-            self.onExchange?(Exchange(at: self.now(), request: line, response: response, error: nil))
+            log.append(Exchange(at: self.exchangeTime(), request: line, response: response))
             return response
         } catch {
-            self.onExchange?(Exchange(at: self.now(), request: line, response: nil, error: error))
+            log.append(Exchange(at: self.exchangeTime(), request: line, error: error))
             throw error
         }
     }
 
     private static func isDecryptFailure(_ response: AgentResponse) -> Bool {
-        guard response.status == 401,
-            let envelope = try? ObshellDecoder.envelope(JSONValue.self, from: response.body)
-        else { return false }
-        return envelope.error?.code == 1 || envelope.error?.errCode?.hasSuffix("Header.DecryptFailed") == true
+        guard response.status == 401 else { return false }
+        return AgentAnswer.isKeyRejection(
+            status: response.status,
+            error: AgentAnswer.errorMember(FastJSONDecoder.parse(response.body))
+        )
     }
 
     /// Decodes an answer's envelope, turning every failure status into the matching typed error.
@@ -245,7 +361,7 @@ public actor ObshellClient {
             code = .wrongPassword
         } else if error?.code == 1 || errCode?.hasSuffix("Header.DecryptFailed") == true {
             code = .decryptFailed
-        } else if status == 404 || errCode == "Task.NotFound" || error?.code == 2300 {
+        } else if AgentAnswer.isNotFound(status: status, error: error) {
             code = .notFound
         } else if status == 401 {
             code = .refused

@@ -155,124 +155,57 @@ public enum CaptureReader {
             throw bad("the line is not a JSON object")
         }
         guard let at = ObshellTime(raw.at) else { throw bad("\"at\" is not an RFC 3339 time: \(raw.at)") }
-        guard let kind = raw.kind else {
+        guard let answer = raw.answer else {
             let path = raw.request.split(separator: " ").last?.split(separator: "?").first
             let isKeyFetch = path == "/api/v1/secret"
-            let fetched = raw.error == nil && (200..<300).contains(raw.status ?? 0)
+            let fetchFailure: AgentAnswer.Failure? =
+                if let error = raw.error {
+                    AgentAnswer.transportFailure(error).failure
+                } else {
+                    AgentAnswer.keyFetchFailure(status: raw.status ?? 0)
+                }
             // The client fetches the key for its first authenticated request, always a poll, or again after a
             // rejection (see `read`): a fetch that failed outside a rejection is that poll, failed.
             let failedPoll =
-                isKeyFetch && !fetched
-                ? CaptureEntry(
-                    target: raw.target,
-                    observation: .failedPoll(
-                        reason: raw.error ?? "HTTP \(raw.status ?? 0) when fetching the agent's key",
-                        kind: raw.error.map(PollFailureKind.init(transportError:)) ?? .http,
-                        at: at
-                    ),
-                    line: number
-                )
-                : nil
+                isKeyFetch
+                ? fetchFailure.map { failure in
+                    CaptureEntry(
+                        target: raw.target,
+                        observation: .failedPoll(reason: failure.reason, kind: failure.kind, at: at),
+                        line: number
+                    )
+                } : nil
             return ParsedLine(
                 entry: failedPoll,
                 target: raw.target,
                 request: raw.request,
-                isKeyFetch: isKeyFetch && fetched,
+                isKeyFetch: isKeyFetch && fetchFailure == nil,
                 isKeyRejection: false,
                 isFailedKeyFetch: failedPoll != nil
             )
         }
         if raw.error == nil, raw.status == nil { throw bad("the line has neither \"status\" nor \"error\"") }
         let observation: Observation
-        switch kind {
-        case .poll:
-            switch self.pollOutcome(raw) {
-            case .success(let dags): observation = .list(dags, at: at)
-            case .failure(let reason): observation = .failedPoll(reason: reason.message, kind: reason.kind, at: at)
-            }
-        case .dag(let id):
-            observation = .confirmation(id: id, result: self.confirmationOutcome(raw), at: at)
+        let outcome: AgentAnswer.Outcome
+        switch answer {
+        case .poll(let body):
+            outcome =
+                raw.error.map(AgentAnswer.transportFailure) ?? AgentAnswer.list(status: raw.status ?? 0, body: body)
+            observation = .poll(outcome, at: at)
+        case .dag(let id, let body):
+            outcome =
+                raw.error.map(AgentAnswer.transportFailure) ?? AgentAnswer.dag(status: raw.status ?? 0, body: body)
+            observation = .confirmation(id: id, outcome, at: at)
         }
+        var isKeyRejection = false
+        if case .keyRejected = outcome { isKeyRejection = true }
         return ParsedLine(
             entry: CaptureEntry(target: raw.target, observation: observation, line: number),
             target: raw.target,
             request: raw.request,
             isKeyFetch: false,
-            isKeyRejection: self.isKeyRejection(raw)
+            isKeyRejection: isKeyRejection
         )
-    }
-
-    private static func isKeyRejection(_ raw: RawLine) -> Bool {
-        guard raw.status == 401, let error = raw.rejection else { return false }
-        return error.code == 1 || error.errCode?.hasSuffix("Header.DecryptFailed") == true
-    }
-
-    /// Why a poll failed, in words and sorted.
-    private struct Reason: Error {
-        var message: String
-        var kind: PollFailureKind
-    }
-
-    private static func pollOutcome(_ raw: RawLine) -> Result<[Dag], Reason> {
-        if let error = raw.error {
-            return .failure(Reason(message: error, kind: PollFailureKind(transportError: error)))
-        }
-        let status = raw.status ?? 0
-        // A body that is no envelope: a 2xx did not decode; a failure status is sorted by its status, or by the
-        // `error` object of a 401 when one could be read.
-        let undecoded: PollFailureKind =
-            (200..<300).contains(status) ? .decode : PollFailureKind(failedAnswer: status, error: raw.rejection)
-        let envelope: Envelope<ContentList<Dag>>
-        switch raw.body {
-        case nil: return .failure(Reason(message: "HTTP \(status) with no body", kind: undecoded))
-        case .text?, .ignored?, .dag?:
-            return .failure(Reason(message: "HTTP \(status): the body is not JSON", kind: undecoded))
-        case .poll(.failure(let error))?:
-            return .failure(
-                Reason(message: "HTTP \(status): the body is not an obshell answer: \(error.message)", kind: undecoded)
-            )
-        case .poll(.success(let decoded))?: envelope = decoded
-        }
-        guard (200..<300).contains(status), envelope.successful else {
-            return .failure(
-                Reason(
-                    message: self.describeFailure(status: status, error: envelope.error),
-                    kind: PollFailureKind(failedAnswer: status, error: envelope.error)
-                )
-            )
-        }
-        return .success(envelope.data?.contents ?? [])
-    }
-
-    private static func confirmationOutcome(_ raw: RawLine) -> ConfirmationResult {
-        if let error = raw.error { return .failed(reason: error) }
-        let status = raw.status ?? 0
-        if status == 404 { return .notFound }
-        let envelope: Envelope<Dag>
-        switch raw.body {
-        case nil, .text?, .ignored?, .poll?: return .failed(reason: "HTTP \(status): the body is not JSON")
-        case .dag(.failure(let error))?:
-            return .failed(reason: "HTTP \(status): the body is not an obshell answer: \(error.message)")
-        case .dag(.success(let decoded))?: envelope = decoded
-        }
-        if envelope.error?.errCode == "Task.NotFound" || envelope.status == 404 { return .notFound }
-        guard (200..<300).contains(status), envelope.successful, let dag = envelope.data else {
-            return .failed(reason: self.describeFailure(status: status, error: envelope.error))
-        }
-        return .found(dag)
-    }
-
-    /// `HTTP 500 Common.Unexpected: Unexpected error: Internal Server Error`.
-    private static func describeFailure(status: Int, error: APIError?) -> String {
-        var text = "HTTP \(status)"
-        if let code = error?.errCode {
-            text += " " + code
-        } else if let code = error?.code {
-            text += " code \(code)"
-        }
-        if let message = error?.message { text += ": " + message }
-        if error == nil, (200..<300).contains(status) { text += ": successful is false" }
-        return text
     }
 }
 
@@ -312,23 +245,19 @@ enum RequestKind: Equatable {
 /// The line is parsed once: `request` is read first, and it decides what `body` is decoded as (a list answer, a DAG
 /// answer, or nothing for requests the reader ignores), straight from the same parse.
 private struct RawLine: Decodable {
-    enum Body {
-        case poll(Result<Envelope<ContentList<Dag>>, ObshellError>)
-        case dag(Result<Envelope<Dag>, ObshellError>)
-        case text(String)
-        /// JSON the reader does not need (the answer to a request that is neither a poll nor a confirmation).
-        case ignored
+    /// The answer to a poll or a confirmation, read for ``AgentAnswer``.
+    enum Answer {
+        case poll(AgentAnswer.Body<ContentList<Dag>>)
+        case dag(id: String, AgentAnswer.Body<Dag>)
     }
 
     var at: String
     var target: String
     var request: String
-    var kind: RequestKind?
     var status: Int?
-    var body: Body?
     var error: String?
-    /// The answer's `error` object read on its own, for a 401 whose body is not a whole envelope.
-    var rejection: APIError?
+    /// The answer, for a poll or a confirmation; `nil` for every other request.
+    var answer: Answer?
 
     enum CodingKeys: String, CodingKey { case at, target, request, status, body, error }
     private enum ErrorKeys: String, CodingKey { case error }
@@ -338,41 +267,32 @@ private struct RawLine: Decodable {
         self.at = try container.decode(String.self, forKey: .at)
         self.target = try container.decode(String.self, forKey: .target)
         self.request = try container.decode(String.self, forKey: .request)
-        self.kind = RequestKind(self.request)
         self.status = try container.decodeIfPresent(Int.self, forKey: .status)
         self.error = try container.decodeIfPresent(String.self, forKey: .error)
-        guard container.contains(.body), try !container.decodeNil(forKey: .body) else {
-            self.body = nil
-            return
-        }
-        // An envelope is tried first: a failed `decode(String.self)` costs an error with its coding path, and
-        // nearly every body is an object.
-        switch self.kind {
-        case .poll:
-            let result = ObshellDecoder.envelope(
-                ContentList<Dag>.self,
-                nestedIn: try container.superDecoder(forKey: .body)
-            )
-            self.body = Self.textIfNotEnvelope(result, container) ?? .poll(result)
-        case .dag:
-            let result = ObshellDecoder.envelope(Dag.self, nestedIn: try container.superDecoder(forKey: .body))
-            self.body = Self.textIfNotEnvelope(result, container) ?? .dag(result)
-        case nil:
-            self.body = .ignored
-        }
-        if self.status == 401 {
-            let body = try? container.nestedContainer(keyedBy: ErrorKeys.self, forKey: .body)
-            self.rejection = try? body?.decodeIfPresent(APIError.self, forKey: .error)
+        switch RequestKind(self.request) {
+        case .poll: self.answer = .poll(try Self.body(ContentList<Dag>.self, container, status: self.status))
+        case .dag(let id): self.answer = .dag(id: id, try Self.body(Dag.self, container, status: self.status))
+        case nil: self.answer = nil
         }
     }
 
-    /// The body as text, when no envelope could be read from it because it is a string.
-    private static func textIfNotEnvelope<Payload>(
-        _ result: Result<Envelope<Payload>, ObshellError>,
-        _ container: KeyedDecodingContainer<CodingKeys>
-    ) -> Body? {
-        guard case .failure = result else { return nil }
-        return (try? container.decode(String.self, forKey: .body)).map { .text($0) }
+    /// The body as ``AgentAnswer`` reads it: an envelope, or text when it is a string.
+    private static func body<Payload: Decodable & Sendable>(
+        _ payload: Payload.Type,
+        _ container: KeyedDecodingContainer<CodingKeys>,
+        status: Int?
+    ) throws -> AgentAnswer.Body<Payload> {
+        guard container.contains(.body), try !container.decodeNil(forKey: .body) else { return .missing }
+        // An envelope is tried first: a failed `decode(String.self)` costs an error with its coding path, and
+        // nearly every body is an object.
+        let result = ObshellDecoder.envelope(Payload.self, nestedIn: try container.superDecoder(forKey: .body))
+        if case .failure = result, (try? container.decode(String.self, forKey: .body)) != nil { return .notJSON }
+        var rejection: APIError?
+        if status == 401 {
+            let body = try? container.nestedContainer(keyedBy: ErrorKeys.self, forKey: .body)
+            rejection = try? body?.decodeIfPresent(APIError.self, forKey: .error)
+        }
+        return .object(result, error: rejection)
     }
 }
 

@@ -51,8 +51,25 @@ public struct StateStore: Sendable {
     ///   - timestamp: The suffix for a file moved aside (the caller's clock, e.g. `20260101T020304Z`).
     /// - Returns: The state (empty when there is none) and a warning when a file was moved aside.
     public func load(target: String, timestamp: String) -> Loaded {
-        let loaded = self.file(target: target).load(timestamp: timestamp)
-        guard let setAside = loaded.setAside else { return Loaded(state: loaded.value ?? TrackerState(), warning: nil) }
+        let loaded = self.load(TrackerState.self, target: target, timestamp: timestamp)
+        return Loaded(state: loaded.value ?? TrackerState(), warning: loaded.warning)
+    }
+
+    /// Loads a target's file as any value that carries the state's `version` (the state itself, or the state with
+    /// what goes with it).
+    /// - Parameters:
+    ///   - type: What the file holds.
+    ///   - target: The target's name.
+    ///   - timestamp: The suffix for a file moved aside.
+    /// - Returns: The value (`nil` when there is none, or it was moved aside) and a warning when a file was moved
+    ///   aside.
+    public func load<Value: Codable>(
+        _ type: Value.Type,
+        target: String,
+        timestamp: String
+    ) -> (value: Value?, warning: String?) {
+        let loaded = self.file(Value.self, target: target).load(timestamp: timestamp)
+        guard let setAside = loaded.setAside else { return (loaded.value, nil) }
         let problem =
             switch setAside.problem {
             case .newerVersion(let version): "it was written by a newer obwatch (state version \(version))"
@@ -65,12 +82,18 @@ public struct StateStore: Sendable {
                 "the state of \(target) at \(self.fileURL(target: target).path) is ignored because \(problem), "
                     + "and it could not be moved aside"
             }
-        return Loaded(state: TrackerState(), warning: warning)
+        return (nil, warning)
     }
 
     /// Saves a target's state atomically.
     /// - Throws: ``TrackerError`` `.stateWriteFailed` when the directory or file cannot be written.
     public func save(_ state: TrackerState, target: String) throws(TrackerError) {
+        try self.save(value: state, target: target)
+    }
+
+    /// Saves any value as a target's file, atomically.
+    /// - Throws: ``TrackerError`` `.stateWriteFailed` when the directory or file cannot be written.
+    public func save<Value: Codable>(value: Value, target: String) throws(TrackerError) {
         let url = self.fileURL(target: target)
         func failure(_ message: String, _ cause: String? = nil) -> TrackerError {
             TrackerError(code: .stateWriteFailed, message: message, file: url.path, cause: cause)
@@ -79,7 +102,7 @@ public struct StateStore: Sendable {
             throw failure("cannot create the state directory \(self.directory.path)", reason)
         }
         do {
-            try self.file(target: target).save(state)
+            try self.file(Value.self, target: target).save(value)
         } catch {
             throw error.code == .unencodable
                 ? failure("cannot encode the state", error.cause) : failure(error.message, error.cause)
@@ -87,7 +110,7 @@ public struct StateStore: Sendable {
     }
 
     /// A target's file: a newer version is refused before decoding, and a file set aside loses its `.json`.
-    private func file(target: String) -> StateFile<TrackerState> {
+    private func file<Value: Codable>(_ type: Value.Type, target: String) -> StateFile<Value> {
         StateFile(
             url: self.fileURL(target: target),
             newestVersion: TrackerState.currentVersion,

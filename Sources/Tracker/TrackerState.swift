@@ -37,11 +37,6 @@ public struct TrackerState: Sendable, Hashable, Codable {
     public var lastGoodPoll: ObshellTime?
     /// Why the last poll failed, while polls fail.
     public var lastError: String?
-    /// Events made from this state's observations and not yet handed on (routed, their notifications on the
-    /// outbox's disk). The daemon saves them with the state before handing them on and clears them after, so a
-    /// crash in between hands them on again after the restart instead of losing them; the outbox knows each
-    /// notification by its id, so nothing is sent twice. `nil` when there are none.
-    public var handoff: [EventBatch]?
 
     /// An empty state: nothing seen yet.
     public init() {

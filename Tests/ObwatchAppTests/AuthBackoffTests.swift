@@ -2,6 +2,8 @@ import ConfigModel
 import Foundation
 import Logging
 import ObshellModel
+import ObwatchTestKit
+import Pipeline
 import Simulator
 import Synchronization
 import Testing
@@ -25,11 +27,14 @@ struct AuthBackoffTests {
 
     @Test("a reload keeps the back-off of an unchanged password and drops it for a new one")
     func bookAcrossReloads() {
-        let book = AuthBackoffBook()
+        let clock = ManualClock()
+        let book = AuthBackoffBook(clock: clock)
         let wrong = Password("wrong")
         #expect(book.refused(target: "prod", password: wrong, interval: .seconds(60)) == .seconds(60))
         #expect(book.refused(target: "prod", password: wrong, interval: .seconds(60)) == .seconds(120))
-        #expect(book.remainingWait(target: "prod", password: wrong).map { $0 > .seconds(100) } == true)
+        #expect(book.remainingWait(target: "prod", password: wrong) == .seconds(120))
+        clock.advance(by: .seconds(100))
+        #expect(book.remainingWait(target: "prod", password: wrong) == .seconds(20))
         #expect(book.remainingWait(target: "prod", password: Password("fixed")) == nil)
         // A new password starts its own count.
         #expect(book.refused(target: "prod", password: Password("fixed"), interval: .seconds(60)) == .seconds(60))
@@ -67,10 +72,10 @@ struct AuthBackoffTests {
         )
         let clock = ImmediateClock(stopAfter: 16)
         let box = EventBox()
-        let poller = TargetPoller(
+        let poller = await TargetPoller(
             target: target,
             settings: TrackerSettings(downAfter: 3),
-            store: StateStore(directory: folder),
+            storage: LocalStateFolder(directory: folder, clock: clock),
             clock: clock,
             random: { 0 },
             sink: { box.append($0.events) }
@@ -109,10 +114,10 @@ struct AuthBackoffTests {
         )
         let clock = ImmediateClock(stopAfter: 5)
         let box = EventBox()
-        let poller = TargetPoller(
+        let poller = await TargetPoller(
             target: target,
             settings: TrackerSettings(downAfter: 2),
-            store: StateStore(directory: folder),
+            storage: LocalStateFolder(directory: folder, clock: clock),
             clock: clock,
             random: { 0 },
             sink: { box.append($0.events) }
@@ -143,12 +148,18 @@ struct UnsavedStateTests {
             labels: [:]
         )
         let failures = EventCounter()
-        let health = PipelineHealth(logger: Logger(label: "test"), onSaveFailure: { failures.increment() })
+        let clock = ManualClock()
+        let health = PipelineHealth(
+            logger: Logger(label: "test"),
+            clock: clock,
+            onSaveFailure: { failures.increment() }
+        )
         let box = EventBox()
-        let poller = TargetPoller(
+        let poller = await TargetPoller(
             target: target,
             settings: TrackerSettings(),
-            store: StateStore(directory: blocker.appendingPathComponent("state")),
+            storage: LocalStateFolder(directory: blocker.appendingPathComponent("state"), clock: clock),
+            clock: clock,
             health: health,
             sink: { box.append($0.events) }
         )

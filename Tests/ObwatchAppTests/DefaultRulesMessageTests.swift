@@ -5,7 +5,9 @@ import Foundation
 import Logging
 import Messages
 import ObshellModel
+import ObwatchTestKit
 import PeerSupport
+import Pipeline
 import Routing
 import Simulator
 import Synchronization
@@ -40,9 +42,11 @@ struct DefaultRulesMessageTests {
                 makeSender: { DeliverySenders.make(for: $0, templates: MessageTemplates(receiver: $0, config: config)) }
             )
             await outbox.start()
-            let routing = RoutingStage(
+            let clock = ManualClock.scenario()
+            let storage = LocalStateFolder(directory: folder, clock: clock)
+            let routing = await RoutingStage(
                 router: Router(config: config),
-                stateDirectory: folder,
+                storage: storage,
                 logger: Logger(label: "test"),
                 deliver: { notifications throws(DeliveryError) in
                     handed.withLock { $0 += notifications }
@@ -50,22 +54,23 @@ struct DefaultRulesMessageTests {
                 },
                 output: { _ in }
             )
-            let clock = ScenarioClock()
             let target = try #require(config.targets.first)
-            let poller = TargetPoller(
+            let poller = await TargetPoller(
                 target: target,
                 settings: config.trackerSettings,
-                store: StateStore(directory: folder),
-                now: { clock.now() },
+                storage: storage,
+                clock: clock,
                 sink: { try await routing.observed($0) }
             )
-            var elapsed = Duration.zero
-            while elapsed <= scenario.lastStepTime + .seconds(30) {
-                elapsed = try await running.simulator.advance(by: .seconds(5))
-                clock.set(await running.simulator.state().now.date)
-                _ = await poller.pollOnce()
-                // group_wait falls due between polls, as the daemon's loop ticks it.
-                await routing.tick(at: ObshellTime(date: clock.now()))
+            try await withRunning(routing) {
+                var elapsed = Duration.zero
+                while elapsed <= scenario.lastStepTime + .seconds(30) {
+                    elapsed = try await running.simulator.advance(by: .seconds(5))
+                    clock.advance(toWall: await running.simulator.state().now.date)
+                    _ = await poller.pollOnce()
+                    // group_wait falls due between polls, as the daemon's ticker ticks it.
+                    await routing.tick(at: ObshellTime(date: clock.wallNow))
+                }
             }
 
             // What the rules sent the chat: the failure, then its resolution by the retry; nothing else.

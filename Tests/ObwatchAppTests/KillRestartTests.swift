@@ -5,7 +5,9 @@ import Foundation
 import ObshellModel
 import ObwatchTestKit
 import PeerSupport
+import Pipeline
 import Simulator
+import Support
 import Synchronization
 import Testing
 import Tracker
@@ -246,15 +248,18 @@ struct KillRestartTests {
             timeout: .seconds(30),
             labels: [:]
         )
-        func makePoller() -> TargetPoller {
-            TargetPoller(
+        // The simulator answers in real time, as the daemon polls it.
+        let clock = SystemClock()
+        func makePoller() async -> TargetPoller {
+            await TargetPoller(
                 target: target,
                 settings: TrackerSettings(),
-                store: StateStore(directory: folder),
+                storage: LocalStateFolder(directory: folder, clock: clock),
+                clock: clock,
                 sink: { _ in }
             )
         }
-        let first = makePoller()
+        let first = await makePoller()
         _ = await first.pollOnce()
         _ = try await simulator.advance(to: failureAt)
         _ = await first.pollOnce()

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ObshellModel
 import ObwatchTestKit
+import Pipeline
 import Routing
 import Simulator
 import Synchronization
@@ -60,32 +61,35 @@ struct ScenarioReplayTests {
         let config = try Self.rulesConfig(in: folder)
         let router = Router(config: config)
         let settings = config.trackerSettings
-        let clock = ScenarioClock()
+        let clock = ManualClock.scenario()
+        let storage = LocalStateFolder(directory: folder.appendingPathComponent("state"), clock: clock)
         let collected = EventBox()
         let routed = EventBox()
-        let routing = RoutingStage(
+        let routing = await RoutingStage(
             router: router,
-            stateDirectory: folder.appendingPathComponent("state"),
+            storage: storage,
             logger: Logger(label: "test"),
             output: { routed.append($0.events) }
         )
-        let poller = TargetPoller(
+        let poller = await TargetPoller(
             target: target,
             settings: settings,
-            store: StateStore(directory: folder.appendingPathComponent("state")),
+            storage: storage,
             recorder: recorder,
-            now: { clock.now() },
+            clock: clock,
             sink: { batch in
                 collected.append(batch.events)
                 try await routing.observed(batch)
             }
         )
 
-        var elapsed = Duration.zero
-        while elapsed <= scenario.lastStepTime + .seconds(20) {
-            elapsed = try await simulator.advance(by: walk.step(elapsed))
-            clock.set(await simulator.state().now.date)
-            _ = await poller.pollOnce()
+        try await withRunning(routing) {
+            var elapsed = Duration.zero
+            while elapsed <= scenario.lastStepTime + .seconds(20) {
+                elapsed = try await simulator.advance(by: walk.step(elapsed))
+                clock.advance(toWall: await simulator.state().now.date)
+                _ = await poller.pollOnce()
+            }
         }
         recorder.close()
 

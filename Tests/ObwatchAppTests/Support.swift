@@ -35,11 +35,3 @@ struct ManualSimulator {
     /// Stops serving.
     func stop() { self.server.cancel() }
 }
-
-/// The simulator's scenario time as a wall clock a poller reads without awaiting.
-final class ScenarioClock: Sendable {
-    private let date = Mutex(Date(timeIntervalSince1970: 0))
-
-    func set(_ date: Date) { self.date.withLock { $0 = date } }
-    func now() -> Date { self.date.withLock { $0 } }
-}

@@ -1,7 +1,10 @@
 import ConfigModel
 import Foundation
 import ObshellModel
+import ObwatchTestKit
+import Pipeline
 import Simulator
+import Support
 import Synchronization
 import Testing
 import Tracker
@@ -38,10 +41,10 @@ struct TargetPollerTests {
         )
         let clock = ImmediateClock(stopAfter: 3)
         let box = EventBox()
-        let poller = TargetPoller(
+        let poller = await TargetPoller(
             target: target,
             settings: TrackerSettings(downAfter: 2),
-            store: StateStore(directory: folder),
+            storage: LocalStateFolder(directory: folder, clock: clock),
             clock: clock,
             random: { 0.5 },
             sink: { box.append($0.events) }
@@ -52,7 +55,7 @@ struct TargetPollerTests {
         #expect(!box.all.map { $0.jsonLine() }.joined().contains("never-shown"))
         let saved = StateStore(directory: folder).load(target: "nowhere", timestamp: "t")
         #expect(saved.warning == nil)
-        #expect(saved.state == (await poller.tracker.state))
+        #expect(saved.state == (await poller.journal.state))
     }
 
     @Test("events that could not be handed on are handed on first at the next poll, or after a restart, same ids")
@@ -74,11 +77,13 @@ struct TargetPollerTests {
         }
         let gate = Switch()
         let box = EventBox()
-        func poller() -> TargetPoller {
-            TargetPoller(
+        let clock = ManualClock()
+        func poller() async -> TargetPoller {
+            await TargetPoller(
                 target: target,
                 settings: TrackerSettings(downAfter: 1),
-                store: StateStore(directory: folder),
+                storage: LocalStateFolder(directory: folder, clock: clock),
+                clock: clock,
                 sink: { batch in
                     if gate.refusing.withLock({ $0 }) { throw Refused() }
                     box.append(batch.events)
@@ -86,17 +91,20 @@ struct TargetPollerTests {
             )
         }
         // The first poll fails and makes target_down, which the sink refuses: it stays on disk with the state.
-        let first = poller()
+        let first = await poller()
         #expect(await first.pollOnce() == [])
-        let staged = StateStore(directory: folder).load(target: "nowhere", timestamp: "t").state
-        #expect(staged.handoff?.flatMap(\.events).map(\.type) == [.targetDown])
+        let staged = try #require(
+            StateStore(directory: folder).load(TargetRecord.self, target: "nowhere", timestamp: "t").value
+        )
+        #expect(staged.pending.flatMap(\.events).map(\.type) == [.targetDown])
         // A restart: the new poller hands it on before it polls; the next failed poll makes nothing new.
         gate.refusing.withLock { $0 = false }
-        let second = poller()
+        let second = await poller()
         _ = await second.pollOnce()
         #expect(box.all.map(\.type) == [.targetDown])
-        #expect(box.all.first?.id == staged.handoff?.first?.events.first?.id)
-        #expect(StateStore(directory: folder).load(target: "nowhere", timestamp: "t").state.handoff == nil)
+        #expect(box.all.first?.id == staged.pending.first?.events.first?.id)
+        let handedOn = StateStore(directory: folder).load(TargetRecord.self, target: "nowhere", timestamp: "t")
+        #expect(handedOn.value?.pending == [])
     }
 
     @Test("scale-out-fails: live events equal the replay of the recording; a restart fires no second started")
@@ -109,7 +117,6 @@ struct TargetPollerTests {
         let folder = try temporaryFolder("obwatch-poller")
         let capturePath = folder.appendingPathComponent("capture.jsonl").path
         let recorder = try CaptureRecorder(path: capturePath)
-        let store = StateStore(directory: folder.appendingPathComponent("state"))
         let target = ObwatchConfig.Target(
             name: "sim",
             url: url,
@@ -119,28 +126,29 @@ struct TargetPollerTests {
             labels: ["env": "test"]
         )
         let settings = TrackerSettings()
-        let clock = ScenarioClock()
+        let clock = ManualClock.scenario()
+        let storage = LocalStateFolder(directory: folder.appendingPathComponent("state"), clock: clock)
         let box = EventBox()
-        func makePoller() -> TargetPoller {
-            TargetPoller(
+        func makePoller() async -> TargetPoller {
+            await TargetPoller(
                 target: target,
                 settings: settings,
-                store: store,
+                storage: storage,
                 recorder: recorder,
-                now: { clock.now() },
+                clock: clock,
                 sink: { box.append($0.events) }
             )
         }
 
-        var poller = makePoller()
+        var poller = await makePoller()
         var firstRun: [Event] = []
         var secondRun: [Event] = []
         var elapsed = Duration.zero
         let restartAt = Duration.seconds(30)
         while elapsed <= scenario.lastStepTime + .seconds(20) {
             elapsed = try await simulator.advance(by: .seconds(5))
-            clock.set(await simulator.state().now.date)
-            if elapsed == restartAt + .seconds(5) { poller = makePoller() }
+            clock.advance(toWall: await simulator.state().now.date)
+            if elapsed == restartAt + .seconds(5) { poller = await makePoller() }
             let events = await poller.pollOnce()
             if elapsed <= restartAt { firstRun += events } else { secondRun += events }
         }

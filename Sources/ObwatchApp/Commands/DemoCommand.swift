@@ -6,6 +6,7 @@ import Logging
 import Messages
 import ObshellAgent
 import ObshellModel
+import Pipeline
 import Routing
 import Simulator
 import Support
@@ -164,19 +165,23 @@ struct DemoCommand: AsyncParsableCommand {
             }
         )
         await outbox.start()
-        let routing = RoutingStage(
+        let clock = ScenarioTimeClock(wall: { scenarioTime.withLock { $0 } })
+        let storage = LocalStateFolder(directory: stateDirectory, clock: clock)
+        let routing = await RoutingStage(
             router: Router(config: config),
-            stateDirectory: stateDirectory,
+            storage: storage,
             logger: silent,
             deliver: { notifications throws(DeliveryError) in try await outbox.accept(notifications) },
             output: { result in for event in result.events { print(Self.line(for: event)) } }
         )
+        let routingTask = Task { try? await routing.run() }
+        defer { routingTask.cancel() }
         guard let target = config.targets.first else { return [:] }
-        let poller = TargetPoller(
+        let poller = await TargetPoller(
             target: target,
             settings: config.trackerSettings,
-            store: StateStore(directory: stateDirectory),
-            now: { scenarioTime.withLock { $0 } },
+            storage: storage,
+            clock: clock,
             logger: silent,
             sink: { try await routing.observed($0) }
         )

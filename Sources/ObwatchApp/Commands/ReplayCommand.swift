@@ -105,11 +105,9 @@ struct ReplayCommand: AsyncParsableCommand {
                     emit(events)
                     continue
                 }
-                // The capture's clock drives the rules: reminders due before this line come out before its events;
-                // one due at the very instant of the line waits for it, so a resolution at that instant stops it.
-                let at = entry.observation.at
-                emit(router.tick(at: at.adding(.nanoseconds(-1)), state: &routing).events)
-                emit(router.route(events, at: at, state: &routing).events)
+                // The capture's clock drives the rules, through the daemon's own observe step.
+                let batch = EventBatch(events: events, at: entry.observation.at)
+                for result in router.observe(batch, state: &routing) { emit(result.events) }
             }
         }
         return output

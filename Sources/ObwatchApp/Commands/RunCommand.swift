@@ -6,7 +6,9 @@ import Foundation
 import Logging
 import Metrics
 import ObshellModel
+import Pipeline
 import ServiceLifecycle
+import Support
 import Synchronization
 import Tracker
 import UnixSignals
@@ -72,6 +74,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         defer { recorder?.close() }
+        let clock = SystemClock()
         let logger = Logger(label: "obwatch")
         let metrics = DaemonMetrics()
         MetricsSystem.bootstrap(metrics.factory)
@@ -79,9 +82,9 @@ struct RunCommand: AsyncParsableCommand {
             metrics: metrics,
             events: EventLog(),
             readiness: Readiness(targets: config.targets.map(\.name)),
-            health: PipelineHealth(logger: logger, onSaveFailure: { metrics.stateSaveFailure() }),
+            health: PipelineHealth(logger: logger, clock: clock, onSaveFailure: { metrics.stateSaveFailure() }),
             monitor: WatcherMonitor(stateDirectory: URL(fileURLWithPath: config.stateDirectory)),
-            backoffBook: AuthBackoffBook()
+            backoffBook: AuthBackoffBook(clock: clock)
         )
         let dagSource = DagSource()
         // The daemon owns the status API: it listens before anything starts, moves when a reload changes `http:`,
@@ -103,7 +106,8 @@ struct RunCommand: AsyncParsableCommand {
             notifier: SystemdNotifier(),
             output: EventOutput(),
             logger: logger,
-            statusEndpoint: statusEndpoint
+            statusEndpoint: statusEndpoint,
+            clock: clock
         )
         dagSource.attach(daemon)
         let group = ServiceGroup(

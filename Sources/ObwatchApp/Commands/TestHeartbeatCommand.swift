@@ -1,6 +1,8 @@
 import ArgumentParser
 import ConfigModel
 import Foundation
+import Pipeline
+import Support
 
 /// `obwatch test-heartbeat`: one heartbeat ping now, and what the checker answered.
 struct TestHeartbeatCommand: AsyncParsableCommand {
@@ -27,7 +29,11 @@ struct TestHeartbeatCommand: AsyncParsableCommand {
             StandardError.write("obwatch test-heartbeat: \(self.config) has no heartbeat: block")
             throw ExitCode(1)
         }
-        let result = await HeartbeatPinger(settings: settings).ping()
+        let result = await HeartbeatPinger(
+            settings: settings,
+            userAgent: "obwatch/\(ObwatchVersion.current)",
+            clock: SystemClock()
+        ).ping()
         let output =
             "heartbeat (\(settings.method.rawValue) \(settings.redactedURL)): "
             + (result.ok ? "the checker took the ping" : "the ping failed") + "; it answered: \(result.detail)"

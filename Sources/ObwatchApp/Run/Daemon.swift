@@ -5,8 +5,10 @@ import Foundation
 import Logging
 import Messages
 import ObshellModel
+import Pipeline
 import Routing
 import ServiceLifecycle
+import Support
 import Synchronization
 import Tracker
 import UnixSignals
@@ -27,13 +29,17 @@ struct DaemonTelemetry: Sendable {
     var syslogProgress = SyslogProgressBook()
 }
 
-/// One configuration at work: the outbox, the router and a poller per target, each polling in a task of its own.
-/// A reload stops one core and starts the next on the same state folder, so every target keeps its state.
+/// One configuration at work: the outbox, the routing stage and the ticker, and a poller per target, each in a task
+/// of its own. A reload stops one core and starts the next on the same state folder, so every target keeps its state.
 final class DaemonCore: Sendable {
     let config: ObwatchConfig
     let pollers: [TargetPoller]
     private let outbox: Outbox
+    /// The pollers and the ticker: stopped first.
     private let tasks: Mutex<[Task<Void, Never>]>
+    /// The routing stage: stopped once nothing submits to it any more.
+    private let routingTask: Mutex<Task<Void, Never>?>
+    private let clock: any ObwatchClock
     private let logger: Logger
 
     /// Starts polling, routing and delivering.
@@ -43,11 +49,14 @@ final class DaemonCore: Sendable {
         telemetry: DaemonTelemetry,
         notifier: SystemdNotifier,
         output: EventOutput,
+        clock: any ObwatchClock,
         logger: Logger
     ) async {
         self.config = config
+        self.clock = clock
         self.logger = logger
         let stateDirectory = URL(fileURLWithPath: config.stateDirectory)
+        let storage = LocalStateFolder(directory: stateDirectory, clock: clock)
         let metrics = telemetry.metrics
         let outbox = Outbox(
             receivers: config.receivers,
@@ -78,9 +87,9 @@ final class DaemonCore: Sendable {
         let events = telemetry.events
         let health = telemetry.health
         health.setTargets(config.targets.map(\.name))
-        let routing = RoutingStage(
+        let routing = await RoutingStage(
             router: Router(config: config),
-            stateDirectory: stateDirectory,
+            storage: storage,
             logger: Logger(label: "obwatch.router"),
             deliver: { notifications throws(DeliveryError) in try await outbox.accept(notifications) },
             health: health,
@@ -95,119 +104,60 @@ final class DaemonCore: Sendable {
                 await events.append(result.events)
             }
         )
+        self.routingTask = Mutex(Task { try? await routing.run() })
         let settings = config.trackerSettings
-        let store = StateStore(directory: stateDirectory)
-        self.pollers = config.targets.map { target in
-            TargetPoller(
-                target: target,
-                settings: settings,
-                store: store,
-                recorder: recorder,
-                health: health,
-                backoffBook: telemetry.backoffBook,
-                onPoll: { result, seconds, state in
-                    metrics.pollFinished(target: target.name, result: result, seconds: seconds)
-                    metrics.dagsTracked(target: target.name, byState: DaemonCore.countByState(state))
-                    telemetry.readiness.polled(target: target.name)
-                },
-                sink: { try await routing.observed($0) }
+        var pollers: [TargetPoller] = []
+        for target in config.targets {
+            pollers.append(
+                await TargetPoller(
+                    target: target,
+                    settings: settings,
+                    storage: storage,
+                    recorder: recorder,
+                    clock: clock,
+                    health: health,
+                    backoffBook: telemetry.backoffBook,
+                    onPoll: { result, seconds, state in
+                        metrics.pollFinished(target: target.name, result: result, seconds: seconds)
+                        metrics.dagsTracked(target: target.name, byState: DaemonCore.countByState(state))
+                        telemetry.readiness.polled(target: target.name)
+                    },
+                    sink: { try await routing.observed($0) }
+                )
             )
         }
+        self.pollers = pollers
         let heartbeat = config.heartbeat.map { settings in
-            HeartbeatPinger(settings: settings, onPing: { metrics.heartbeat(result: $0) })
+            HeartbeatPinger(
+                settings: settings,
+                userAgent: "obwatch/\(ObwatchVersion.current)",
+                clock: clock,
+                onPing: { metrics.heartbeat(result: $0) }
+            )
         }
-        let monitor = telemetry.monitor
-        let readiness = telemetry.readiness
-        // Polls are "happening" while one ended within two of the longest intervals (plus its timeout).
-        let longestInterval = config.targets.map { $0.pollInterval + $0.timeout }.max() ?? .seconds(60)
-        let pollsExpectedWithin = longestInterval * 2 + .seconds(2)
-        let stuckAfter = config.defaults.stuckAfter
-        var tasks: [Task<Void, Never>] = self.pollers.map { poller in Task { _ = try? await poller.run() } }
-        tasks.append(
-            Task {
-                // Reminders and group_wait fall due between polls too. The watchdog and the heartbeat are pinged
-                // from here, after the router answered: a daemon whose routing is stuck stops pinging, systemd
-                // restarts it and the heartbeat's checker pages.
-                var lastPing = ContinuousClock.now
-                var lastTrim = ContinuousClock.now
-                var countedJournalFailures = 0
-                var lastStatus = "watching \(config.targets.count) target(s)"
-                while !Task.isCancelled {
-                    do {
-                        try await Task.sleep(for: .seconds(1))
-                    } catch {
-                        return
-                    }
-                    await routing.tick(at: ObshellTime(date: Date()))
-                    let now = Date()
-                    let backlog = await outbox.backlog()
-                    for entry in backlog {
-                        let age = entry.oldest.map { now.timeIntervalSince($0) } ?? 0
-                        metrics.outbox(receiver: entry.receiver, depth: entry.depth, oldestAgeSeconds: age)
-                    }
-                    // An idle daemon writes nothing for minutes: a probe file each second finds a disk that went
-                    // read-only before a real save needs it (and the heartbeat stops within a tick or two).
-                    if let reason = StateDirectoryCheck.problem(path: stateDirectory.path) {
-                        health.saveFailed(
-                            "state_dir",
-                            reason: "state_dir \(stateDirectory.path): \(reason)",
-                            countEach: false
-                        )
-                    } else {
-                        health.saved("state_dir")
-                    }
-                    // The outbox journals count as state: one that cannot be written is the same episode.
-                    let storage = await outbox.storageStatus()
-                    for _ in countedJournalFailures..<storage.failedWrites { metrics.stateSaveFailure() }
-                    countedJournalFailures = max(countedJournalFailures, storage.failedWrites)
-                    let stateProblem = health.stateProblem ?? storage.problem.map { "outbox journal: \($0)" }
-                    let problems = WatcherMonitor.problems(
-                        stateProblem: stateProblem,
-                        backlog: backlog,
-                        stuckAfter: stuckAfter,
-                        allTargetsFailing: health.allTargetsFailing,
-                        targetCount: health.targetCount,
-                        now: now
-                    )
-                    readiness.setProblems(problems.map(\.detail))
-                    metrics.watcherDegraded(!problems.isEmpty)
-                    let watcherEvents = monitor.update(problems, at: ObshellTime(date: now))
-                    let status =
-                        problems.isEmpty
-                        ? "watching \(config.targets.count) target(s)"
-                        : "degraded: " + problems.map(\.detail).joined(separator: "; ")
-                    if status != lastStatus {
-                        // `systemctl status obwatch` shows it: a degraded daemon does not look healthy there either.
-                        _ = notifier.status(status)
-                        lastStatus = status
-                    }
-                    if !watcherEvents.isEmpty {
-                        do {
-                            try await routing.observed(EventBatch(events: watcherEvents, at: ObshellTime(date: now)))
-                        } catch {
-                            logger.error(
-                                "the watcher's own event could not be routed",
-                                metadata: ["error": "\(error)"]
-                            )
-                        }
-                    }
-                    if let heartbeat {
-                        var why = problems.map(\.detail)
-                        let polling = health.lastPoll.map { ContinuousClock.now - $0 < pollsExpectedWithin } ?? false
-                        if !polling { why.append("no poll has ended in the last \(pollsExpectedWithin)") }
-                        heartbeat.tick(healthy: why.isEmpty, why: why.joined(separator: "; "))
-                    }
-                    if let interval = notifier.watchdogInterval, ContinuousClock.now - lastPing >= interval {
-                        notifier.watchdog()
-                        lastPing = ContinuousClock.now
-                    }
-                    if ContinuousClock.now - lastTrim >= .seconds(30) {
-                        MemoryTrim.releaseFreePages()
-                        lastTrim = ContinuousClock.now
-                    }
-                }
-            }
+        let watch = DaemonWatch(
+            config: config,
+            stateDirectory: stateDirectory,
+            routing: routing,
+            outbox: outbox,
+            telemetry: telemetry,
+            notifier: notifier,
+            heartbeat: heartbeat,
+            logger: logger
         )
+        var jobs = [
+            // Reminders and group_wait fall due between polls too. The watchdog and the heartbeat are pinged after
+            // the router answered: a daemon whose routing is stuck stops pinging, systemd restarts it and the
+            // heartbeat's checker pages.
+            Ticker.Job("watch", every: .zero) { now in await watch.tick(now: now) }
+        ]
+        if let interval = notifier.watchdogInterval {
+            jobs.append(Ticker.Job("watchdog", every: interval) { _ in notifier.watchdog() })
+        }
+        jobs.append(Ticker.Job("trim", every: .seconds(30)) { _ in MemoryTrim.releaseFreePages() })
+        let ticker = Ticker(clock: clock, jobs: jobs)
+        var tasks: [Task<Void, Never>] = self.pollers.map { poller in Task { _ = try? await poller.run() } }
+        tasks.append(Task { try? await ticker.run() })
         self.tasks = Mutex(tasks)
     }
 
@@ -220,16 +170,20 @@ final class DaemonCore: Sendable {
         }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
+        if let routing = self.routingTask.withLock({ $0 }) {
+            routing.cancel()
+            await routing.value
+        }
         await self.outbox.stop(grace: grace)
         self.logger.info("stopped", metadata: ["targets": "\(self.config.targets.count)"])
     }
 
     /// Every tracked DAG of every target, for `/api/v1/dags`.
     func dags() async -> [DagStatus] {
-        let now = ObshellTime(date: Date())
+        let now = ObshellTime(date: self.clock.wallNow)
         var rows: [DagStatus] = []
         for poller in self.pollers {
-            rows += DagStatus.make(target: poller.target.name, state: await poller.tracker.state, now: now)
+            rows += DagStatus.make(target: poller.target.name, state: await poller.journal.state, now: now)
         }
         return rows
     }
@@ -259,6 +213,7 @@ final class DaemonService: Service, Sendable {
     private let output: EventOutput
     private let logger: Logger
     private let statusEndpoint: StatusEndpoint?
+    private let clock: any ObwatchClock
     private let current = Mutex<DaemonCore?>(nil)
 
     /// - Parameter statusEndpoint: Serves the status API where `http:` says: nothing starts (no outbox resumes, no
@@ -271,8 +226,10 @@ final class DaemonService: Service, Sendable {
         notifier: SystemdNotifier,
         output: EventOutput,
         logger: Logger,
-        statusEndpoint: StatusEndpoint? = nil
+        statusEndpoint: StatusEndpoint? = nil,
+        clock: any ObwatchClock = SystemClock()
     ) {
+        self.clock = clock
         self.configPath = configPath
         self.initial = initial
         self.recorder = recorder
@@ -366,6 +323,7 @@ final class DaemonService: Service, Sendable {
             telemetry: self.telemetry,
             notifier: self.notifier,
             output: self.output,
+            clock: self.clock,
             logger: self.logger
         )
         self.current.withLock { $0 = core }

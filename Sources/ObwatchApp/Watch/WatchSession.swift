@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import ObshellAgent
 import ObshellModel
+import Pipeline
 import Support
 import Synchronization
 import Tracker
@@ -231,32 +232,35 @@ struct WatchSession: Sendable {
         let agentClock = AgentClockBox()
         let clock = self.clock
         let now: @Sendable () -> Date = { clock.wallNow }
-        let poller = TargetPoller(
-            target: target,
-            settings: self.settings,
-            store: StateStore(directory: self.stateDirectory),
-            transport: AgentClockTransport(
-                inner: CurlAgentTransport(
-                    baseURL: target.url,
-                    timeout: target.timeout,
-                    tls: TLSOptions(caFile: target.caFile)
-                ),
-                clock: agentClock,
-                now: now
+        let settings = self.settings
+        let storage = LocalStateFolder(directory: self.stateDirectory, clock: clock)
+        let transport = AgentClockTransport(
+            inner: CurlAgentTransport(
+                baseURL: target.url,
+                timeout: target.timeout,
+                tls: TLSOptions(caFile: target.caFile)
             ),
-            now: now,
-            // The screen shows poll failures in the target's header; log lines would tear the frame apart.
-            logger: Logger(label: "obwatch.watch", factory: { _ in SwiftLogNoOpLogHandler() }),
-            sink: { collector.append($0) }
+            clock: agentClock,
+            now: now
         )
         let interval = self.interval
         return {
+            let poller = await TargetPoller(
+                target: target,
+                settings: settings,
+                storage: storage,
+                transport: transport,
+                clock: clock,
+                // The screen shows poll failures in the target's header; log lines would tear the frame apart.
+                logger: Logger(label: "obwatch.watch", factory: { _ in SwiftLogNoOpLogHandler() }),
+                sink: { collector.append($0) }
+            )
             while !Task.isCancelled {
                 await poller.pollOnce()
                 let events = collector.drain()
                 board.update(
                     target: index,
-                    state: await poller.tracker.state,
+                    state: await poller.journal.state,
                     lastPoll: now(),
                     agentClock: agentClock.latest,
                     events: events

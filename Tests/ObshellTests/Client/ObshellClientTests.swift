@@ -250,20 +250,40 @@ struct ObshellClientTests {
         #expect(requests.first?.headers.isEmpty == true)
     }
 
-    @Test("transport failures pass through typed, and every exchange is reported for recording")
+    @Test("transport failures pass through typed, and a reading returns every exchange for recording")
     func transportFailure() async throws {
-        let exchanges = Mutex<[ObshellClient.Exchange]>([])
         let client = ObshellClient(
             baseURL: "http://127.0.0.1:2886",
-            transport: FailingTransport(error: ObshellError(code: .timeout, message: "Operation timed out")),
-            onExchange: { exchange in exchanges.withLock { $0.append(exchange) } }
+            transport: FailingTransport(error: ObshellError(code: .timeout, message: "Operation timed out"))
         )
         let error = try await #require(throws: ObshellError.self) { try await client.unfinishedDags() }
         #expect(error.code == .timeout)
-        let recorded = exchanges.withLock { $0 }
-        #expect(recorded.count == 1)
-        #expect(recorded.first?.request == "GET /api/v1/secret")
-        #expect(recorded.first?.error?.code == .timeout)
+        let reading = await client.readUnfinished()
+        #expect(reading.exchanges.count == 1)
+        #expect(reading.exchanges.first?.request == "GET /api/v1/secret")
+        #expect(reading.exchanges.first?.error?.code == .timeout)
+        #expect(reading.outcome == .failed(AgentAnswer.Failure(reason: "\(error)", kind: .timeout)))
+        #expect(!reading.cancelled)
+    }
+
+    @Test("a reading of a good poll and of an unknown DAG: the outcome and each exchange, key fetch first")
+    func readings() async throws {
+        let agent = try FakeAgent(password: "pw")
+        let client = ObshellClient(baseURL: "http://127.0.0.1:2886", password: Password("pw"), transport: agent)
+        let poll = await client.readUnfinished()
+        guard case .list(let dags, let agentTime) = poll.outcome else {
+            Issue.record("not a list: \(poll.outcome)")
+            return
+        }
+        #expect(dags.isEmpty, "contents: null reads as empty")
+        #expect(agentTime != nil)
+        #expect(poll.exchanges.map(\.request) == ["GET /api/v1/secret", "GET " + ObshellClient.unfinishedPath()])
+        let again = await client.readUnfinished()
+        #expect(again.outcome == poll.outcome, "the same list, read from the cache of the last one")
+        #expect(again.exchanges.count == 1)
+        let unknown = await client.readDag(id: "199")
+        #expect(unknown.outcome == .notFound)
+        #expect(unknown.exchanges.first?.response?.status == 404)
     }
 
     @Test("a refused connection through libcurl is unreachable, not a crash")

@@ -1,5 +1,5 @@
-import Foundation
-import Logging
+package import Logging
+package import Support
 import Synchronization
 
 /// What keeps the daemon from doing its job, gathered from every part that polls or writes state: the pollers, the
@@ -9,7 +9,7 @@ import Synchronization
 /// A state file that cannot be written is one episode however many parts fail and however often they retry: it is
 /// logged once when it starts and once when it ends, never per poll, and every failed write is counted
 /// (`obwatch_state_save_failures_total`).
-final class PipelineHealth: Sendable {
+package final class PipelineHealth: Sendable {
     private struct State {
         /// Each part whose last save failed, with why.
         var unsaved: [String: String] = [:]
@@ -17,20 +17,23 @@ final class PipelineHealth: Sendable {
         var targets: [String] = []
         /// Each target's failed polls in a row, and the `down_after` that makes it down.
         var failing: [String: (count: Int, downAfter: Int)] = [:]
-        /// When any poll last ended, good or failed.
-        var lastPoll: ContinuousClock.Instant?
+        /// When any poll last ended, good or failed, on ``stopwatch``.
+        var lastPoll: Duration?
     }
 
     private let state = Mutex(State())
     private let logger: Logger
     private let onSaveFailure: @Sendable () -> Void
+    private let stopwatch: Stopwatch
 
     /// Makes a healthy record.
     /// - Parameters:
     ///   - logger: Where episodes of failed saves are logged.
+    ///   - clock: What the time since the last poll is measured on.
     ///   - onSaveFailure: Told of every failed save (the metric).
-    init(logger: Logger, onSaveFailure: @escaping @Sendable () -> Void = {}) {
+    package init(logger: Logger, clock: any ObwatchClock, onSaveFailure: @escaping @Sendable () -> Void = {}) {
         self.logger = logger
+        self.stopwatch = Stopwatch(clock)
         self.onSaveFailure = onSaveFailure
     }
 
@@ -40,7 +43,7 @@ final class PipelineHealth: Sendable {
     ///   - reason: Why, in plain words, with the path.
     ///   - countEach: Whether every call counts as a failed write; a probe repeated every second counts once per
     ///     failing spell instead.
-    func saveFailed(_ part: String, reason: String, countEach: Bool = true) {
+    package func saveFailed(_ part: String, reason: String, countEach: Bool = true) {
         let (started, partStarted) = self.state.withLock { state in
             defer { state.unsaved[part] = reason }
             return (state.unsaved.isEmpty, state.unsaved[part] == nil)
@@ -55,7 +58,7 @@ final class PipelineHealth: Sendable {
     }
 
     /// A part saved its state (the end of its failure, if it had one).
-    func saved(_ part: String) {
+    package func saved(_ part: String) {
         let ended = self.state.withLock { state in
             guard state.unsaved.removeValue(forKey: part) != nil else { return false }
             return state.unsaved.isEmpty
@@ -64,14 +67,14 @@ final class PipelineHealth: Sendable {
     }
 
     /// Why state cannot be saved, or `nil` when every part's last save worked.
-    var stateProblem: String? {
+    package var stateProblem: String? {
         self.state.withLock { state in
             state.unsaved.keys.sorted().first.flatMap { state.unsaved[$0] }
         }
     }
 
     /// The targets whose polls count (after a reload, the new list); records of others are forgotten.
-    func setTargets(_ targets: [String]) {
+    package func setTargets(_ targets: [String]) {
         self.state.withLock { state in
             state.targets = targets
             state.failing = state.failing.filter { targets.contains($0.key) }
@@ -83,15 +86,16 @@ final class PipelineHealth: Sendable {
     ///   - target: The target.
     ///   - consecutiveFailures: Its failed polls in a row now (0 after a good one).
     ///   - downAfter: How many make it down.
-    func polled(target: String, consecutiveFailures: Int, downAfter: Int) {
+    package func polled(target: String, consecutiveFailures: Int, downAfter: Int) {
+        let now = self.stopwatch.elapsed
         self.state.withLock { state in
             state.failing[target] = (consecutiveFailures, downAfter)
-            state.lastPoll = ContinuousClock.now
+            state.lastPoll = now
         }
     }
 
     /// Whether there are targets and every one of them is down (`down_after` failed polls in a row).
-    var allTargetsFailing: Bool {
+    package var allTargetsFailing: Bool {
         self.state.withLock { state in
             !state.targets.isEmpty
                 && state.targets.allSatisfy { target in
@@ -102,8 +106,11 @@ final class PipelineHealth: Sendable {
     }
 
     /// How many targets there are.
-    var targetCount: Int { self.state.withLock { $0.targets.count } }
+    package var targetCount: Int { self.state.withLock { $0.targets.count } }
 
-    /// When any poll last ended.
-    var lastPoll: ContinuousClock.Instant? { self.state.withLock { $0.lastPoll } }
+    /// How long ago any poll last ended; `nil` before the first.
+    package var sinceLastPoll: Duration? {
+        let now = self.stopwatch.elapsed
+        return self.state.withLock { $0.lastPoll.map { now - $0 } }
+    }
 }

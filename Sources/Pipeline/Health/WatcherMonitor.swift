@@ -1,28 +1,29 @@
 import Foundation
-import ObshellModel
+package import Foundation
+package import ObshellModel
 import Support
 import Synchronization
-import Tracker
+package import Tracker
 
 /// obwatch watching itself: once a second it gathers what keeps the pipeline from doing its job (state that cannot
 /// be saved, a receiver with a notification undelivered past `stuck_after`, every target down), and turns changes
 /// into `watcher_degraded` and `watcher_recovered` events for the rules. It outlives a reload, so one episode is one
 /// incident however often the configuration changes.
-final class WatcherMonitor: Sendable {
+package final class WatcherMonitor: Sendable {
     /// The identity of the watcher's own events: `target.name` is `obwatch`.
-    static let identity = TargetIdentity(name: "obwatch")
+    package static let identity = TargetIdentity(name: "obwatch")
 
     private let health: Mutex<WatcherHealth>
     private let current = Mutex<[WatcherProblem]>([])
     private let file: URL?
 
     /// The file of the watcher's incident in a state folder (target files end in `.json`: no collision).
-    static func stateFile(in folder: URL) -> URL { folder.appendingPathComponent("watcher.state") }
+    package static func stateFile(in folder: URL) -> URL { folder.appendingPathComponent("watcher.state") }
 
     /// Makes a monitor and loads the watcher's incident from `stateDirectory`, so that a restart continues an
     /// episode (and its event ids) instead of starting again at 1, which the outbox would take for repeats.
     /// - Parameter stateDirectory: `state_dir`; `nil` keeps nothing on disk.
-    init(stateDirectory: URL? = nil) {
+    package init(stateDirectory: URL? = nil) {
         self.file = stateDirectory.map(Self.stateFile(in:))
         var loaded = WatcherHealth()
         if let file = self.file, let data = try? Data(contentsOf: file),
@@ -41,7 +42,7 @@ final class WatcherMonitor: Sendable {
     ///   - allTargetsFailing: Whether every target is down.
     ///   - targetCount: How many targets there are.
     ///   - now: The wall clock.
-    static func problems(
+    package static func problems(
         stateProblem: String?,
         backlog: [(receiver: String, depth: Int, oldest: Date?)],
         stuckAfter: Duration,
@@ -75,7 +76,7 @@ final class WatcherMonitor: Sendable {
 
     /// Records the problems of this second and returns the watcher events their change makes (none when nothing
     /// changed).
-    func update(_ problems: [WatcherProblem], at instant: ObshellTime) -> [Event] {
+    package func update(_ problems: [WatcherProblem], at instant: ObshellTime) -> [Event] {
         self.current.withLock { $0 = problems }
         let (events, snapshot) = self.health.withLock { health in
             let events = health.update(problems: problems, at: instant, identity: Self.identity)
@@ -90,10 +91,10 @@ final class WatcherMonitor: Sendable {
     }
 
     /// The problems last recorded, in words.
-    var details: [String] { self.current.withLock { $0.map(\.detail) } }
+    package var details: [String] { self.current.withLock { $0.map(\.detail) } }
 
     /// `12m`, `1h5m`, `40s`: an age as an operator reads it.
-    static func spell(seconds: Double) -> String {
+    package static func spell(seconds: Double) -> String {
         let total = Int(seconds.rounded(.down))
         let hours = total / 3600
         let minutes = total % 3600 / 60

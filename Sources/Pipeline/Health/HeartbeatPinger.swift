@@ -1,7 +1,10 @@
-import ConfigModel
+package import ConfigModel
 import Curl
+package import Curl
 import Foundation
 import Logging
+package import Logging
+package import Support
 import Synchronization
 
 /// The dead man's switch: pings an external checker (Healthchecks.io, an Opsgenie heartbeat, Uptime Kuma, Cronitor)
@@ -10,17 +13,18 @@ import Synchronization
 ///
 /// The daemon's one-second ticker calls ``tick(healthy:why:)`` after the router has answered, so a stuck router or
 /// a stopped process (SIGSTOP) stops the pings as surely as a crash.
-final class HeartbeatPinger: Sendable {
+package final class HeartbeatPinger: Sendable {
     /// The result of one ping, for tests and `test-heartbeat`.
-    struct Ping: Sendable, Hashable {
+    package struct Ping: Sendable, Hashable {
         /// Whether the checker answered 2xx.
-        var ok: Bool
+        package var ok: Bool
         /// What it answered, or why there was no answer; never the URL.
-        var detail: String
+        package var detail: String
     }
 
     private struct State {
-        var nextPing: ContinuousClock.Instant?
+        /// When the next ping is due, on ``stopwatch``.
+        var nextPing: Duration?
         var inFlight = false
         var paused: String?
     }
@@ -29,21 +33,29 @@ final class HeartbeatPinger: Sendable {
     private let engine: CurlEngine
     private let logger: Logger
     private let onPing: @Sendable (_ result: String) -> Void
+    private let userAgent: String
+    private let stopwatch: Stopwatch
     private let state = Mutex(State())
 
     /// Makes a pinger.
     /// - Parameters:
     ///   - settings: `heartbeat:` of the config.
+    ///   - userAgent: The `User-Agent` of the pings (`obwatch/VERSION`).
+    ///   - clock: What the pings are timed on.
     ///   - engine: Where requests go.
     ///   - logger: Where pauses and failures are logged (never the URL).
     ///   - onPing: Told `ok`, `failed` or `skipped` for every due ping (the metric).
-    init(
+    package init(
         settings: ObwatchConfig.HeartbeatSettings,
+        userAgent: String,
+        clock: any ObwatchClock,
         engine: CurlEngine = .shared,
         logger: Logger = Logger(label: "obwatch.heartbeat"),
         onPing: @escaping @Sendable (_ result: String) -> Void = { _ in }
     ) {
         self.settings = settings
+        self.userAgent = userAgent
+        self.stopwatch = Stopwatch(clock)
         self.engine = engine
         self.logger = logger
         self.onPing = onPing
@@ -54,8 +66,8 @@ final class HeartbeatPinger: Sendable {
     /// - Parameters:
     ///   - healthy: Whether polls are happening, state is being saved and no receiver is stuck.
     ///   - why: What is wrong when not healthy.
-    ///   - now: The current instant.
-    func tick(healthy: Bool, why: String, now: ContinuousClock.Instant = .now) {
+    package func tick(healthy: Bool, why: String) {
+        let now = self.stopwatch.elapsed
         enum Action { case none, skip, ping, pause(String), resume }
         let action: Action = self.state.withLock { state in
             if let next = state.nextPing, now < next { return .none }
@@ -102,8 +114,8 @@ final class HeartbeatPinger: Sendable {
     }
 
     /// Sends one ping now, whatever the health (`obwatch test-heartbeat`).
-    func ping() async -> Ping {
-        var headers: HTTPHeaders = ["User-Agent": "obwatch/\(ObwatchVersion.current)"]
+    package func ping() async -> Ping {
+        var headers: HTTPHeaders = ["User-Agent": self.userAgent]
         if let authorization = self.settings.authorization {
             headers.append(name: "Authorization", value: authorization.revealed)
         }

@@ -3,8 +3,8 @@ public import ObshellModel
 /// What kind of failure a failed poll was: the `error_kind` of `target_down`, so that a rule or a reader tells a
 /// password to fix from an agent that does not answer.
 ///
-/// A failure is sorted where it is worded, in ``CaptureReader``: live polling reads its failure back from its own
-/// capture line, so `run` and `replay` give the same kind for the same exchange.
+/// A failure is sorted where it is worded, in ``AgentAnswer``: the live poller and the capture reader both read
+/// answers through it, so `run` and `replay` give the same kind for the same exchange.
 public enum PollFailureKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// The agent refused the password or the kind of password: `password`/`password_file` must be fixed.
     case auth

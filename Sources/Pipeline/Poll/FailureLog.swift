@@ -1,14 +1,14 @@
-import Foundation
+package import Foundation
 
 /// When a failing target is worth a log line: when it starts failing or its kind of failure changes, then a reminder
 /// at most every ``reminderInterval``, and once more when it recovers. A target polled every second that stays down
 /// for a night writes a few dozen lines, not tens of thousands.
-struct FailureLog: Sendable, Hashable {
+package struct FailureLog: Sendable, Hashable {
     /// The longest quiet stretch while a target keeps failing.
-    static let reminderInterval: TimeInterval = 600
+    package static let reminderInterval: TimeInterval = 600
 
     /// What to log for a failed poll.
-    enum Decision: Sendable, Hashable {
+    package enum Decision: Sendable, Hashable {
         /// Nothing: already said.
         case quiet
         /// A new failure, or a new kind of failure.
@@ -21,8 +21,11 @@ struct FailureLog: Sendable, Hashable {
     private var failures = 0
     private var lastLogged: Date?
 
+    /// No failure yet.
+    package init() {}
+
     /// Records a failed poll of `kind` at `now`.
-    mutating func failed(kind: String, at now: Date) -> Decision {
+    package mutating func failed(kind: String, at now: Date) -> Decision {
         self.failures += 1
         if self.kind != kind {
             self.kind = kind
@@ -36,7 +39,7 @@ struct FailureLog: Sendable, Hashable {
 
     /// Records a good poll.
     /// - Returns: How many polls had failed in a row, when they had; `nil` when none had.
-    mutating func succeeded() -> Int? {
+    package mutating func succeeded() -> Int? {
         defer {
             self.kind = nil
             self.failures = 0

@@ -1,0 +1,270 @@
+package import ConfigModel
+package import Curl
+package import Foundation
+package import Logging
+package import ObshellAgent
+package import ObshellModel
+package import Support
+import Synchronization
+package import Tracker
+
+/// One target's loop: run a ``PollCycle`` at the schedule's deadlines, record its exchanges, and carry out what the
+/// target's ``TargetJournal`` says (save the record, hand the events on).
+///
+/// The journal starts from the stored record, so a restart resumes where the last run stopped (no second
+/// `started`), and hands on first what the last run could not.
+package final class TargetPoller: Sendable {
+    /// What the poller hands on: the events of one observation.
+    package typealias Sink = @Sendable (EventBatch) async throws -> Void
+    /// Told after every poll: `ok` or `failed`, how long it took, the state after it (metrics, readiness).
+    package typealias PollReport = @Sendable (_ result: String, _ seconds: Double, _ state: TrackerState) -> Void
+
+    /// The target as configured.
+    package let target: ObwatchConfig.Target
+    /// The target's tracker state and the events it still has to hand on.
+    package let journal: TargetJournal
+    private let cycle: PollCycle
+    private let storage: any PipelineStorage
+    private let schedule: PollSchedule
+    private let clock: any ObwatchClock
+    private let random: @Sendable () -> Double
+    private let logger: Logger
+    private let recorder: CaptureRecorder?
+    private let sink: Sink
+    private let onPoll: PollReport
+    private let health: PipelineHealth?
+    private let downAfter: Int
+    private let backoffBook: AuthBackoffBook
+    /// The wait before the next poll when the agent refused the password; `nil` polls at the schedule.
+    private let backoffDelay = Mutex<Duration?>(nil)
+    private let failureLog = Mutex(FailureLog())
+
+    /// Makes a poller and loads the target's record from `storage`.
+    /// - Parameters:
+    ///   - target: The target.
+    ///   - settings: The tracker's settings.
+    ///   - storage: Where the target's record is kept.
+    ///   - transport: How requests are sent; libcurl with the target's timeout by default.
+    ///   - recorder: Where exchanges are recorded (`--record`), if anywhere.
+    ///   - clock: What the loop sleeps on, and the time of observations and exchanges. The request header's
+    ///     expiry keeps the real time (the agent checks it).
+    ///   - random: Numbers in `0..<1` for the first poll's phase.
+    ///   - logger: Where the poller logs; `target` metadata is added.
+    ///   - health: Where failed saves and polls are reported.
+    ///   - backoffBook: The password back-off of every target, kept across reloads; one of its own by default.
+    ///   - onPoll: Told after every poll.
+    ///   - sink: Receives the events of each observation (a poll, a confirmation), in order. When it throws, they
+    ///     stay pending in the journal (and its record) and are handed on again, same ids, before the next poll.
+    package init(
+        target: ObwatchConfig.Target,
+        settings: TrackerSettings,
+        storage: any PipelineStorage,
+        transport: (any AgentTransport)? = nil,
+        recorder: CaptureRecorder? = nil,
+        clock: any ObwatchClock,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        logger: Logger = Logger(label: "obwatch"),
+        health: PipelineHealth? = nil,
+        backoffBook: AuthBackoffBook? = nil,
+        onPoll: @escaping PollReport = { _, _, _ in },
+        sink: @escaping Sink
+    ) async {
+        var logger = logger
+        logger[metadataKey: "target"] = "\(target.name)"
+        let loaded = await storage.loadTarget(target.name)
+        if let warning = loaded.warning { logger.warning("\(warning.message)", metadata: warning.metadata) }
+        self.target = target
+        self.journal = TargetJournal(identity: target.identity, settings: settings, record: loaded.value)
+        let client = ObshellClient(
+            baseURL: target.url,
+            password: target.password,
+            transport: transport
+                ?? CurlAgentTransport(
+                    baseURL: target.url,
+                    timeout: target.timeout,
+                    tls: TLSOptions(caFile: target.caFile)
+                ),
+            exchangeTime: { clock.wallNow },
+            logger: logger
+        )
+        self.cycle = PollCycle(client: client, clock: clock)
+        self.storage = storage
+        self.schedule = PollSchedule(interval: target.pollInterval)
+        self.clock = clock
+        self.random = random
+        self.logger = logger
+        self.recorder = recorder
+        self.sink = sink
+        self.onPoll = onPoll
+        self.health = health
+        self.backoffBook = backoffBook ?? AuthBackoffBook(clock: clock)
+        self.downAfter = settings.downAfter
+    }
+
+    /// Polls until the task is cancelled.
+    /// - Throws: `CancellationError` when the task is cancelled during a sleep.
+    package func run() async throws {
+        self.logger.info("target started", metadata: ["url": "\(URLRedaction.redact(self.target.url))"])
+        do {
+            try await self.pollLoop(on: self.clock)
+        } catch {
+            await self.checkpoint()
+            throw error
+        }
+        await self.checkpoint()
+    }
+
+    /// Polls at the schedule's deadlines on `clock` until the task is cancelled.
+    private func pollLoop<LoopClock: Clock<Duration>>(on clock: LoopClock) async throws {
+        var first = self.schedule.firstDelay(unit: self.random())
+        // A reload that kept a refused password keeps its back-off; a changed password polls at once.
+        if let wait = self.backoffBook.remainingWait(target: self.target.name, password: self.target.password) {
+            first = max(first, wait)
+        }
+        var deadline = clock.now.advanced(by: first)
+        try await clock.sleep(until: deadline, tolerance: nil)
+        while !Task.isCancelled {
+            await self.pollInChildTask()
+            if let backoff = self.backoffDelay.withLock({ $0 }) {
+                deadline = clock.now.advanced(by: backoff)
+            } else {
+                let elapsed = deadline.duration(to: clock.now)
+                deadline = deadline.advanced(by: self.schedule.nextDeadline(afterDeadlineElapsed: elapsed))
+            }
+            try await clock.sleep(until: deadline, tolerance: nil)
+        }
+    }
+
+    /// One poll in a child task. A task keeps the memory its deepest call needed (answers, states and requests
+    /// held across awaits) for as long as it lives; in a child task that memory is freed when the poll ends
+    /// instead of staying with each target's loop for ever, which with thousands of targets was most of the
+    /// daemon's memory.
+    private func pollInChildTask() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = await self.pollOnce() }
+        }
+    }
+
+    /// Writes what only the poll clocks changed, on a stop. Events waiting to be handed on stay as they are.
+    private func checkpoint() async {
+        if let record = await self.journal.settle(at: self.clock.wallNow, force: true) { await self.save(record) }
+    }
+
+    /// One poll with its confirmations: feeds the tracker, saves the record, hands the events on.
+    ///
+    /// Call it from one task at a time (``run()`` does).
+    /// - Returns: The events, in order (also given to the sink).
+    @discardableResult
+    package func pollOnce() async -> [Event] {
+        // What a crash or a full disk kept from being handed on goes first, in order.
+        let waiting = await self.journal.pending
+        if !waiting.isEmpty {
+            guard await self.handOn(waiting) else { return [] }
+        }
+        let cycle = await self.cycle.run(into: self.journal)
+        for exchange in cycle.exchanges { self.recorder?.record(exchange, target: self.target.name) }
+        guard let poll = cycle.observed.first else { return [] }
+        self.pollEnded(poll.observation)
+        self.health?.polled(
+            target: self.target.name,
+            consecutiveFailures: poll.step.state.consecutiveFailedPolls,
+            downAfter: self.downAfter
+        )
+        let seconds =
+            Double(cycle.pollDuration.components.seconds) + Double(cycle.pollDuration.components.attoseconds) / 1e18
+        if case .list = poll.observation {
+            self.onPoll("ok", seconds, poll.step.state)
+        } else {
+            self.onPoll("failed", seconds, poll.step.state)
+        }
+        // The events go to storage with the state that made them, then are handed on (routed, their
+        // notifications on the outbox's disk), then the state is saved without them: a crash anywhere hands them
+        // on again after the restart (the outbox knows each notification by its id), never loses them.
+        let effects = await self.journal.made(cycle.batches, at: self.clock.wallNow)
+        if let record = effects.save { await self.save(record) }
+        guard !effects.handOn.isEmpty, await self.handOn(effects.handOn) else { return [] }
+        return cycle.batches.flatMap(\.events)
+    }
+
+    /// Hands batches on in order, then saves the record without them.
+    /// - Returns: Whether all were taken; the journal keeps them otherwise, for the next try.
+    private func handOn(_ batches: [EventBatch]) async -> Bool {
+        for batch in batches {
+            do {
+                try await self.sink(batch)
+            } catch {
+                self.logger.error(
+                    "events could not be handed on; trying again before the next poll",
+                    metadata: ["error": "\(error)"]
+                )
+                return false
+            }
+        }
+        if let record = await self.journal.handedOn(at: self.clock.wallNow) { await self.save(record) }
+        return true
+    }
+
+    /// Saves a record. On failure the journal keeps it as the one storage should hold (events waiting to be
+    /// handed on included), every later cycle tries the write again, and ``PipelineHealth`` hears of it: one log
+    /// line per episode, `/readyz` 503, `watcher_degraded`.
+    private func save(_ record: TargetRecord) async {
+        let part = "target " + self.target.name
+        do {
+            try await self.storage.saveTarget(record, name: self.target.name)
+            await self.journal.saveSucceeded(at: self.clock.wallNow)
+            self.health?.saved(part)
+        } catch {
+            await self.journal.saveFailed()
+            if let health = self.health {
+                health.saveFailed(part, reason: error.reason)
+            } else {
+                self.logger.error("cannot save the state", metadata: ["reason": "\(error.reason)"])
+            }
+        }
+    }
+
+    // MARK: - Failed polls
+
+    /// After a poll: a good one ends the password back-off and a failing spell; a failed one is logged when its
+    /// kind changes and then at most every ``FailureLog/reminderInterval``, never once per poll, and a refused
+    /// password backs off.
+    private func pollEnded(_ observation: Observation) {
+        guard case .failedPoll(let reason, let kind, _) = observation else {
+            self.backoffDelay.withLock { $0 = nil }
+            self.backoffBook.accepted(target: self.target.name)
+            let ended = self.failureLog.withLock { $0.succeeded() }
+            if let failures = ended {
+                self.logger.notice("polls succeed again", metadata: ["failed_polls": "\(failures)"])
+            }
+            return
+        }
+        var metadata: Logger.Metadata = ["error_kind": "\(kind.rawValue)", "reason": "\(reason)"]
+        if kind == .auth {
+            let delay = self.backoffBook.refused(
+                target: self.target.name,
+                password: self.target.password,
+                interval: self.schedule.interval
+            )
+            self.backoffDelay.withLock { $0 = delay }
+            metadata["next_try_in"] = "\(delay)"
+        } else {
+            self.backoffDelay.withLock { $0 = nil }
+            self.backoffBook.accepted(target: self.target.name)
+        }
+        let decision = self.failureLog.withLock { $0.failed(kind: kind.rawValue, at: self.clock.wallNow) }
+        switch decision {
+        case .quiet:
+            return
+        case .first:
+            let message =
+                kind == .auth
+                ? "poll failed: the agent refused the password; fix password/password_file of \(self.target.name) "
+                    + "(polls back off, doubling up to 15m)"
+                : "poll failed"
+            self.logger.warning("\(message)", metadata: metadata)
+        case .reminder(let failures):
+            metadata["failed_polls"] = "\(failures)"
+            self.logger.warning("polls still failing", metadata: metadata)
+        }
+    }
+}

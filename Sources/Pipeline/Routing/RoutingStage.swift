@@ -1,0 +1,220 @@
+package import ConfigModel
+package import Delivery
+import Foundation
+package import Logging
+package import ObshellModel
+package import Routing
+package import ServiceLifecycle
+import Synchronization
+package import Tracker
+
+/// The daemon's router, as a service: one for all targets, so that the rules see every event in the order it was
+/// observed. It keeps the router's memory (open incidents, who was sent what, reminders, waiting groups) in the
+/// pipeline's storage after every change, so a restart neither repeats nor forgets a notification.
+///
+/// Callers submit work (``observed(_:)``, ``tick(at:)``) and wait for its acknowledgement; ``run()`` takes what is
+/// buffered as one group and routes it in one step: one write to the outbox, one save of the router's memory, then
+/// every submission of the group is acknowledged. When many targets see changes at once (an upgrade of every
+/// cluster), none waits for the others' disk flushes one by one. A step that fails leaves the memory as it was and
+/// fails every submission of its group, so the same events routed again give the same notifications.
+package final class RoutingStage: Service, Sendable {
+    /// What routing gave: the events with `routes`, and the notifications now due.
+    package typealias Output = @Sendable (RoutingResult) async -> Void
+    /// Where notifications go: the outbox, which returns once they are on disk.
+    package typealias Deliver = @Sendable ([OutboundNotification]) async throws(DeliveryError) -> Void
+
+    /// One piece of work and who waits for it.
+    private struct Submission {
+        enum Work {
+            case batch(EventBatch)
+            case tick(ObshellTime)
+        }
+
+        var work: Work
+        var acknowledge: CheckedContinuation<Result<Void, DeliveryError>, Never>
+    }
+
+    private struct Inbox {
+        var waiting: [Submission] = []
+        var stopped = false
+        /// Who waits for this many submissions to be buffered (``queued(atLeast:)``).
+        var watchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+        /// Takes the watchers that the buffered submissions satisfy.
+        mutating func satisfiedWatchers() -> [CheckedContinuation<Void, Never>] {
+            let count = self.waiting.count
+            let satisfied = self.watchers.filter { $0.count <= count }.map(\.continuation)
+            self.watchers.removeAll { $0.count <= count }
+            return satisfied
+        }
+    }
+
+    private struct Memory {
+        var state: RouterState
+        var saved: RouterState
+    }
+
+    private let router: Router
+    private let storage: any PipelineStorage
+    private let logger: Logger
+    private let output: Output
+    private let deliver: Deliver
+    private let health: PipelineHealth?
+    private let inbox = Mutex(Inbox())
+    private let memory: Mutex<Memory>
+    /// Wakes ``run()`` when work arrives; what is buffered is in ``inbox``.
+    private let wake: AsyncStream<Void>
+    private let wakeUp: AsyncStream<Void>.Continuation
+
+    /// Makes the stage and loads the router's memory from `storage`.
+    /// - Parameters:
+    ///   - router: The rules.
+    ///   - storage: Where the router's memory is kept.
+    ///   - logger: Where problems are logged.
+    ///   - deliver: Takes the notifications durably (the outbox); nothing by default.
+    ///   - health: Where a failed save is reported.
+    ///   - output: Receives every routing result, in order.
+    package init(
+        router: Router,
+        storage: any PipelineStorage,
+        logger: Logger,
+        deliver: @escaping Deliver = { _ in },
+        health: PipelineHealth? = nil,
+        output: @escaping Output
+    ) async {
+        self.router = router
+        self.storage = storage
+        self.logger = logger
+        self.deliver = deliver
+        self.health = health
+        self.output = output
+        let loaded = await storage.loadRouterState()
+        if let warning = loaded.warning { logger.warning("\(warning.message)", metadata: warning.metadata) }
+        self.memory = Mutex(Memory(state: loaded.value, saved: loaded.value))
+        (self.wake, self.wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Routes the events of one observation: reminders that fell due before it first, then the events (the one
+    /// `observe` step `replay` takes too). Returns once their notifications are on the outbox's disk and the
+    /// router's memory is saved.
+    /// - Throws: ``DeliveryError`` when the outbox cannot take them (the memory is then left as it was), or
+    ///   `.stopped` when the stage no longer runs.
+    package func observed(_ batch: EventBatch) async throws(DeliveryError) {
+        try await self.submit(.batch(batch)).get()
+    }
+
+    /// Advances time: reminders and waiting groups that fell due. A failure is logged; the next tick tries again.
+    package func tick(at now: ObshellTime) async {
+        if case .failure(let error) = await self.submit(.tick(now)), error.code != .stopped {
+            self.logger.error("the outbox cannot take notifications; trying again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// When ``tick(at:)`` next has something to do.
+    package var nextDeadline: ObshellTime? {
+        let state = self.memory.withLock { $0.state }
+        return self.router.nextDeadline(in: state)
+    }
+
+    private func submit(_ work: Submission.Work) async -> Result<Void, DeliveryError> {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, DeliveryError>, Never>) in
+            let watchers: [CheckedContinuation<Void, Never>]? = self.inbox.withLock { inbox in
+                guard !inbox.stopped else { return nil }
+                inbox.waiting.append(Submission(work: work, acknowledge: continuation))
+                return inbox.satisfiedWatchers()
+            }
+            guard let watchers else {
+                continuation.resume(returning: .failure(Self.stopped))
+                return
+            }
+            for watcher in watchers { watcher.resume() }
+            self.wakeUp.yield()
+        }
+    }
+
+    /// Returns once at least `count` submissions are buffered for the next step (at once if they already are), so
+    /// a caller can know that work it submitted from other tasks will be routed together.
+    package func queued(atLeast count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = self.inbox.withLock { inbox in
+                guard inbox.waiting.count < count else { return true }
+                inbox.watchers.append((count, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private static let stopped = DeliveryError(code: .stopped, message: "the routing stage has stopped")
+
+    /// Routes what is submitted, a group at a time, until the task is cancelled or a graceful shutdown; what is
+    /// still waiting then is failed with `.stopped`.
+    package func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await _ in self.wake {
+                while true {
+                    let group = self.inbox.withLock { inbox in
+                        defer { inbox.waiting = [] }
+                        return inbox.waiting
+                    }
+                    if group.isEmpty { break }
+                    await self.step(group)
+                }
+            }
+        }
+        let left = self.inbox.withLock { inbox in
+            inbox.stopped = true
+            defer { inbox.waiting = [] }
+            return inbox.waiting
+        }
+        for submission in left { submission.acknowledge.resume(returning: .failure(Self.stopped)) }
+    }
+
+    /// One routing step over a group, in submission order.
+    private func step(_ group: [Submission]) async {
+        var state = self.memory.withLock { $0.state }
+        var notifications: [OutboundNotification] = []
+        var outputs: [RoutingResult] = []
+        for submission in group {
+            switch submission.work {
+            case .batch(let batch):
+                for result in self.router.observe(batch, state: &state) {
+                    notifications += result.notifications
+                    outputs.append(result)
+                }
+            case .tick(let now):
+                let due = self.router.tick(at: now, state: &state)
+                notifications += due.notifications
+                if !due.events.isEmpty || !due.notifications.isEmpty { outputs.append(due) }
+            }
+        }
+        do {
+            try await self.deliver(notifications)
+        } catch {
+            for submission in group { submission.acknowledge.resume(returning: .failure(error)) }
+            return
+        }
+        self.memory.withLock { $0.state = state }
+        await self.save()
+        for output in outputs { await self.output(output) }
+        for submission in group { submission.acknowledge.resume(returning: .success(())) }
+    }
+
+    /// Saves the router's memory when it changed. A failure keeps it in memory (routing goes on), is tried again at
+    /// the next step, and is reported to ``PipelineHealth``.
+    private func save() async {
+        let (state, saved) = self.memory.withLock { ($0.state, $0.saved) }
+        guard state != saved else { return }
+        do {
+            try await self.storage.saveRouterState(state)
+            self.memory.withLock { $0.saved = state }
+            self.health?.saved("routing")
+        } catch {
+            if let health = self.health {
+                health.saveFailed("routing", reason: error.reason)
+            } else {
+                self.logger.error("cannot save the routing state", metadata: ["reason": "\(error.reason)"])
+            }
+        }
+    }
+}
