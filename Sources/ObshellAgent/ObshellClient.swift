@@ -3,7 +3,7 @@ import Curl
 public import Foundation
 public import Logging
 public import ObshellModel
-import Support
+public import Support
 
 /// A client of one obshell agent's task API, with obshell's authentication.
 ///
@@ -58,7 +58,7 @@ public actor ObshellClient {
         password: Password = .empty,
         transport: (any AgentTransport)? = nil,
         headerLifetime: Duration = .seconds(60),
-        now: @escaping @Sendable () -> Date = { Date() },
+        now: @escaping @Sendable () -> Date = { SystemClock().wallNow },
         exchangeTime: (@Sendable () -> Date)? = nil,
         logger: Logger = Logger(label: "obwatch.obshell")
     ) {

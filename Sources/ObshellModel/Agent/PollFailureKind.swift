@@ -1,5 +1,3 @@
-public import ObshellModel
-
 /// What kind of failure a failed poll was: the `error_kind` of `target_down`, so that a rule or a reader tells a
 /// password to fix from an agent that does not answer.
 ///

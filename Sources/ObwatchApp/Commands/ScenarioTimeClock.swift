@@ -4,9 +4,9 @@ import Support
 /// The demo's clock: it waits in real time, and its wall time is the scenario's (what the simulator's clock reads),
 /// so observations, stall clocks and events read as the scenario's.
 struct ScenarioTimeClock: ObwatchClock {
-    typealias Instant = ContinuousClock.Instant
+    typealias Instant = SystemClock.Instant
 
-    private let continuous = ContinuousClock()
+    private let system = SystemClock()
     private let wall: @Sendable () -> Date
 
     /// - Parameter wall: The scenario's time now.
@@ -14,11 +14,11 @@ struct ScenarioTimeClock: ObwatchClock {
         self.wall = wall
     }
 
-    var now: Instant { self.continuous.now }
-    var minimumResolution: Duration { self.continuous.minimumResolution }
+    var now: Instant { self.system.now }
+    var minimumResolution: Duration { self.system.minimumResolution }
     var wallNow: Date { self.wall() }
 
     func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        try await self.continuous.sleep(until: deadline, tolerance: tolerance)
+        try await self.system.sleep(until: deadline, tolerance: tolerance)
     }
 }

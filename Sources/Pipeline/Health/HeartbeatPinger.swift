@@ -1,8 +1,6 @@
 package import ConfigModel
-import Curl
 package import Curl
 import Foundation
-import Logging
 package import Logging
 package import Support
 import Synchronization

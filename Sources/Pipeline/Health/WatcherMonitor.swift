@@ -1,4 +1,3 @@
-import Foundation
 package import Foundation
 package import ObshellModel
 import Support
