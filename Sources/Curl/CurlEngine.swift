@@ -11,14 +11,14 @@ import Foundation
 ///
 /// Using the engine sets SIGPIPE to `SIG_IGN` for the process, once: every transfer runs with `CURLOPT_NOSIGNAL`
 /// (signals cannot drive timeouts in a threaded process), so libcurl no longer shields writes to a closed socket.
-public final class CurlEngine: Sendable {
+package final class CurlEngine: Sendable {
     /// The process-wide engine, created on first use.
-    public static let shared = CurlEngine()
+    package static let shared = CurlEngine()
 
     private let core = EngineCore()
 
     /// Starts a new engine and its thread. Most code should use ``shared``; tests may want their own.
-    public init() {
+    package init() {
         let core = self.core
         let thread = Thread { core.runLoop() }
         thread.name = "obwatch-curl"
@@ -35,7 +35,7 @@ public final class CurlEngine: Sendable {
     /// - Throws: ``CurlError``: `protocolNotAllowed` or `invalidRequest` before anything is sent; `couldNotConnect`,
     ///   `timedOut`, `tlsFailure`, `resolveFailed`, `sendFailed`, `receiveFailed`, `responseTooLarge` or `other` when
     ///   the transfer fails; `cancelled` when the task is cancelled.
-    public func perform(_ request: HTTPRequest) async throws(CurlError) -> HTTPResponse {
+    package func perform(_ request: HTTPRequest) async throws(CurlError) -> HTTPResponse {
         let plan = try TransferPlan(http: request)
         let outcome = try await self.core.run(plan).get()
         return HTTPResponse(
@@ -52,7 +52,7 @@ public final class CurlEngine: Sendable {
     /// - Throws: ``CurlError``: `protocolNotAllowed`, `insecureTransport` or `invalidRequest` before anything is
     ///   sent; `loginDenied`, `mailRejected`, `tlsFailure` (including a server without STARTTLS), `couldNotConnect`,
     ///   `timedOut` and the like when the transfer fails; `cancelled` when the task is cancelled.
-    public func send(_ mail: MailRequest) async throws(CurlError) -> MailResponse {
+    package func send(_ mail: MailRequest) async throws(CurlError) -> MailResponse {
         let plan = try TransferPlan(mail: mail)
         let outcome = try await self.core.run(plan).get()
         return MailResponse(replyCode: outcome.status, totalTime: outcome.totalTime)
@@ -61,7 +61,7 @@ public final class CurlEngine: Sendable {
     /// Cancels every transfer in flight and stops the engine's thread; later calls fail with `cancelled`.
     ///
     /// The engine also shuts down when it is released. The shared engine is never shut down.
-    public func shutdown() {
+    package func shutdown() {
         self.core.shutdown()
     }
 }

@@ -5,9 +5,9 @@
 ///
 /// Nothing in an error is secret: ``url`` has its user information, query and fragment replaced by `<redacted>`,
 /// and passwords, user information and query strings are scrubbed from libcurl's own message before it is stored.
-public struct CurlError: Error, CustomStringConvertible, Sendable {
+package struct CurlError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is; compare against the static constants.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
             case couldNotConnect
             case timedOut
@@ -32,54 +32,54 @@ public struct CurlError: Error, CustomStringConvertible, Sendable {
         }
 
         /// The peer refused the connection or could not be reached.
-        public static let couldNotConnect = Code(.couldNotConnect)
+        package static let couldNotConnect = Code(.couldNotConnect)
         /// The request or connect timeout expired.
-        public static let timedOut = Code(.timedOut)
+        package static let timedOut = Code(.timedOut)
         /// The TLS handshake failed or the peer's certificate was not trusted.
-        public static let tlsFailure = Code(.tlsFailure)
+        package static let tlsFailure = Code(.tlsFailure)
         /// The host name could not be resolved.
-        public static let resolveFailed = Code(.resolveFailed)
+        package static let resolveFailed = Code(.resolveFailed)
         /// The URL's scheme is not allowed for this kind of transfer (only http/https for HTTP, smtp/smtps for mail).
-        public static let protocolNotAllowed = Code(.protocolNotAllowed)
+        package static let protocolNotAllowed = Code(.protocolNotAllowed)
         /// The request is malformed (bad URL, header, method, address or option); nothing was sent.
-        public static let invalidRequest = Code(.invalidRequest)
+        package static let invalidRequest = Code(.invalidRequest)
         /// The request would send mail in plain text to a host that is not on loopback.
-        public static let insecureTransport = Code(.insecureTransport)
+        package static let insecureTransport = Code(.insecureTransport)
         /// The awaiting task was cancelled, or the engine was shut down, before the transfer finished.
-        public static let cancelled = Code(.cancelled)
+        package static let cancelled = Code(.cancelled)
         /// Sending data to the peer failed.
-        public static let sendFailed = Code(.sendFailed)
+        package static let sendFailed = Code(.sendFailed)
         /// Receiving data from the peer failed, or the peer closed the connection without answering.
-        public static let receiveFailed = Code(.receiveFailed)
+        package static let receiveFailed = Code(.receiveFailed)
         /// The SMTP server refused the user name or password.
-        public static let loginDenied = Code(.loginDenied)
+        package static let loginDenied = Code(.loginDenied)
         /// The SMTP server refused the sender, a recipient or the message.
-        public static let mailRejected = Code(.mailRejected)
+        package static let mailRejected = Code(.mailRejected)
         /// The response body exceeded the request's size limit.
-        public static let responseTooLarge = Code(.responseTooLarge)
+        package static let responseTooLarge = Code(.responseTooLarge)
         /// Any other libcurl failure; see ``CurlError/curlCode``.
-        public static let other = Code(.other)
+        package static let other = Code(.other)
 
         /// The code's name, such as `timedOut`.
-        public var description: String {
+        package var description: String {
             self.value.rawValue
         }
     }
 
     /// What kind of failure this is.
-    public var code: Code
+    package var code: Code
     /// A human explanation that never contains a secret.
-    public var message: String
+    package var message: String
     /// libcurl's numeric `CURLcode`, when libcurl reported the failure.
-    public var curlCode: Int?
+    package var curlCode: Int?
     /// The text libcurl wrote into the transfer's error buffer, with secrets scrubbed; `nil` when it was empty.
-    public var curlMessage: String?
+    package var curlMessage: String?
     /// The request's URL with credentials, query and fragment redacted.
-    public var url: String?
+    package var url: String?
     /// The SMTP reply code or HTTP status last received from the peer, when there was one.
-    public var peerCode: Int?
+    package var peerCode: Int?
     /// The underlying error, when the failure came from Swift code rather than libcurl.
-    public var cause: (any Error & Sendable)?
+    package var cause: (any Error & Sendable)?
 
     /// Creates an error.
     /// - Parameters:
@@ -90,7 +90,7 @@ public struct CurlError: Error, CustomStringConvertible, Sendable {
     ///   - url: The redacted URL.
     ///   - peerCode: The last SMTP reply code or HTTP status received.
     ///   - cause: The underlying error.
-    public init(
+    package init(
         code: Code,
         message: String,
         curlCode: Int? = nil,
@@ -109,7 +109,7 @@ public struct CurlError: Error, CustomStringConvertible, Sendable {
     }
 
     /// One line: the message, libcurl's detail, URL and peer code, for logs and people (the code's name stays out).
-    public var description: String {
+    package var description: String {
         var text = self.message
         if let curlMessage = self.curlMessage, curlMessage != self.message {
             text += " (\(curlMessage))"

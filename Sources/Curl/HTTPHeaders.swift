@@ -1,21 +1,21 @@
 /// One HTTP header field, kept exactly as given or received.
-public struct HTTPHeader: Hashable, Sendable, CustomStringConvertible {
+package struct HTTPHeader: Hashable, Sendable, CustomStringConvertible {
     /// The field name; compared case-insensitively by ``HTTPHeaders``.
-    public var name: String
+    package var name: String
     /// The field value, without surrounding whitespace.
-    public var value: String
+    package var value: String
 
     /// Creates a header field.
     /// - Parameters:
     ///   - name: The field name, an HTTP token such as `Content-Type`.
     ///   - value: The field value; it must not contain CR, LF or NUL.
-    public init(name: String, value: String) {
+    package init(name: String, value: String) {
         self.name = name
         self.value = value
     }
 
     /// `Name: value`, for diagnostics (do not log headers that carry credentials).
-    public var description: String {
+    package var description: String {
         "\(self.name): \(self.value)"
     }
 }
@@ -23,52 +23,52 @@ public struct HTTPHeader: Hashable, Sendable, CustomStringConvertible {
 /// An ordered list of header fields that may repeat a name; lookups ignore the case of names.
 ///
 /// Order and duplicates are preserved because both matter on the wire (`Set-Cookie`, `Via`, signed headers).
-public struct HTTPHeaders: Hashable, Sendable, RandomAccessCollection, ExpressibleByDictionaryLiteral {
+package struct HTTPHeaders: Hashable, Sendable, RandomAccessCollection, ExpressibleByDictionaryLiteral {
     /// The fields in order.
-    public private(set) var fields: [HTTPHeader]
+    package private(set) var fields: [HTTPHeader]
 
     /// Creates a list from fields, keeping their order.
     /// - Parameter fields: The header fields.
-    public init(_ fields: [HTTPHeader] = []) {
+    package init(_ fields: [HTTPHeader] = []) {
         self.fields = fields
     }
 
     /// Creates a list from name/value pairs, keeping their order and any repeated names.
     /// - Parameter elements: The name/value pairs.
-    public init(dictionaryLiteral elements: (String, String)...) {
+    package init(dictionaryLiteral elements: (String, String)...) {
         self.fields = elements.map { HTTPHeader(name: $0.0, value: $0.1) }
     }
 
     /// The position of the first field.
-    public var startIndex: Int {
+    package var startIndex: Int {
         self.fields.startIndex
     }
 
     /// The position after the last field.
-    public var endIndex: Int {
+    package var endIndex: Int {
         self.fields.endIndex
     }
 
     /// The field at a position.
-    public subscript(position: Int) -> HTTPHeader {
+    package subscript(position: Int) -> HTTPHeader {
         self.fields[position]
     }
 
     /// The value of the first field with this name (case-insensitive), or `nil`.
-    public subscript(name: String) -> String? {
+    package subscript(name: String) -> String? {
         self.fields.first { Self.namesMatch($0.name, name) }?.value
     }
 
     /// Every value of the fields with this name (case-insensitive), in order.
     /// - Parameter name: The field name to look for.
     /// - Returns: The values, empty when the name is absent.
-    public func values(for name: String) -> [String] {
+    package func values(for name: String) -> [String] {
         self.fields.filter { Self.namesMatch($0.name, name) }.map(\.value)
     }
 
     /// Whether a field with this name (case-insensitive) is present.
     /// - Parameter name: The field name to look for.
-    public func contains(name: String) -> Bool {
+    package func contains(name: String) -> Bool {
         self.fields.contains { Self.namesMatch($0.name, name) }
     }
 
@@ -76,7 +76,7 @@ public struct HTTPHeaders: Hashable, Sendable, RandomAccessCollection, Expressib
     /// - Parameters:
     ///   - name: The field name.
     ///   - value: The field value.
-    public mutating func append(name: String, value: String) {
+    package mutating func append(name: String, value: String) {
         self.fields.append(HTTPHeader(name: name, value: value))
     }
 
@@ -84,14 +84,14 @@ public struct HTTPHeaders: Hashable, Sendable, RandomAccessCollection, Expressib
     /// - Parameters:
     ///   - name: The field name.
     ///   - value: The new value.
-    public mutating func replaceOrAppend(name: String, value: String) {
+    package mutating func replaceOrAppend(name: String, value: String) {
         self.removeAll(name: name)
         self.append(name: name, value: value)
     }
 
     /// Removes every field with this name (case-insensitive).
     /// - Parameter name: The field name.
-    public mutating func removeAll(name: String) {
+    package mutating func removeAll(name: String) {
         self.fields.removeAll { Self.namesMatch($0.name, name) }
     }
 

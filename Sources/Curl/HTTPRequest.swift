@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 /// An HTTP request: method, target, headers, optional body and the transfer's limits.
 ///
@@ -8,31 +8,31 @@ public import Foundation
 ///
 /// URL targets honour libcurl's proxy environment variables (`http_proxy`, `https_proxy`, `no_proxy`); unix-socket
 /// targets never use a proxy.
-public struct HTTPRequest: Sendable {
+package struct HTTPRequest: Sendable {
     /// The request method.
-    public var method: HTTPMethod
+    package var method: HTTPMethod
     /// Where the request goes.
-    public var target: HTTPTarget
+    package var target: HTTPTarget
     /// The request headers, sent in order. libcurl adds `Host` and, with a body, `Content-Length`.
     ///
     /// With a body and no `Content-Type`, no `Content-Type` is sent (libcurl would otherwise claim
     /// `application/x-www-form-urlencoded`); `Expect: 100-continue` is suppressed unless an `Expect` header is given.
-    public var headers: HTTPHeaders
+    package var headers: HTTPHeaders
     /// The request body; `nil` sends none. A `POST` without a body sends `Content-Length: 0`.
-    public var body: Data?
+    package var body: Data?
     /// The limit for the whole transfer, connection included.
-    public var timeout: Duration
+    package var timeout: Duration
     /// The limit for establishing the connection (TCP and TLS handshake).
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// How the TLS peer is verified for `https`.
-    public var tls: TLSOptions
+    package var tls: TLSOptions
     /// Whether 3xx redirects to other `http`/`https` URLs are followed (at most ten).
-    public var followRedirects: Bool
+    package var followRedirects: Bool
     /// The largest response body accepted; a larger one fails with ``CurlError/Code/responseTooLarge``.
-    public var maxResponseBytes: Int
+    package var maxResponseBytes: Int
     /// Whether errors show the URL's path as `<redacted>` too, for webhook URLs whose path is the secret (Slack,
     /// Feishu). User information and query are always redacted.
-    public var hidesPathInErrors: Bool
+    package var hidesPathInErrors: Bool
 
     /// Creates a request to a target.
     /// - Parameters:
@@ -46,7 +46,7 @@ public struct HTTPRequest: Sendable {
     ///   - followRedirects: Whether redirects are followed.
     ///   - maxResponseBytes: The largest response body accepted.
     ///   - hidesPathInErrors: Whether errors redact the URL's path as well.
-    public init(
+    package init(
         method: HTTPMethod = .get,
         target: HTTPTarget,
         headers: HTTPHeaders = [:],
@@ -77,7 +77,7 @@ public struct HTTPRequest: Sendable {
     ///   - headers: The request headers.
     ///   - body: The request body, or `nil`.
     ///   - timeout: The limit for the whole transfer.
-    public init(
+    package init(
         method: HTTPMethod = .get,
         url: String,
         headers: HTTPHeaders = [:],

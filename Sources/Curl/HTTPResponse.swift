@@ -1,15 +1,15 @@
-public import Foundation
+package import Foundation
 
 /// A complete HTTP response, whatever its status: a 500 is a response, not an error.
-public struct HTTPResponse: Sendable {
+package struct HTTPResponse: Sendable {
     /// The status code of the final response, such as 200 or 500.
-    public var status: Int
+    package var status: Int
     /// The final response's header fields as received, in order.
-    public var headers: HTTPHeaders
+    package var headers: HTTPHeaders
     /// The response body, decoded from chunked transfer coding but not from any content coding.
-    public var body: Data
+    package var body: Data
     /// The time the whole transfer took, connection included.
-    public var totalTime: Duration
+    package var totalTime: Duration
 
     /// Creates a response; the engine builds these, tests and fakes may too.
     /// - Parameters:
@@ -17,7 +17,7 @@ public struct HTTPResponse: Sendable {
     ///   - headers: The header fields.
     ///   - body: The body bytes.
     ///   - totalTime: The transfer's duration.
-    public init(status: Int, headers: HTTPHeaders = [:], body: Data = Data(), totalTime: Duration = .zero) {
+    package init(status: Int, headers: HTTPHeaders = [:], body: Data = Data(), totalTime: Duration = .zero) {
         self.status = status
         self.headers = headers
         self.body = body
@@ -25,7 +25,7 @@ public struct HTTPResponse: Sendable {
     }
 
     /// Whether the status is in the 2xx range.
-    public var isSuccess: Bool {
+    package var isSuccess: Bool {
         (200..<300).contains(self.status)
     }
 }

@@ -4,7 +4,7 @@ import Support
 ///
 /// A unix-socket target is sent as `http://localhost<requestPath>` over the socket (`CURLOPT_UNIX_SOCKET_PATH`), so
 /// the server sees `Host: localhost`.
-public struct HTTPTarget: Hashable, Sendable, CustomStringConvertible {
+package struct HTTPTarget: Hashable, Sendable, CustomStringConvertible {
     enum Storage: Hashable, Sendable {
         case url(String)
         case unixSocket(socketPath: String, requestPath: String)
@@ -18,7 +18,7 @@ public struct HTTPTarget: Hashable, Sendable, CustomStringConvertible {
 
     /// A full URL such as `https://host:2886/api/v1/status`. Only `http` and `https` are accepted when performed.
     /// - Parameter url: The URL; its user information and query never appear in errors.
-    public static func url(_ url: String) -> HTTPTarget {
+    package static func url(_ url: String) -> HTTPTarget {
         HTTPTarget(.url(url))
     }
 
@@ -26,7 +26,7 @@ public struct HTTPTarget: Hashable, Sendable, CustomStringConvertible {
     /// - Parameters:
     ///   - socketPath: The absolute path of the socket, such as `/home/admin/obshell/run/obshell.sock`.
     ///   - requestPath: The request target starting with `/`, optionally with a query: `/api/v1/status?x=1`.
-    public static func unixSocket(_ socketPath: String, requestPath: String) -> HTTPTarget {
+    package static func unixSocket(_ socketPath: String, requestPath: String) -> HTTPTarget {
         HTTPTarget(.unixSocket(socketPath: socketPath, requestPath: requestPath))
     }
 
@@ -37,7 +37,7 @@ public struct HTTPTarget: Hashable, Sendable, CustomStringConvertible {
     /// - Parameters:
     ///   - base: The base address, as written in a configuration file.
     ///   - path: The request path, such as `/api/v1/task/dag/maintain/agent`.
-    public init(base: String, path: String) {
+    package init(base: String, path: String) {
         let requestPath = path.hasPrefix("/") ? path : "/" + path
         let unixPrefix = "unix://"
         if base.count >= unixPrefix.count, base.prefix(unixPrefix.count).lowercased() == unixPrefix {
@@ -52,7 +52,7 @@ public struct HTTPTarget: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The unix socket path, or `nil` for a URL target.
-    public var socketPath: String? {
+    package var socketPath: String? {
         if case .unixSocket(let socketPath, _) = self.storage {
             return socketPath
         }
@@ -60,7 +60,7 @@ public struct HTTPTarget: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The target with credentials, query and fragment redacted, safe for logs.
-    public var description: String {
+    package var description: String {
         Redaction.redactedTarget(self)
     }
 }

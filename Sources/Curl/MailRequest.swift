@@ -1,7 +1,7 @@
-public import Foundation
+package import Foundation
 
 /// How an SMTP transfer is protected.
-public enum MailTLSMode: String, Hashable, Sendable {
+package enum MailTLSMode: String, Hashable, Sendable {
     /// Plain connection upgraded with STARTTLS, which is required: if the server does not offer it the transfer fails
     /// (`CURLUSESSL_ALL`), it never falls back to plain text. Needs an `smtp://` URL, usually port 587.
     case starttls
@@ -12,35 +12,35 @@ public enum MailTLSMode: String, Hashable, Sendable {
 }
 
 /// An SMTP user name and password. Its descriptions and reflection never show the password.
-public struct MailCredentials: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible,
+package struct MailCredentials: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
     /// The user name for SMTP AUTH.
-    public var username: String
+    package var username: String
     /// The password for SMTP AUTH.
-    public var password: String
+    package var password: String
 
     /// Creates credentials.
     /// - Parameters:
     ///   - username: The user name.
     ///   - password: The password; it never appears in descriptions or errors.
-    public init(username: String, password: String) {
+    package init(username: String, password: String) {
         self.username = username
         self.password = password
     }
 
     /// The user name and a placeholder for the password.
-    public var description: String {
+    package var description: String {
         "\(self.username):<redacted>"
     }
 
     /// The same as ``description``, so `debugPrint` and string interpolation of containers stay safe.
-    public var debugDescription: String {
+    package var debugDescription: String {
         self.description
     }
 
     /// Hides the password from `dump` and other reflection.
-    public var customMirror: Mirror {
+    package var customMirror: Mirror {
         Mirror(self, children: ["username": self.username, "password": "<redacted>"])
     }
 }
@@ -49,25 +49,25 @@ public struct MailCredentials: Hashable, Sendable, CustomStringConvertible, Cust
 ///
 /// The bytes are sent as given. Building them is the caller's job, including CRLF line endings (libcurl does not
 /// convert bare LF here) and leaving out any `Bcc` header. Dot-stuffing is done by libcurl.
-public struct MailRequest: Sendable {
+package struct MailRequest: Sendable {
     /// The server, `smtp://host:port` or `smtps://host:port`.
-    public var server: String
+    package var server: String
     /// How the connection is protected.
-    public var tls: MailTLSMode
+    package var tls: MailTLSMode
     /// The AUTH credentials, if the server wants them.
-    public var credentials: MailCredentials?
+    package var credentials: MailCredentials?
     /// The envelope sender (`MAIL FROM`), a bare address without angle brackets; empty for the null sender `<>`.
-    public var sender: String
+    package var sender: String
     /// Every envelope recipient (To, Cc and Bcc), bare addresses without angle brackets.
-    public var recipients: [String]
+    package var recipients: [String]
     /// The RFC 5322 message, headers and body, with CRLF line endings.
-    public var message: Data
+    package var message: Data
     /// The limit for the whole transfer, connection included.
-    public var timeout: Duration
+    package var timeout: Duration
     /// The limit for establishing the connection (TCP and TLS handshake).
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// How the TLS peer is verified for `starttls` and `implicit`.
-    public var tlsOptions: TLSOptions
+    package var tlsOptions: TLSOptions
 
     /// Creates a mail transfer.
     /// - Parameters:
@@ -80,7 +80,7 @@ public struct MailRequest: Sendable {
     ///   - timeout: The limit for the whole transfer.
     ///   - connectTimeout: The limit for establishing the connection.
     ///   - tlsOptions: How the TLS peer is verified.
-    public init(
+    package init(
         server: String,
         tls: MailTLSMode,
         credentials: MailCredentials? = nil,
@@ -104,17 +104,17 @@ public struct MailRequest: Sendable {
 }
 
 /// What the SMTP server said when it accepted a message.
-public struct MailResponse: Hashable, Sendable {
+package struct MailResponse: Hashable, Sendable {
     /// The server's last reply code, normally 250.
-    public var replyCode: Int
+    package var replyCode: Int
     /// The time the whole transfer took, connection included.
-    public var totalTime: Duration
+    package var totalTime: Duration
 
     /// Creates a mail response.
     /// - Parameters:
     ///   - replyCode: The last SMTP reply code.
     ///   - totalTime: The transfer's duration.
-    public init(replyCode: Int, totalTime: Duration) {
+    package init(replyCode: Int, totalTime: Duration) {
         self.replyCode = replyCode
         self.totalTime = totalTime
     }

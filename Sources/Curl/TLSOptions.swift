@@ -7,11 +7,11 @@
 /// directory (`/etc/ssl/certs` on Debian) is set explicitly as `CURLOPT_CAPATH`, and OpenSSL consults both. libcurl
 /// itself cannot merge two bundle files; if a libcurl build had no CA directory, the file would be the only trust
 /// anchor.
-public struct TLSOptions: Hashable, Sendable {
+package struct TLSOptions: Hashable, Sendable {
     /// Whether the peer's certificate chain and host name are verified. Turning this off accepts any certificate.
-    public var verifyPeer: Bool
+    package var verifyPeer: Bool
     /// A PEM file of extra CA certificates to trust in addition to the system's.
-    public var caFile: String?
+    package var caFile: String?
     /// The directory of system CAs kept next to ``caFile``; `nil` means libcurl's built-in one. Tests point it
     /// elsewhere to observe that both sources are trusted.
     var systemCADirectory: String?
@@ -20,7 +20,7 @@ public struct TLSOptions: Hashable, Sendable {
     /// - Parameters:
     ///   - verifyPeer: Whether to verify the peer's certificate and host name; `true` unless you know why not.
     ///   - caFile: A PEM file of extra CA certificates to trust.
-    public init(verifyPeer: Bool = true, caFile: String? = nil) {
+    package init(verifyPeer: Bool = true, caFile: String? = nil) {
         self.verifyPeer = verifyPeer
         self.caFile = caFile
     }

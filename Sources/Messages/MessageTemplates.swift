@@ -5,7 +5,7 @@ import Tracker
 /// The compiled templates of one receiver: one renderer per rule that notifies it (the rule's `template:` over the
 /// format's defaults), and the plain defaults for a rule that is gone (a reload removed it while its notifications
 /// still waited in the outbox).
-public struct MessageTemplates: Sendable {
+package struct MessageTemplates: Sendable {
     /// The format rendered for.
     package let format: String
     /// Where `at_local` is written, and the zone of timestamps that carry none (RFC 3164 syslog).

@@ -1,18 +1,18 @@
-public import Curl
-public import Foundation
-public import ObshellModel
+package import Curl
+package import Foundation
+package import ObshellModel
 
 /// One request to an agent, as the client builds it: the path and query are exactly what the header's `Uri` signs.
-public struct AgentRequest: Sendable, Hashable {
+package struct AgentRequest: Sendable, Hashable {
     /// `GET` or `POST`.
-    public var method: String
+    package var method: String
     /// The request target, e.g. `/api/v1/task/dag/unfinish?show_details=true`.
-    public var pathAndQuery: String
+    package var pathAndQuery: String
     /// Extra headers (the `X-OCS-Header`), in order.
-    public var headers: [HTTPHeader]
+    package var headers: [HTTPHeader]
 
     /// Makes a request.
-    public init(method: String = "GET", pathAndQuery: String, headers: [HTTPHeader] = []) {
+    package init(method: String = "GET", pathAndQuery: String, headers: [HTTPHeader] = []) {
         self.method = method
         self.pathAndQuery = pathAndQuery
         self.headers = headers
@@ -20,33 +20,33 @@ public struct AgentRequest: Sendable, Hashable {
 }
 
 /// An agent's answer: the status and the body exactly as received.
-public struct AgentResponse: Sendable, Hashable {
+package struct AgentResponse: Sendable, Hashable {
     /// The HTTP status.
-    public var status: Int
+    package var status: Int
     /// The body bytes.
-    public var body: Data
+    package var body: Data
 
     /// Makes an answer.
-    public init(status: Int, body: Data) {
+    package init(status: Int, body: Data) {
         self.status = status
         self.body = body
     }
 }
 
 /// How the client reaches an agent; the real one is ``CurlAgentTransport``, tests and replays bring their own.
-public protocol AgentTransport: Sendable {
+package protocol AgentTransport: Sendable {
     /// Sends one request and returns the answer, or a typed error when no answer came.
     func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse
 }
 
 /// The agent transport over libcurl: `http://`, `https://` and `unix://` agent addresses.
-public struct CurlAgentTransport: AgentTransport {
+package struct CurlAgentTransport: AgentTransport {
     /// The agent's base address as configured, e.g. `http://10.0.0.5:2886` or `unix:///…/obshell.sock`.
-    public var baseURL: String
+    package var baseURL: String
     /// The limit for each whole request.
-    public var timeout: Duration
+    package var timeout: Duration
     /// How the TLS peer is verified (an `https` agent).
-    public var tls: TLSOptions
+    package var tls: TLSOptions
     private let engine: CurlEngine
 
     /// Makes a transport.
@@ -55,7 +55,7 @@ public struct CurlAgentTransport: AgentTransport {
     ///   - timeout: The limit for each request.
     ///   - tls: TLS verification options; verification is on by default.
     ///   - engine: The curl engine; the shared one by default.
-    public init(
+    package init(
         baseURL: String,
         timeout: Duration = .seconds(5),
         tls: TLSOptions = TLSOptions(),
@@ -68,7 +68,7 @@ public struct CurlAgentTransport: AgentTransport {
     }
 
     /// Sends the request through libcurl, mapping curl's failures to ``ObshellError`` codes.
-    public func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
+    package func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
         let httpRequest = HTTPRequest(
             method: HTTPMethod(request.method),
             target: HTTPTarget(base: self.baseURL, path: request.pathAndQuery),

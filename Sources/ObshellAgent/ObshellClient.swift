@@ -1,9 +1,9 @@
 import Cryptography
 import Curl
-public import Foundation
-public import Logging
-public import ObshellModel
-public import Support
+package import Foundation
+package import Logging
+package import ObshellModel
+package import Support
 
 /// A client of one obshell agent's task API, with obshell's authentication.
 ///
@@ -12,11 +12,11 @@ public import Support
 /// answers that it could not decrypt the header (its key changed), the key is fetched again and the request repeated
 /// once. A refused password is never retried: each attempt costs the agent a database login. Agents reached through
 /// their unix socket (`unix://`) need no header and get none, so no password is sent there.
-public actor ObshellClient {
+package actor ObshellClient {
     /// One request and what came back, for `--record`: the answer, or why none came.
-    public struct Exchange: Sendable {
+    package struct Exchange: Sendable {
         /// Makes an exchange.
-        public init(at: Date, request: String, response: AgentResponse? = nil, error: ObshellError? = nil) {
+        package init(at: Date, request: String, response: AgentResponse? = nil, error: ObshellError? = nil) {
             self.at = at
             self.request = request
             self.response = response
@@ -24,17 +24,17 @@ public actor ObshellClient {
         }
 
         /// When the answer (or the failure) arrived.
-        public var at: Date
+        package var at: Date
         /// `GET /api/v1/task/dag/unfinish?show_details=true`.
-        public var request: String
+        package var request: String
         /// The answer, when one came.
-        public var response: AgentResponse?
+        package var response: AgentResponse?
         /// Why no answer came.
-        public var error: ObshellError?
+        package var error: ObshellError?
     }
 
     /// The agent's address as configured (shown redacted by the transport's errors, never with a password).
-    public nonisolated let baseURL: String
+    package nonisolated let baseURL: String
     private let password: Password
     private let transport: any AgentTransport
     private let headerLifetime: Duration
@@ -53,7 +53,7 @@ public actor ObshellClient {
     ///   - exchangeTime: The clock exchanges are stamped with (``Exchange/at``); `now` by default. The daemon
     ///     passes its own clock, so that observations and captures carry the time it runs on.
     ///   - logger: Where the client logs (never a password).
-    public init(
+    package init(
         baseURL: String,
         password: Password = .empty,
         transport: (any AgentTransport)? = nil,
@@ -72,21 +72,21 @@ public actor ObshellClient {
     }
 
     /// Whether requests go to the agent's local unix socket, which checks no header.
-    public nonisolated var isLocalSocket: Bool { self.baseURL.lowercased().hasPrefix("unix://") }
+    package nonisolated var isLocalSocket: Bool { self.baseURL.lowercased().hasPrefix("unix://") }
 
     /// The query string obwatch polls with: details on, spelled as the server reads it (`show_details`, plural).
-    public static func unfinishedPath(showDetails: Bool = true) -> String {
+    package static func unfinishedPath(showDetails: Bool = true) -> String {
         "/api/v1/task/dag/unfinish?show_details=\(showDetails)"
     }
 
     /// The path that reads one DAG by its generic id.
-    public static func dagPath(id: String, showDetails: Bool = true) -> String {
+    package static func dagPath(id: String, showDetails: Bool = true) -> String {
         let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id
         return "/api/v1/task/dag/\(escaped)?show_details=\(showDetails)"
     }
 
     /// `GET /api/v1/info`: the agent's identity and version (no authentication).
-    public func info() async throws(ObshellError) -> AgentInfo {
+    package func info() async throws(ObshellError) -> AgentInfo {
         var exchanges: [Exchange] = []
         let response = try await self.exchange(AgentRequest(pathAndQuery: "/api/v1/info"), log: &exchanges)
         return try Self.payload(AgentInfo.self, from: response)
@@ -95,7 +95,7 @@ public actor ObshellClient {
     /// `GET /api/v1/task/dag/unfinish`: the unfinished DAGs, with the envelope's timestamp (the agent's clock).
     /// - Parameter showDetails: Whether nodes and sub-tasks are included (obwatch polls with details).
     /// - Returns: The DAGs (`contents: null` is empty) and the agent's time of answering, when it sent one.
-    public func unfinishedDags(
+    package func unfinishedDags(
         showDetails: Bool = true
     ) async throws(ObshellError) -> (dags: [Dag], agentTime: ObshellTime?) {
         var exchanges: [Exchange] = []
@@ -129,7 +129,7 @@ public actor ObshellClient {
 
     /// `GET /api/v1/task/dag/{id}`: one DAG, finished or not.
     /// - Throws: ``ObshellError`` `.notFound` when the agent does not know the id.
-    public func dag(id: String, showDetails: Bool = true) async throws(ObshellError) -> Dag {
+    package func dag(id: String, showDetails: Bool = true) async throws(ObshellError) -> Dag {
         var exchanges: [Exchange] = []
         let response = try await self.authenticated(Self.dagPath(id: id, showDetails: showDetails), log: &exchanges)
         return try Self.payload(Dag.self, from: response)
@@ -139,16 +139,16 @@ public actor ObshellClient {
 
     /// What one call gave, read through ``AgentAnswer``, with every exchange it made (oldest first): what
     /// `--record` writes, and when the answer came.
-    public struct Reading: Sendable {
+    package struct Reading: Sendable {
         /// What the answer means: a list or a failure for a poll; found, not found or a failure for a DAG.
-        public var outcome: AgentAnswer.Outcome
+        package var outcome: AgentAnswer.Outcome
         /// Every request the call sent and what came back (a key fetch, a repeat after a key rejection).
-        public var exchanges: [Exchange]
+        package var exchanges: [Exchange]
         /// Whether the call was cut short by a cancellation (a stop, a reload): it observed nothing.
-        public var cancelled: Bool
+        package var cancelled: Bool
 
         /// Makes a reading.
-        public init(outcome: AgentAnswer.Outcome, exchanges: [Exchange], cancelled: Bool = false) {
+        package init(outcome: AgentAnswer.Outcome, exchanges: [Exchange], cancelled: Bool = false) {
             self.outcome = outcome
             self.exchanges = exchanges
             self.cancelled = cancelled
@@ -158,7 +158,7 @@ public actor ObshellClient {
     /// `GET /api/v1/task/dag/unfinish`, read as a poll: ``AgentAnswer/Outcome/list(_:agentTime:)`` or
     /// ``AgentAnswer/Outcome/failed(_:)``, never a thrown error.
     /// - Parameter showDetails: Whether nodes and sub-tasks are included (obwatch polls with details).
-    public func readUnfinished(showDetails: Bool = true) async -> Reading {
+    package func readUnfinished(showDetails: Bool = true) async -> Reading {
         var exchanges: [Exchange] = []
         do {
             let response = try await self.authenticated(
@@ -192,7 +192,7 @@ public actor ObshellClient {
     }
 
     /// `GET /api/v1/task/dag/{id}`, read as a confirmation: found, not found, or a failure, never a thrown error.
-    public func readDag(id: String, showDetails: Bool = true) async -> Reading {
+    package func readDag(id: String, showDetails: Bool = true) async -> Reading {
         var exchanges: [Exchange] = []
         do {
             let response = try await self.authenticated(

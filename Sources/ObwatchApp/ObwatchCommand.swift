@@ -1,9 +1,9 @@
-public import ArgumentParser
+package import ArgumentParser
 
 /// The `obwatch` command line: watches OceanBase clusters' task DAGs through obshell and delivers events.
-public struct ObwatchCommand: AsyncParsableCommand {
+package struct ObwatchCommand: AsyncParsableCommand {
     /// The command's name, version and subcommands.
-    public static let configuration = CommandConfiguration(
+    package static let configuration = CommandConfiguration(
         commandName: "obwatch",
         abstract: "Watch OceanBase clusters' task DAGs through obshell and deliver events.",
         discussion: """
@@ -18,5 +18,5 @@ public struct ObwatchCommand: AsyncParsableCommand {
     )
 
     /// Creates the command; argument parsing fills it in.
-    public init() {}
+    package init() {}
 }

@@ -4,10 +4,10 @@ import Logging
 import Support
 
 /// The process entry point the thin `obwatch` executable calls.
-public enum ObwatchMain {
+package enum ObwatchMain {
     /// Bootstraps logging (to stderr, so stdout stays for output; logfmt or JSON lines), parses the command line
     /// and runs the command.
-    public static func run() async {
+    package static func run() async {
         let options = LoggingOptions.parse(
             arguments: CommandLine.arguments,
             environment: ProcessInfo.processInfo.environment

@@ -1,5 +1,5 @@
 /// The version of obwatch, as `obwatch --version` prints it.
-public enum ObwatchVersion {
+package enum ObwatchVersion {
     /// The semantic version of this build.
-    public static let current = "0.2.0"
+    package static let current = "0.2.0"
 }

@@ -1,5 +1,5 @@
 import ObshellModel
-public import Tracker
+package import Tracker
 
 extension Router {
     /// Routes the events of one observation: what fell due before it first (reminders, waiting groups, at its
@@ -12,7 +12,7 @@ extension Router {
     ///   - batch: The observation's events and time.
     ///   - state: The router's memory, updated.
     /// - Returns: What fell due (only when anything did), then what the events gave.
-    public func observe(_ batch: EventBatch, state: inout RouterState) -> [RoutingResult] {
+    package func observe(_ batch: EventBatch, state: inout RouterState) -> [RoutingResult] {
         let due = self.tick(at: batch.at.adding(.nanoseconds(-1)), state: &state)
         let routed = self.route(batch.events, at: batch.at, state: &state)
         let dueMatters = !due.events.isEmpty || !due.notifications.isEmpty

@@ -1,10 +1,10 @@
 package import Cryptography
 import Foundation
 import Hummingbird
-public import Logging
+package import Logging
 import NIOCore
 import ServiceLifecycle
-public import Support
+package import Support
 
 /// A simulated obshell agent: serves obshell's task API (with its real authentication and quirks) from a
 /// ``Scenario`` on a TCP port and/or a unix socket.
@@ -18,9 +18,9 @@ public import Support
 ///
 /// With ``ClockMode/manual`` the scenario clock only moves through ``advance(by:)`` and ``advance(to:)`` (and the
 /// `POST /_simulator/advance?by=30s` route); with ``ClockMode/realTime`` it is the time since ``run()`` started.
-public final class ObshellSimulator: Sendable {
+package final class ObshellSimulator: Sendable {
     /// What drives the scenario clock.
-    public enum ClockMode: Sendable, Hashable {
+    package enum ClockMode: Sendable, Hashable {
         /// Scenario time is the time elapsed since ``ObshellSimulator/run()`` started.
         case realTime
         /// Scenario time moves only when asked, for tests.
@@ -28,29 +28,29 @@ public final class ObshellSimulator: Sendable {
     }
 
     /// Where the simulator listens and how it behaves.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// The TCP host to listen on, or `nil` for no TCP listener.
-        public var host: String?
+        package var host: String?
         /// The TCP port; 0 picks a free one (see ``ObshellSimulator/addresses()``).
-        public var port: Int
+        package var port: Int
         /// A unix socket path to listen on too (no authentication there, like obshell's local socket).
-        public var unixSocketPath: String?
+        package var unixSocketPath: String?
         /// The RSA key size: 512 (obshell up to 4.4.1) or 1024 (4.4.2 and later).
-        public var keyBits: Int
+        package var keyBits: Int
         /// What drives the scenario clock.
-        public var clock: ClockMode
+        package var clock: ClockMode
         /// The longest a `hang` fault holds a request, on ``timeSource``.
-        public var hangCap: Duration
+        package var hangCap: Duration
         /// Where real time is read and waited for: the ``ClockMode/realTime`` scenario clock, the hang cap,
         /// `startAt`, the envelope's `duration` and the expiry of authentication headers.
-        public var timeSource: any ObwatchClock
+        package var timeSource: any ObwatchClock
         /// Replaces the scenario's root password when set.
-        public var password: String?
+        package var password: String?
         /// Where the server logs (never a header or a password).
-        public var logger: Logger
+        package var logger: Logger
 
         /// Makes a configuration.
-        public init(
+        package init(
             host: String? = "127.0.0.1",
             port: Int = 0,
             unixSocketPath: String? = nil,
@@ -74,32 +74,32 @@ public final class ObshellSimulator: Sendable {
     }
 
     /// Where the simulator listens once it runs.
-    public struct Addresses: Sendable, Hashable {
+    package struct Addresses: Sendable, Hashable {
         /// The TCP host, when there is a TCP listener.
-        public var host: String?
+        package var host: String?
         /// The bound TCP port (the real one when 0 was asked).
-        public var port: Int?
+        package var port: Int?
         /// The unix socket path, when there is one.
-        public var unixSocketPath: String?
+        package var unixSocketPath: String?
 
         /// Makes an address set.
-        public init(host: String? = nil, port: Int? = nil, unixSocketPath: String? = nil) {
+        package init(host: String? = nil, port: Int? = nil, unixSocketPath: String? = nil) {
             self.host = host
             self.port = port
             self.unixSocketPath = unixSocketPath
         }
 
         /// `http://HOST:PORT`, when there is a TCP listener.
-        public var baseURL: String? {
+        package var baseURL: String? {
             guard let host = self.host, let port = self.port else { return nil }
             return host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
         }
     }
 
     /// The scenario being played (with the configured password, if one replaced it).
-    public let scenario: Scenario
+    package let scenario: Scenario
     /// The configuration it was made with.
-    public let configuration: Configuration
+    package let configuration: Configuration
     let engine: SimulatorEngine
 
     /// Makes a simulator and its RSA key; nothing listens until ``run()``.
@@ -108,7 +108,7 @@ public final class ObshellSimulator: Sendable {
     ///   - configuration: Where to listen and how to behave.
     /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/keyGenerationFailed`` for a key size other than
     ///   512 or 1024, or when OpenSSL fails; ``SimulatorError/Code/listenFailed`` with neither a host nor a socket.
-    public init(scenario: Scenario, configuration: Configuration = Configuration()) throws(SimulatorError) {
+    package init(scenario: Scenario, configuration: Configuration = Configuration()) throws(SimulatorError) {
         var scenario = scenario
         if let password = configuration.password { scenario.agent.password = password }
         guard configuration.host != nil || configuration.unixSocketPath != nil else {
@@ -132,7 +132,7 @@ public final class ObshellSimulator: Sendable {
     /// Serves until the calling task is cancelled, then releases held requests and stops.
     /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/listenFailed`` when a listener cannot be bound
     ///   or fails.
-    public func run() async throws {
+    package func run() async throws {
         await self.engine.markStarted()
         let engine = self.engine
         var services: [any Service] = []
@@ -232,7 +232,7 @@ public final class ObshellSimulator: Sendable {
 
     /// Waits until every listener is bound and returns where they are.
     /// - Throws: ``SimulatorError`` when the simulator failed to listen or has stopped.
-    public func addresses() async throws -> Addresses {
+    package func addresses() async throws -> Addresses {
         try await self.engine.addresses()
     }
 
@@ -240,7 +240,7 @@ public final class ObshellSimulator: Sendable {
     /// - Returns: The scenario time now.
     /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/notManualClock`` in real-time mode.
     @discardableResult
-    public func advance(by amount: Duration) async throws(SimulatorError) -> Duration {
+    package func advance(by amount: Duration) async throws(SimulatorError) -> Duration {
         try await self.engine.advance(by: amount)
     }
 
@@ -248,17 +248,17 @@ public final class ObshellSimulator: Sendable {
     /// - Returns: The scenario time now.
     /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/notManualClock`` in real-time mode.
     @discardableResult
-    public func advance(to time: Duration) async throws(SimulatorError) -> Duration {
+    package func advance(to time: Duration) async throws(SimulatorError) -> Duration {
         try await self.engine.advance(to: time)
     }
 
     /// The scenario state now: every DAG as `/dag/{id}` would show it, and the elapsed scenario time.
-    public func state() async -> ScenarioState {
+    package func state() async -> ScenarioState {
         await self.engine.snapshot()
     }
 
     /// How many requests were refused for a wrong password (each a failed root@sys login on a real agent).
-    public func refusedLogins() async -> Int {
+    package func refusedLogins() async -> Int {
         await self.engine.refusedLogins
     }
 

@@ -1,47 +1,47 @@
-public import ObshellModel
-public import YAML
+package import ObshellModel
+package import YAML
 
 /// An obshell agent identity the simulator can play (obshell-api.md 1.2 and 4.4).
-public struct AgentIdentity: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+package struct AgentIdentity: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
     /// The identity as obshell spells it in `/api/v1/info`.
-    public let rawValue: String
+    package let rawValue: String
 
     /// Wraps a spelling; only the three constants are accepted in scenario files.
-    public init(rawValue: String) { self.rawValue = rawValue }
+    package init(rawValue: String) { self.rawValue = rawValue }
 
     /// A cluster agent: lists `contents: null` when empty and checks the root password.
-    public static let clusterAgent = AgentIdentity(rawValue: "CLUSTER AGENT")
+    package static let clusterAgent = AgentIdentity(rawValue: "CLUSTER AGENT")
     /// A single agent before any cluster exists: lists `[]` when empty and accepts any decryptable header.
-    public static let single = AgentIdentity(rawValue: "SINGLE")
+    package static let single = AgentIdentity(rawValue: "SINGLE")
     /// The master during cluster initialisation: behaves like ``single`` here.
-    public static let master = AgentIdentity(rawValue: "MASTER")
+    package static let master = AgentIdentity(rawValue: "MASTER")
 
     /// The identities a scenario may name.
-    public static let all: [AgentIdentity] = [.clusterAgent, .single, .master]
+    package static let all: [AgentIdentity] = [.clusterAgent, .single, .master]
 
     /// The spelling.
-    public var description: String { self.rawValue }
+    package var description: String { self.rawValue }
 }
 
 /// The agent a scenario simulates: what `/api/v1/info` reports and how times are rendered.
-public struct SimulatedAgent: Sendable, Hashable {
+package struct SimulatedAgent: Sendable, Hashable {
     /// Its identity.
-    public var identity: AgentIdentity
+    package var identity: AgentIdentity
     /// The IP it reports (not where the simulator listens).
-    public var ip: String
+    package var ip: String
     /// The port it reports (not where the simulator listens).
-    public var port: Int
+    package var port: Int
     /// Its zone.
-    public var zone: String
+    package var zone: String
     /// obshell's version, e.g. `4.3.5.0`.
-    public var version: String
+    package var version: String
     /// The UTC offset every timestamp is rendered in, in seconds (`+08:00` is 28800).
-    public var utcOffsetSeconds: Int32
+    package var utcOffsetSeconds: Int32
     /// The root@sys password a CLUSTER AGENT accepts in `Auth`; never printed.
-    public var password: String
+    package var password: String
 
     /// Makes an agent description.
-    public init(
+    package init(
         identity: AgentIdentity = .clusterAgent,
         ip: String = "127.0.0.1",
         port: Int = 2886,
@@ -60,13 +60,13 @@ public struct SimulatedAgent: Sendable, Hashable {
     }
 
     /// Sub-tasks run on this agent unless a parallel node names others.
-    public var executeAgent: SubTask.Agent { SubTask.Agent(ip: self.ip, port: self.port) }
+    package var executeAgent: SubTask.Agent { SubTask.Agent(ip: self.ip, port: self.port) }
 }
 
 /// A fault the simulator injects, for a window of scenario time or for the next N requests it applies to.
-public struct SimulatedFault: Sendable, Hashable {
+package struct SimulatedFault: Sendable, Hashable {
     /// What the fault does.
-    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+    package struct Kind: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable, Hashable {
             case http500 = "http_500"
             case hang
@@ -80,36 +80,36 @@ public struct SimulatedFault: Sendable, Hashable {
         private init(_ value: Value) { self.value = value }
 
         /// Task routes answer 500 `Common.Unexpected` in obshell's envelope.
-        public static let http500 = Kind(.http500)
+        package static let http500 = Kind(.http500)
         /// Task routes get no answer until the client gives up (or the simulator's hang cap passes).
-        public static let hang = Kind(.hang)
+        package static let hang = Kind(.hang)
         /// Task routes answer 200 with a body that is not JSON.
-        public static let notJSON = Kind(.notJSON)
+        package static let notJSON = Kind(.notJSON)
         /// `/dag/unfinish` leaves out the named DAGs (they stay readable by id), as when a peer is down.
-        public static let partialList = Kind(.partialList)
+        package static let partialList = Kind(.partialList)
         /// `/dag/unfinish` answers `contents: null` whatever is running.
-        public static let contentsNull = Kind(.contentsNull)
+        package static let contentsNull = Kind(.contentsNull)
         /// Authenticated requests fail with `IncorrectOceanbasePassword`, as after a password rotation.
-        public static let refusePassword = Kind(.refusePassword)
+        package static let refusePassword = Kind(.refusePassword)
 
         /// The kinds in the order the documentation lists them.
-        public static let all: [Kind] = [.http500, .hang, .notJSON, .partialList, .contentsNull, .refusePassword]
+        package static let all: [Kind] = [.http500, .hang, .notJSON, .partialList, .contentsNull, .refusePassword]
 
         /// The name used in scenario files (`http_500`, `hang`, ...).
-        public var description: String { self.value.rawValue }
+        package var description: String { self.value.rawValue }
     }
 
     /// What the fault does.
-    public var kind: Kind
+    package var kind: Kind
     /// How long it lasts from its step, in scenario time; `nil` when it is counted in requests.
-    public var duration: Duration?
+    package var duration: Duration?
     /// How many requests it hits; `nil` when it lasts for ``duration``.
-    public var requests: Int?
+    package var requests: Int?
     /// For ``Kind/partialList``: the DAG ids left out of the list.
-    public var hiddenDagIDs: [String]
+    package var hiddenDagIDs: [String]
 
     /// Makes a fault; with neither a duration nor a count it hits the next request only.
-    public init(kind: Kind, duration: Duration? = nil, requests: Int? = nil, hiddenDagIDs: [String] = []) {
+    package init(kind: Kind, duration: Duration? = nil, requests: Int? = nil, hiddenDagIDs: [String] = []) {
         self.kind = kind
         self.duration = duration
         self.requests = duration == nil && requests == nil ? 1 : requests
@@ -118,20 +118,20 @@ public struct SimulatedFault: Sendable, Hashable {
 }
 
 /// Direct changes to a DAG's fields, for cases the step vocabulary does not cover.
-public struct DagFieldChanges: Sendable, Hashable {
+package struct DagFieldChanges: Sendable, Hashable {
     /// A new state.
-    public var state: TaskState?
+    package var state: TaskState?
     /// A new operator.
-    public var `operator`: TaskOperator?
+    package var `operator`: TaskOperator?
     /// A new stage (1 to max_stage).
-    public var stage: Int?
+    package var stage: Int?
     /// A new name.
-    public var name: String?
+    package var name: String?
     /// A new maintenance type.
-    public var maintenanceType: Int?
+    package var maintenanceType: Int?
 
     /// Makes a change set; `nil` fields stay as they are.
-    public init(
+    package init(
         state: TaskState? = nil,
         operator: TaskOperator? = nil,
         stage: Int? = nil,
@@ -147,7 +147,7 @@ public struct DagFieldChanges: Sendable, Hashable {
 }
 
 /// What a timed step does.
-public enum ScenarioAction: Sendable, Hashable {
+package enum ScenarioAction: Sendable, Hashable {
     /// A READY DAG starts RUNNING; its current node and sub-tasks run (execute_times + 1).
     case start(dag: String)
     /// The current node succeeds and the next one runs; after the last node (or node 1 in a rollback) the DAG
@@ -176,16 +176,16 @@ public enum ScenarioAction: Sendable, Hashable {
 }
 
 /// One timed step of a scenario.
-public struct ScenarioStep: Sendable, Hashable {
+package struct ScenarioStep: Sendable, Hashable {
     /// When it happens, from the scenario's time zero.
-    public var at: Duration
+    package var at: Duration
     /// What it does.
-    public var action: ScenarioAction
+    package var action: ScenarioAction
     /// Where it is written, for messages.
-    public var mark: YAMLMark?
+    package var mark: YAMLMark?
 
     /// Makes a step.
-    public init(at: Duration, action: ScenarioAction, mark: YAMLMark? = nil) {
+    package init(at: Duration, action: ScenarioAction, mark: YAMLMark? = nil) {
         self.at = at
         self.action = action
         self.mark = mark
@@ -193,14 +193,14 @@ public struct ScenarioStep: Sendable, Hashable {
 }
 
 /// A simulated DAG as the scenario defines it: its initial detail and when it appears.
-public struct ScenarioDag: Sendable, Hashable {
+package struct ScenarioDag: Sendable, Hashable {
     /// The DAG at time zero, with every node and sub-task.
-    public var dag: Dag
+    package var dag: Dag
     /// When it appears in the agent's store (before that it is unknown, 404).
-    public var appearsAt: Duration
+    package var appearsAt: Duration
 
     /// Makes a scenario DAG.
-    public init(dag: Dag, appearsAt: Duration = .zero) {
+    package init(dag: Dag, appearsAt: Duration = .zero) {
         self.dag = dag
         self.appearsAt = appearsAt
     }
@@ -208,20 +208,20 @@ public struct ScenarioDag: Sendable, Hashable {
 
 /// A whole scenario: the agent, its DAGs and the timed steps that change them. Load one with
 /// ``Scenario/load(contentsOfFile:)``; the format is described in the README, section "The simulator".
-public struct Scenario: Sendable {
+package struct Scenario: Sendable {
     /// The file it was read from (for messages).
-    public var file: String
+    package var file: String
     /// The simulated agent.
-    public var agent: SimulatedAgent
+    package var agent: SimulatedAgent
     /// The instant scenario time 0 maps to; agent timestamps are this plus elapsed scenario time.
-    public var timeZero: ObshellTime
+    package var timeZero: ObshellTime
     /// The DAGs, in list order.
-    public var dags: [ScenarioDag]
+    package var dags: [ScenarioDag]
     /// The steps, ordered by time (steps at the same time keep file order).
-    public var steps: [ScenarioStep]
+    package var steps: [ScenarioStep]
 
     /// Makes a scenario from parts; ``load(contentsOfFile:)`` is the usual way.
-    public init(
+    package init(
         file: String,
         agent: SimulatedAgent,
         timeZero: ObshellTime,
@@ -238,5 +238,5 @@ public struct Scenario: Sendable {
     }
 
     /// The scenario time of the last step (zero without steps).
-    public var lastStepTime: Duration { self.steps.last?.at ?? .zero }
+    package var lastStepTime: Duration { self.steps.last?.at ?? .zero }
 }

@@ -8,7 +8,7 @@ extension Scenario {
     /// - Returns: The scenario, with every step already checked against the DAGs it changes.
     /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/invalidScenario`` and one
     ///   `FILE:LINE:COL: error: MESSAGE` line per problem in ``SimulatorError/diagnostics``.
-    public static func load(contentsOfFile path: String) throws(SimulatorError) -> Scenario {
+    package static func load(contentsOfFile path: String) throws(SimulatorError) -> Scenario {
         let root: YAMLNode?
         do {
             root = try YAMLParser().parse(contentsOfFile: path)
@@ -24,7 +24,7 @@ extension Scenario {
     ///   - file: The name shown in messages.
     /// - Returns: The scenario.
     /// - Throws: ``SimulatorError`` with code ``SimulatorError/Code/invalidScenario``.
-    public static func parse(_ text: String, file: String) throws(SimulatorError) -> Scenario {
+    package static func parse(_ text: String, file: String) throws(SimulatorError) -> Scenario {
         let root: YAMLNode?
         do {
             root = try YAMLParser().parse(text, file: file)

@@ -1,8 +1,8 @@
-public import ObshellModel
+package import ObshellModel
 
 /// The simulated agent's store at one moment of scenario time: a pure value, advanced by applying the scenario's
 /// steps in order. The HTTP layer only reads it (and counts faults off it) through ``ObshellSimulator``.
-public struct ScenarioState: Sendable {
+package struct ScenarioState: Sendable {
     /// Why a step cannot be applied (caught when a scenario is loaded).
     struct StepError: Error {
         var message: String
@@ -22,24 +22,24 @@ public struct ScenarioState: Sendable {
     }
 
     /// The scenario being played.
-    public let scenario: Scenario
+    package let scenario: Scenario
     /// How far the state has been advanced.
-    public private(set) var elapsed: Duration = .zero
+    package private(set) var elapsed: Duration = .zero
     /// Every DAG, appeared or not, in scenario order.
-    public private(set) var dags: [Dag]
+    package private(set) var dags: [Dag]
     /// How many key changes have happened: the owner makes a new key when this grows.
-    public private(set) var keyGeneration = 0
+    package private(set) var keyGeneration = 0
     private var nextStep = 0
     private var faults: [ActiveFault] = []
 
     /// The state at scenario time zero, before any step.
-    public init(scenario: Scenario) {
+    package init(scenario: Scenario) {
         self.scenario = scenario
         self.dags = scenario.dags.map(\.dag)
     }
 
     /// Applies every step due by `elapsed`; time never goes back, so an earlier time only returns.
-    public mutating func advance(to elapsed: Duration) {
+    package mutating func advance(to elapsed: Duration) {
         // Steps were checked when the scenario was loaded, so a failure here means the state was built by hand;
         // the step is skipped rather than crashing a server.
         try? self.advanceChecked(to: elapsed)
@@ -59,22 +59,22 @@ public struct ScenarioState: Sendable {
     }
 
     /// The agent's clock at the current scenario time.
-    public var now: ObshellTime { self.scenario.timeZero.adding(self.elapsed) }
+    package var now: ObshellTime { self.scenario.timeZero.adding(self.elapsed) }
 
     /// Whether the DAG exists in the store yet.
-    public func hasAppeared(_ id: String) -> Bool {
+    package func hasAppeared(_ id: String) -> Bool {
         guard let spec = self.scenario.dags.first(where: { $0.dag.id == id }) else { return false }
         return spec.appearsAt <= self.elapsed
     }
 
     /// The DAG with this generic id, if it has appeared (finished ones included, as obshell never deletes rows).
-    public func dag(id: String) -> Dag? {
+    package func dag(id: String) -> Dag? {
         guard self.hasAppeared(id) else { return nil }
         return self.dags.first { $0.id == id }
     }
 
     /// What `/dag/unfinish` lists: READY and RUNNING DAGs, and FAILED maintenance DAGs, in scenario order.
-    public var unfinishedDags: [Dag] {
+    package var unfinishedDags: [Dag] {
         self.dags.filter { dag in
             guard self.hasAppeared(dag.id) else { return false }
             return dag.state.isActive || (dag.state == .failed && dag.isMaintenance)
@@ -84,7 +84,7 @@ public struct ScenarioState: Sendable {
     /// Takes the first active fault of one of these kinds, counting one request off it.
     /// - Parameter kinds: The kinds that apply to the request at hand.
     /// - Returns: The fault to inject, or `nil`.
-    public mutating func takeFault(of kinds: [SimulatedFault.Kind]) -> SimulatedFault? {
+    package mutating func takeFault(of kinds: [SimulatedFault.Kind]) -> SimulatedFault? {
         for index in self.faults.indices
         where kinds.contains(self.faults[index].fault.kind) && self.faults[index].isActive(at: self.elapsed) {
             if let remaining = self.faults[index].remaining { self.faults[index].remaining = remaining - 1 }

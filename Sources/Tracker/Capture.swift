@@ -1,18 +1,18 @@
-public import Foundation
-public import ObshellModel
+package import Foundation
+package import ObshellModel
 import Support
 
 /// One usable line of a capture: which target it is about and what the tracker observes from it.
-public struct CaptureEntry: Sendable, Hashable {
+package struct CaptureEntry: Sendable, Hashable {
     /// The target the exchange was with.
-    public var target: String
+    package var target: String
     /// The poll or confirmation the line records.
-    public var observation: Observation
+    package var observation: Observation
     /// The 1-based line number in its file.
-    public var line: Int
+    package var line: Int
 
     /// Makes an entry.
-    public init(target: String, observation: Observation, line: Int) {
+    package init(target: String, observation: Observation, line: Int) {
         self.target = target
         self.observation = observation
         self.line = line
@@ -20,11 +20,11 @@ public struct CaptureEntry: Sendable, Hashable {
 }
 
 /// The readable lines of a capture and the problems of the others.
-public struct CaptureReading: Sendable {
+package struct CaptureReading: Sendable {
     /// Polls and confirmations, in file order.
-    public var entries: [CaptureEntry]
+    package var entries: [CaptureEntry]
     /// One error per bad line (`FILE:LINE: error: ...`); those lines were skipped.
-    public var diagnostics: [TrackerError]
+    package var diagnostics: [TrackerError]
 }
 
 /// Reads the capture format of CONTRACT section 5: JSON Lines, one HTTP exchange per line.
@@ -32,13 +32,13 @@ public struct CaptureReading: Sendable {
 /// Lines for `/api/v1/task/dag/unfinish` (any query) are polls; lines for `/api/v1/task/dag/{id}` are
 /// confirmations; every other request (`/api/v1/secret`, `/api/v1/info`, ...) is ignored. Lines split on `\n` only;
 /// empty lines are skipped.
-public enum CaptureReader {
+package enum CaptureReader {
     /// Reads a whole capture.
     /// - Parameters:
     ///   - data: The file's bytes.
     ///   - file: The name diagnostics carry.
     /// - Returns: The entries and the diagnostics of skipped lines.
-    public static func read(_ data: Data, file: String) -> CaptureReading {
+    package static func read(_ data: Data, file: String) -> CaptureReading {
         var entries: [CaptureEntry?] = []
         var diagnostics: [TrackerError] = []
         // obwatch's client answers a "cannot decrypt the header" with a fresh key and the same request once more:
@@ -127,7 +127,7 @@ public enum CaptureReader {
     /// Reads one line.
     /// - Returns: The entry, or `nil` for a request that is neither a poll nor a confirmation.
     /// - Throws: ``TrackerError`` `.badCaptureLine` when the line is not JSON or lacks a field.
-    public static func entry(_ line: Data, file: String, line number: Int) throws(TrackerError) -> CaptureEntry? {
+    package static func entry(_ line: Data, file: String, line number: Int) throws(TrackerError) -> CaptureEntry? {
         try self.parse(line, file: file, line: number).entry
     }
 
@@ -297,9 +297,9 @@ private struct RawLine: Decodable {
 }
 
 /// Formats exchanges as capture lines, for `obwatch run --record`.
-public struct CaptureWriter: Sendable {
+package struct CaptureWriter: Sendable {
     /// Makes a writer.
-    public init() {}
+    package init() {}
 
     /// One capture line, without the trailing newline.
     ///
@@ -312,7 +312,7 @@ public struct CaptureWriter: Sendable {
     ///   - status: The HTTP status, when an answer came.
     ///   - body: The answer's bytes, when an answer came.
     ///   - error: Why no answer came; replaces `status` and `body`.
-    public func line(
+    package func line(
         at: ObshellTime,
         target: String,
         request: String,

@@ -1,9 +1,9 @@
 import Foundation
-public import ObshellModel
+package import ObshellModel
 import Support
 
 /// The kind of an event (CONTRACT section 4), spelled as in the JSON.
-public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
+package enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
     /// A DAG id seen for the first time.
     case started
     /// `stage` changed between two observations.
@@ -45,13 +45,13 @@ public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Every type the tracker and the daemon make, in the order of CONTRACT section 4: what rules match and `check`
     /// renders samples of. ``test`` is left out on purpose (only `test-receiver` makes one).
-    public static let allCases: [EventType] = [
+    package static let allCases: [EventType] = [
         .started, .stageAdvanced, .nodeFailed, .failed, .stalled, .resumed, .retried, .rollbackStarted, .succeeded,
         .passed, .rolledBack, .cancelled, .vanished, .targetDown, .targetUp, .watcherDegraded, .watcherRecovered,
     ]
 
     /// `firing` for the types that open an incident, `resolved` for those that close one, else `info`.
-    public var status: EventStatus {
+    package var status: EventStatus {
         switch self {
         case .nodeFailed, .failed, .stalled, .targetDown, .watcherDegraded, .test: .firing
         case .resumed, .retried, .succeeded, .passed, .rolledBack, .cancelled, .targetUp, .watcherRecovered: .resolved
@@ -60,7 +60,7 @@ public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// The severity of the table in CONTRACT section 4.
-    public var defaultSeverity: EventSeverity {
+    package var defaultSeverity: EventSeverity {
         switch self {
         case .nodeFailed, .failed, .targetDown, .watcherDegraded: .critical
         case .stalled, .rollbackStarted, .rolledBack, .cancelled, .vanished: .warning
@@ -71,13 +71,13 @@ public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// The final events: they end a run of the DAG.
-    public var isFinal: Bool {
+    package var isFinal: Bool {
         [.succeeded, .passed, .rolledBack, .cancelled, .failed].contains(self)
     }
 }
 
 /// Whether an event opens an incident, closes one, or only informs.
-public enum EventStatus: String, Sendable, Hashable, Codable {
+package enum EventStatus: String, Sendable, Hashable, Codable {
     /// Opens an incident.
     case firing
     /// Closes an incident.
@@ -87,7 +87,7 @@ public enum EventStatus: String, Sendable, Hashable, Codable {
 }
 
 /// How urgent an event is.
-public enum EventSeverity: String, Sendable, Hashable, Codable {
+package enum EventSeverity: String, Sendable, Hashable, Codable {
     /// Worth a look.
     case info
     /// Needs attention.
@@ -102,30 +102,30 @@ public enum EventSeverity: String, Sendable, Hashable, Codable {
 /// Agent text (names, log lines) is carried as received; ``jsonLine()`` never escapes `/` and never touches CR, LF,
 /// U+2028 or emoji beyond JSON's own string escaping. `Codable` gives the same fields for persistence (the delivery
 /// queue), but Foundation's encoder on Linux does not keep key order: print events with ``jsonLine()``.
-public struct Event: Sendable, Hashable, Codable {
+package struct Event: Sendable, Hashable, Codable {
     /// The `dag` object: the DAG as last observed.
-    public struct DagInfo: Sendable, Hashable, Codable {
+    package struct DagInfo: Sendable, Hashable, Codable {
         /// The generic id (the key).
-        public var id: String
+        package var id: String
         /// The raw row id.
-        public var dagID: Int64
+        package var dagID: Int64
         /// The DAG's name, byte-exact.
-        public var name: String
+        package var name: String
         /// The current stage, 1-based.
-        public var stage: Int
+        package var stage: Int
         /// The number of stages.
-        public var maxStage: Int
+        package var maxStage: Int
         /// The DAG's state as sent.
-        public var state: String
+        package var state: String
         /// The DAG's operator as sent.
-        public var `operator`: String
+        package var `operator`: String
         /// The agent's start time text, when sent.
-        public var startTime: String?
+        package var startTime: String?
         /// The agent's end time text, when sent.
-        public var endTime: String?
+        package var endTime: String?
 
         /// Makes the object.
-        public init(
+        package init(
             id: String,
             dagID: Int64,
             name: String,
@@ -159,20 +159,20 @@ public struct Event: Sendable, Hashable, Codable {
     }
 
     /// The `node` object: the node the event is about (the failed one, or the current one).
-    public struct NodeInfo: Sendable, Hashable, Codable {
+    package struct NodeInfo: Sendable, Hashable, Codable {
         /// The node's generic id.
-        public var id: String
+        package var id: String
         /// The raw row id.
-        public var nodeID: Int64
+        package var nodeID: Int64
         /// The node's name, byte-exact.
-        public var name: String
+        package var name: String
         /// The node's state.
-        public var state: String
+        package var state: String
         /// The node's operator.
-        public var `operator`: String
+        package var `operator`: String
 
         /// Makes the object.
-        public init(id: String, nodeID: Int64, name: String, state: String, operator: String) {
+        package init(id: String, nodeID: Int64, name: String, state: String, operator: String) {
             self.id = id
             self.nodeID = nodeID
             self.name = name
@@ -188,22 +188,22 @@ public struct Event: Sendable, Hashable, Codable {
     }
 
     /// One entry of `sub_tasks`: a failed sub-task with its last log line, byte-exact.
-    public struct SubTaskInfo: Sendable, Hashable, Codable {
+    package struct SubTaskInfo: Sendable, Hashable, Codable {
         /// The sub-task's generic id.
-        public var id: String
+        package var id: String
         /// The sub-task's name.
-        public var name: String
+        package var name: String
         /// Its state.
-        public var state: String
+        package var state: String
         /// How many times it ran.
-        public var executeTimes: Int
+        package var executeTimes: Int
         /// The agent that ran it.
-        public var executeAgent: SubTask.Agent?
+        package var executeAgent: SubTask.Agent?
         /// Its last log line, exactly as the agent sent it.
-        public var lastLog: String?
+        package var lastLog: String?
 
         /// Makes the object.
-        public init(
+        package init(
             id: String,
             name: String,
             state: String,
@@ -228,16 +228,16 @@ public struct Event: Sendable, Hashable, Codable {
     }
 
     /// The `previous` object: the DAG at the observation before.
-    public struct Previous: Sendable, Hashable, Codable {
+    package struct Previous: Sendable, Hashable, Codable {
         /// The stage before.
-        public var stage: Int
+        package var stage: Int
         /// The state before.
-        public var state: String
+        package var state: String
         /// The operator before.
-        public var `operator`: String
+        package var `operator`: String
 
         /// Makes the object.
-        public init(stage: Int, state: String, operator: String) {
+        package init(stage: Int, state: String, operator: String) {
             self.stage = stage
             self.state = state
             self.operator = `operator`
@@ -247,30 +247,30 @@ public struct Event: Sendable, Hashable, Codable {
     }
 
     /// One entry of `routes`: a rule that matched and the receivers it sends to.
-    public struct Route: Sendable, Hashable, Codable {
+    package struct Route: Sendable, Hashable, Codable {
         /// The rule's name.
-        public var rule: String
+        package var rule: String
         /// The receivers the event goes to through this rule (empty when silenced or inhibited).
-        public var receivers: [String]
+        package var receivers: [String]
 
         /// Makes a route.
-        public init(rule: String, receivers: [String]) {
+        package init(rule: String, receivers: [String]) {
             self.rule = rule
             self.receivers = receivers
         }
     }
 
     /// The `target` object.
-    public struct TargetInfo: Sendable, Hashable, Codable {
+    package struct TargetInfo: Sendable, Hashable, Codable {
         /// The target's name.
-        public var name: String
+        package var name: String
         /// The redacted URL, when known.
-        public var url: String?
+        package var url: String?
         /// The target's labels (encoded with sorted keys, so output is stable).
-        public var labels: [String: String]
+        package var labels: [String: String]
 
         /// Makes the object from an identity.
-        public init(_ identity: TargetIdentity) {
+        package init(_ identity: TargetIdentity) {
             self.name = identity.name
             self.url = identity.url
             self.labels = identity.labels
@@ -279,7 +279,7 @@ public struct Event: Sendable, Hashable, Codable {
         enum CodingKeys: String, CodingKey { case name, url, labels }
 
         /// Decodes the object.
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.name = try container.decode(String.self, forKey: .name)
             self.url = try container.decodeIfPresent(String.self, forKey: .url)
@@ -287,7 +287,7 @@ public struct Event: Sendable, Hashable, Codable {
         }
 
         /// Encodes the object, labels in key order.
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(self.name, forKey: .name)
             try container.encodeIfPresent(self.url, forKey: .url)
@@ -296,53 +296,53 @@ public struct Event: Sendable, Hashable, Codable {
     }
 
     /// Always `obwatch.event/v1`.
-    public static let schema = "obwatch.event/v1"
+    package static let schema = "obwatch.event/v1"
 
     /// The idempotency key: a stable hash of target, DAG id, type and episode (see ``EventID``).
-    public var id: String
+    package var id: String
     /// The kind of event.
-    public var type: EventType
+    package var type: EventType
     /// `firing`, `resolved` or `info`, fixed by the type.
-    public var status: EventStatus
+    package var status: EventStatus
     /// The severity; the type's default unless a rule changes it.
-    public var severity: EventSeverity
+    package var severity: EventSeverity
     /// The incident this event opens or closes (`target/dag/failed`, `target/dag/stalled`, `target/target_down`,
     /// `obwatch/watcher/degraded`).
-    public var incident: String?
+    package var incident: String?
     /// The time of the observation that produced the event, its text kept.
-    public var at: ObshellTime
+    package var at: ObshellTime
     /// The target.
-    public var target: TargetInfo
+    package var target: TargetInfo
     /// The DAG, for DAG events.
-    public var dag: DagInfo?
+    package var dag: DagInfo?
     /// The node the event is about.
-    public var node: NodeInfo?
+    package var node: NodeInfo?
     /// Failed sub-tasks with their last log lines.
-    public var subTasks: [SubTaskInfo]?
+    package var subTasks: [SubTaskInfo]?
     /// The DAG as observed before.
-    public var previous: Previous?
+    package var previous: Previous?
     /// For `started`: whether the DAG was already past stage 1.
-    public var observedMidRun: Bool?
+    package var observedMidRun: Bool?
     /// For `node_failed` and `failed`: `true` when the failure happened while obwatch was not watching and is
     /// known only from what followed it (a retry); `nil` otherwise.
-    public var observedLate: Bool?
+    package var observedLate: Bool?
     /// For `stalled`: how long no progress was seen, in whole seconds.
-    public var stalledSeconds: Int64?
+    package var stalledSeconds: Int64?
     /// For `stalled`: the threshold as written, e.g. `30m`.
-    public var threshold: String?
+    package var threshold: String?
     /// For `target_down`: why the polls failed.
-    public var error: String?
+    package var error: String?
     /// For `target_down`: the ``PollFailureKind`` of `error` (`auth`, `connect`, `timeout`, ...).
-    public var errorKind: String?
+    package var errorKind: String?
     /// For `watcher_degraded`: the receivers that are stuck, so that the news is not sent through them.
-    public var degradedReceivers: [String]?
+    package var degradedReceivers: [String]?
     /// One human line, e.g. `Cluster scale out failed at stage 4/9 (Wait remote deploy finish) on prod-east`.
-    public var summary: String
+    package var summary: String
     /// Every rule that matched; set by the router (`nil` is absent, `[]` is written).
-    public var routes: [Route]?
+    package var routes: [Route]?
 
     /// Makes an event; status and severity come from the type.
-    public init(
+    package init(
         id: String,
         type: EventType,
         incident: String? = nil,
@@ -398,7 +398,7 @@ public struct Event: Sendable, Hashable, Codable {
     }
 
     /// Decodes an event written by ``encode(to:)`` (the delivery queue reads them back).
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.id = try container.decode(String.self, forKey: .id)
         self.type = try container.decode(EventType.self, forKey: .type)
@@ -424,7 +424,7 @@ public struct Event: Sendable, Hashable, Codable {
     }
 
     /// Encodes the fields, omitting those that do not apply (key order is the encoder's; see ``jsonLine()``).
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(Self.schema, forKey: .schema)
         try container.encode(self.id, forKey: .id)
@@ -452,7 +452,7 @@ public struct Event: Sendable, Hashable, Codable {
     /// The event as one line of JSON (no trailing newline): keys in CONTRACT section 4's order, absent fields
     /// omitted, `/` unescaped, agent text exact (only `"`, `\\` and control characters are escaped, as JSON
     /// requires; U+2028 and emoji are written as they are).
-    public func jsonLine() -> String {
+    package func jsonLine() -> String {
         var json = OrderedJSONObject()
         json.string("schema", Self.schema)
         json.string("id", self.id)

@@ -6,13 +6,13 @@
 /// each followed by a 0x1F separator so that no two part lists hash the same bytes. Counters live in
 /// ``TrackerState``, so ids are unique within a run, survive a restart, and are identical when a capture is
 /// replayed again.
-public enum EventID {
+package enum EventID {
     private static let offsetBasis: UInt128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d
     private static let prime: UInt128 = 0x0000_0000_0100_0000_0000_0000_0000_013B
 
     /// The id of the event with these parts.
     /// - Parameter parts: Target name, DAG id (empty for target events), type and episode key, in that order.
-    public static func make(_ parts: [String]) -> String {
+    package static func make(_ parts: [String]) -> String {
         var hash = Self.offsetBasis
         for part in parts {
             for byte in part.utf8 {

@@ -1,11 +1,11 @@
-public import ObshellModel
+package import ObshellModel
 
 extension Observation {
     /// The observation a poll's outcome is: the same for an answer that just came and for its capture line.
     /// - Parameters:
     ///   - outcome: What ``AgentAnswer`` read from the answer.
     ///   - at: When the answer (or the failure) came.
-    public static func poll(_ outcome: AgentAnswer.Outcome, at: ObshellTime) -> Observation {
+    package static func poll(_ outcome: AgentAnswer.Outcome, at: ObshellTime) -> Observation {
         switch outcome {
         case .list(let dags, _):
             return .list(dags, at: at)
@@ -22,7 +22,7 @@ extension Observation {
     ///   - id: The DAG confirmed.
     ///   - outcome: What ``AgentAnswer`` read from the answer.
     ///   - at: When the answer (or the failure) came.
-    public static func confirmation(id: String, _ outcome: AgentAnswer.Outcome, at: ObshellTime) -> Observation {
+    package static func confirmation(id: String, _ outcome: AgentAnswer.Outcome, at: ObshellTime) -> Observation {
         switch outcome {
         case .found(let dag):
             return .confirmation(id: id, result: .found(dag), at: at)

@@ -1,10 +1,10 @@
-public import ObshellModel
+package import ObshellModel
 
 /// One thing the tracker learned about a target at one instant: a poll of `/api/v1/task/dag/unfinish`, or the answer
 /// to the confirmation of one DAG (`GET /api/v1/task/dag/{id}`).
 ///
 /// Time only ever comes from here: the state machine reads no clock, so a capture replays exactly as it happened.
-public enum Observation: Sendable, Hashable, Codable {
+package enum Observation: Sendable, Hashable, Codable {
     /// A good poll: the agent's list of unfinished DAGs (`contents: null` already read as empty).
     case list([Dag], at: ObshellTime)
     /// A poll that failed (no answer, non-2xx, not an envelope, `successful: false`); `reason` says why, `kind`
@@ -14,7 +14,7 @@ public enum Observation: Sendable, Hashable, Codable {
     case confirmation(id: String, result: ConfirmationResult, at: ObshellTime)
 
     /// When the observation was made: the capture line's `at`, or the poller's clock when the answer arrived.
-    public var at: ObshellTime {
+    package var at: ObshellTime {
         switch self {
         case .list(_, let at), .failedPoll(_, _, let at), .confirmation(_, _, let at): at
         }
@@ -22,7 +22,7 @@ public enum Observation: Sendable, Hashable, Codable {
 }
 
 /// What `GET /api/v1/task/dag/{id}` answered.
-public enum ConfirmationResult: Sendable, Hashable, Codable {
+package enum ConfirmationResult: Sendable, Hashable, Codable {
     /// The agent knows the DAG and sent it.
     case found(Dag)
     /// 404 (`Task.NotFound`): not final, the DAG may live on an agent that is down; keep confirming.

@@ -1,15 +1,15 @@
 /// Feeds capture entries through one state machine per target, in file order, and collects the events.
 ///
 /// It asks for no confirmations: a capture's own `/api/v1/task/dag/{id}` lines answer them.
-public struct Replayer: Sendable {
+package struct Replayer: Sendable {
     /// Settings for a target the caller configured; others use ``defaultSettings``.
-    public var settingsByTarget: [String: TrackerSettings]
+    package var settingsByTarget: [String: TrackerSettings]
     /// Settings for targets that only the capture names.
-    public var defaultSettings: TrackerSettings
+    package var defaultSettings: TrackerSettings
     /// Identities (URL, labels) for configured targets; others get just their name.
-    public var identities: [String: TargetIdentity]
+    package var identities: [String: TargetIdentity]
     /// The state of every target seen so far.
-    public private(set) var states: [String: TrackerState]
+    package private(set) var states: [String: TrackerState]
 
     /// Makes a replayer.
     /// - Parameters:
@@ -17,7 +17,7 @@ public struct Replayer: Sendable {
     ///   - settingsByTarget: Settings of configured targets, by name.
     ///   - identities: Identities of configured targets, by name.
     ///   - states: States to start from (a restart); empty by default.
-    public init(
+    package init(
         defaultSettings: TrackerSettings = TrackerSettings(),
         settingsByTarget: [String: TrackerSettings] = [:],
         identities: [String: TargetIdentity] = [:],
@@ -30,7 +30,7 @@ public struct Replayer: Sendable {
     }
 
     /// Applies one entry and returns its events.
-    public mutating func feed(_ entry: CaptureEntry) -> [Event] {
+    package mutating func feed(_ entry: CaptureEntry) -> [Event] {
         let name = entry.target
         let step = Tracker.step(
             self.states[name] ?? TrackerState(),
@@ -43,7 +43,7 @@ public struct Replayer: Sendable {
     }
 
     /// Applies entries in order and returns all their events in order.
-    public mutating func replay(_ entries: [CaptureEntry]) -> [Event] {
+    package mutating func replay(_ entries: [CaptureEntry]) -> [Event] {
         entries.flatMap { self.feed($0) }
     }
 }

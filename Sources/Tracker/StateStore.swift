@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import Support
 
 /// Saves and loads each target's ``TrackerState`` as `NAME.json` in one directory.
@@ -11,25 +11,25 @@ import Support
 /// - Important: Loading and saving block on file I/O (small files, one `fsync` per save); call them from a thread
 ///   that may block, or accept the short wait at start-up and on each save. Save one target from one place at a
 ///   time (its ``TargetTracker``): the temporary file is named after the process, not the call.
-public struct StateStore: Sendable {
+package struct StateStore: Sendable {
     /// What ``load(target:timestamp:)`` found.
-    public struct Loaded: Sendable {
+    package struct Loaded: Sendable {
         /// The state, or an empty one when there was none or it was unreadable.
-        public var state: TrackerState
+        package var state: TrackerState
         /// Set when a file was moved aside, saying why and where it went.
-        public var warning: String?
+        package var warning: String?
     }
 
     /// The directory holding the files.
-    public let directory: URL
+    package let directory: URL
 
     /// Makes a store over a directory (created on the first save).
-    public init(directory: URL) {
+    package init(directory: URL) {
         self.directory = directory
     }
 
     /// The file of a target: its name with every byte that is not a letter, digit, `-`, `_` or `.` percent-encoded.
-    public func fileURL(target: String) -> URL {
+    package func fileURL(target: String) -> URL {
         var name = ""
         for byte in target.utf8 {
             let scalar = Unicode.Scalar(byte)
@@ -50,7 +50,7 @@ public struct StateStore: Sendable {
     ///   - target: The target's name.
     ///   - timestamp: The suffix for a file moved aside (the caller's clock, e.g. `20260101T020304Z`).
     /// - Returns: The state (empty when there is none) and a warning when a file was moved aside.
-    public func load(target: String, timestamp: String) -> Loaded {
+    package func load(target: String, timestamp: String) -> Loaded {
         let loaded = self.load(TrackerState.self, target: target, timestamp: timestamp)
         return Loaded(state: loaded.value ?? TrackerState(), warning: loaded.warning)
     }
@@ -63,7 +63,7 @@ public struct StateStore: Sendable {
     ///   - timestamp: The suffix for a file moved aside.
     /// - Returns: The value (`nil` when there is none, or it was moved aside) and a warning when a file was moved
     ///   aside.
-    public func load<Value: Codable>(
+    package func load<Value: Codable>(
         _ type: Value.Type,
         target: String,
         timestamp: String
@@ -87,13 +87,13 @@ public struct StateStore: Sendable {
 
     /// Saves a target's state atomically.
     /// - Throws: ``TrackerError`` `.stateWriteFailed` when the directory or file cannot be written.
-    public func save(_ state: TrackerState, target: String) throws(TrackerError) {
+    package func save(_ state: TrackerState, target: String) throws(TrackerError) {
         try self.save(value: state, target: target)
     }
 
     /// Saves any value as a target's file, atomically.
     /// - Throws: ``TrackerError`` `.stateWriteFailed` when the directory or file cannot be written.
-    public func save<Value: Codable>(value: Value, target: String) throws(TrackerError) {
+    package func save<Value: Codable>(value: Value, target: String) throws(TrackerError) {
         let url = self.fileURL(target: target)
         func failure(_ message: String, _ cause: String? = nil) -> TrackerError {
             TrackerError(code: .stateWriteFailed, message: message, file: url.path, cause: cause)

@@ -2,23 +2,23 @@
 ///
 /// Each ``observe(_:)`` is a check-and-update with no suspension inside, so two pollers can never interleave on
 /// one state.
-public actor TargetTracker {
+package actor TargetTracker {
     /// The target, copied into events.
-    public let target: TargetIdentity
+    package let target: TargetIdentity
     /// The current settings (a reload may change them).
-    public private(set) var settings: TrackerSettings
+    package private(set) var settings: TrackerSettings
     /// The current state.
-    public private(set) var state: TrackerState
+    package private(set) var state: TrackerState
 
     /// Makes a tracker, from a saved state after a restart or from nothing.
-    public init(target: TargetIdentity, settings: TrackerSettings, state: TrackerState = TrackerState()) {
+    package init(target: TargetIdentity, settings: TrackerSettings, state: TrackerState = TrackerState()) {
         self.target = target
         self.settings = settings
         self.state = state
     }
 
     /// Applies one observation and returns what it did; the caller persists ``state`` and asks for confirmations.
-    public func observe(_ observation: Observation) -> TrackerStep {
+    package func observe(_ observation: Observation) -> TrackerStep {
         let step = Tracker.step(self.state, observation, settings: self.settings, target: self.target)
         self.state = step.state
         return step
@@ -26,12 +26,12 @@ public actor TargetTracker {
 
     /// Goes back to a state the caller kept, when the one the last observations produced could not be saved: the
     /// next poll then observes the same changes again and makes the same events (same ids).
-    public func replaceState(with state: TrackerState) {
+    package func replaceState(with state: TrackerState) {
         self.state = state
     }
 
     /// Replaces the settings (SIGHUP reload); the state is kept.
-    public func update(settings: TrackerSettings) {
+    package func update(settings: TrackerSettings) {
         self.settings = settings
     }
 }

@@ -1,17 +1,17 @@
 import ObshellModel
 
 /// What one observation did: the new state, the events in order, and the DAGs to confirm.
-public struct TrackerStep: Sendable, Hashable {
+package struct TrackerStep: Sendable, Hashable {
     /// The state after the observation.
-    public var state: TrackerState
+    package var state: TrackerState
     /// The events the observation produced, in the order they happened.
-    public var events: [Event]
+    package var events: [Event]
     /// DAG ids missing from a good list whose final state must be asked for with `GET /api/v1/task/dag/{id}`,
     /// sorted; empty for everything but good lists.
-    public var confirmations: [String]
+    package var confirmations: [String]
 
     /// Makes a step.
-    public init(state: TrackerState, events: [Event], confirmations: [String]) {
+    package init(state: TrackerState, events: [Event], confirmations: [String]) {
         self.state = state
         self.events = events
         self.confirmations = confirmations
@@ -48,7 +48,7 @@ public struct TrackerStep: Sendable, Hashable {
 /// - Within a list, DAGs are handled in list order (a repeated id is ignored), then missing DAGs in id order.
 /// - A DAG that ended SUCCEED is forgotten ``TrackerSettings/forgetSucceededAfter`` after it was last seen (obshell
 ///   cannot bring it back); every other DAG is remembered for good, so it never fires a second `started`.
-public enum Tracker {
+package enum Tracker {
     /// Applies one observation.
     /// - Parameters:
     ///   - state: The state before.
@@ -56,7 +56,7 @@ public enum Tracker {
     ///   - settings: `down_after`, `confirm_within` and the stall thresholds.
     ///   - target: The target, copied into every event.
     /// - Returns: The new state, the events in order, and the DAG ids to confirm.
-    public static func step(
+    package static func step(
         _ state: TrackerState,
         _ observation: Observation,
         settings: TrackerSettings,

@@ -1,39 +1,39 @@
 /// A no-progress threshold: the text as the user wrote it (`"30m"`, carried by `stalled` events) and its length.
-public struct StallThreshold: Sendable, Hashable, Codable, CustomStringConvertible {
+package struct StallThreshold: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The threshold exactly as written in the config, e.g. `30m` or `1h30m`.
-    public var text: String
+    package var text: String
     /// How long a DAG must make no progress.
-    public var duration: Duration
+    package var duration: Duration
 
     /// Makes a threshold from its written form and its length.
-    public init(text: String, duration: Duration) {
+    package init(text: String, duration: Duration) {
         self.text = text
         self.duration = duration
     }
 
     /// Parses a Go-style duration (`90s`, `30m`, `1h30m`, `500ms`, `2h`); `nil` when the text is not one or is not
     /// positive.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard let duration = DurationText.parse(text), duration > .zero else { return nil }
         self.init(text: text, duration: duration)
     }
 
     /// The written form.
-    public var description: String { self.text }
+    package var description: String { self.text }
 }
 
 /// The knobs of the state machine, from `defaults:` and the rules (CONTRACT section 3).
-public struct TrackerSettings: Sendable, Hashable, Codable {
+package struct TrackerSettings: Sendable, Hashable, Codable {
     /// Failed polls in a row before `target_down` (at least 1).
-    public var downAfter: Int
+    package var downAfter: Int
     /// How long after the first good poll that missed a DAG its final state is sought before `vanished`.
-    public var confirmWithin: Duration
+    package var confirmWithin: Duration
     /// Every distinct no-progress threshold; one `stalled` fires per threshold and stall episode.
-    public var stallThresholds: [StallThreshold]
+    package var stallThresholds: [StallThreshold]
     /// How long a DAG that ended SUCCEED (succeeded, passed, rolled back) is remembered after it was last seen.
     /// obshell applies RETRY, ROLLBACK and PASS only to FAILED DAGs, so such a DAG cannot come back; forgetting it
     /// keeps the state small. FAILED and vanished DAGs are never forgotten: they may come back at any time.
-    public var forgetSucceededAfter: Duration
+    package var forgetSucceededAfter: Duration
 
     /// The thresholds as `stalled` walks them: distinct by written text (rules route on it), shortest first.
     var orderedThresholds: [StallThreshold] {
@@ -43,7 +43,7 @@ public struct TrackerSettings: Sendable, Hashable, Codable {
     }
 
     /// The built-in `defaults.stall_after` of 30 minutes.
-    public static let defaultStallAfter = StallThreshold(text: "30m", duration: .seconds(1800))
+    package static let defaultStallAfter = StallThreshold(text: "30m", duration: .seconds(1800))
 
     /// Makes settings; the defaults are CONTRACT section 3's (`down_after: 3`, `confirm_within: 10m`,
     /// `stall_after: 30m`).
@@ -52,7 +52,7 @@ public struct TrackerSettings: Sendable, Hashable, Codable {
     ///   - confirmWithin: How long a vanished DAG is confirmed before `vanished`.
     ///   - stallThresholds: `defaults.stall_after` followed by every rule's `after:`.
     ///   - forgetSucceededAfter: How long a DAG that ended SUCCEED stays in the state (a day by default).
-    public init(
+    package init(
         downAfter: Int = 3,
         confirmWithin: Duration = .seconds(600),
         stallThresholds: [StallThreshold] = [TrackerSettings.defaultStallAfter],

@@ -1,9 +1,9 @@
-public import ObshellModel
+package import ObshellModel
 
 /// One reason obwatch cannot do its job, as the daemon finds it.
-public struct WatcherProblem: Sendable, Hashable, Codable {
+package struct WatcherProblem: Sendable, Hashable, Codable {
     /// What is wrong; two problems of the same kind are the same problem.
-    public enum Kind: Sendable, Hashable, Codable {
+    package enum Kind: Sendable, Hashable, Codable {
         /// The state cannot be written to `state_dir` (or the store): a restart would forget what was seen.
         case stateUnsaved
         /// A receiver has had a notification undelivered past `defaults.stuck_after`.
@@ -13,13 +13,13 @@ public struct WatcherProblem: Sendable, Hashable, Codable {
     }
 
     /// What is wrong.
-    public var kind: Kind
+    package var kind: Kind
     /// The problem in words, for the summary, e.g. `state cannot be saved in /var/lib/obwatch (read-only file
     /// system)`.
-    public var detail: String
+    package var detail: String
 
     /// Makes a problem.
-    public init(kind: Kind, detail: String) {
+    package init(kind: Kind, detail: String) {
         self.kind = kind
         self.detail = detail
     }
@@ -34,23 +34,23 @@ public struct WatcherProblem: Sendable, Hashable, Codable {
 /// All carry the incident `obwatch/watcher/degraded` (the identity's name first). Ids are made from the episode
 /// number: keep the value across restarts (it is `Codable`) so that a later episode never repeats an earlier id,
 /// which the outbox would drop as already sent.
-public struct WatcherHealth: Sendable, Hashable, Codable {
+package struct WatcherHealth: Sendable, Hashable, Codable {
     /// Episodes so far: the episode key of the events' ids.
-    public private(set) var episodes: Int
+    package private(set) var episodes: Int
     /// The problems of the current episode, in the order they appeared; empty when obwatch works.
-    public private(set) var problems: [WatcherProblem]
+    package private(set) var problems: [WatcherProblem]
     /// How many `watcher_degraded` the current episode fired.
-    public private(set) var announcements: Int
+    package private(set) var announcements: Int
 
     /// Healthy, no episode yet.
-    public init() {
+    package init() {
         self.episodes = 0
         self.problems = []
         self.announcements = 0
     }
 
     /// Whether a problem is open.
-    public var isDegraded: Bool { !self.problems.isEmpty }
+    package var isDegraded: Bool { !self.problems.isEmpty }
 
     /// Takes the problems found now.
     /// - Parameters:
@@ -59,7 +59,7 @@ public struct WatcherHealth: Sendable, Hashable, Codable {
     ///   - identity: The `target` of the events: obwatch itself (name `obwatch`).
     /// - Returns: A `watcher_degraded` when a kind of problem appeared, a `watcher_recovered` when the last one
     ///   cleared, else nothing.
-    public mutating func update(problems: [WatcherProblem], at: ObshellTime, identity: TargetIdentity) -> [Event] {
+    package mutating func update(problems: [WatcherProblem], at: ObshellTime, identity: TargetIdentity) -> [Event] {
         var current: [WatcherProblem] = []
         for problem in problems where !current.contains(where: { $0.kind == problem.kind }) {
             current.append(problem)

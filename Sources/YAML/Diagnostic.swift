@@ -1,36 +1,36 @@
 /// One error or warning about a file, at a position when it has one.
-public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
+package struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     /// How serious a diagnostic is.
-    public struct Severity: Sendable, Hashable, CustomStringConvertible {
+    package struct Severity: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
             case error, warning
         }
         private let kind: Kind
 
         /// The file cannot be used as it is.
-        public static let error = Severity(kind: .error)
+        package static let error = Severity(kind: .error)
         /// The file can be used, but something in it is probably a mistake.
-        public static let warning = Severity(kind: .warning)
+        package static let warning = Severity(kind: .warning)
 
         /// `error` or `warning`, as printed in the line.
-        public var description: String { self.kind.rawValue }
+        package var description: String { self.kind.rawValue }
     }
 
     /// How serious it is.
-    public var severity: Severity
+    package var severity: Severity
     /// What it says, without the position prefix.
-    public var message: String
+    package var message: String
     /// The file it is about.
-    public var file: String
+    package var file: String
     /// Where in the file, when it has a position.
-    public var mark: YAMLMark?
+    package var mark: YAMLMark?
 
     /// Makes a diagnostic at a position.
     /// - Parameters:
     ///   - severity: Error or warning.
     ///   - message: What it says.
     ///   - mark: Where it is.
-    public init(_ severity: Severity, _ message: String, at mark: YAMLMark) {
+    package init(_ severity: Severity, _ message: String, at mark: YAMLMark) {
         self.severity = severity
         self.message = message
         self.file = mark.file
@@ -42,7 +42,7 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     ///   - severity: Error or warning.
     ///   - message: What it says.
     ///   - file: The file it is about.
-    public init(_ severity: Severity, _ message: String, file: String) {
+    package init(_ severity: Severity, _ message: String, file: String) {
         self.severity = severity
         self.message = message
         self.file = file
@@ -51,7 +51,7 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
 
     /// The error as a diagnostic of severity ``Severity/error``.
     /// - Parameter error: The error to report.
-    public init(_ error: YAMLError) {
+    package init(_ error: YAMLError) {
         self.severity = .error
         self.message = error.message
         self.file = error.file
@@ -60,7 +60,7 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
 
     /// `FILE:LINE:COL: SEVERITY: MESSAGE`, `FILE: SEVERITY: MESSAGE` without a position, or `SEVERITY: MESSAGE`
     /// without a file.
-    public var description: String {
+    package var description: String {
         let place = self.mark?.description ?? self.file
         return place.isEmpty ? "\(self.severity): \(self.message)" : "\(place): \(self.severity): \(self.message)"
     }

@@ -3,37 +3,37 @@
 /// Decoding functions throw a single ``YAMLError`` (loaders should throw ``YAMLError`` for their own checks too, made
 /// with ``YAMLError/init(code:message:at:contextMark:cause:)``); ``collect(_:)`` runs one decoding step, records its
 /// error if it throws, and lets the caller carry on with the next key or element.
-public struct Diagnostics: Sendable, Hashable, CustomStringConvertible {
+package struct Diagnostics: Sendable, Hashable, CustomStringConvertible {
     /// Everything recorded, in the order it was recorded.
-    public private(set) var entries: [Diagnostic] = []
+    package private(set) var entries: [Diagnostic] = []
 
     /// Makes an empty collector.
-    public init() {}
+    package init() {}
 
     /// The errors, in the order they were recorded.
-    public var errors: [Diagnostic] { self.entries.filter { $0.severity == .error } }
+    package var errors: [Diagnostic] { self.entries.filter { $0.severity == .error } }
     /// The warnings, in the order they were recorded.
-    public var warnings: [Diagnostic] { self.entries.filter { $0.severity == .warning } }
+    package var warnings: [Diagnostic] { self.entries.filter { $0.severity == .warning } }
     /// Whether at least one error was recorded.
-    public var hasErrors: Bool { self.entries.contains { $0.severity == .error } }
+    package var hasErrors: Bool { self.entries.contains { $0.severity == .error } }
     /// Whether nothing was recorded.
-    public var isEmpty: Bool { self.entries.isEmpty }
+    package var isEmpty: Bool { self.entries.isEmpty }
 
     /// Records a diagnostic.
     /// - Parameter diagnostic: The diagnostic to record.
-    public mutating func append(_ diagnostic: Diagnostic) {
+    package mutating func append(_ diagnostic: Diagnostic) {
         self.entries.append(diagnostic)
     }
 
     /// Records an error.
     /// - Parameter error: The error to record.
-    public mutating func append(_ error: YAMLError) {
+    package mutating func append(_ error: YAMLError) {
         self.entries.append(Diagnostic(error))
     }
 
     /// Records everything another collector holds, after what this one holds.
     /// - Parameter other: The diagnostics to add.
-    public mutating func append(contentsOf other: Diagnostics) {
+    package mutating func append(contentsOf other: Diagnostics) {
         self.entries.append(contentsOf: other.entries)
     }
 
@@ -41,7 +41,7 @@ public struct Diagnostics: Sendable, Hashable, CustomStringConvertible {
     /// - Parameters:
     ///   - message: What is wrong.
     ///   - mark: Where.
-    public mutating func error(_ message: String, at mark: YAMLMark) {
+    package mutating func error(_ message: String, at mark: YAMLMark) {
         self.entries.append(Diagnostic(.error, message, at: mark))
     }
 
@@ -49,7 +49,7 @@ public struct Diagnostics: Sendable, Hashable, CustomStringConvertible {
     /// - Parameters:
     ///   - message: What is probably a mistake.
     ///   - mark: Where.
-    public mutating func warning(_ message: String, at mark: YAMLMark) {
+    package mutating func warning(_ message: String, at mark: YAMLMark) {
         self.entries.append(Diagnostic(.warning, message, at: mark))
     }
 
@@ -59,7 +59,7 @@ public struct Diagnostics: Sendable, Hashable, CustomStringConvertible {
     /// with no file, whose line reads `error: DESCRIPTION`.
     /// - Parameter body: A decoding step.
     /// - Returns: What `body` returned, or `nil` if it threw.
-    public mutating func collect<T>(_ body: () throws -> T) -> T? {
+    package mutating func collect<T>(_ body: () throws -> T) -> T? {
         do {
             return try body()
         } catch let error as YAMLError {
@@ -71,7 +71,7 @@ public struct Diagnostics: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Every diagnostic, one `FILE:LINE:COL: SEVERITY: MESSAGE` line each, in the order recorded.
-    public var description: String {
+    package var description: String {
         self.entries.map(\.description).joined(separator: "\n")
     }
 }

@@ -5,7 +5,7 @@ extension Duration {
     /// Parses the duration syntax of config files (`30s`, `1h30m`, `500ms`, `1d`).
     /// - Parameter yamlText: The text.
     /// - Returns: `nil` when the text is not a duration.
-    public init?(yamlText: String) {
+    package init?(yamlText: String) {
         guard let duration = try? Self.parseYAMLDuration(yamlText) else { return nil }
         self = duration
     }

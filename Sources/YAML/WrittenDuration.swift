@@ -4,16 +4,16 @@
 /// The syntax is whole numbers, each followed by a unit (`d`, `h`, `m`, `s`, `ms`), units from the largest to the
 /// smallest and each at most once: `30s`, `5m`, `1h30m`, `1h30m15s`, `500ms`, `1d`. No sign, no fractions (`1.5h`
 /// is written `1h30m`), no spaces.
-public struct WrittenDuration: Sendable, Hashable, CustomStringConvertible {
+package struct WrittenDuration: Sendable, Hashable, CustomStringConvertible {
     /// The text as written.
-    public let text: String
+    package let text: String
     /// Its value.
-    public let duration: Duration
+    package let duration: Duration
 
     /// Parses a duration.
     /// - Parameter text: The text, such as `1h30m`.
     /// - Returns: `nil` when the text is not a duration.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard let written = try? Self(validating: text) else { return nil }
         self = written
     }
@@ -21,7 +21,7 @@ public struct WrittenDuration: Sendable, Hashable, CustomStringConvertible {
     /// A duration written in the shortest form of the syntax, to the millisecond (for defaults the user did not
     /// write: `.seconds(1800)` gives `30m`).
     /// - Parameter duration: The duration; negative ones count as zero.
-    public init(_ duration: Duration) {
+    package init(_ duration: Duration) {
         self.text = duration.yamlText
         self.duration = Duration(yamlText: self.text) ?? .zero
     }
@@ -33,11 +33,11 @@ public struct WrittenDuration: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The text as written.
-    public var description: String { self.text }
+    package var description: String { self.text }
 
     /// Why a text is not a duration, such as `the number 10 needs a unit (ms, s, m, h or d)`; `nil` when it is one.
     /// - Parameter text: The text.
-    public static func problem(with text: String) -> String? {
+    package static func problem(with text: String) -> String? {
         do {
             _ = try Self(validating: text)
             return nil

@@ -13,7 +13,7 @@ extension YAMLNode {
     private static let floatTag = "tag:yaml.org,2002:float"
 
     /// Whether this is a null: a plain `~`, `null`, `Null`, `NULL`, nothing at all (`key:`), or a `!!null` node.
-    public var isNull: Bool {
+    package var isNull: Bool {
         guard let scalar = self.scalar else { return false }
         if self.tag == Self.nullTag { return true }
         guard self.tag == nil, scalar.style == .plain else { return false }
@@ -22,7 +22,7 @@ extension YAMLNode {
 
     /// The text of a non-null scalar, whatever its style.
     /// - Throws: ``YAMLError`` (``YAMLError/Code/wrongType``) for a list, a mapping or a null.
-    public func string() throws(YAMLError) -> String {
+    package func string() throws(YAMLError) -> String {
         guard let scalar = self.scalar, !self.isNull else { throw self.wrongType(expected: "a string") }
         return scalar.value
     }
@@ -30,7 +30,7 @@ extension YAMLNode {
     /// The text of a non-null scalar that must be one of a fixed set of words (`format: slack`).
     /// - Parameter allowed: The accepted words, compared exactly.
     /// - Throws: ``YAMLError`` listing the accepted words, with the nearest one as a suggestion.
-    public func string(oneOf allowed: [String]) throws(YAMLError) -> String {
+    package func string(oneOf allowed: [String]) throws(YAMLError) -> String {
         let text = try self.string()
         guard !allowed.contains(text) else { return text }
         var message = "expected one of " + allowed.map { Self.quote($0) }.joined(separator: ", ")
@@ -43,7 +43,7 @@ extension YAMLNode {
 
     /// A decimal integer: an optional sign and digits, written plain (or tagged `!!int`).
     /// - Throws: ``YAMLError`` for anything else (`1.5`, `abc`, `"5"`), or a number that does not fit an `Int`.
-    public func int() throws(YAMLError) -> Int {
+    package func int() throws(YAMLError) -> Int {
         guard let text = self.coreText(tag: Self.intTag), Self.isDecimalInteger(text) else {
             throw self.wrongType(expected: "an integer")
         }
@@ -60,7 +60,7 @@ extension YAMLNode {
     /// A decimal integer within a range.
     /// - Parameter range: The values allowed.
     /// - Throws: ``YAMLError`` for a non-integer, or one outside `range`.
-    public func int(in range: ClosedRange<Int>) throws(YAMLError) -> Int {
+    package func int(in range: ClosedRange<Int>) throws(YAMLError) -> Int {
         let value = try self.int()
         guard range.contains(value) else {
             throw YAMLError(
@@ -75,7 +75,7 @@ extension YAMLNode {
     /// A YAML 1.2 core boolean: `true`, `True`, `TRUE`, `false`, `False` or `FALSE`, written plain (or tagged `!!bool`).
     /// `yes`, `on` and quoted `"true"` are not booleans.
     /// - Throws: ``YAMLError`` for anything else.
-    public func bool() throws(YAMLError) -> Bool {
+    package func bool() throws(YAMLError) -> Bool {
         switch self.coreText(tag: Self.boolTag) {
         case "true", "True", "TRUE": return true
         case "false", "False", "FALSE": return false
@@ -86,7 +86,7 @@ extension YAMLNode {
     /// A YAML 1.2 core number: an integer, a decimal with optional exponent, `.inf`, `-.inf` or `.nan`, written plain
     /// (or tagged `!!float`).
     /// - Throws: ``YAMLError`` for anything else.
-    public func double() throws(YAMLError) -> Double {
+    package func double() throws(YAMLError) -> Double {
         guard let text = self.coreText(tag: Self.floatTag), let value = Self.coreDouble(text) else {
             throw self.wrongType(expected: "a number")
         }
@@ -96,13 +96,13 @@ extension YAMLNode {
     /// A duration such as `30s`, `5m`, `1h30m`, `2h`, `500ms` or `1d`: whole numbers, each with a unit, from the
     /// largest unit to the smallest. See ``WrittenDuration`` for the full syntax.
     /// - Throws: ``YAMLError`` for a non-scalar, a null, or text that is not a duration.
-    public func duration() throws(YAMLError) -> Duration {
+    package func duration() throws(YAMLError) -> Duration {
         try self.writtenDuration().duration
     }
 
     /// A duration together with the text it was written as (`30m` stays `30m`, not `1800 seconds`).
     /// - Throws: ``YAMLError`` for a non-scalar, a null, or text that is not a duration.
-    public func writtenDuration() throws(YAMLError) -> WrittenDuration {
+    package func writtenDuration() throws(YAMLError) -> WrittenDuration {
         guard let scalar = self.scalar, !self.isNull else {
             throw self.wrongType(expected: "a duration such as 30s, 5m or 1h30m")
         }
@@ -119,7 +119,7 @@ extension YAMLNode {
 
     /// The elements of a list.
     /// - Throws: ``YAMLError`` when this is not a list.
-    public func sequence() throws(YAMLError) -> [YAMLNode] {
+    package func sequence() throws(YAMLError) -> [YAMLNode] {
         guard let elements = self.elements else { throw self.wrongType(expected: "a list") }
         return elements
     }
@@ -130,7 +130,7 @@ extension YAMLNode {
     /// The closure may throw untyped (`{ try $0.int() }`): Swift does not infer a typed throw for a closure.
     /// - Parameter element: How to decode one element.
     /// - Throws: ``YAMLError`` when this is not a list, or what `element` throws.
-    public func list<T>(_ element: (YAMLNode) throws -> T) throws -> [T] {
+    package func list<T>(_ element: (YAMLNode) throws -> T) throws -> [T] {
         var values: [T] = []
         for node in try self.sequence() { values.append(try element(node)) }
         return values
@@ -139,14 +139,14 @@ extension YAMLNode {
     /// A list, or a single value taken as a list of one (`event: failed` or `event: [failed, stalled]`).
     /// - Parameter element: How to decode one element.
     /// - Throws: What `element` throws.
-    public func oneOrList<T>(_ element: (YAMLNode) throws -> T) throws -> [T] {
+    package func oneOrList<T>(_ element: (YAMLNode) throws -> T) throws -> [T] {
         if self.elements != nil { return try self.list(element) }
         return [try element(self)]
     }
 
     /// The entries of a mapping, in document order.
     /// - Throws: ``YAMLError`` when this is not a mapping.
-    public func mapping() throws(YAMLError) -> [Pair] {
+    package func mapping() throws(YAMLError) -> [Pair] {
         guard let pairs = self.pairs else { throw self.wrongType(expected: "a mapping") }
         return pairs
     }
@@ -154,7 +154,7 @@ extension YAMLNode {
     /// A mapping with string keys, its values decoded, in document order (`labels: { env: prod }`).
     /// - Parameter value: How to decode one value.
     /// - Throws: ``YAMLError`` when this is not a mapping or a key is not a string, or what `value` throws.
-    public func stringMap<T>(_ value: (YAMLNode) throws -> T) throws -> [(key: String, value: T)] {
+    package func stringMap<T>(_ value: (YAMLNode) throws -> T) throws -> [(key: String, value: T)] {
         var entries: [(key: String, value: T)] = []
         for pair in try self.mapping() {
             entries.append((try pair.key.keyString(), try value(pair.value)))
@@ -164,7 +164,7 @@ extension YAMLNode {
 
     /// A reader that takes the keys of this mapping one by one and then reports the ones nobody took.
     /// - Throws: ``YAMLError`` when this is not a mapping or a key is not a string.
-    public func mappingReader() throws(YAMLError) -> YAMLMappingReader {
+    package func mappingReader() throws(YAMLError) -> YAMLMappingReader {
         try YAMLMappingReader(self)
     }
 
@@ -182,7 +182,7 @@ extension YAMLNode {
 
     /// How this node reads in "expected ..., found ..." messages: `a mapping`, `a list`, `an empty value`, `null`,
     /// `"abc"`, or `the quoted string "5"`.
-    public var foundText: String {
+    package var foundText: String {
         switch self.content {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
@@ -199,13 +199,13 @@ extension YAMLNode {
 
     /// An error saying what was expected and what was found here.
     /// - Parameter expected: What the caller wanted, with its article ("an integer").
-    public func wrongType(expected: String) -> YAMLError {
+    package func wrongType(expected: String) -> YAMLError {
         YAMLError(code: .wrongType, message: "expected \(expected), found \(self.foundText)", at: self.mark)
     }
 
     /// Text for a message: in double quotes, control characters escaped, long values shortened.
     /// - Parameter text: The text to show.
-    public static func quote(_ text: String) -> String {
+    package static func quote(_ text: String) -> String {
         var shown = ""
         var count = 0
         for character in text.unicodeScalars {

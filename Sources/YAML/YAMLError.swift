@@ -2,9 +2,9 @@
 ///
 /// Its description is the compiler-style line `FILE:LINE:COL: error: MESSAGE` (or `FILE: error: MESSAGE` when the
 /// problem has no position, such as an unreadable file).
-public struct YAMLError: Error, Sendable, CustomStringConvertible {
+package struct YAMLError: Error, Sendable, CustomStringConvertible {
     /// What kind of problem this is.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    package struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
             case unreadable, syntax, parserFailure, unknownAlias, aliasLimit, tooDeep, duplicateKey
             case multipleDocuments, invalidMerge, wrongType, invalidValue, missingKey, unknownKey
@@ -12,48 +12,48 @@ public struct YAMLError: Error, Sendable, CustomStringConvertible {
         private let kind: Kind
 
         /// The file could not be read.
-        public static let unreadable = Code(kind: .unreadable)
+        package static let unreadable = Code(kind: .unreadable)
         /// libyaml rejected the text (bad indentation, unterminated quote, invalid UTF-8, ...).
-        public static let syntax = Code(kind: .syntax)
+        package static let syntax = Code(kind: .syntax)
         /// libyaml itself failed (out of memory).
-        public static let parserFailure = Code(kind: .parserFailure)
+        package static let parserFailure = Code(kind: .parserFailure)
         /// An alias names no anchor defined before it, or the node that contains it.
-        public static let unknownAlias = Code(kind: .unknownAlias)
+        package static let unknownAlias = Code(kind: .unknownAlias)
         /// Aliases expand to more nodes than allowed (an alias bomb).
-        public static let aliasLimit = Code(kind: .aliasLimit)
+        package static let aliasLimit = Code(kind: .aliasLimit)
         /// Nodes are nested deeper than allowed.
-        public static let tooDeep = Code(kind: .tooDeep)
+        package static let tooDeep = Code(kind: .tooDeep)
         /// A mapping has the same key twice.
-        public static let duplicateKey = Code(kind: .duplicateKey)
+        package static let duplicateKey = Code(kind: .duplicateKey)
         /// The stream holds more than one document.
-        public static let multipleDocuments = Code(kind: .multipleDocuments)
+        package static let multipleDocuments = Code(kind: .multipleDocuments)
         /// A merge key (`<<`) is not followed by a mapping or a list of mappings.
-        public static let invalidMerge = Code(kind: .invalidMerge)
+        package static let invalidMerge = Code(kind: .invalidMerge)
         /// A node is not of the expected kind (a mapping where a string is expected, text where a number is).
-        public static let wrongType = Code(kind: .wrongType)
+        package static let wrongType = Code(kind: .wrongType)
         /// A scalar has the expected kind but an unacceptable value (a bad duration, a number out of range).
-        public static let invalidValue = Code(kind: .invalidValue)
+        package static let invalidValue = Code(kind: .invalidValue)
         /// A required key is missing from a mapping.
-        public static let missingKey = Code(kind: .missingKey)
+        package static let missingKey = Code(kind: .missingKey)
         /// A mapping has a key the caller does not know.
-        public static let unknownKey = Code(kind: .unknownKey)
+        package static let unknownKey = Code(kind: .unknownKey)
 
         /// The code's name.
-        public var description: String { self.kind.rawValue }
+        package var description: String { self.kind.rawValue }
     }
 
     /// The kind of problem.
-    public var code: Code
+    package var code: Code
     /// What is wrong, for a human; never includes the `FILE:LINE:COL` prefix.
-    public var message: String
+    package var message: String
     /// The file the problem is in.
-    public var file: String
+    package var file: String
     /// Where the problem is, when it has a position.
-    public var mark: YAMLMark?
+    package var mark: YAMLMark?
     /// Where the construct libyaml was reading when it failed started (an opening quote, a mapping), when known.
-    public var contextMark: YAMLMark?
+    package var contextMark: YAMLMark?
     /// The underlying error, when there is one.
-    public var cause: (any Error)?
+    package var cause: (any Error)?
 
     /// Makes an error at a position.
     /// - Parameters:
@@ -62,7 +62,7 @@ public struct YAMLError: Error, Sendable, CustomStringConvertible {
     ///   - mark: Where it is.
     ///   - contextMark: Where the enclosing construct starts, if useful.
     ///   - cause: The underlying error, if any.
-    public init(
+    package init(
         code: Code,
         message: String,
         at mark: YAMLMark,
@@ -83,7 +83,7 @@ public struct YAMLError: Error, Sendable, CustomStringConvertible {
     ///   - message: What is wrong.
     ///   - file: The file it is about.
     ///   - cause: The underlying error, if any.
-    public init(code: Code, message: String, file: String, cause: (any Error)? = nil) {
+    package init(code: Code, message: String, file: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.file = file
@@ -93,5 +93,5 @@ public struct YAMLError: Error, Sendable, CustomStringConvertible {
     }
 
     /// `FILE:LINE:COL: error: MESSAGE`, or `FILE: error: MESSAGE` without a position.
-    public var description: String { Diagnostic(self).description }
+    package var description: String { Diagnostic(self).description }
 }

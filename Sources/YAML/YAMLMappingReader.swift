@@ -11,19 +11,19 @@ import Support
 /// ```
 ///
 /// A key written with no value (`timeout:`) is present: ``optional(_:)`` returns its null node and the decoder decides.
-public struct YAMLMappingReader: Sendable {
+package struct YAMLMappingReader: Sendable {
     /// A key of the mapping and where it is written.
-    public struct Key: Sendable, Hashable {
+    package struct Key: Sendable, Hashable {
         /// The key's text.
-        public var name: String
+        package var name: String
         /// Where the key is written.
-        public var mark: YAMLMark
+        package var mark: YAMLMark
 
         /// Makes a key.
         /// - Parameters:
         ///   - name: The key's text.
         ///   - mark: Where it is written.
-        public init(name: String, mark: YAMLMark) {
+        package init(name: String, mark: YAMLMark) {
             self.name = name
             self.mark = mark
         }
@@ -36,7 +36,7 @@ public struct YAMLMappingReader: Sendable {
     }
 
     /// The mapping being read.
-    public let node: YAMLNode
+    package let node: YAMLNode
     private let entries: [Entry]
     private var taken: [Bool]
     /// Every key a caller asked for, present or not: the vocabulary for suggestions.
@@ -45,7 +45,7 @@ public struct YAMLMappingReader: Sendable {
     /// Makes a reader over a mapping.
     /// - Parameter node: The mapping to read.
     /// - Throws: ``YAMLError`` when `node` is not a mapping or one of its keys is not a string.
-    public init(_ node: YAMLNode) throws(YAMLError) {
+    package init(_ node: YAMLNode) throws(YAMLError) {
         var entries: [Entry] = []
         for pair in try node.mapping() {
             entries.append(Entry(name: try pair.key.keyString(), key: pair.key, value: pair.value))
@@ -56,17 +56,17 @@ public struct YAMLMappingReader: Sendable {
     }
 
     /// The keys, in document order.
-    public var keys: [Key] { self.entries.map { Key(name: $0.name, mark: $0.key.mark) } }
+    package var keys: [Key] { self.entries.map { Key(name: $0.name, mark: $0.key.mark) } }
 
     /// Whether the mapping has `name` (taken or not).
     /// - Parameter name: The key.
-    public func contains(_ name: String) -> Bool { self.entries.contains { $0.name == name } }
+    package func contains(_ name: String) -> Bool { self.entries.contains { $0.name == name } }
 
     /// Takes a key that must be there.
     /// - Parameter name: The key.
     /// - Returns: Its value.
     /// - Throws: ``YAMLError`` at the mapping when the key is missing.
-    public mutating func required(_ name: String) throws(YAMLError) -> YAMLNode {
+    package mutating func required(_ name: String) throws(YAMLError) -> YAMLNode {
         guard let value = self.optional(name) else {
             throw YAMLError(
                 code: .missingKey,
@@ -80,7 +80,7 @@ public struct YAMLMappingReader: Sendable {
     /// Takes a key that may be there.
     /// - Parameter name: The key.
     /// - Returns: Its value, or `nil` when the mapping does not have it.
-    public mutating func optional(_ name: String) -> YAMLNode? {
+    package mutating func optional(_ name: String) -> YAMLNode? {
         if !self.asked.contains(name) { self.asked.append(name) }
         guard let index = self.entries.firstIndex(where: { $0.name == name }) else { return nil }
         self.taken[index] = true
@@ -92,7 +92,7 @@ public struct YAMLMappingReader: Sendable {
     ///   - name: The key.
     ///   - decode: How to decode the value.
     /// - Throws: ``YAMLError`` when the key is missing, or what `decode` throws.
-    public mutating func required<T>(_ name: String, _ decode: (YAMLNode) throws -> T) throws -> T {
+    package mutating func required<T>(_ name: String, _ decode: (YAMLNode) throws -> T) throws -> T {
         try decode(try self.required(name))
     }
 
@@ -102,13 +102,13 @@ public struct YAMLMappingReader: Sendable {
     ///   - decode: How to decode the value.
     /// - Returns: The decoded value, or `nil` when the key is absent.
     /// - Throws: What `decode` throws.
-    public mutating func optional<T>(_ name: String, _ decode: (YAMLNode) throws -> T) throws -> T? {
+    package mutating func optional<T>(_ name: String, _ decode: (YAMLNode) throws -> T) throws -> T? {
         guard let value = self.optional(name) else { return nil }
         return try decode(value)
     }
 
     /// The keys nobody took yet, in document order.
-    public var untakenKeys: [Key] {
+    package var untakenKeys: [Key] {
         self.entries.indices.filter { !self.taken[$0] }.map {
             Key(name: self.entries[$0].name, mark: self.entries[$0].key.mark)
         }
@@ -116,7 +116,7 @@ public struct YAMLMappingReader: Sendable {
 
     /// One ``YAMLError/Code/unknownKey`` error per key nobody took, at the key, suggesting the nearest known key.
     /// - Parameter known: More keys to suggest, besides every key already asked for through this reader.
-    public func unknownKeyErrors(known: [String] = []) -> [YAMLError] {
+    package func unknownKeyErrors(known: [String] = []) -> [YAMLError] {
         let vocabulary = self.asked + known
         return self.untakenKeys.map { key in
             var message = "unknown key \(YAMLNode.quote(key.name))"
@@ -131,7 +131,7 @@ public struct YAMLMappingReader: Sendable {
     /// - Parameters:
     ///   - diagnostics: Where to record them.
     ///   - known: More keys to suggest, besides every key already asked for.
-    public func reportUnknownKeys(into diagnostics: inout Diagnostics, known: [String] = []) {
+    package func reportUnknownKeys(into diagnostics: inout Diagnostics, known: [String] = []) {
         for error in self.unknownKeyErrors(known: known) { diagnostics.append(error) }
     }
 }

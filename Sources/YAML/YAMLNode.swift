@@ -3,9 +3,9 @@
 /// Aliases are already resolved: an alias is a copy of the node its anchor names, which keeps the anchor's position
 /// in ``mark`` and records the alias's own position in ``aliasMark``. Merge keys (`<<`) are already applied to
 /// mappings. The tree is an immutable value, safe to share between tasks.
-public struct YAMLNode: Sendable, Hashable {
+package struct YAMLNode: Sendable, Hashable {
     /// What a node holds.
-    public enum Content: Sendable, Hashable {
+    package enum Content: Sendable, Hashable {
         /// A scalar: its text and style.
         case scalar(YAMLScalar)
         /// A sequence (a list), its elements in document order.
@@ -15,31 +15,31 @@ public struct YAMLNode: Sendable, Hashable {
     }
 
     /// One entry of a mapping.
-    public struct Pair: Sendable, Hashable {
+    package struct Pair: Sendable, Hashable {
         /// The key node, usually a scalar.
-        public var key: YAMLNode
+        package var key: YAMLNode
         /// The value node.
-        public var value: YAMLNode
+        package var value: YAMLNode
 
         /// Makes an entry.
         /// - Parameters:
         ///   - key: The key node.
         ///   - value: The value node.
-        public init(key: YAMLNode, value: YAMLNode) {
+        package init(key: YAMLNode, value: YAMLNode) {
             self.key = key
             self.value = value
         }
     }
 
     /// The node's content.
-    public var content: Content
+    package var content: Content
     /// The explicit tag as libyaml resolved it (`!!str` becomes `tag:yaml.org,2002:str`, `!local` stays as written),
     /// or `nil` when the node has none.
-    public var tag: String?
+    package var tag: String?
     /// Where the node starts: its anchor or tag if it has one, its opening quote or bracket, or its first character.
-    public var mark: YAMLMark
+    package var mark: YAMLMark
     /// Where the alias that produced this copy stands, when the node came from an alias.
-    public var aliasMark: YAMLMark?
+    package var aliasMark: YAMLMark?
 
     /// Makes a node.
     /// - Parameters:
@@ -47,7 +47,7 @@ public struct YAMLNode: Sendable, Hashable {
     ///   - tag: Its explicit tag, if any.
     ///   - mark: Where it starts.
     ///   - aliasMark: Where the alias that produced it stands, if any.
-    public init(_ content: Content, tag: String? = nil, mark: YAMLMark, aliasMark: YAMLMark? = nil) {
+    package init(_ content: Content, tag: String? = nil, mark: YAMLMark, aliasMark: YAMLMark? = nil) {
         self.content = content
         self.tag = tag
         self.mark = mark
@@ -55,25 +55,25 @@ public struct YAMLNode: Sendable, Hashable {
     }
 
     /// The scalar, if this node is one.
-    public var scalar: YAMLScalar? {
+    package var scalar: YAMLScalar? {
         if case .scalar(let scalar) = self.content { return scalar }
         return nil
     }
 
     /// The elements, if this node is a sequence.
-    public var elements: [YAMLNode]? {
+    package var elements: [YAMLNode]? {
         if case .sequence(let elements) = self.content { return elements }
         return nil
     }
 
     /// The entries, if this node is a mapping.
-    public var pairs: [Pair]? {
+    package var pairs: [Pair]? {
         if case .mapping(let pairs) = self.content { return pairs }
         return nil
     }
 
     /// The value whose key is the scalar `key`, if this node is a mapping that has it.
-    public subscript(key: String) -> YAMLNode? {
+    package subscript(key: String) -> YAMLNode? {
         self.pairs?.first { $0.key.scalar?.value == key }?.value
     }
 }

@@ -17,22 +17,22 @@ import Darwin
 ///   written. Write `"<<"` (quoted) for a literal `<<` key.
 /// - A key written twice in one mapping is an error at the second one. Keys compare by text, so `port` and `"port"`
 ///   are the same key. Keys brought in by a merge never count as duplicates.
-public struct YAMLParser: Sendable {
+package struct YAMLParser: Sendable {
     /// Limits and switches for a parse.
-    public struct Options: Sendable, Hashable {
+    package struct Options: Sendable, Hashable {
         /// The most nodes all aliases of a document may copy in total; beyond it the parse fails at the alias.
-        public var maxAliasExpansion: Int
+        package var maxAliasExpansion: Int
         /// The most levels lists and mappings may nest, counting the root as level 1.
-        public var maxDepth: Int
+        package var maxDepth: Int
         /// Whether `<<` keys merge mappings (the YAML 1.1 merge key) or stay ordinary keys.
-        public var mergeKeys: Bool
+        package var mergeKeys: Bool
 
         /// Makes options; the defaults suit config and rule files.
         /// - Parameters:
         ///   - maxAliasExpansion: The most nodes aliases may copy in total.
         ///   - maxDepth: The deepest nesting allowed.
         ///   - mergeKeys: Whether to apply `<<` merge keys.
-        public init(maxAliasExpansion: Int = 10_000, maxDepth: Int = 256, mergeKeys: Bool = true) {
+        package init(maxAliasExpansion: Int = 10_000, maxDepth: Int = 256, mergeKeys: Bool = true) {
             self.maxAliasExpansion = maxAliasExpansion
             self.maxDepth = maxDepth
             self.mergeKeys = mergeKeys
@@ -40,11 +40,11 @@ public struct YAMLParser: Sendable {
     }
 
     /// The limits and switches this parser uses.
-    public var options: Options
+    package var options: Options
 
     /// Makes a parser.
     /// - Parameter options: Limits and switches; the defaults suit config and rule files.
-    public init(options: Options = Options()) {
+    package init(options: Options = Options()) {
         self.options = options
     }
 
@@ -54,7 +54,7 @@ public struct YAMLParser: Sendable {
     ///   - file: The name to show in positions and messages.
     /// - Returns: The document's root, or `nil` when there is no content.
     /// - Throws: ``YAMLError`` at the position of the first problem.
-    public func parse(_ text: String, file: String) throws(YAMLError) -> YAMLNode? {
+    package func parse(_ text: String, file: String) throws(YAMLError) -> YAMLNode? {
         try self.parse(bytes: Array(text.utf8), file: file)
     }
 
@@ -64,7 +64,7 @@ public struct YAMLParser: Sendable {
     ///   - file: The name to show in positions and messages.
     /// - Returns: The document's root, or `nil` when there is no content.
     /// - Throws: ``YAMLError`` at the position of the first problem.
-    public func parse(bytes: [UInt8], file: String) throws(YAMLError) -> YAMLNode? {
+    package func parse(bytes: [UInt8], file: String) throws(YAMLError) -> YAMLNode? {
         guard !bytes.isEmpty else { return nil }
         let options = self.options
         return try LibYAMLReader.withEvents(of: bytes, file: file) { reader throws(YAMLError) in
@@ -77,7 +77,7 @@ public struct YAMLParser: Sendable {
     /// - Parameter path: The file's path, also the name shown in positions and messages.
     /// - Returns: The document's root, or `nil` when there is no content.
     /// - Throws: ``YAMLError`` naming the file when it cannot be read, or at the position of the first problem.
-    public func parse(contentsOfFile path: String) throws(YAMLError) -> YAMLNode? {
+    package func parse(contentsOfFile path: String) throws(YAMLError) -> YAMLNode? {
         try self.parse(bytes: try Self.readFile(path), file: path)
     }
 

@@ -1,7 +1,7 @@
 /// The text of a scalar node, exactly as libyaml produced it, and the way it was written.
-public struct YAMLScalar: Sendable, Hashable {
+package struct YAMLScalar: Sendable, Hashable {
     /// How a scalar was written in the file.
-    public enum Style: Sendable, Hashable, CustomStringConvertible {
+    package enum Style: Sendable, Hashable, CustomStringConvertible {
         /// No quotes: `name: db`. Only plain scalars can be null, booleans or numbers.
         case plain
         /// `'...'`
@@ -14,7 +14,7 @@ public struct YAMLScalar: Sendable, Hashable {
         case folded
 
         /// The style's name as used in messages.
-        public var description: String {
+        package var description: String {
             switch self {
             case .plain: "plain"
             case .singleQuoted: "single-quoted"
@@ -26,19 +26,19 @@ public struct YAMLScalar: Sendable, Hashable {
     }
 
     /// The value after YAML's escapes and line folding, byte for byte what libyaml produced (it may contain NUL).
-    public var value: String
+    package var value: String
     /// How the value was written.
-    public var style: Style
+    package var style: Style
 
     /// Makes a scalar.
     /// - Parameters:
     ///   - value: The scalar's text.
     ///   - style: How it was written.
-    public init(value: String, style: Style) {
+    package init(value: String, style: Style) {
         self.value = value
         self.style = style
     }
 
     /// Whether the scalar was written in quotes (single or double).
-    public var isQuoted: Bool { self.style == .singleQuoted || self.style == .doubleQuoted }
+    package var isQuoted: Bool { self.style == .singleQuoted || self.style == .doubleQuoted }
 }

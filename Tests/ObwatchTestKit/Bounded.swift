@@ -4,21 +4,21 @@ import Synchronization
 ///
 /// The bound is there so that a broken component fails its test with a message instead of hanging the suite; it is
 /// never what a test measures, so it is generous enough that no load on the machine can trip it.
-public enum TestBound {
+package enum TestBound {
     /// The bound of every wait that does not name its own: 30 seconds.
-    public static let standard: Duration = .seconds(30)
+    package static let standard: Duration = .seconds(30)
 }
 
 /// A wait that did not end within its bound.
-public struct TestTimeout: Error, CustomStringConvertible {
+package struct TestTimeout: Error, CustomStringConvertible {
     /// What was awaited, and for how long.
-    public var description: String
+    package var description: String
 
     /// Makes the error.
     /// - Parameters:
     ///   - what: What was awaited, as the test names it.
     ///   - bound: How long it was awaited.
-    public init(_ what: String, after bound: Duration) {
+    package init(_ what: String, after bound: Duration) {
         self.description = "\(what): not within \(bound) (the bound of a wait that should take milliseconds)"
     }
 }
@@ -35,7 +35,7 @@ public struct TestTimeout: Error, CustomStringConvertible {
 /// - Returns: What `body` returned.
 /// - Throws: ``TestTimeout`` when the bound passed, `CancellationError` when the caller was cancelled, or what
 ///   `body` threw.
-public func awaitEvent<Value: Sendable>(
+package func awaitEvent<Value: Sendable>(
     _ what: String,
     within bound: Duration = TestBound.standard,
     _ body: @escaping @Sendable () async throws -> Value
@@ -76,7 +76,7 @@ public func awaitEvent<Value: Sendable>(
 ///   - probe: One look; `nil` while the awaited state is not there.
 /// - Returns: The first value `probe` returned.
 /// - Throws: ``TestTimeout`` when the bound passed; `CancellationError` when cancelled.
-public func probeUntil<Value: Sendable>(
+package func probeUntil<Value: Sendable>(
     _ what: String,
     every interval: Duration = .milliseconds(50),
     within bound: Duration = .seconds(60),

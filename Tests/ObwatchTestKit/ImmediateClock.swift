@@ -1,22 +1,22 @@
-public import Foundation
-public import Support
+package import Foundation
+package import Support
 import Synchronization
 
 /// A clock on which every wait returns at once, moving its time to the deadline and writing the wait down.
 ///
 /// It lets a loop run on virtual time: tests check its schedule without waiting for it, and `stopAfter` ends the
 /// loop as a cancellation would.
-public final class ImmediateClock: ObwatchClock {
+package final class ImmediateClock: ObwatchClock {
     /// An instant: an offset from the clock's start.
-    public struct Instant: InstantProtocol {
+    package struct Instant: InstantProtocol {
         /// How far from the clock's start.
-        public var offset: Duration
+        package var offset: Duration
 
         /// Makes an instant.
-        public init(offset: Duration) { self.offset = offset }
-        public func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
-        public func duration(to other: Instant) -> Duration { other.offset - self.offset }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+        package init(offset: Duration) { self.offset = offset }
+        package func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
+        package func duration(to other: Instant) -> Duration { other.offset - self.offset }
+        package static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
     private let state = Mutex<(now: Instant, waits: [Duration])>((Instant(offset: .zero), []))
@@ -28,28 +28,28 @@ public final class ImmediateClock: ObwatchClock {
     ///   - stopAfter: The wait with this number (counting from 1) throws `CancellationError` instead of returning,
     ///     and so does every later one: `stopAfter: 3` lets a loop wait twice.
     ///   - wallStart: What ``wallNow`` reads at offset zero.
-    public init(stopAfter: Int? = nil, wallStart: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
+    package init(stopAfter: Int? = nil, wallStart: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
         self.stopAfter = stopAfter
         self.wallStart = wallStart
     }
 
-    public var now: Instant { self.state.withLock { $0.now } }
-    public var minimumResolution: Duration { .nanoseconds(1) }
-    public var wallNow: Date {
+    package var now: Instant { self.state.withLock { $0.now } }
+    package var minimumResolution: Duration { .nanoseconds(1) }
+    package var wallNow: Date {
         let offset = self.now.offset
         return self.wallStart.addingTimeInterval(
             Double(offset.components.seconds) + Double(offset.components.attoseconds) / 1e18
         )
     }
     /// Every wait so far, as durations from the time it was asked.
-    public var waits: [Duration] { self.state.withLock { $0.waits } }
+    package var waits: [Duration] { self.state.withLock { $0.waits } }
 
     /// Moves the clock forward without a wait: time that work spends (a request that runs into its timeout).
-    public func advance(by duration: Duration) {
+    package func advance(by duration: Duration) {
         self.state.withLock { $0.now = $0.now.advanced(by: duration) }
     }
 
-    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+    package func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         try Task.checkCancellation()
         let count = self.state.withLock { state in
             state.waits.append(state.now.duration(to: deadline))

@@ -1,23 +1,23 @@
-public import Foundation
-public import Support
+package import Foundation
+package import Support
 import Synchronization
-public import Testing
+package import Testing
 
 /// A clock only the test moves: a wait suspends until ``advance(by:)`` passes its deadline.
 ///
 /// ``sleepers(atLeast:)`` lets a test wait, without spinning, until the code under test is parked on the clock,
 /// so "advance, then check" never races the code it drives.
-public final class ManualClock: ObwatchClock {
+package final class ManualClock: ObwatchClock {
     /// An instant: an offset from the clock's start.
-    public struct Instant: InstantProtocol {
+    package struct Instant: InstantProtocol {
         /// How far from the clock's start.
-        public var offset: Duration
+        package var offset: Duration
 
         /// Makes an instant.
-        public init(offset: Duration) { self.offset = offset }
-        public func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
-        public func duration(to other: Instant) -> Duration { other.offset - self.offset }
-        public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+        package init(offset: Duration) { self.offset = offset }
+        package func advanced(by duration: Duration) -> Instant { Instant(offset: self.offset + duration) }
+        package func duration(to other: Instant) -> Duration { other.offset - self.offset }
+        package static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
     private struct Sleeper {
@@ -44,18 +44,18 @@ public final class ManualClock: ObwatchClock {
 
     /// Makes a clock at offset zero.
     /// - Parameter wallStart: What ``wallNow`` reads at offset zero.
-    public init(wallStart: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
+    package init(wallStart: Date = Date(timeIntervalSince1970: 1_700_000_000)) {
         self.wallStart = wallStart
     }
 
-    public var now: Instant { self.state.withLock { $0.now } }
-    public var minimumResolution: Duration { .nanoseconds(1) }
-    public var wallNow: Date { self.wallStart.addingTimeInterval(Self.seconds(self.now.offset)) }
+    package var now: Instant { self.state.withLock { $0.now } }
+    package var minimumResolution: Duration { .nanoseconds(1) }
+    package var wallNow: Date { self.wallStart.addingTimeInterval(Self.seconds(self.now.offset)) }
 
     /// How many waits are pending.
-    public var sleeping: Int { self.state.withLock { $0.sleepers.count } }
+    package var sleeping: Int { self.state.withLock { $0.sleepers.count } }
 
-    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+    package func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         let id = self.state.withLock { state -> UInt64 in
             state.nextID += 1
             return state.nextID
@@ -81,7 +81,7 @@ public final class ManualClock: ObwatchClock {
     }
 
     /// Moves the clock forward and wakes every wait whose deadline it passed, earliest first.
-    public func advance(by duration: Duration) {
+    package func advance(by duration: Duration) {
         let due = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.now = state.now.advanced(by: duration)
             let now = state.now
@@ -95,7 +95,7 @@ public final class ManualClock: ObwatchClock {
     /// Moves the clock to the earliest pending deadline and wakes what waits for it; nothing when none waits.
     /// - Returns: How far the clock moved, or `nil` when nothing was waiting.
     @discardableResult
-    public func advanceToNextDeadline() -> Duration? {
+    package func advanceToNextDeadline() -> Duration? {
         let step = self.state.withLock { state -> Duration? in
             state.sleepers.map(\.deadline).min().map { max(state.now.duration(to: $0), .zero) }
         }
@@ -111,7 +111,7 @@ public final class ManualClock: ObwatchClock {
     /// - Parameters:
     ///   - count: How many pending waits to wait for.
     ///   - bound: How long to wait at most, in real time.
-    public func sleepers(
+    package func sleepers(
         atLeast count: Int,
         within bound: Duration = TestBound.standard,
         sourceLocation: SourceLocation = #_sourceLocation
@@ -125,7 +125,7 @@ public final class ManualClock: ObwatchClock {
 
     /// Returns once at least `count` waits are pending on the clock, or throws when they are not within `bound`.
     /// - Throws: ``TestTimeout`` when fewer waits were pending within `bound`; `CancellationError` when cancelled.
-    public func waitForSleepers(atLeast count: Int, within bound: Duration = TestBound.standard) async throws {
+    package func waitForSleepers(atLeast count: Int, within bound: Duration = TestBound.standard) async throws {
         try await awaitEvent("\(count) waits on the manual clock", within: bound) {
             await self.pendingSleepers(atLeast: count)
         }

@@ -5,7 +5,7 @@ import Synchronization
 /// A test hands ``append(_:)`` to the component (as a callback, a sink, a sender) and then awaits
 /// ``waitForCount(_:_:within:)`` or ``wait(until:within:_:)`` instead of spinning: the wait returns as soon as the
 /// record that satisfies it arrives, and fails with ``TestTimeout`` when it never does.
-public final class Recording<Element: Sendable>: Sendable {
+package final class Recording<Element: Sendable>: Sendable {
     private struct Waiter {
         var id: UInt64
         var count: Int
@@ -21,21 +21,21 @@ public final class Recording<Element: Sendable>: Sendable {
     private let state = Mutex(State())
 
     /// Makes an empty recording.
-    public init() {}
+    package init() {}
 
     /// Everything recorded so far, in order.
-    public var all: [Element] { self.state.withLock { $0.elements } }
+    package var all: [Element] { self.state.withLock { $0.elements } }
 
     /// How many records there are.
-    public var count: Int { self.state.withLock { $0.elements.count } }
+    package var count: Int { self.state.withLock { $0.elements.count } }
 
     /// Records one element and wakes the waits it satisfies.
-    public func append(_ element: Element) {
+    package func append(_ element: Element) {
         self.append(contentsOf: [element])
     }
 
     /// Records elements in order and wakes the waits they satisfy.
-    public func append(contentsOf elements: some Sequence<Element>) {
+    package func append(contentsOf elements: some Sequence<Element>) {
         let woken = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.elements.append(contentsOf: elements)
             let count = state.elements.count
@@ -54,7 +54,7 @@ public final class Recording<Element: Sendable>: Sendable {
     /// - Returns: Everything recorded by then.
     /// - Throws: ``TestTimeout`` when fewer arrived within `bound`.
     @discardableResult
-    public func waitForCount(
+    package func waitForCount(
         _ count: Int,
         _ what: String = "records",
         within bound: Duration = TestBound.standard
@@ -73,7 +73,7 @@ public final class Recording<Element: Sendable>: Sendable {
     /// - Returns: Everything recorded by then.
     /// - Throws: ``TestTimeout`` when it never held within `bound`.
     @discardableResult
-    public func wait(
+    package func wait(
         until what: String,
         within bound: Duration = TestBound.standard,
         _ condition: @escaping @Sendable ([Element]) -> Bool
@@ -95,7 +95,7 @@ public final class Recording<Element: Sendable>: Sendable {
     ///   - bound: How long to wait at most.
     ///   - condition: The test; asked once at first and once after each new record.
     /// - Throws: ``TestTimeout`` when it never held within `bound`.
-    public func wait(
+    package func wait(
         until what: String,
         within bound: Duration = TestBound.standard,
         checking condition: @escaping @Sendable () async -> Bool

@@ -5,7 +5,7 @@ package import Tracker
 
 /// The whole configuration of CONTRACT section 3, checked: every name resolves, every pattern compiles, every
 /// secret is read. Built by `ConfigLoader` (in ConfigLoading).
-public struct ObwatchConfig: Sendable {
+package struct ObwatchConfig: Sendable {
     /// `defaults:`: what every target uses unless it says otherwise.
     package struct Defaults: Sendable, Hashable {
         /// How often a target is polled.
@@ -74,7 +74,7 @@ public struct ObwatchConfig: Sendable {
     }
 
     /// `http:`: the status API.
-    public struct HTTPSettings: Sendable, Hashable {
+    package struct HTTPSettings: Sendable, Hashable {
         /// `listen:` host.
         package var host: String
         /// `listen:` port.

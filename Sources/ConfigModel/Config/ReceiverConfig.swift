@@ -1,7 +1,7 @@
 import Foundation
 
 /// One `receivers:` entry.
-public struct ReceiverConfig: Sendable, Hashable {
+package struct ReceiverConfig: Sendable, Hashable {
     /// How a receiver is reached.
     package enum Kind: Sendable, Hashable {
         /// `webhook:`.
@@ -110,7 +110,7 @@ package enum WebhookFormat: String, Sendable, Hashable, CaseIterable {
 }
 
 /// `webhook:` settings.
-public struct WebhookSettings: Sendable, Hashable {
+package struct WebhookSettings: Sendable, Hashable {
     /// The body format.
     package var format: WebhookFormat
     /// Where to post; a secret, since chat webhooks carry their key in the URL.
@@ -155,7 +155,7 @@ public struct WebhookSettings: Sendable, Hashable {
 }
 
 /// `email:` settings.
-public struct EmailSettings: Sendable, Hashable {
+package struct EmailSettings: Sendable, Hashable {
     /// How the relay connection is protected.
     package enum TLSMode: String, Sendable, Hashable, CaseIterable {
         /// Plain connect, then STARTTLS, required (the default on 587 and 25).
@@ -202,7 +202,7 @@ public struct EmailSettings: Sendable, Hashable {
 }
 
 /// `syslog:` settings.
-public struct SyslogSettings: Sendable, Hashable {
+package struct SyslogSettings: Sendable, Hashable {
     /// Where the syslog daemon listens.
     package enum Address: Sendable, Hashable, CustomStringConvertible {
         /// A unix datagram socket such as `/dev/log`.
@@ -255,7 +255,7 @@ public struct SyslogSettings: Sendable, Hashable {
 }
 
 /// `file:` settings.
-public struct FileSettings: Sendable, Hashable {
+package struct FileSettings: Sendable, Hashable {
     /// The JSON Lines file notifications are appended to (`obwatch.notification/v1`, one per line).
     package var path: String
 
@@ -266,7 +266,7 @@ public struct FileSettings: Sendable, Hashable {
 }
 
 /// At most `count` sends in any window of `per`.
-public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
+package struct RateLimit: Sendable, Hashable, CustomStringConvertible {
     /// Sends allowed per window.
     package var count: Int
     /// The window.
@@ -281,11 +281,11 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
         self.text = text
     }
 
-    public var description: String { self.text }
+    package var description: String { self.text }
 }
 
 /// How a receiver's outbox behaves.
-public struct DeliverySettings: Sendable, Hashable {
+package struct DeliverySettings: Sendable, Hashable {
     /// How long one send may take.
     package var timeout: Duration
     /// Sends allowed per window; empty means no limit.

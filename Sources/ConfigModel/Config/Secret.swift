@@ -2,7 +2,7 @@
 ///
 /// `description`, `debugDescription` and string interpolation all show `<redacted>`; only ``revealed`` gives the value,
 /// and only code that puts it on the wire calls it.
-public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+package struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     private let value: String
 
     /// Wraps a secret value.
@@ -14,6 +14,6 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     /// Whether the value is empty.
     package var isEmpty: Bool { self.value.isEmpty }
 
-    public var description: String { "<redacted>" }
-    public var debugDescription: String { "<redacted>" }
+    package var description: String { "<redacted>" }
+    package var debugDescription: String { "<redacted>" }
 }

@@ -5,7 +5,7 @@ package import Tracker
 /// A notification belongs to the first rule (in file order) that routed its first event to the receiver: that rule's
 /// `group_wait` gathered it and its `template:` renders it. ``rules`` also names every other rule that routed one of
 /// its events to the receiver (CONTRACT section 6: one notification per event and receiver).
-public struct OutboundNotification: Sendable, Hashable, Codable {
+package struct OutboundNotification: Sendable, Hashable, Codable {
     /// A stable idempotency key of the receiver, the first rule and the events' ids.
     ///
     /// Only the first rule takes part: a notification routed by one rule keeps the id it had before ``rules``
@@ -74,7 +74,7 @@ public struct OutboundNotification: Sendable, Hashable, Codable {
 
     /// Decodes a notification; one journaled before ``rules`` existed gets `[rule]`.
     /// - Throws: `DecodingError` when a field other than `rules` is missing or malformed.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.id = try container.decode(String.self, forKey: .id)
         self.receiver = try container.decode(String.self, forKey: .receiver)

@@ -1,6 +1,6 @@
-public import ConfigModel
-public import Foundation
-public import Messages
+package import ConfigModel
+package import Foundation
+package import Messages
 import Support
 import Tracker
 
@@ -8,7 +8,7 @@ extension WebhookFormatter {
     /// The `obwatch.notification/v1` object (CONTRACT section 4), compact, on one line: the generic webhook's body
     /// and a `file:` receiver's line. The events are their `jsonLine()` objects, verbatim; `rules` names every rule
     /// that routed them to the receiver, `rule` (the first of them) kept for older consumers.
-    public static func genericBody(_ notification: OutboundNotification, _ message: RenderedMessage) -> Data {
+    package static func genericBody(_ notification: OutboundNotification, _ message: RenderedMessage) -> Data {
         OrderedJSON.members([
             "schema": .string("obwatch.notification/v1"),
             "id": .string(notification.id),

@@ -1,5 +1,5 @@
 import ConfigModel
-public import Foundation
+package import Foundation
 
 extension WebhookFormatter {
     /// DingTalk's, Feishu's and WeCom's throttle answers come without a Retry-After; a minute is the window their
@@ -16,7 +16,7 @@ extension WebhookFormatter {
     ///   - body: The answer's body.
     ///   - transportError: What went wrong before an answer (connection refused, timeout); always a retry.
     ///   - now: The current time, used only for a `Retry-After` HTTP-date when the answer has no `Date` header.
-    public func outcome(
+    package func outcome(
         status: Int?,
         headers: [(String, String)],
         body: Data,

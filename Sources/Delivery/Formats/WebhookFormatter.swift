@@ -1,6 +1,6 @@
-public import ConfigModel
-public import Foundation
-public import Messages
+package import ConfigModel
+package import Foundation
+package import Messages
 import Support
 import Tracker
 
@@ -8,9 +8,9 @@ import Tracker
 ///
 /// Pure: no network and no clock (signatures take `now`). Every body is written by ``OrderedJSON``, so no agent text
 /// can break out of its string, and each vendor's size limit is kept by cutting the message text.
-public struct WebhookFormatter: Sendable {
+package struct WebhookFormatter: Sendable {
     /// The receiver's webhook settings.
-    public let settings: WebhookSettings
+    package let settings: WebhookSettings
 
     /// Feishu's documented body limit (20 KB), with room left for what its gateway adds.
     static let feishuBodyLimit = 20_000
@@ -27,7 +27,7 @@ public struct WebhookFormatter: Sendable {
 
     /// Makes a formatter for one receiver.
     /// - Parameter settings: The receiver's `webhook:` settings.
-    public init(settings: WebhookSettings) {
+    package init(settings: WebhookSettings) {
         self.settings = settings
     }
 
@@ -40,7 +40,7 @@ public struct WebhookFormatter: Sendable {
     ///   - notification: What the receiver is sent.
     ///   - message: Title and text, rendered (and escaped) for this format by the template layer.
     ///   - now: The current time, for signatures.
-    public func requests(
+    package func requests(
         for notification: OutboundNotification,
         message: RenderedMessage,
         now: Date

@@ -1,17 +1,17 @@
-public import Foundation
+package import Foundation
 
 /// One HTTP header of a webhook request.
-public struct WebhookHeader: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+package struct WebhookHeader: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The header's name, e.g. `Content-Type`.
-    public var name: String
+    package var name: String
     /// The header's value; never holds CR or LF.
-    public var value: String
+    package var value: String
 
     /// Makes a header, removing CR, LF and other control characters so that no value can start a header of its own.
     /// - Parameters:
     ///   - name: The name; characters that HTTP does not allow in a name are dropped.
     ///   - value: The value.
-    public init(name: String, value: String) {
+    package init(name: String, value: String) {
         self.name = String(String.UnicodeScalarView(name.unicodeScalars.filter(Self.isTokenCharacter)))
         self.value = String(
             String.UnicodeScalarView(value.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F })
@@ -19,9 +19,9 @@ public struct WebhookHeader: Sendable, Hashable, CustomStringConvertible, Custom
     }
 
     /// The name only: values such as `Authorization` are secrets.
-    public var description: String { "\(self.name): <hidden>" }
+    package var description: String { "\(self.name): <hidden>" }
     /// The same as ``description``.
-    public var debugDescription: String { self.description }
+    package var debugDescription: String { self.description }
 
     private static func isTokenCharacter(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar {
@@ -35,19 +35,19 @@ public struct WebhookHeader: Sendable, Hashable, CustomStringConvertible, Custom
 /// What the sender will POST for one notification (or for one incident of it).
 ///
 /// `url` is the real URL, which carries the vendor's token (and a DingTalk signature): log ``redactedURL`` only.
-public struct WebhookRequest: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+package struct WebhookRequest: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The HTTP method, always `POST`.
-    public var method: String
+    package var method: String
     /// The URL to post to, secrets included: never log it.
-    public var url: String
+    package var url: String
     /// The URL with its query and credentials hidden, for logs.
-    public var redactedURL: String
+    package var redactedURL: String
     /// The request headers, in the order they are sent.
-    public var headers: [WebhookHeader]
+    package var headers: [WebhookHeader]
     /// The JSON body.
-    public var body: Data
+    package var body: Data
     /// For PagerDuty and Opsgenie: the incident (dedup key, alias) the request opens or closes.
-    public var incident: String?
+    package var incident: String?
 
     /// Makes a request.
     /// - Parameters:
@@ -57,7 +57,7 @@ public struct WebhookRequest: Sendable, Hashable, CustomStringConvertible, Custo
     ///   - headers: The headers.
     ///   - body: The body.
     ///   - incident: The incident the request is about, for paging formats.
-    public init(
+    package init(
         method: String = "POST",
         url: String,
         redactedURL: String,
@@ -74,23 +74,23 @@ public struct WebhookRequest: Sendable, Hashable, CustomStringConvertible, Custo
     }
 
     /// Method, redacted URL, header names and body size: never the secrets a request carries.
-    public var description: String {
+    package var description: String {
         let names = self.headers.map(\.name).joined(separator: ", ")
         return "\(self.method) \(self.redactedURL) [\(names)] \(self.body.count) bytes"
     }
 
     /// The same as ``description``.
-    public var debugDescription: String { self.description }
+    package var debugDescription: String { self.description }
 
     /// The value of the first header with this name, compared without regard to case.
     /// - Parameter name: The header's name.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         self.headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 }
 
 /// How the far end answered one webhook request.
-public enum WebhookOutcome: Sendable, Hashable {
+package enum WebhookOutcome: Sendable, Hashable {
     /// The vendor took the message.
     case delivered
     /// A passing failure (throttling, a server error, a robot set up wrong): try again, after `after` when the

@@ -1,12 +1,12 @@
-public import Curl
+package import Curl
 
 /// A mail that was not handed to the relay, and whether trying again later can help.
 ///
 /// Never contains the SMTP password: messages are built from codes and libcurl's scrubbed text, and the password
 /// is cut out once more before the error is made.
-public struct MailDeliveryError: Error, CustomStringConvertible, Sendable {
+package struct MailDeliveryError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is; compare against the static constants.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
             case connectionFailed
             case timedOut
@@ -25,39 +25,39 @@ public struct MailDeliveryError: Error, CustomStringConvertible, Sendable {
         }
 
         /// The relay could not be resolved or reached, or the connection broke.
-        public static let connectionFailed = Code(.connectionFailed)
+        package static let connectionFailed = Code(.connectionFailed)
         /// The transfer took longer than the timeout.
-        public static let timedOut = Code(.timedOut)
+        package static let timedOut = Code(.timedOut)
         /// TLS failed: no STARTTLS offered while it is required, a handshake error, or an untrusted certificate.
-        public static let tlsFailed = Code(.tlsFailed)
+        package static let tlsFailed = Code(.tlsFailed)
         /// The relay refused the user name or password.
-        public static let authenticationFailed = Code(.authenticationFailed)
+        package static let authenticationFailed = Code(.authenticationFailed)
         /// The relay refused the sender, a recipient or the message.
-        public static let rejected = Code(.rejected)
+        package static let rejected = Code(.rejected)
         /// The settings cannot make a valid transfer (URL, scheme, plain text to a remote relay, an address).
-        public static let invalidRequest = Code(.invalidRequest)
+        package static let invalidRequest = Code(.invalidRequest)
         /// The send was cancelled before it finished.
-        public static let cancelled = Code(.cancelled)
+        package static let cancelled = Code(.cancelled)
         /// Any other failure.
-        public static let other = Code(.other)
+        package static let other = Code(.other)
 
         /// The code's name, such as `timedOut`.
-        public var description: String {
+        package var description: String {
             self.value.rawValue
         }
     }
 
     /// What kind of failure this is.
-    public var code: Code
+    package var code: Code
     /// A human explanation, free of secrets.
-    public var message: String
+    package var message: String
     /// Whether a later try may succeed: connection trouble, timeouts and 4xx replies are retryable; 5xx replies
     /// (a refused recipient or login) and invalid settings are permanent.
-    public var retryable: Bool
+    package var retryable: Bool
     /// The relay's last SMTP reply code, when it sent one.
-    public var replyCode: Int?
+    package var replyCode: Int?
     /// libcurl's failure, already scrubbed of secrets.
-    public var cause: CurlError?
+    package var cause: CurlError?
 
     /// Makes an error.
     /// - Parameters:
@@ -66,7 +66,7 @@ public struct MailDeliveryError: Error, CustomStringConvertible, Sendable {
     ///   - retryable: Whether a later try may succeed.
     ///   - replyCode: The relay's SMTP reply code.
     ///   - cause: The underlying transfer error.
-    public init(code: Code, message: String, retryable: Bool, replyCode: Int? = nil, cause: CurlError? = nil) {
+    package init(code: Code, message: String, retryable: Bool, replyCode: Int? = nil, cause: CurlError? = nil) {
         self.code = code
         self.message = message
         self.retryable = retryable
@@ -75,7 +75,7 @@ public struct MailDeliveryError: Error, CustomStringConvertible, Sendable {
     }
 
     /// One line for logs: the message, the reply code and whether it will be retried.
-    public var description: String {
+    package var description: String {
         var text = self.message
         if let replyCode = self.replyCode {
             text += " [SMTP \(replyCode)]"

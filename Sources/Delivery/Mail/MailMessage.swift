@@ -1,6 +1,6 @@
-public import ConfigModel
-public import Foundation
-public import Messages
+package import ConfigModel
+package import Foundation
+package import Messages
 import ObshellModel
 import Tracker
 
@@ -31,7 +31,7 @@ import Tracker
 /// controls, U+2028, U+2029) become spaces, long values are folded at 78 columns, and text that is not plain ASCII
 /// is RFC 2047 encoded. The body is quoted-printable, so agent text cannot end a part or the message either, and
 /// the boundary starts with `=_`, which quoted-printable output never contains.
-public struct MailMessage: Sendable {
+package struct MailMessage: Sendable {
     /// How many events the time footer lists before summarising the rest.
     static let footerEventLimit = 20
 
@@ -44,7 +44,7 @@ public struct MailMessage: Sendable {
     ///   - hostname: This machine's name, the domain part of the ids (`obwatch.HOSTNAME`).
     ///   - now: The `Date` header's instant.
     /// - Returns: The RFC 5322 message, CRLF line ends, ready for ``MailSender/send(_:)``.
-    public static func build(
+    package static func build(
         notification: OutboundNotification,
         message: RenderedMessage,
         settings: EmailSettings,
@@ -111,7 +111,7 @@ public struct MailMessage: Sendable {
 
     /// The local part of an incident's thread root: a stable hash, the same on every run and every reminder.
     /// - Parameter incident: The incident key, e.g. `prod-east/11/failed`.
-    public static func threadRoot(incident: String) -> String {
+    package static func threadRoot(incident: String) -> String {
         EventID.make(["obwatch.mail.thread", incident])
     }
 

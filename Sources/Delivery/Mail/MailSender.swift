@@ -1,14 +1,14 @@
-public import ConfigModel
-public import Curl
-public import Foundation
+package import ConfigModel
+package import Curl
+package import Foundation
 
 /// Hands built mails (``MailMessage``) to the receiver's SMTP relay through libcurl, and sorts failures into
 /// retryable and permanent ones for the outbox.
-public struct MailSender: Sendable {
+package struct MailSender: Sendable {
     /// The relay and addresses.
-    public let settings: EmailSettings
+    package let settings: EmailSettings
     /// The limit for one whole transfer, connection included.
-    public let timeout: Duration
+    package let timeout: Duration
     private let engine: CurlEngine
 
     /// The longest time spent connecting (TCP and TLS), within ``timeout``.
@@ -20,7 +20,7 @@ public struct MailSender: Sendable {
     ///     relay; libcurl refuses it again).
     ///   - timeout: The limit for one transfer.
     ///   - engine: The transfer engine; tests may pass their own.
-    public init(settings: EmailSettings, timeout: Duration, engine: CurlEngine = .shared) {
+    package init(settings: EmailSettings, timeout: Duration, engine: CurlEngine = .shared) {
         self.settings = settings
         self.timeout = timeout
         self.engine = engine
@@ -30,7 +30,7 @@ public struct MailSender: Sendable {
     /// - Parameter message: The RFC 5322 bytes from ``MailMessage/build(notification:message:settings:hostname:now:)``.
     /// - Returns: The relay's reply code and the transfer's duration.
     /// - Throws: ``MailDeliveryError``, whose `retryable` tells the outbox whether to try again.
-    public func send(_ message: Data) async throws(MailDeliveryError) -> MailResponse {
+    package func send(_ message: Data) async throws(MailDeliveryError) -> MailResponse {
         do {
             return try await self.engine.send(self.request(message))
         } catch {

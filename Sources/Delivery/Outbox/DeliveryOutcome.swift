@@ -1,7 +1,7 @@
-public import Foundation
+package import Foundation
 
 /// What one try to deliver a notification gave.
-public enum DeliveryOutcome: Sendable, Hashable {
+package enum DeliveryOutcome: Sendable, Hashable {
     /// The far end took it; `answer` is what it said (status and the start of the body), for `test-receiver` and
     /// the debug log.
     case delivered(answer: String)
@@ -13,7 +13,7 @@ public enum DeliveryOutcome: Sendable, Hashable {
     case rejected(reason: String)
 
     /// A short word for logs and metrics: `delivered`, `retry` or `rejected`.
-    public var word: String {
+    package var word: String {
         switch self {
         case .delivered: "delivered"
         case .retry: "retry"
@@ -23,23 +23,23 @@ public enum DeliveryOutcome: Sendable, Hashable {
 }
 
 /// One record of the outbox's work, for tests, logs and metrics.
-public struct DeliveryAttempt: Sendable, Hashable {
+package struct DeliveryAttempt: Sendable, Hashable {
     /// The receiver.
-    public var receiver: String
+    package var receiver: String
     /// The notification's id.
-    public var notificationID: String
+    package var notificationID: String
     /// When the try started, on the outbox's clock.
-    public var at: Date
+    package var at: Date
     /// How many tries this notification has had, this one included.
-    public var attempt: Int
+    package var attempt: Int
     /// What it gave.
-    public var outcome: DeliveryOutcome
+    package var outcome: DeliveryOutcome
 }
 
 /// What happened to a notification when it left the queue without being delivered.
-public struct DeliveryDrop: Sendable, Hashable {
+package struct DeliveryDrop: Sendable, Hashable {
     /// Why it was dropped.
-    public enum Reason: String, Sendable, Hashable {
+    package enum Reason: String, Sendable, Hashable {
         /// The far end refused it for good.
         case rejected
         /// It stayed undelivered past the receiver's `max_age`.
@@ -47,11 +47,11 @@ public struct DeliveryDrop: Sendable, Hashable {
     }
 
     /// The receiver.
-    public var receiver: String
+    package var receiver: String
     /// The notification's id.
-    public var notificationID: String
+    package var notificationID: String
     /// Why.
-    public var reason: Reason
+    package var reason: Reason
     /// The last answer or error.
-    public var detail: String
+    package var detail: String
 }

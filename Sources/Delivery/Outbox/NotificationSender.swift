@@ -1,9 +1,9 @@
-public import ConfigModel
-public import Foundation
+package import ConfigModel
+package import Foundation
 
 /// Puts one notification on the wire for one receiver and judges the answer. Implementations never throw: every
 /// failure is an outcome, so the outbox decides about retries in one place.
-public protocol NotificationSender: Sendable {
+package protocol NotificationSender: Sendable {
     /// Tries once to deliver.
     /// - Parameters:
     ///   - notification: What to send.

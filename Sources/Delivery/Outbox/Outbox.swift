@@ -1,14 +1,14 @@
-public import ConfigModel
-public import Foundation
-public import Logging
-public import Support
+package import ConfigModel
+package import Foundation
+package import Logging
+package import Support
 
 /// Every receiver's queue, and the one door notifications come in by.
 ///
 /// A notification is accepted once its receiver's journal holds it on disk; each receiver's worker then delivers
 /// on its own, so a receiver that is down delays no other. A journal that cannot be written does not stop delivery:
 /// its notifications go out from memory and ``storageStatus()`` tells what fails (see ``ReceiverQueue``).
-public actor Outbox {
+package actor Outbox {
     private let queues: [String: ReceiverQueue]
     private var workers: [Task<Void, Never>] = []
     private var stopped = false
@@ -25,7 +25,7 @@ public actor Outbox {
     ///   - logger: Where deliveries and drops are logged.
     ///   - onAttempt: Told of every try.
     ///   - onDrop: Told of every notification dropped undelivered.
-    public init(
+    package init(
         receivers: [ReceiverConfig],
         stateDirectory: URL,
         makeSender: (ReceiverConfig) -> any NotificationSender,
@@ -53,7 +53,7 @@ public actor Outbox {
     }
 
     /// Starts every receiver's worker; what the journals held goes out first.
-    public func start() {
+    package func start() {
         guard self.workers.isEmpty, !self.stopped else { return }
         self.workers = self.queues.values.map { queue in Task { await queue.run() } }
     }
@@ -61,7 +61,7 @@ public actor Outbox {
     /// Accepts notifications; they are on disk when this returns, or, when a receiver's journal cannot be written,
     /// held in memory and delivered all the same (``storageStatus()`` then names the problem).
     /// - Throws: ``DeliveryError`` `.stopped` when the outbox is stopping (what was accepted before stays accepted).
-    public func accept(_ notifications: [OutboundNotification]) async throws(DeliveryError) {
+    package func accept(_ notifications: [OutboundNotification]) async throws(DeliveryError) {
         guard !self.stopped else {
             throw DeliveryError(code: .stopped, message: "the outbox is stopping; nothing more is accepted")
         }
@@ -84,7 +84,7 @@ public actor Outbox {
     }
 
     /// How many notifications wait for each receiver, and since when the oldest has.
-    public func backlog() async -> [(receiver: String, depth: Int, oldest: Date?)] {
+    package func backlog() async -> [(receiver: String, depth: Int, oldest: Date?)] {
         var result: [(receiver: String, depth: Int, oldest: Date?)] = []
         for name in self.queues.keys.sorted() {
             guard let queue = self.queues[name] else { continue }
@@ -95,7 +95,7 @@ public actor Outbox {
 
     /// The receivers whose oldest undelivered notification was accepted longer than `threshold` before `now`,
     /// sorted by name, with when that was: a receiver that has been down or refusing for that long.
-    public func stuckReceivers(olderThan threshold: Duration, now: Date) async -> [(receiver: String, since: Date)] {
+    package func stuckReceivers(olderThan threshold: Duration, now: Date) async -> [(receiver: String, since: Date)] {
         let limit = now.addingTimeInterval(-RateLimiter.seconds(threshold))
         return await self.backlog().compactMap { entry in
             guard let oldest = entry.oldest, oldest < limit else { return nil }
@@ -104,7 +104,7 @@ public actor Outbox {
     }
 
     /// Whether every journal can be written, for readiness and metrics; cheap enough to poll every second.
-    public func storageStatus() async -> OutboxStorageStatus {
+    package func storageStatus() async -> OutboxStorageStatus {
         var status = OutboxStorageStatus(problems: [:], failedWrites: 0)
         for (name, queue) in self.queues {
             if let problem = await queue.storageProblem { status.problems[name] = problem }
@@ -115,7 +115,7 @@ public actor Outbox {
 
     /// Stops: no more accepting, every worker finishes its current try within `grace` on the outbox's clock (then
     /// it is cancelled); whatever waits stays on disk for the next start.
-    public func stop(grace: Duration) async {
+    package func stop(grace: Duration) async {
         self.stopped = true
         for queue in self.queues.values { await queue.stop() }
         let workers = self.workers
@@ -146,22 +146,22 @@ public actor Outbox {
 /// one place the failure shows: poll ``Outbox/storageStatus()`` for readiness (``problem``) and a counter
 /// (``failedWrites``). Each failing queue tries again on its next write and every
 /// ``ReceiverQueue/journalRetryInterval``; the problem clears once a write works.
-public struct OutboxStorageStatus: Sendable, Hashable {
+package struct OutboxStorageStatus: Sendable, Hashable {
     /// Per receiver whose journal cannot be written now, why, e.g.
     /// `cannot write /var/lib/obwatch/outbox/hook.jsonl: read-only file system`; empty when all are written.
-    public var problems: [String: String]
+    package var problems: [String: String]
     /// Journal writes that failed since the outbox was made, over all receivers; it only grows.
-    public var failedWrites: Int
+    package var failedWrites: Int
 
     /// Makes a status.
-    public init(problems: [String: String], failedWrites: Int) {
+    package init(problems: [String: String], failedWrites: Int) {
         self.problems = problems
         self.failedWrites = failedWrites
     }
 
     /// Every problem in one line, by receiver name (`hook: cannot write …; mail: cannot write …`), or nil when every
     /// journal is written.
-    public var problem: String? {
+    package var problem: String? {
         guard !self.problems.isEmpty else { return nil }
         return self.problems.keys.sorted().compactMap { name in self.problems[name].map { "\(name): \($0)" } }
             .joined(separator: "; ")

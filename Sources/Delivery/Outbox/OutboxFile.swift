@@ -1,5 +1,5 @@
-public import ConfigModel
-public import Foundation
+package import ConfigModel
+package import Foundation
 import Support
 import Tracker
 
@@ -12,20 +12,20 @@ import Tracker
 ///
 /// A crash can at worst leave a torn last line, which loading skips: that append never returned, so nobody was told
 /// the notification was accepted.
-public struct OutboxFile: Sendable {
+package struct OutboxFile: Sendable {
     /// A notification waiting for delivery and when it was accepted.
-    public struct Pending: Sendable, Hashable {
+    package struct Pending: Sendable, Hashable {
         /// The notification.
-        public var notification: OutboundNotification
+        package var notification: OutboundNotification
         /// When the outbox accepted it; `max_age` counts from here.
-        public var acceptedAt: Date
+        package var acceptedAt: Date
         /// How many tries it has had (0 before the first).
-        public var attempts: Int
+        package var attempts: Int
         /// Not to be tried before this time (backoff, the receiver's Retry-After); nil when it may go at once.
-        public var notBefore: Date?
+        package var notBefore: Date?
 
         /// Makes an entry.
-        public init(notification: OutboundNotification, acceptedAt: Date, attempts: Int = 0, notBefore: Date? = nil) {
+        package init(notification: OutboundNotification, acceptedAt: Date, attempts: Int = 0, notBefore: Date? = nil) {
             self.notification = notification
             self.acceptedAt = acceptedAt
             self.attempts = attempts
@@ -34,32 +34,32 @@ public struct OutboxFile: Sendable {
     }
 
     /// What loading found.
-    public struct Loaded: Sendable {
+    package struct Loaded: Sendable {
         /// Notifications still to deliver, oldest first.
-        public var pending: [Pending]
+        package var pending: [Pending]
         /// Ids already delivered or dropped (the newest ones), to refuse a repeat of the same notification.
-        public var finishedIDs: [String]
+        package var finishedIDs: [String]
         /// Start times of earlier tries, oldest first, for the rate limits (``RateLimiter/init(limits:history:)``).
-        public var sent: [Date]
+        package var sent: [Date]
         /// Lines that could not be read.
-        public var skippedLines: Int
+        package var skippedLines: Int
     }
 
     /// How many finished ids compaction keeps for duplicate detection.
-    public static let rememberedFinishedIDs = 4096
+    package static let rememberedFinishedIDs = 4096
 
     /// The journal file.
-    public let url: URL
+    package let url: URL
 
     /// Makes the file of a receiver in `state_dir/outbox/`; the name is escaped like target state files.
-    public init(stateDirectory: URL, receiver: String) {
+    package init(stateDirectory: URL, receiver: String) {
         let folder = stateDirectory.appendingPathComponent("outbox")
         let name = StateStore(directory: folder).fileURL(target: receiver).deletingPathExtension().lastPathComponent
         self.url = folder.appendingPathComponent(name + ".jsonl")
     }
 
     /// Makes the file at a path.
-    public init(url: URL) {
+    package init(url: URL) {
         self.url = url
     }
 
@@ -86,7 +86,7 @@ public struct OutboxFile: Sendable {
     }
 
     /// Reads the journal; a missing file is an empty queue.
-    public func load() -> Loaded {
+    package func load() -> Loaded {
         guard let data = try? Data(contentsOf: self.url) else {
             return Loaded(pending: [], finishedIDs: [], sent: [], skippedLines: 0)
         }
@@ -129,7 +129,7 @@ public struct OutboxFile: Sendable {
     }
 
     /// Appends accepted notifications and returns once they are on disk.
-    public func append(_ accepted: [Pending]) throws(DeliveryError) {
+    package func append(_ accepted: [Pending]) throws(DeliveryError) {
         try self.write(accepted.map { Line(add: .init(notification: $0.notification, accepted: $0.acceptedAt)) })
     }
 
@@ -137,12 +137,12 @@ public struct OutboxFile: Sendable {
     ///
     /// Not flushed to the disk: only a power loss can lose the mark, and then the notification is sent once more
     /// with the same id, which receivers deduplicate. An fsync here would halve the outbox's throughput for that.
-    public func markDone(_ id: String) throws(DeliveryError) {
+    package func markDone(_ id: String) throws(DeliveryError) {
         try self.write([Line(done: id)], flush: false)
     }
 
     /// Records a notification as dropped (not flushed, as ``markDone(_:)``).
-    public func markDropped(_ id: String) throws(DeliveryError) {
+    package func markDropped(_ id: String) throws(DeliveryError) {
         try self.write([Line(dropped: id)], flush: false)
     }
 
@@ -150,7 +150,7 @@ public struct OutboxFile: Sendable {
     ///
     /// Flushed to the disk before it returns: a process killed right after a 429 and restarted by systemd must not
     /// try again before the receiver allows it.
-    public func markRetry(_ id: String, attempts: Int, notBefore: Date?) throws(DeliveryError) {
+    package func markRetry(_ id: String, attempts: Int, notBefore: Date?) throws(DeliveryError) {
         try self.write([Line(retry: .init(id: id, attempts: attempts, notBefore: notBefore))])
     }
 
@@ -158,7 +158,7 @@ public struct OutboxFile: Sendable {
     ///
     /// Not flushed: a killed process's write is still in the page cache and reaches the disk; only a power loss can
     /// lose it, and a machine that lost power does not restart in a loop within the rate limits' window.
-    public func markSent(at time: Date) throws(DeliveryError) {
+    package func markSent(at time: Date) throws(DeliveryError) {
         try self.write([Line(sent: time)], flush: false)
     }
 
@@ -168,7 +168,7 @@ public struct OutboxFile: Sendable {
     ///   - pending: What waits, oldest first.
     ///   - finishedIDs: Ids delivered or dropped, oldest first; the newest ``rememberedFinishedIDs`` are kept.
     ///   - sent: Start times of recent tries (``RateLimiter/history``).
-    public func compact(pending: [Pending], finishedIDs: [String], sent: [Date] = []) throws(DeliveryError) {
+    package func compact(pending: [Pending], finishedIDs: [String], sent: [Date] = []) throws(DeliveryError) {
         var lines = finishedIDs.suffix(Self.rememberedFinishedIDs).map { Line(done: $0) }
         lines += sent.map { Line(sent: $0) }
         for entry in pending {

@@ -1,11 +1,11 @@
-public import ConfigModel
-public import Foundation
+package import ConfigModel
+package import Foundation
 
 /// Sliding-window rate limits: at most `count` sends in any window of `per`, for every limit at once (Feishu has
 /// both 5/s and 100/min).
-public struct RateLimiter: Sendable, Hashable {
+package struct RateLimiter: Sendable, Hashable {
     /// The limits.
-    public let limits: [RateLimit]
+    package let limits: [RateLimit]
     /// Send times still inside the longest window, oldest first.
     private var sent: [Date] = []
 
@@ -14,7 +14,7 @@ public struct RateLimiter: Sendable, Hashable {
     ///   - limits: The limits.
     ///   - history: Start times of earlier sends (from the journal, after a restart), so a restarted process allows
     ///     no burst beyond what the receiver allows; those outside every window are forgotten.
-    public init(limits: [RateLimit], history: [Date] = []) {
+    package init(limits: [RateLimit], history: [Date] = []) {
         self.limits = limits
         if let newest = history.max() {
             self.sent = history.filter { $0 > newest.addingTimeInterval(-self.longestWindow) }.sorted()
@@ -22,10 +22,10 @@ public struct RateLimiter: Sendable, Hashable {
     }
 
     /// Send times that can still hold back a send, oldest first: what the journal keeps across a restart.
-    public var history: [Date] { self.sent }
+    package var history: [Date] { self.sent }
 
     /// The earliest time a send is allowed, at or after `now`.
-    public func nextAllowed(at now: Date) -> Date {
+    package func nextAllowed(at now: Date) -> Date {
         var allowed = now
         for limit in self.limits where limit.count > 0 {
             let window = Self.seconds(limit.per)
@@ -39,7 +39,7 @@ public struct RateLimiter: Sendable, Hashable {
     }
 
     /// Records a send.
-    public mutating func record(at time: Date) {
+    package mutating func record(at time: Date) {
         self.sent.append(time)
         let longest = self.longestWindow
         self.sent.removeAll { $0 <= time.addingTimeInterval(-longest) }

@@ -1,7 +1,7 @@
-public import ConfigModel
-public import Foundation
-public import Logging
-public import Support
+package import ConfigModel
+package import Foundation
+package import Logging
+package import Support
 
 /// One receiver's queue: accepts notifications durably, delivers them in order with retries, backoff and the
 /// receiver's rate limits, and drops (loudly) what is refused for good or too old.
@@ -17,12 +17,12 @@ public import Support
 /// Storage: when the journal cannot be written, delivery goes on from memory (a repeat after a restart beats
 /// silence): the failure is logged once, shown by ``storageProblem`` and counted by ``failedJournalWrites``, and
 /// every later write (and a retry every few seconds) rewrites the whole journal until that works again.
-public actor ReceiverQueue {
+package actor ReceiverQueue {
     /// How long after a failed journal write an idle queue tries again.
-    public static let journalRetryInterval: Duration = .seconds(5)
+    package static let journalRetryInterval: Duration = .seconds(5)
 
     /// The receiver's name.
-    public let name: String
+    package let name: String
     private let settings: DeliverySettings
     private let file: OutboxFile
     private let sender: any NotificationSender
@@ -43,9 +43,9 @@ public actor ReceiverQueue {
     private var lastFailure: String?
     private var stopping = false
     /// Why the journal could not be written, while it cannot; the journal on disk then lags what is in memory.
-    public private(set) var storageProblem: String?
+    package private(set) var storageProblem: String?
     /// Journal writes that failed since the queue was made; it only grows.
-    public private(set) var failedJournalWrites = 0
+    package private(set) var failedJournalWrites = 0
     private var journalRetry: Task<Void, Never>?
     private var wakeUp: AsyncStream<Void>.Continuation?
     private var wakeUps: AsyncStream<Void>?
@@ -64,7 +64,7 @@ public actor ReceiverQueue {
     ///   - onDrop: Told of every notification dropped undelivered (metrics, tests).
     ///   - onJournalProblem: Told when the journal stops being written (why, as ``storageProblem`` says it) and when it
     ///     is written again (`nil`), for tests that await the change.
-    public init(
+    package init(
         name: String,
         settings: DeliverySettings,
         file: OutboxFile,
@@ -112,10 +112,10 @@ public actor ReceiverQueue {
     }
 
     /// How many notifications wait.
-    public var depth: Int { self.pending.count }
+    package var depth: Int { self.pending.count }
 
     /// When the oldest waiting notification was accepted.
-    public var oldestAcceptedAt: Date? { self.pending.first?.acceptedAt }
+    package var oldestAcceptedAt: Date? { self.pending.first?.acceptedAt }
 
     /// Takes notifications for delivery; they are on disk when this returns, unless the journal cannot be written:
     /// then they are delivered from memory all the same, and ``storageProblem`` says why they are not on disk.
@@ -124,7 +124,7 @@ public actor ReceiverQueue {
     /// - Returns: How many were new.
     /// - Throws: ``DeliveryError`` `.stopped` after ``stop()``: nothing was accepted.
     @discardableResult
-    public func accept(_ notifications: [OutboundNotification]) throws(DeliveryError) -> Int {
+    package func accept(_ notifications: [OutboundNotification]) throws(DeliveryError) -> Int {
         guard !self.stopping else {
             throw DeliveryError(code: .stopped, message: "the outbox is stopping; nothing more is accepted")
         }
@@ -140,7 +140,7 @@ public actor ReceiverQueue {
     }
 
     /// Delivers until cancelled or ``stop()``; run it in a task of its own.
-    public func run() async {
+    package func run() async {
         guard let wakeUps = self.wakeUps else { return }
         self.wakeUps = nil
         var iterator = wakeUps.makeAsyncIterator()
@@ -158,7 +158,7 @@ public actor ReceiverQueue {
     }
 
     /// Stops taking new work after the current try; what waits stays on disk.
-    public func stop() {
+    package func stop() {
         self.stopping = true
         self.wakeUp?.finish()
         self.journalRetry?.cancel()

@@ -3,20 +3,20 @@
 ///
 /// Full jitter spreads the retries of many notifications over the whole window, so a receiver that comes back is
 /// not hit by all of them at once.
-public struct RetryPolicy: Sendable, Hashable {
+package struct RetryPolicy: Sendable, Hashable {
     /// The ceiling of the first retry's delay.
-    public var initial: Duration
+    package var initial: Duration
     /// The largest ceiling.
-    public var maximum: Duration
+    package var maximum: Duration
 
     /// Makes a policy.
-    public init(initial: Duration, maximum: Duration) {
+    package init(initial: Duration, maximum: Duration) {
         self.initial = max(initial, .milliseconds(1))
         self.maximum = max(maximum, self.initial)
     }
 
     /// The ceiling of the delay before retry number `retry` (1 for the first retry).
-    public func ceiling(retry: Int) -> Duration {
+    package func ceiling(retry: Int) -> Duration {
         var ceiling = self.initial
         var step = 1
         while step < retry && ceiling < self.maximum {
@@ -31,7 +31,7 @@ public struct RetryPolicy: Sendable, Hashable {
     ///   - retry: 1 for the first retry.
     ///   - unit: A random number in `0..<1`.
     ///   - requested: What the far end asked for, if anything; the delay is never shorter.
-    public func delay(retry: Int, unit: Double, requested: Duration?) -> Duration {
+    package func delay(retry: Int, unit: Double, requested: Duration?) -> Duration {
         let jittered = self.ceiling(retry: retry) * min(max(unit, 0), 1)
         guard let requested else { return jittered }
         return max(jittered, requested)

@@ -1,22 +1,22 @@
-public import ConfigModel
-public import Foundation
-public import Messages
+package import ConfigModel
+package import Foundation
+package import Messages
 import ObshellModel
 import Synchronization
 import Tracker
 
 /// `file:`: appends each notification as one `obwatch.notification/v1` line to a local file, synced to disk.
-public struct FileSender: NotificationSender {
+package struct FileSender: NotificationSender {
     private let path: String
     private let templates: MessageTemplates
 
     /// Makes a sender.
-    public init(settings: FileSettings, templates: MessageTemplates) {
+    package init(settings: FileSettings, templates: MessageTemplates) {
         self.path = settings.path
         self.templates = templates
     }
 
-    public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+    package func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
         var line = WebhookFormatter.genericBody(notification, self.templates.render(notification))
         line.append(UInt8(ascii: "\n"))
         let descriptor = open(self.path, O_WRONLY | O_APPEND | O_CREAT, 0o640)
@@ -36,7 +36,7 @@ public struct FileSender: NotificationSender {
 }
 
 /// `console:`: one readable line per notification on standard output, for the demo and a run in the foreground.
-public struct ConsoleSender: NotificationSender {
+package struct ConsoleSender: NotificationSender {
     private let templates: MessageTemplates
     private let write: @Sendable (String) -> Void
 
@@ -44,7 +44,7 @@ public struct ConsoleSender: NotificationSender {
     /// - Parameters:
     ///   - templates: The receiver's templates (the title makes the line).
     ///   - write: Where lines go; standard output by default.
-    public init(
+    package init(
         templates: MessageTemplates,
         write: @escaping @Sendable (String) -> Void = { ConsoleSender.standardOutput($0) }
     ) {
@@ -52,7 +52,7 @@ public struct ConsoleSender: NotificationSender {
         self.write = write
     }
 
-    public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+    package func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
         self.write(Self.line(notification, title: self.templates.render(notification).title))
         return .delivered(answer: "printed")
     }
@@ -60,7 +60,7 @@ public struct ConsoleSender: NotificationSender {
     /// `11:34:47  FIRING    failed           Cluster scale out failed on prod-east (2 events: node failed, DAG
     /// failed)  [failures -> console]`: the time (UTC) and type of the first event the title names (a `node_failed`
     /// gives way to the `failed` it travels with), the status, the title, the rules and the receiver.
-    public static func line(_ notification: OutboundNotification, title: String) -> String {
+    package static func line(_ notification: OutboundNotification, title: String) -> String {
         let first = TemplateContext.merged(notification.events).first
         let time = first.map { Self.clockText($0.at) } ?? "--:--:--"
         let status = notification.status.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
@@ -80,7 +80,7 @@ public struct ConsoleSender: NotificationSender {
     private static let lock = Mutex(())
 
     /// Writes a line to standard output at once, whole.
-    public static func standardOutput(_ line: String) {
+    package static func standardOutput(_ line: String) {
         let data = Data((line + "\n").utf8)
         Self.lock.withLock { _ in FileHandle.standardOutput.write(data) }
     }

@@ -1,11 +1,11 @@
-public import ConfigModel
+package import ConfigModel
 import Curl
-public import Foundation
-public import Messages
+package import Foundation
+package import Messages
 import Synchronization
 
 /// `email:`: one mail per notification through the relay, threaded by incident.
-public struct EmailNotificationSender: NotificationSender {
+package struct EmailNotificationSender: NotificationSender {
     private let settings: EmailSettings
     private let templates: MessageTemplates
     private let sender: MailSender
@@ -17,14 +17,14 @@ public struct EmailNotificationSender: NotificationSender {
     ///   - templates: The receiver's templates.
     ///   - timeout: How long one SMTP session may take.
     ///   - hostname: The host part of Message-IDs.
-    public init(settings: EmailSettings, templates: MessageTemplates, timeout: Duration, hostname: String) {
+    package init(settings: EmailSettings, templates: MessageTemplates, timeout: Duration, hostname: String) {
         self.settings = settings
         self.templates = templates
         self.sender = MailSender(settings: settings, timeout: timeout)
         self.hostname = hostname
     }
 
-    public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+    package func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
         let message = MailMessage.build(
             notification: notification,
             message: self.templates.render(notification),
@@ -44,7 +44,7 @@ public struct EmailNotificationSender: NotificationSender {
 
 /// `syslog:`: one record per event, an audit trail. A notification partly sent when the daemon went away resumes
 /// after its last sent event, so a retry does not repeat records.
-public struct SyslogNotificationSender: NotificationSender {
+package struct SyslogNotificationSender: NotificationSender {
     private let settings: SyslogSettings
     private let templates: MessageTemplates
     private let sender: SyslogSender
@@ -61,7 +61,7 @@ public struct SyslogNotificationSender: NotificationSender {
     ///   - timeZone: The zone of RFC 3164 timestamps (which carry none).
     ///   - progress: The sequence numbers to continue, from ``SyslogProgressBook`` when the sender replaces an
     ///     earlier one of the same receiver (a reload); a new count from 1 by default.
-    public init(
+    package init(
         settings: SyslogSettings,
         templates: MessageTemplates,
         timeout: Duration,
@@ -77,7 +77,7 @@ public struct SyslogNotificationSender: NotificationSender {
         self.progress = progress
     }
 
-    public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+    package func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
         let alreadySent = self.progress.state.withLock { $0.sentByNotification[notification.id] ?? 0 }
         for (index, event) in notification.events.enumerated() where index >= alreadySent {
             let single = notification.with(events: [event])
@@ -110,23 +110,23 @@ public struct SyslogNotificationSender: NotificationSender {
 }
 
 /// The RFC 5424 sequence numbers of a syslog receiver, and how far each partly sent notification got.
-public final class SyslogProgress: Sendable {
+package final class SyslogProgress: Sendable {
     let state = Mutex<(sequence: UInt64, sentByNotification: [String: Int])>((0, [:]))
 
     /// A count that starts at 1.
-    public init() {}
+    package init() {}
 }
 
 /// Every syslog receiver's ``SyslogProgress`` by name, kept for the life of the process: a reload makes new senders,
 /// and a collector that watches `sequenceId` for gaps must not see the count start again at 1.
-public final class SyslogProgressBook: Sendable {
+package final class SyslogProgressBook: Sendable {
     private let entries = Mutex<[String: SyslogProgress]>([:])
 
     /// An empty book.
-    public init() {}
+    package init() {}
 
     /// The progress of receiver `name`, the same object every time it is asked.
-    public func progress(for name: String) -> SyslogProgress {
+    package func progress(for name: String) -> SyslogProgress {
         self.entries.withLock { entries in
             if let known = entries[name] { return known }
             let progress = SyslogProgress()
@@ -137,7 +137,7 @@ public final class SyslogProgressBook: Sendable {
 }
 
 /// The sender of each kind of receiver: the one place Delivery names every ``ReceiverConfig/Kind``.
-public enum DeliverySenders {
+package enum DeliverySenders {
     /// What delivers for `receiver`.
     /// - Parameters:
     ///   - receiver: The receiver.
@@ -147,7 +147,7 @@ public enum DeliverySenders {
     ///   - console: Where `console:` lines go.
     ///   - syslogProgress: Where syslog receivers keep their sequence numbers across senders (the daemon's reloads);
     ///     without one, each sender counts from 1.
-    public static func make(
+    package static func make(
         for receiver: ReceiverConfig,
         templates: MessageTemplates,
         hostname: String = ProcessInfo.processInfo.hostName,

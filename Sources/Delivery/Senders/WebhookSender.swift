@@ -1,11 +1,11 @@
-public import ConfigModel
-public import Curl
-public import Foundation
-public import Messages
+package import ConfigModel
+package import Curl
+package import Foundation
+package import Messages
 
 /// Delivers through a chat or paging webhook: renders the message, builds the vendor's request(s), posts them with
 /// libcurl, and judges each answer the vendor's way (an `errcode` in an HTTP 200 is a failure).
-public struct WebhookSender: NotificationSender {
+package struct WebhookSender: NotificationSender {
     private let formatter: WebhookFormatter
     private let templates: MessageTemplates
     private let timeout: Duration
@@ -18,8 +18,12 @@ public struct WebhookSender: NotificationSender {
     ///   - templates: The receiver's compiled templates.
     ///   - timeout: How long one request may take.
     ///   - engine: The curl engine.
-    public init(settings: WebhookSettings, templates: MessageTemplates, timeout: Duration, engine: CurlEngine = .shared)
-    {
+    package init(
+        settings: WebhookSettings,
+        templates: MessageTemplates,
+        timeout: Duration,
+        engine: CurlEngine = .shared
+    ) {
         self.formatter = WebhookFormatter(settings: settings)
         self.templates = templates
         self.timeout = timeout
@@ -27,7 +31,7 @@ public struct WebhookSender: NotificationSender {
         self.engine = engine
     }
 
-    public func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
+    package func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
         let message = self.templates.render(notification)
         var answers: [String] = []
         // PagerDuty and Opsgenie get one request per incident; a failure of any retries the notification, and the

@@ -1,7 +1,7 @@
 /// A syslog message that did not reach the collector's socket.
-public struct SyslogDeliveryError: Error, CustomStringConvertible, Sendable {
+package struct SyslogDeliveryError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is; compare against the static constants.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
             case invalidAddress
             case resolveFailed
@@ -18,35 +18,35 @@ public struct SyslogDeliveryError: Error, CustomStringConvertible, Sendable {
         }
 
         /// The address cannot be used (a unix path too long for `sun_path`, a port out of range).
-        public static let invalidAddress = Code(.invalidAddress)
+        package static let invalidAddress = Code(.invalidAddress)
         /// The host name did not resolve.
-        public static let resolveFailed = Code(.resolveFailed)
+        package static let resolveFailed = Code(.resolveFailed)
         /// No connection could be made (refused, unreachable, no socket at the path).
-        public static let connectFailed = Code(.connectFailed)
+        package static let connectFailed = Code(.connectFailed)
         /// Writing failed, or the peer closed the connection.
-        public static let sendFailed = Code(.sendFailed)
+        package static let sendFailed = Code(.sendFailed)
         /// Connecting or writing took longer than the timeout.
-        public static let timedOut = Code(.timedOut)
+        package static let timedOut = Code(.timedOut)
         /// The message does not fit in one datagram.
-        public static let messageTooLarge = Code(.messageTooLarge)
+        package static let messageTooLarge = Code(.messageTooLarge)
 
         /// The code's name, such as `timedOut`.
-        public var description: String {
+        package var description: String {
             self.value.rawValue
         }
     }
 
     /// What kind of failure this is.
-    public var code: Code
+    package var code: Code
     /// A human explanation.
-    public var message: String
+    package var message: String
     /// The `errno` of the failed call, when there was one.
-    public var errorNumber: Int32?
+    package var errorNumber: Int32?
     /// The address the message was for, as configured.
-    public var address: String
+    package var address: String
 
     /// Whether a later try may succeed: everything but an unusable address or an oversized message.
-    public var retryable: Bool {
+    package var retryable: Bool {
         self.code != .invalidAddress && self.code != .messageTooLarge
     }
 
@@ -56,7 +56,7 @@ public struct SyslogDeliveryError: Error, CustomStringConvertible, Sendable {
     ///   - message: A human explanation.
     ///   - errorNumber: The `errno`, if any.
     ///   - address: The configured address.
-    public init(code: Code, message: String, errorNumber: Int32? = nil, address: String) {
+    package init(code: Code, message: String, errorNumber: Int32? = nil, address: String) {
         self.code = code
         self.message = message
         self.errorNumber = errorNumber
@@ -64,7 +64,7 @@ public struct SyslogDeliveryError: Error, CustomStringConvertible, Sendable {
     }
 
     /// One line for logs.
-    public var description: String {
+    package var description: String {
         var text = "\(self.message) (\(self.address))"
         if let errorNumber = self.errorNumber {
             text += " [errno \(errorNumber)]"

@@ -1,9 +1,9 @@
-public import ConfigModel
-public import Foundation
+package import ConfigModel
+package import Foundation
 import Messages
 import ObshellModel
 import Support
-public import Tracker
+package import Tracker
 
 /// Formats one event as one syslog message, RFC 5424 with structured data or BSD-style RFC 3164, for an audit
 /// trail.
@@ -12,16 +12,16 @@ public import Tracker
 /// become spaces (LF-framed receivers split on a raw newline), structured-data values escape `"`, `\` and `]`, and
 /// header fields keep only printable US-ASCII. Sizes are bounded (``maximumRFC5424Length``,
 /// ``maximumRFC3164Length``) by cutting the text at a UTF-8 character boundary.
-public enum SyslogMessage {
+package enum SyslogMessage {
     /// The longest RFC 5424 message written: rsyslog's default `maxMessageSize`, well within a UDP datagram.
-    public static let maximumRFC5424Length = 8192
+    package static let maximumRFC5424Length = 8192
     /// The longest RFC 3164 message written (RFC 3164 section 4.1).
-    public static let maximumRFC3164Length = 1024
+    package static let maximumRFC3164Length = 1024
     /// The longest structured-data value kept before escaping: names and keys are short, and a bounded value
     /// keeps the structured data well inside ``maximumRFC5424Length``.
     static let maximumParameterLength = 256
     /// `obwatch@32473`: 32473 is the documentation enterprise number of RFC 5612.
-    public static let structuredDataID = "obwatch@32473"
+    package static let structuredDataID = "obwatch@32473"
 
     /// Formats one event; a `test-receiver` sample (type `test`) says so in its text (`[TEST] ...`) and in its
     /// structured data (`test="true"`).
@@ -37,7 +37,7 @@ public enum SyslogMessage {
     ///     a gap (wrapped into 1...2147483647 as RFC 5424 section 7.3.1 asks).
     ///   - timeZone: The zone of the RFC 3164 timestamp, which has no offset; RFC 5424 keeps the event's offset.
     /// - Returns: The message bytes, without framing.
-    public static func format(
+    package static func format(
         event: Event,
         notification: OutboundNotification,
         text: String,

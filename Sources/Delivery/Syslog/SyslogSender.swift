@@ -1,6 +1,6 @@
-public import ConfigModel
+package import ConfigModel
 import Dispatch
-public import Foundation
+package import Foundation
 
 /// Sends formatted syslog messages (``SyslogMessage``) to one collector: a unix datagram socket such as `/dev/log`,
 /// UDP (one datagram per message) or TCP with octet counting (RFC 6587).
@@ -9,11 +9,11 @@ public import Foundation
 /// with non-blocking sockets and `poll` bounded by the timeout, so a slow or dead collector never blocks Swift's
 /// cooperative pool; sends complete in the order they were made. On any error the socket is closed and the send
 /// throws: the outbox retries, and the next send reconnects.
-public actor SyslogSender {
+package actor SyslogSender {
     /// Where and how messages go.
-    public let settings: SyslogSettings
+    package let settings: SyslogSettings
     /// The limit for one send, connecting included.
-    public let timeout: Duration
+    package let timeout: Duration
     private let socket: SyslogSocket
     private let thread: SyslogThread
 
@@ -21,7 +21,7 @@ public actor SyslogSender {
     /// - Parameters:
     ///   - settings: The receiver's `syslog:` settings.
     ///   - timeout: The limit for one send.
-    public init(settings: SyslogSettings, timeout: Duration) {
+    package init(settings: SyslogSettings, timeout: Duration) {
         self.settings = settings
         // A year is plenty and keeps the deadline arithmetic far from overflow whatever the caller passes.
         self.timeout = min(max(timeout, .zero), .seconds(31_536_000))
@@ -32,7 +32,7 @@ public actor SyslogSender {
     /// Sends one message (TCP adds the octet-counting frame).
     /// - Parameter message: The bytes from ``SyslogMessage/format(event:notification:text:settings:hostname:processID:sequence:timeZone:)``.
     /// - Throws: ``SyslogDeliveryError`` when the message could not be handed to the collector's socket.
-    public func send(_ message: Data) async throws(SyslogDeliveryError) {
+    package func send(_ message: Data) async throws(SyslogDeliveryError) {
         let deadline = ContinuousClock.now + self.timeout
         let socket = self.socket
         let outcome: Result<Void, SyslogDeliveryError> = await self.thread.run {
@@ -42,7 +42,7 @@ public actor SyslogSender {
     }
 
     /// Closes the socket after the sends already made; a later send opens a new one.
-    public func close() {
+    package func close() {
         let socket = self.socket
         self.thread.enqueue { socket.close() }
     }

@@ -4,7 +4,7 @@ import Mustache
 package import Tracker
 
 /// A message as rendered for one receiver.
-public struct RenderedMessage: Sendable, Hashable {
+package struct RenderedMessage: Sendable, Hashable {
     /// One line, never empty: chat title, mail subject, page summary.
     package var title: String
     /// The body, in the format's markup (plain text for plain formats and for the text part of a mail).

@@ -1,28 +1,28 @@
-public import Foundation
+package import Foundation
 
 /// The one reading of what an agent answered: the live client and the capture reader both turn an exchange into an
 /// ``Outcome`` here, so `run` and `replay` observe the same thing from the same exchange, worded the same way.
 ///
 /// An exchange is an HTTP status and body, or a transport failure described as text (the client's error, or a
 /// capture line's `error`). Nothing here sends a request or reads a clock.
-public enum AgentAnswer {
+package enum AgentAnswer {
     /// Why a request gave nothing usable: the words a `target_down` or a confirmation carries, and the kind of
     /// failure (the `error_kind` of `target_down`).
-    public struct Failure: Sendable, Hashable {
+    package struct Failure: Sendable, Hashable {
         /// Why, in words: `HTTP 401 Security.Authentication.Expired: ...`, `timed out: ...`.
-        public var reason: String
+        package var reason: String
         /// What kind of failure it was.
-        public var kind: PollFailureKind
+        package var kind: PollFailureKind
 
         /// Makes a failure.
-        public init(reason: String, kind: PollFailureKind) {
+        package init(reason: String, kind: PollFailureKind) {
             self.reason = reason
             self.kind = kind
         }
     }
 
     /// What one answer means.
-    public enum Outcome: Sendable, Hashable {
+    package enum Outcome: Sendable, Hashable {
         /// A good list of unfinished DAGs (`contents: null` read as empty), with the agent's time of answering.
         case list([Dag], agentTime: ObshellTime?)
         /// The agent knows the DAG asked for, and sent it.
@@ -36,7 +36,7 @@ public enum AgentAnswer {
         case failed(Failure)
 
         /// The failure, for an outcome that is one (a key rejection that was not retried included).
-        public var failure: Failure? {
+        package var failure: Failure? {
             switch self {
             case .keyRejected(let failure), .failed(let failure): failure
             case .list, .found, .notFound: nil
@@ -45,7 +45,7 @@ public enum AgentAnswer {
     }
 
     /// An answer's body, as far as it could be read.
-    public enum Body<Payload: Decodable & Sendable>: Sendable {
+    package enum Body<Payload: Decodable & Sendable>: Sendable {
         /// No body came with the status.
         case missing
         /// The body is not a JSON object (text, HTML, an empty body).
@@ -63,7 +63,7 @@ public enum AgentAnswer {
     ///   - payload: What the envelope's `data` holds.
     ///   - data: The answer's bytes.
     ///   - status: The HTTP status (a 401's `error` object is read on its own).
-    public static func body<Payload: Decodable & Sendable>(
+    package static func body<Payload: Decodable & Sendable>(
         _ payload: Payload.Type,
         of data: Data,
         status: Int
@@ -99,7 +99,7 @@ public enum AgentAnswer {
     // MARK: - Outcomes
 
     /// The outcome of `GET /api/v1/task/dag/unfinish`.
-    public static func list(status: Int, body: Body<ContentList<Dag>>) -> Outcome {
+    package static func list(status: Int, body: Body<ContentList<Dag>>) -> Outcome {
         self.listAnswer(status: status, body: body) { envelope in
             .list(envelope.data?.contents ?? [], agentTime: envelope.timestamp)
         }
@@ -144,7 +144,7 @@ public enum AgentAnswer {
     }
 
     /// The outcome of `GET /api/v1/task/dag/{id}`.
-    public static func dag(status: Int, body: Body<Dag>) -> Outcome {
+    package static func dag(status: Int, body: Body<Dag>) -> Outcome {
         if status == 404 { return .notFound }
         let envelope: Envelope<Dag>
         let rejection: APIError?
@@ -179,20 +179,20 @@ public enum AgentAnswer {
 
     /// The outcome of a request no answer came to.
     /// - Parameter text: Why, as written: the client's error, or a capture line's `error`.
-    public static func transportFailure(_ text: String) -> Outcome {
+    package static func transportFailure(_ text: String) -> Outcome {
         .failed(Failure(reason: text, kind: PollFailureKind(transportError: text)))
     }
 
     /// The failure that `GET /api/v1/secret` answered with `status` stands for: the request it was fetched for
     /// cannot be sent. `nil` when the key came (a 2xx).
-    public static func keyFetchFailure(status: Int) -> Failure? {
+    package static func keyFetchFailure(status: Int) -> Failure? {
         guard !(200..<300).contains(status) else { return nil }
         return Failure(reason: "HTTP \(status) when fetching the agent's key", kind: .http)
     }
 
     /// The failure of a call the client gave up on with no answer to read (the agent's key unreadable, the header
     /// not encrypted): the client's error, in its words.
-    public static func failure(of error: ObshellError) -> Failure {
+    package static func failure(of error: ObshellError) -> Failure {
         Failure(reason: "\(error)", kind: PollFailureKind(error))
     }
 
@@ -200,19 +200,19 @@ public enum AgentAnswer {
 
     /// Whether an answer says the agent could not decrypt the request header (HTTP 401, code 1 or
     /// `...Header.DecryptFailed`): its key changed, so the client fetches it again and repeats the request once.
-    public static func isKeyRejection(status: Int, error: APIError?) -> Bool {
+    package static func isKeyRejection(status: Int, error: APIError?) -> Bool {
         guard status == 401, let error else { return false }
         return error.code == 1 || error.errCode?.hasSuffix("Header.DecryptFailed") == true
     }
 
     /// Whether an answer says the agent does not know what was asked for: HTTP 404 (in the status or the
     /// envelope), `Task.NotFound`, or obshell's old code 2300.
-    public static func isNotFound(status: Int, error: APIError?, envelopeStatus: Int? = nil) -> Bool {
+    package static func isNotFound(status: Int, error: APIError?, envelopeStatus: Int? = nil) -> Bool {
         status == 404 || envelopeStatus == 404 || error?.errCode == "Task.NotFound" || error?.code == 2300
     }
 
     /// `HTTP 500 Common.Unexpected: Unexpected error: Internal Server Error`.
-    public static func describeFailure(status: Int, error: APIError?) -> String {
+    package static func describeFailure(status: Int, error: APIError?) -> String {
         var text = "HTTP \(status)"
         if let code = error?.errCode {
             text += " " + code

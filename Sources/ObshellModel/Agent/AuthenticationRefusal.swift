@@ -3,7 +3,7 @@
 ///
 /// One reading for everyone: the client turns ``password`` into ``ObshellError/Code/wrongPassword`` (the daemon backs
 /// off on it, since each attempt costs the agent a database login), and the tracker words a `target_down` with it.
-public enum AuthenticationRefusal: Sendable, Hashable {
+package enum AuthenticationRefusal: Sendable, Hashable {
     /// The password, or the kind of password, is not what the agent wants: someone must fix the configuration.
     case password
     /// The header's `Ts` was expired or not a number: the clocks of obwatch and the agent disagree.
@@ -27,7 +27,7 @@ public enum AuthenticationRefusal: Sendable, Hashable {
     /// - Returns: `nil` when the answer is no refusal of the password or the clock. Agents before 4.3.2.0 send
     ///   10008 for every authentication failure and no `errCode`: a 401 with 10008 alone reads as a refused
     ///   password, the likeliest cause.
-    public init?(status: Int, errCode: String?, apiCode: Int?) {
+    package init?(status: Int, errCode: String?, apiCode: Int?) {
         if let errCode {
             if Self.passwordCodes.contains(where: errCode.hasSuffix) {
                 self = .password

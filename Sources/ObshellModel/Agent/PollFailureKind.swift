@@ -3,7 +3,7 @@
 ///
 /// A failure is sorted where it is worded, in ``AgentAnswer``: the live poller and the capture reader both read
 /// answers through it, so `run` and `replay` give the same kind for the same exchange.
-public enum PollFailureKind: String, Sendable, Hashable, Codable, CaseIterable {
+package enum PollFailureKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// The agent refused the password or the kind of password: `password`/`password_file` must be fixed.
     case auth
     /// The agent refused the header's time (`Security.Authentication.Expired`, `...Timestamp.Invalid`): the clocks
@@ -29,7 +29,7 @@ public enum PollFailureKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// `timeout: ...` and `unreachable: ...`); captures written by hand or by other tools say `connection refused`
     /// or `timed out`. Anything that names no timeout and no TLS is `connect`.
     /// - Parameter text: The failure as written.
-    public init(transportError text: String) {
+    package init(transportError text: String) {
         let lowered = text.lowercased()
         if lowered.contains("timed out") || lowered.contains("timeout") {
             self = .timeout
@@ -44,7 +44,7 @@ public enum PollFailureKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// - Parameters:
     ///   - status: The HTTP status.
     ///   - error: The answer's `error` object, when it could be read.
-    public init(failedAnswer status: Int, error: APIError?) {
+    package init(failedAnswer status: Int, error: APIError?) {
         switch AuthenticationRefusal(status: status, errCode: error?.errCode, apiCode: error?.code) {
         case .password?: self = .auth
         case .clock?: self = .clock
@@ -54,7 +54,7 @@ public enum PollFailureKind: String, Sendable, Hashable, Codable, CaseIterable {
 
     /// Sorts a client error, for a failure no capture line describes (the request never reached the agent).
     /// - Parameter error: What the client threw.
-    public init(_ error: ObshellError) {
+    package init(_ error: ObshellError) {
         if error.code == .undecodable {
             // A failure status comes as `httpStatus` even when its body does not decode: this is a 2xx.
             self = .decode

@@ -4,47 +4,47 @@ import Foundation
 ///
 /// It travels as the `underlyingError` of the `DecodingError.dataCorrupted` that ``FastJSONDecoder`` throws, whose
 /// own description stays Foundation's ("The given data was not valid JSON.") so that messages do not change.
-public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of problem this is.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    package struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
             case invalidSyntax, invalidUTF8, invalidEscape, tooDeep, numberOutOfRange, tooLarge
         }
         private let kind: Kind
 
         /// A byte that JSON's grammar does not allow where it stands, or a truncated document.
-        public static let invalidSyntax = Code(kind: .invalidSyntax)
+        package static let invalidSyntax = Code(kind: .invalidSyntax)
         /// A string holds bytes that are not UTF-8 (overlong forms and encoded surrogates included).
-        public static let invalidUTF8 = Code(kind: .invalidUTF8)
+        package static let invalidUTF8 = Code(kind: .invalidUTF8)
         /// A bad backslash escape, or a `\u` surrogate without its partner.
-        public static let invalidEscape = Code(kind: .invalidEscape)
+        package static let invalidEscape = Code(kind: .invalidEscape)
         /// Arrays and objects nest deeper than ``JSONTree/maximumDepth``.
-        public static let tooDeep = Code(kind: .tooDeep)
+        package static let tooDeep = Code(kind: .tooDeep)
         /// A number does not fit the type it was asked as.
-        public static let numberOutOfRange = Code(kind: .numberOutOfRange)
+        package static let numberOutOfRange = Code(kind: .numberOutOfRange)
         /// The document is larger than the reader's 32-bit offsets can address.
-        public static let tooLarge = Code(kind: .tooLarge)
+        package static let tooLarge = Code(kind: .tooLarge)
 
         /// The code's name.
-        public var description: String { self.kind.rawValue }
+        package var description: String { self.kind.rawValue }
     }
 
     /// The kind of problem.
-    public var code: Code
+    package var code: Code
     /// A human message.
-    public var message: String
+    package var message: String
     /// The byte offset of the problem in the document, when it is a syntax problem.
-    public var offset: Int?
+    package var offset: Int?
 
     /// Makes an error.
-    public init(code: Code, message: String, offset: Int? = nil) {
+    package init(code: Code, message: String, offset: Int? = nil) {
         self.code = code
         self.message = message
         self.offset = offset
     }
 
     /// `message (at byte N)`.
-    public var description: String {
+    package var description: String {
         var text = self.message
         if let offset = self.offset { text += " (at byte \(offset))" }
         return text

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 /// A drop-in for Foundation's `JSONDecoder` (default strategies only) that reads obshell's answers over three times
 /// faster: the document is scanned once into a flat ``JSONTree``, and values are converted only when asked for.
@@ -9,15 +9,15 @@ public import Foundation
 ///   another escape that is not a low surrogate are rejected; Foundation accepts both;
 /// - `allKeys` lists keys in document order (Foundation: hash order); a repeated key counts once and, as in
 ///   Foundation, its first value is the one decoded.
-public struct FastJSONDecoder: Sendable {
+package struct FastJSONDecoder: Sendable {
     /// Makes a decoder.
-    public init() {}
+    package init() {}
 
     /// Decodes a value from a whole JSON document.
     /// - Throws: `DecodingError`; a document that is not JSON, nests deeper than 512, or holds a number that does not
     ///   fit the type asked is `dataCorrupted` with an empty coding path, as Foundation reports it, and the
     ///   ``JSONSyntaxError`` as its `underlyingError`.
-    public func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
+    package func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
         try self.decode(type, from: Self.parse(data))
     }
 

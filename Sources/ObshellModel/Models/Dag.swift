@@ -2,36 +2,36 @@
 ///
 /// `id` (the generic id) is the key; `dag_id` is unique only within its store. `nodes` is `nil` when the agent was
 /// asked with `show_details=false`.
-public struct Dag: Sendable, Hashable, Codable {
+package struct Dag: Sendable, Hashable, Codable {
     /// The generic id: the key of a DAG across polls and agents.
-    public var id: String
+    package var id: String
     /// The raw row id in its store.
-    public var dagID: Int64
+    package var dagID: Int64
     /// The DAG's name, e.g. `Cluster scale out`: agent text, kept byte-exact.
-    public var name: String
+    package var name: String
     /// The 1-based index of the current node.
-    public var stage: Int
+    package var stage: Int
     /// The number of nodes.
-    public var maxStage: Int
+    package var maxStage: Int
     /// 0 not bootstrapped, 1 none, 2 global, 3 tenant, 4 obproxy; absent before obshell 4.3.2.0.
-    public var maintenanceType: Int?
+    package var maintenanceType: Int?
     /// The tenant name for tenant maintenance, else empty.
-    public var maintenanceKey: String?
+    package var maintenanceKey: String?
     /// The DAG's state.
-    public var state: TaskState
+    package var state: TaskState
     /// The last operator applied.
-    public var `operator`: TaskOperator
+    package var `operator`: TaskOperator
     /// When it started running (the epoch after an operator reset it).
-    public var startTime: ObshellTime?
+    package var startTime: ObshellTime?
     /// When it finished; meaningful only for SUCCEED and FAILED.
-    public var endTime: ObshellTime?
+    package var endTime: ObshellTime?
     /// Free-form data merged from sub-tasks.
-    public var additionalData: JSONValue?
+    package var additionalData: JSONValue?
     /// The nodes in stage order, or `nil` without details.
-    public var nodes: [DagNode]?
+    package var nodes: [DagNode]?
 
     /// Makes a DAG; the simulator and tests build them, the client decodes them.
-    public init(
+    package init(
         id: String,
         dagID: Int64,
         name: String,
@@ -62,10 +62,10 @@ public struct Dag: Sendable, Hashable, Codable {
     }
 
     /// Whether obshell keeps this DAG listed after it fails (maintenance types 2, 3 and 4).
-    public var isMaintenance: Bool { (2...4).contains(self.maintenanceType ?? 0) }
+    package var isMaintenance: Bool { (2...4).contains(self.maintenanceType ?? 0) }
 
     /// The node at `stage`, the one running (or failed, or being rolled back), when details are present.
-    public var currentNode: DagNode? {
+    package var currentNode: DagNode? {
         guard let nodes = self.nodes, self.stage >= 1, self.stage <= nodes.count else { return nil }
         return nodes[self.stage - 1]
     }
@@ -86,7 +86,7 @@ public struct Dag: Sendable, Hashable, Codable {
 
     /// Decodes obshell's JSON: `id`, `name`, `stage`, `max_stage`, `state` and `operator` are required; the rest may
     /// be absent or null.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.id = try container.decodeGenericID(forKey: .id)
         self.dagID = try container.decodeIfPresent(Int64.self, forKey: .dagID) ?? 0
@@ -104,7 +104,7 @@ public struct Dag: Sendable, Hashable, Codable {
     }
 
     /// Encodes with obshell's own field names; absent values are written as obshell writes them (null).
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.id, forKey: .id)
         try container.encode(self.dagID, forKey: .dagID)
@@ -127,28 +127,28 @@ public struct Dag: Sendable, Hashable, Codable {
 }
 
 /// One node of a DAG (obshell's `NodeDetailDTO`): a serial node has one sub-task, a parallel node one per agent.
-public struct DagNode: Sendable, Hashable, Codable {
+package struct DagNode: Sendable, Hashable, Codable {
     /// The node's generic id.
-    public var id: String
+    package var id: String
     /// The raw row id.
-    public var nodeID: Int64
+    package var nodeID: Int64
     /// The node's name (the same as its task's).
-    public var name: String
+    package var name: String
     /// PENDING, RUNNING, SUCCEED or FAILED.
-    public var state: TaskState
+    package var state: TaskState
     /// RUN, RETRY, ROLLBACK, CANCEL or PASS.
-    public var `operator`: TaskOperator
+    package var `operator`: TaskOperator
     /// When it started.
-    public var startTime: ObshellTime?
+    package var startTime: ObshellTime?
     /// When it ended (equal to the start while running).
-    public var endTime: ObshellTime?
+    package var endTime: ObshellTime?
     /// Always null inside a DAG answer; kept for completeness.
-    public var additionalData: JSONValue?
+    package var additionalData: JSONValue?
     /// The sub-tasks; `null` is read as empty.
-    public var subTasks: [SubTask]
+    package var subTasks: [SubTask]
 
     /// Makes a node.
-    public init(
+    package init(
         id: String,
         nodeID: Int64,
         name: String,
@@ -181,7 +181,7 @@ public struct DagNode: Sendable, Hashable, Codable {
     }
 
     /// Decodes obshell's JSON.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.id = try container.decodeGenericID(forKey: .id)
         self.nodeID = try container.decodeIfPresent(Int64.self, forKey: .nodeID) ?? 0
@@ -195,7 +195,7 @@ public struct DagNode: Sendable, Hashable, Codable {
     }
 
     /// Encodes with obshell's field names.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.id, forKey: .id)
         try container.encode(self.nodeID, forKey: .nodeID)
@@ -210,49 +210,49 @@ public struct DagNode: Sendable, Hashable, Codable {
 }
 
 /// One sub-task of a node (obshell's `TaskDetailDTO`), with its logs.
-public struct SubTask: Sendable, Hashable, Codable {
+package struct SubTask: Sendable, Hashable, Codable {
     /// The agent that runs a sub-task.
-    public struct Agent: Sendable, Hashable, Codable, CustomStringConvertible {
+    package struct Agent: Sendable, Hashable, Codable, CustomStringConvertible {
         /// The agent's IP address.
-        public var ip: String
+        package var ip: String
         /// The agent's port.
-        public var port: Int
+        package var port: Int
 
         /// Makes an agent address.
-        public init(ip: String, port: Int) {
+        package init(ip: String, port: Int) {
             self.ip = ip
             self.port = port
         }
 
         /// `ip:port`.
-        public var description: String { "\(self.ip):\(self.port)" }
+        package var description: String { "\(self.ip):\(self.port)" }
     }
 
     /// The sub-task's generic id.
-    public var id: String
+    package var id: String
     /// The raw row id.
-    public var taskID: Int64
+    package var taskID: Int64
     /// The sub-task's name.
-    public var name: String
+    package var name: String
     /// PENDING, READY, RUNNING, SUCCEED or FAILED.
-    public var state: TaskState
+    package var state: TaskState
     /// The last operator applied.
-    public var `operator`: TaskOperator
+    package var `operator`: TaskOperator
     /// When it started.
-    public var startTime: ObshellTime?
+    package var startTime: ObshellTime?
     /// When it ended.
-    public var endTime: ObshellTime?
+    package var endTime: ObshellTime?
     /// Filled only by `GET /task/sub_task/{id}`.
-    public var additionalData: JSONValue?
+    package var additionalData: JSONValue?
     /// How many times it was set READY: a retry raises it.
-    public var executeTimes: Int
+    package var executeTimes: Int
     /// The agent that runs it.
-    public var executeAgent: Agent?
+    package var executeAgent: Agent?
     /// The log lines of all its executions, byte-exact; `null` is read as empty.
-    public var taskLogs: [String]
+    package var taskLogs: [String]
 
     /// Makes a sub-task.
-    public init(
+    package init(
         id: String,
         taskID: Int64,
         name: String,
@@ -279,7 +279,7 @@ public struct SubTask: Sendable, Hashable, Codable {
     }
 
     /// The last log line, the one obshell's own CLI prints for a failure.
-    public var lastLog: String? { self.taskLogs.last }
+    package var lastLog: String? { self.taskLogs.last }
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -294,7 +294,7 @@ public struct SubTask: Sendable, Hashable, Codable {
     }
 
     /// Decodes obshell's JSON.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.id = try container.decodeGenericID(forKey: .id)
         self.taskID = try container.decodeIfPresent(Int64.self, forKey: .taskID) ?? 0
@@ -310,7 +310,7 @@ public struct SubTask: Sendable, Hashable, Codable {
     }
 
     /// Encodes with obshell's field names.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.id, forKey: .id)
         try container.encode(self.taskID, forKey: .taskID)

@@ -1,21 +1,21 @@
-public import Foundation
+package import Foundation
 
 /// obshell's response envelope (`OcsAgentResponse`): every answer, success or failure, has this shape.
-public struct Envelope<Payload: Decodable & Sendable>: Decodable, Sendable {
+package struct Envelope<Payload: Decodable & Sendable>: Decodable, Sendable {
     /// Whether the agent handled the request.
-    public var successful: Bool
+    package var successful: Bool
     /// The agent's clock when it answered.
-    public var timestamp: ObshellTime?
+    package var timestamp: ObshellTime?
     /// Milliseconds the agent spent.
-    public var duration: Int?
+    package var duration: Int?
     /// The HTTP status, repeated in the body.
-    public var status: Int?
+    package var status: Int?
     /// The agent's trace id (empty for header decryption failures).
-    public var traceID: String?
+    package var traceID: String?
     /// The payload; absent on failures and on successful calls that return nothing.
-    public var data: Payload?
+    package var data: Payload?
     /// The error, on failures.
-    public var error: APIError?
+    package var error: APIError?
 
     enum CodingKeys: String, CodingKey {
         case successful, timestamp, duration, status
@@ -24,7 +24,7 @@ public struct Envelope<Payload: Decodable & Sendable>: Decodable, Sendable {
     }
 
     /// Decodes an envelope; `successful` is required, so a JSON body that is not an envelope fails.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.successful = try container.decode(Bool.self, forKey: .successful)
         self.timestamp = try container.decodeIfPresent(ObshellTime.self, forKey: .timestamp)
@@ -38,16 +38,16 @@ public struct Envelope<Payload: Decodable & Sendable>: Decodable, Sendable {
 }
 
 /// The `error` object of a failed answer (`ApiError`).
-public struct APIError: Codable, Sendable, Hashable {
+package struct APIError: Codable, Sendable, Hashable {
     /// The old numeric code (10008 for auth failures, 1 for a header that did not decrypt), when sent.
-    public var code: Int?
+    package var code: Int?
     /// The string code of obshell 4.3.2.0 and later, e.g. `Task.NotFound`.
-    public var errCode: String?
+    package var errCode: String?
     /// The human message.
-    public var message: String?
+    package var message: String?
 
     /// Makes an error object.
-    public init(code: Int? = nil, errCode: String? = nil, message: String? = nil) {
+    package init(code: Int? = nil, errCode: String? = nil, message: String? = nil) {
         self.code = code
         self.errCode = errCode
         self.message = message
@@ -55,38 +55,38 @@ public struct APIError: Codable, Sendable, Hashable {
 }
 
 /// A list answer: obshell wraps slices as `{"contents": [...]}` and sends `null` for an empty one on cluster agents.
-public struct ContentList<Element: Decodable & Sendable>: Decodable, Sendable {
+package struct ContentList<Element: Decodable & Sendable>: Decodable, Sendable {
     /// The elements; `null` reads as empty.
-    public var contents: [Element]
+    package var contents: [Element]
 
     enum CodingKeys: String, CodingKey { case contents }
 
     /// Decodes `contents`, reading `null` or a missing key as empty.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.contents = try container.decodeIfPresent([Element].self, forKey: .contents) ?? []
     }
 }
 
 /// `GET /api/v1/info`: the agent's identity (no authentication needed).
-public struct AgentInfo: Codable, Sendable, Hashable {
+package struct AgentInfo: Codable, Sendable, Hashable {
     /// The agent's IP.
-    public var ip: String?
+    package var ip: String?
     /// The agent's port.
-    public var port: Int?
+    package var port: Int?
     /// The agent's zone.
-    public var zone: String?
+    package var zone: String?
     /// `CLUSTER AGENT`, `SINGLE`, `MASTER`, `FOLLOWER`, ...
-    public var identity: String?
+    package var identity: String?
     /// obshell's version.
-    public var version: String?
+    package var version: String?
     /// Authentication versions the agent accepts, e.g. `["v2"]`.
-    public var supportedAuth: [String]?
+    package var supportedAuth: [String]?
     /// True when an agent password is set.
-    public var security: Bool?
+    package var security: Bool?
 
     /// Makes an info answer.
-    public init(
+    package init(
         ip: String? = nil,
         port: Int? = nil,
         zone: String? = nil,
@@ -106,13 +106,13 @@ public struct AgentInfo: Codable, Sendable, Hashable {
 }
 
 /// `GET /api/v1/secret`: the agent's RSA public key (base64 PKCS#1 DER).
-public struct AgentSecret: Codable, Sendable, Hashable {
+package struct AgentSecret: Codable, Sendable, Hashable {
     /// The agent's IP.
-    public var ip: String?
+    package var ip: String?
     /// The agent's port.
-    public var port: Int?
+    package var port: Int?
     /// Base64 of the PKCS#1 `RSAPublicKey` DER.
-    public var publicKey: String
+    package var publicKey: String
 
     enum CodingKeys: String, CodingKey {
         case ip, port
@@ -120,7 +120,7 @@ public struct AgentSecret: Codable, Sendable, Hashable {
     }
 
     /// Makes a secret answer.
-    public init(ip: String? = nil, port: Int? = nil, publicKey: String) {
+    package init(ip: String? = nil, port: Int? = nil, publicKey: String) {
         self.ip = ip
         self.port = port
         self.publicKey = publicKey
@@ -129,10 +129,10 @@ public struct AgentSecret: Codable, Sendable, Hashable {
 
 /// Decodes obshell answers with ``FastJSONDecoder``, turning decoding errors into ``ObshellError``s that name the JSON
 /// path.
-public enum ObshellDecoder {
+package enum ObshellDecoder {
     /// Decodes an envelope whose payload is `Payload`.
     /// - Throws: ``ObshellError`` with code `.undecodable`, naming the JSON path of the first problem.
-    public static func envelope<Payload: Decodable & Sendable>(
+    package static func envelope<Payload: Decodable & Sendable>(
         _ payload: Payload.Type,
         from body: Data
     ) throws(ObshellError) -> Envelope<Payload> {
@@ -142,7 +142,7 @@ public enum ObshellDecoder {
     /// Decodes an envelope that is part of a larger document being decoded (a capture line's `body`), so the
     /// document is parsed once; error paths start at the envelope, as if it had been decoded alone.
     /// - Parameter decoder: The decoder positioned at the envelope, such as a container's `superDecoder(forKey:)`.
-    public static func envelope<Payload: Decodable & Sendable>(
+    package static func envelope<Payload: Decodable & Sendable>(
         _ payload: Payload.Type,
         nestedIn decoder: any Decoder
     ) -> Result<Envelope<Payload>, ObshellError> {
@@ -157,7 +157,7 @@ public enum ObshellDecoder {
 
     /// Decodes any value, with errors that name the JSON path.
     /// - Throws: ``ObshellError`` with code `.undecodable`; the same messages Foundation's `JSONDecoder` would give.
-    public static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ObshellError) -> Value {
+    package static func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(ObshellError) -> Value {
         try self.decode(type, from: FastJSONDecoder.parse(body))
     }
 

@@ -1,6 +1,6 @@
 /// Any JSON value, kept in document order: obshell's free-form `additional_data`, and bodies that must be re-encoded
 /// faithfully.
-public indirect enum JSONValue: Sendable, Hashable, Codable {
+package indirect enum JSONValue: Sendable, Hashable, Codable {
     /// `null`.
     case null
     /// `true` or `false`.
@@ -17,19 +17,19 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
     case object([(key: String, value: JSONValue)])
 
     /// The member named `key` of an object, or `nil`.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.key == key }?.value
     }
 
     /// The string, if this is one.
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// Decodes any JSON value.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         if let container = try? decoder.container(keyedBy: AnyCodingKey.self) {
             var members: [(key: String, value: JSONValue)] = []
             for key in container.allKeys {
@@ -59,7 +59,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// Encodes the value; objects in their member order.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         switch self {
         case .null:
             var container = encoder.singleValueContainer()
@@ -86,7 +86,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// Compares structurally; object members compare in order.
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case (.bool(let a), .bool(let b)): return a == b
@@ -101,7 +101,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// Hashes structurally.
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         switch self {
         case .null: hasher.combine(0)
         case .bool(let value): hasher.combine(value)

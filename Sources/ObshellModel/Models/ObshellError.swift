@@ -1,9 +1,9 @@
 /// Everything that can go wrong talking to an obshell agent, with obshell's own code and message where it sent one.
 ///
 /// A password never appears in a message: messages are built from the agent's answers and from redacted URLs only.
-public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+    package struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
             case unreachable, timeout, httpStatus, wrongPassword, notFound, undecodable, decryptFailed
             case refused, invalidTarget, cancelled
@@ -11,33 +11,33 @@ public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
         private let kind: Kind
 
         /// No connection: refused, no route, name not resolved, TLS failure.
-        public static let unreachable = Code(kind: .unreachable)
+        package static let unreachable = Code(kind: .unreachable)
         /// The agent did not answer in time.
-        public static let timeout = Code(kind: .timeout)
+        package static let timeout = Code(kind: .timeout)
         /// The agent answered with a failure status not covered by a more specific code.
-        public static let httpStatus = Code(kind: .httpStatus)
+        package static let httpStatus = Code(kind: .httpStatus)
         /// The agent refused the password: a wrong one (`IncorrectOceanbasePassword`, `IncorrectAgentPassword`), the
         /// wrong kind (`WithAgentPassword`, `WithOceanBasePassword`, `AgentPasswordNotInitialized`), or an old
         /// agent's bare 401 with code 10008 (see ``AuthenticationRefusal``).
-        public static let wrongPassword = Code(kind: .wrongPassword)
+        package static let wrongPassword = Code(kind: .wrongPassword)
         /// The DAG (or route) does not exist (`Task.NotFound`, 404).
-        public static let notFound = Code(kind: .notFound)
+        package static let notFound = Code(kind: .notFound)
         /// The answer is not JSON, not an envelope, or not the expected shape.
-        public static let undecodable = Code(kind: .undecodable)
+        package static let undecodable = Code(kind: .undecodable)
         /// The agent could not decrypt our header (`Header.DecryptFailed`): its key changed.
-        public static let decryptFailed = Code(kind: .decryptFailed)
+        package static let decryptFailed = Code(kind: .decryptFailed)
         /// The agent refused the request for another authentication reason (expired, URI mismatch, ...).
-        public static let refused = Code(kind: .refused)
+        package static let refused = Code(kind: .refused)
         /// The target URL cannot be used (bad scheme, bad key).
-        public static let invalidTarget = Code(kind: .invalidTarget)
+        package static let invalidTarget = Code(kind: .invalidTarget)
         /// The request was cancelled.
-        public static let cancelled = Code(kind: .cancelled)
+        package static let cancelled = Code(kind: .cancelled)
 
         /// The code's name, for code that compares and tests; people read ``words``.
-        public var description: String { self.kind.rawValue }
+        package var description: String { self.kind.rawValue }
 
         /// What the code means, in words: `cannot connect`, `the agent refused the password`.
-        public var words: String {
+        package var words: String {
             switch self.kind {
             case .unreachable: "cannot connect"
             // "timed out" is what PollFailureKind reads a timeout from in a capture line.
@@ -55,20 +55,20 @@ public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The kind of failure.
-    public var code: Code
+    package var code: Code
     /// A human message: what happened, never a secret.
-    public var message: String
+    package var message: String
     /// The HTTP status, when the agent answered.
-    public var status: Int?
+    package var status: Int?
     /// obshell's `errCode`, when it sent one.
-    public var errCode: String?
+    package var errCode: String?
     /// obshell's old numeric `code`, when it sent one.
-    public var apiCode: Int?
+    package var apiCode: Int?
     /// The JSON path of a decoding problem.
-    public var path: String?
+    package var path: String?
 
     /// Makes an error.
-    public init(
+    package init(
         code: Code,
         message: String,
         status: Int? = nil,
@@ -87,7 +87,7 @@ public struct ObshellError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong in words, then the message, obshell's error code and the status where known:
     /// `the agent refused the password: Incorrect password [Security.Authentication.IncorrectOceanbasePassword] (HTTP
     /// 401)`.
-    public var description: String {
+    package var description: String {
         var text = "\(self.code.words): \(self.message)"
         if let errCode = self.errCode { text += " [\(errCode)]" }
         if let status = self.status { text += " (HTTP \(status))" }

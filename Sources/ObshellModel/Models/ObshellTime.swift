@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import Support
 
 /// A timestamp as obshell writes it: Go's RFC 3339 with up to nine fraction digits and the server's UTC offset.
@@ -6,18 +6,18 @@ import Support
 /// The text is kept exactly as received, so an answer re-encodes byte for byte and nanoseconds are never rounded
 /// through a `Double`. obshell resets a DAG's times to the Unix epoch (rendered in its own zone) whenever an
 /// operator is applied; ``isEpoch`` tells those apart from real times.
-public struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+package struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     /// The text exactly as the agent sent it, e.g. `2024-01-10T11:34:32.520371417+08:00`.
-    public let text: String
+    package let text: String
     /// Whole seconds since the Unix epoch.
-    public let seconds: Int64
+    package let seconds: Int64
     /// Nanoseconds within the second, 0 to 999,999,999.
-    public let nanoseconds: Int32
+    package let nanoseconds: Int32
     /// The offset from UTC in seconds that the text carries (`Z` is 0).
-    public let utcOffsetSeconds: Int32
+    package let utcOffsetSeconds: Int32
 
     /// Parses an RFC 3339 timestamp; returns `nil` when the text is not one.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard let parsed = RFC3339Parser.parse(text) else { return nil }
         self.text = text
         self.seconds = parsed.seconds
@@ -44,7 +44,7 @@ public struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomString
     }
 
     /// Makes a timestamp from an instant, rendered with all nine fraction digits trimmed as Go trims them.
-    public init(seconds: Int64, nanoseconds: Int32, utcOffsetSeconds: Int32 = 0) {
+    package init(seconds: Int64, nanoseconds: Int32, utcOffsetSeconds: Int32 = 0) {
         self.seconds = seconds
         self.nanoseconds = nanoseconds
         self.utcOffsetSeconds = utcOffsetSeconds
@@ -52,7 +52,7 @@ public struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomString
     }
 
     /// Makes a timestamp from a Foundation date (microsecond precision at best), in UTC.
-    public init(date: Date, utcOffsetSeconds: Int32 = 0) {
+    package init(date: Date, utcOffsetSeconds: Int32 = 0) {
         let interval = date.timeIntervalSince1970
         var whole = interval.rounded(.down)
         var nanos = ((interval - whole) * 1_000_000_000).rounded()
@@ -64,20 +64,20 @@ public struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomString
     }
 
     /// True for the epoch (in any zone): obshell's "no time" after an operator reset the DAG.
-    public var isEpoch: Bool { self.seconds == 0 && self.nanoseconds == 0 }
+    package var isEpoch: Bool { self.seconds == 0 && self.nanoseconds == 0 }
 
     /// The instant as a Foundation date (sub-microsecond digits are lost).
-    public var date: Date {
+    package var date: Date {
         Date(timeIntervalSince1970: Double(self.seconds) + Double(self.nanoseconds) / 1_000_000_000)
     }
 
     /// The signed duration from `self` to `other`.
-    public func duration(to other: ObshellTime) -> Duration {
+    package func duration(to other: ObshellTime) -> Duration {
         .seconds(other.seconds - self.seconds) + .nanoseconds(Int64(other.nanoseconds) - Int64(self.nanoseconds))
     }
 
     /// The instant moved by a duration, keeping this timestamp's offset.
-    public func adding(_ duration: Duration) -> ObshellTime {
+    package func adding(_ duration: Duration) -> ObshellTime {
         let (wholeSeconds, attoseconds) = duration.components
         var nanos = Int64(self.nanoseconds) + attoseconds / 1_000_000_000
         var seconds = self.seconds + wholeSeconds
@@ -92,17 +92,17 @@ public struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomString
     }
 
     /// The original text.
-    public var description: String { self.text }
+    package var description: String { self.text }
 
     /// Orders by instant; equal instants in different zones order by text so the order is total.
-    public static func < (lhs: ObshellTime, rhs: ObshellTime) -> Bool {
+    package static func < (lhs: ObshellTime, rhs: ObshellTime) -> Bool {
         if lhs.seconds != rhs.seconds { return lhs.seconds < rhs.seconds }
         if lhs.nanoseconds != rhs.nanoseconds { return lhs.nanoseconds < rhs.nanoseconds }
         return lhs.text < rhs.text
     }
 
     /// Decodes from a JSON string; a string that is not RFC 3339 is a decoding error at its path.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let time = ObshellTime(text) else { throw Self.notATimestamp(text, codingPath: container.codingPath) }
@@ -110,7 +110,7 @@ public struct ObshellTime: Sendable, Hashable, Comparable, Codable, CustomString
     }
 
     /// Encodes the original text.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(self.text)
     }

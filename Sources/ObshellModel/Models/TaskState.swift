@@ -2,78 +2,78 @@
 ///
 /// A struct rather than an enum: a value obshell adds later (say `PAUSED`) is kept as it came and never fails a
 /// poll. The known values are static constants.
-public struct TaskState: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+package struct TaskState: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     /// The value exactly as the agent sent it.
-    public let rawValue: String
+    package let rawValue: String
 
     /// Wraps any value, known or not.
-    public init(rawValue: String) { self.rawValue = rawValue }
+    package init(rawValue: String) { self.rawValue = rawValue }
 
     /// Waiting for an earlier node (nodes and sub-tasks only).
-    public static let pending = TaskState(rawValue: "PENDING")
+    package static let pending = TaskState(rawValue: "PENDING")
     /// Queued to run.
-    public static let ready = TaskState(rawValue: "READY")
+    package static let ready = TaskState(rawValue: "READY")
     /// Running now.
-    public static let running = TaskState(rawValue: "RUNNING")
+    package static let running = TaskState(rawValue: "RUNNING")
     /// Failed; a maintenance DAG stays listed until an operator acts.
-    public static let failed = TaskState(rawValue: "FAILED")
+    package static let failed = TaskState(rawValue: "FAILED")
     /// Finished (obshell's spelling).
-    public static let succeed = TaskState(rawValue: "SUCCEED")
+    package static let succeed = TaskState(rawValue: "SUCCEED")
 
     /// Whether this is one of the five values obshell defines.
-    public var isKnown: Bool { [.pending, .ready, .running, .failed, .succeed].contains(self) }
+    package var isKnown: Bool { [.pending, .ready, .running, .failed, .succeed].contains(self) }
     /// READY or RUNNING: the DAG is still going.
-    public var isActive: Bool { self == .ready || self == .running }
+    package var isActive: Bool { self == .ready || self == .running }
     /// SUCCEED or FAILED.
-    public var isFinal: Bool { self == .succeed || self == .failed }
+    package var isFinal: Bool { self == .succeed || self == .failed }
 
     /// The raw value.
-    public var description: String { self.rawValue }
+    package var description: String { self.rawValue }
 
     /// Decodes any string.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         self.rawValue = try decoder.singleValueContainer().decode(String.self)
     }
 
     /// Encodes the raw value.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(self.rawValue)
     }
 }
 
 /// The operator last applied to a DAG, node or sub-task, as obshell spells it; unknown values are kept.
-public struct TaskOperator: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+package struct TaskOperator: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     /// The value exactly as the agent sent it.
-    public let rawValue: String
+    package let rawValue: String
 
     /// Wraps any value, known or not.
-    public init(rawValue: String) { self.rawValue = rawValue }
+    package init(rawValue: String) { self.rawValue = rawValue }
 
     /// A normal forward run.
-    public static let run = TaskOperator(rawValue: "RUN")
+    package static let run = TaskOperator(rawValue: "RUN")
     /// A retry (appears on nodes, never on DAGs).
-    public static let retry = TaskOperator(rawValue: "RETRY")
+    package static let retry = TaskOperator(rawValue: "RETRY")
     /// Rolling back.
-    public static let rollback = TaskOperator(rawValue: "ROLLBACK")
+    package static let rollback = TaskOperator(rawValue: "ROLLBACK")
     /// Cancelled: ends as FAILED/CANCEL.
-    public static let cancel = TaskOperator(rawValue: "CANCEL")
+    package static let cancel = TaskOperator(rawValue: "CANCEL")
     /// Skipped by an operator: ends as SUCCEED/PASS.
-    public static let pass = TaskOperator(rawValue: "PASS")
+    package static let pass = TaskOperator(rawValue: "PASS")
 
     /// Whether this is one of the five values obshell defines.
-    public var isKnown: Bool { [.run, .retry, .rollback, .cancel, .pass].contains(self) }
+    package var isKnown: Bool { [.run, .retry, .rollback, .cancel, .pass].contains(self) }
 
     /// The raw value.
-    public var description: String { self.rawValue }
+    package var description: String { self.rawValue }
 
     /// Decodes any string.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         self.rawValue = try decoder.singleValueContainer().decode(String.self)
     }
 
     /// Encodes the raw value.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(self.rawValue)
     }

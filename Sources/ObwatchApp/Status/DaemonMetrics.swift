@@ -1,7 +1,7 @@
-public import Metrics
+package import Metrics
 import Prometheus
 import Synchronization
-public import Tracker
+package import Tracker
 
 /// The daemon's Prometheus metrics, in a registry of their own (not a process-wide bootstrap, so several can live
 /// side by side in tests), rendered by ``render()`` for `GET /metrics`.
@@ -9,41 +9,41 @@ public import Tracker
 /// Every method is cheap and thread-safe: the registry returns the existing series for a name and label set.
 /// ``factory`` puts swift-metrics users (a library's `Counter(label:)`) into the same registry; those series carry
 /// no `# HELP` line, and a swift-metrics label must not reuse one of the `obwatch_` names below.
-public final class DaemonMetrics: Sendable {
+package final class DaemonMetrics: Sendable {
     /// What a notification attempt came to, as `obwatch_notifications_total`'s `outcome` label spells it.
-    public struct NotificationOutcome: Sendable, Hashable, CustomStringConvertible {
+    package struct NotificationOutcome: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
             case delivered, retry, rejected, expired
         }
         private let kind: Kind
 
         /// The receiver accepted the notification.
-        public static let delivered = NotificationOutcome(kind: .delivered)
+        package static let delivered = NotificationOutcome(kind: .delivered)
         /// The attempt failed and will be tried again.
-        public static let retry = NotificationOutcome(kind: .retry)
+        package static let retry = NotificationOutcome(kind: .retry)
         /// The receiver refused it for good.
-        public static let rejected = NotificationOutcome(kind: .rejected)
+        package static let rejected = NotificationOutcome(kind: .rejected)
         /// It waited longer than its time to live and was dropped.
-        public static let expired = NotificationOutcome(kind: .expired)
+        package static let expired = NotificationOutcome(kind: .expired)
 
         /// The label value.
-        public var description: String { self.kind.rawValue }
+        package var description: String { self.kind.rawValue }
     }
 
     /// The buckets of `obwatch_poll_duration_seconds`: a healthy poll takes milliseconds, a hung one its timeout.
-    public static let pollDurationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+    package static let pollDurationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
     private let registry: PrometheusCollectorRegistry
     /// The states each target reported last, so a state that emptied is set to 0 instead of keeping its old count.
     private let dagStates = Mutex<[String: Set<String>]>([:])
 
     /// Makes an empty registry.
-    public init() {
+    package init() {
         self.registry = PrometheusCollectorRegistry()
     }
 
     /// A swift-metrics factory writing into this registry, for `MetricsSystem.bootstrap` in the daemon.
-    public var factory: any MetricsFactory {
+    package var factory: any MetricsFactory {
         PrometheusMetricsFactory(registry: self.registry)
     }
 
@@ -52,7 +52,7 @@ public final class DaemonMetrics: Sendable {
     ///   - target: The target's name.
     ///   - result: `ok` or `failed`.
     ///   - seconds: The poll's duration.
-    public func pollFinished(target: String, result: String, seconds: Double) {
+    package func pollFinished(target: String, result: String, seconds: Double) {
         self.registry.makeCounter(
             descriptor: Self.name("polls", unit: "total", help: "Polls of a target by result (ok or failed)."),
             labels: [("target", target), ("result", result)]
@@ -69,7 +69,7 @@ public final class DaemonMetrics: Sendable {
     /// - Parameters:
     ///   - target: The target's name.
     ///   - byState: The number of tracked DAGs per state (e.g. `RUNNING`, `FAILED`).
-    public func dagsTracked(target: String, byState: [String: Int]) {
+    package func dagsTracked(target: String, byState: [String: Int]) {
         let gone = self.dagStates.withLock { known -> Set<String> in
             let before = known[target] ?? []
             known[target] = before.union(byState.keys)
@@ -92,7 +92,7 @@ public final class DaemonMetrics: Sendable {
     /// - Parameters:
     ///   - type: The event type, e.g. `failed`.
     ///   - target: The target's name.
-    public func event(_ type: String, target: String) {
+    package func event(_ type: String, target: String) {
         self.registry.makeCounter(
             descriptor: Self.name("events", unit: "total", help: "Events made, by target and type."),
             labels: [("target", target), ("type", type)]
@@ -103,13 +103,13 @@ public final class DaemonMetrics: Sendable {
     /// - Parameters:
     ///   - type: The event type.
     ///   - target: The target's name.
-    public func event(_ type: EventType, target: String) {
+    package func event(_ type: EventType, target: String) {
         self.event(type.rawValue, target: target)
     }
 
     /// Counts a rule that matched an event.
     /// - Parameter rule: The rule's name.
-    public func ruleMatched(rule: String) {
+    package func ruleMatched(rule: String) {
         self.registry.makeCounter(
             descriptor: Self.name("rule_matches", unit: "total", help: "Events a rule matched."),
             labels: [("rule", rule)]
@@ -120,7 +120,7 @@ public final class DaemonMetrics: Sendable {
     /// - Parameters:
     ///   - receiver: The receiver's name.
     ///   - outcome: What the attempt came to.
-    public func notification(receiver: String, outcome: NotificationOutcome) {
+    package func notification(receiver: String, outcome: NotificationOutcome) {
         self.registry.makeCounter(
             descriptor: Self.name(
                 "notifications",
@@ -136,7 +136,7 @@ public final class DaemonMetrics: Sendable {
     ///   - receiver: The receiver's name.
     ///   - depth: Notifications waiting.
     ///   - oldestAgeSeconds: How long the oldest one has waited; 0 when none waits.
-    public func outbox(receiver: String, depth: Int, oldestAgeSeconds: Double) {
+    package func outbox(receiver: String, depth: Int, oldestAgeSeconds: Double) {
         self.registry.makeGauge(
             descriptor: Self.name("outbox_depth", unit: "", help: "Notifications waiting in a receiver's outbox."),
             labels: [("receiver", receiver)]
@@ -153,7 +153,7 @@ public final class DaemonMetrics: Sendable {
 
     /// Records a configuration load or reload.
     /// - Parameter success: Whether the new configuration took effect.
-    public func configReload(success: Bool) {
+    package func configReload(success: Bool) {
         self.registry.makeGauge(
             descriptor: Self.name(
                 "config_last_reload_successful",
@@ -172,7 +172,7 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// Counts a write of state (a target's, the router's or an outbox journal) that failed.
-    public func stateSaveFailure() {
+    package func stateSaveFailure() {
         self.registry.makeCounter(
             descriptor: Self.name(
                 "state_save_failures",
@@ -183,7 +183,7 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// Records whether the watcher is degraded (1) or healthy (0), and why, as `obwatch_watcher_degraded`.
-    public func watcherDegraded(_ degraded: Bool) {
+    package func watcherDegraded(_ degraded: Bool) {
         self.registry.makeGauge(
             descriptor: Self.name(
                 "watcher_degraded",
@@ -194,7 +194,7 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// Counts heartbeat pings by result (`ok`, `failed`, `skipped` while unhealthy).
-    public func heartbeat(result: String) {
+    package func heartbeat(result: String) {
         self.registry.makeCounter(
             descriptor: Self.name(
                 "heartbeats",
@@ -212,7 +212,7 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// Every series in the Prometheus text exposition format 0.0.4.
-    public func render() -> String {
+    package func render() -> String {
         self.registry.emitToString()
     }
 }

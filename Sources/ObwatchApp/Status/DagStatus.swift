@@ -1,19 +1,19 @@
-public import ObshellModel
-public import Tracker
+package import ObshellModel
+package import Tracker
 
 /// One row of `/api/v1/dags`: a tracked DAG as last seen, with its stall clock.
-public struct DagStatus: Sendable, Hashable {
+package struct DagStatus: Sendable, Hashable {
     /// The node a DAG is at: the one of its current stage.
-    public struct Node: Sendable, Hashable {
+    package struct Node: Sendable, Hashable {
         /// The node's generic id.
-        public var id: String
+        package var id: String
         /// The node's name.
-        public var name: String
+        package var name: String
         /// The node's state.
-        public var state: String
+        package var state: String
 
         /// Makes a node.
-        public init(id: String, name: String, state: String) {
+        package init(id: String, name: String, state: String) {
             self.id = id
             self.name = name
             self.state = state
@@ -21,34 +21,34 @@ public struct DagStatus: Sendable, Hashable {
     }
 
     /// The target's name.
-    public var target: String
+    package var target: String
     /// The generic id.
-    public var id: String
+    package var id: String
     /// The raw row id.
-    public var dagID: Int64
+    package var dagID: Int64
     /// The DAG's name.
-    public var name: String
+    package var name: String
     /// The state as sent.
-    public var state: String
+    package var state: String
     /// The operator as sent.
-    public var `operator`: String
+    package var `operator`: String
     /// The current stage, 1-based.
-    public var stage: Int
+    package var stage: Int
     /// The number of stages.
-    public var maxStage: Int
+    package var maxStage: Int
     /// The node at the current stage, when the DAG came with details.
-    public var currentNode: Node?
+    package var currentNode: Node?
     /// The last observation of the DAG.
-    public var lastSeen: ObshellTime
+    package var lastSeen: ObshellTime
     /// The last observation that showed progress.
-    public var lastProgress: ObshellTime
+    package var lastProgress: ObshellTime
     /// Whole seconds without progress: the tracker's stall clock (0 for a DAG that is not READY or RUNNING).
-    public var stallSeconds: Int64
+    package var stallSeconds: Int64
     /// `listed`, `finished` or `vanished`.
-    public var phase: String
+    package var phase: String
 
     /// Makes a row.
-    public init(
+    package init(
         target: String,
         id: String,
         dagID: Int64,
@@ -83,7 +83,7 @@ public struct DagStatus: Sendable, Hashable {
     ///   - target: The target's name.
     ///   - state: The target's tracker state.
     ///   - now: The time the stall clock runs to.
-    public static func make(target: String, state: TrackerState, now: ObshellTime) -> [DagStatus] {
+    package static func make(target: String, state: TrackerState, now: ObshellTime) -> [DagStatus] {
         state.dags.values
             .sorted { ($0.last.dagID, $0.last.id) < ($1.last.dagID, $1.last.id) }
             .map { Self(target: target, record: $0, now: now) }

@@ -1,8 +1,8 @@
-public import ObshellModel
-public import Tracker
+package import ObshellModel
+package import Tracker
 
 /// Where a reader of `/api/v1/events` left off: the `next` of its last answer, or an instant.
-public enum EventCursor: Sendable, Hashable {
+package enum EventCursor: Sendable, Hashable {
     /// Events whose sequence number is this or later.
     case sequence(Int64)
     /// Events whose `at` is after this instant.
@@ -11,7 +11,7 @@ public enum EventCursor: Sendable, Hashable {
     /// Reads a `since=` value: a non-negative integer is a sequence number, an RFC 3339 instant is a time; anything
     /// else is `nil`.
     /// - Parameter text: The query parameter's value.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         if let number = Int64(text), number >= 0 {
             self = .sequence(number)
         } else if let time = ObshellTime(text) {
@@ -23,28 +23,28 @@ public enum EventCursor: Sendable, Hashable {
 }
 
 /// One answer of ``EventLog/events(since:)``.
-public struct EventPage: Sendable, Hashable {
+package struct EventPage: Sendable, Hashable {
     /// The events asked for, oldest first, each with its sequence number.
-    public var events: [LoggedEvent]
+    package var events: [LoggedEvent]
     /// The cursor for the next question: one past the newest sequence number handed out so far.
-    public var next: Int64
+    package var next: Int64
 
     /// Makes a page.
-    public init(events: [LoggedEvent], next: Int64) {
+    package init(events: [LoggedEvent], next: Int64) {
         self.events = events
         self.next = next
     }
 }
 
 /// An event as the log keeps it.
-public struct LoggedEvent: Sendable, Hashable {
+package struct LoggedEvent: Sendable, Hashable {
     /// Its place in the log: 1 for the first event ever appended, never reused.
-    public var sequence: Int64
+    package var sequence: Int64
     /// The event.
-    public var event: Event
+    package var event: Event
 
     /// Makes an entry.
-    public init(sequence: Int64, event: Event) {
+    package init(sequence: Int64, event: Event) {
         self.sequence = sequence
         self.event = event
     }
@@ -52,9 +52,9 @@ public struct LoggedEvent: Sendable, Hashable {
 
 /// The most recent events, for `/api/v1/events`: a bounded ring, so a daemon that runs for months keeps only the
 /// last ``capacity`` events in memory.
-public actor EventLog {
+package actor EventLog {
     /// How many events are kept; older ones are dropped first.
-    public let capacity: Int
+    package let capacity: Int
     private var entries: [LoggedEvent] = []
     /// Where the oldest entry sits in `entries` once the ring is full.
     private var start = 0
@@ -62,13 +62,13 @@ public actor EventLog {
 
     /// Makes an empty log.
     /// - Parameter capacity: How many events to keep (at least 1).
-    public init(capacity: Int = 1000) {
+    package init(capacity: Int = 1000) {
         self.capacity = max(capacity, 1)
     }
 
     /// Appends events in order, dropping the oldest beyond ``capacity``.
     /// - Parameter events: The new events.
-    public func append(_ events: [Event]) {
+    package func append(_ events: [Event]) {
         for event in events {
             let entry = LoggedEvent(sequence: self.nextSequence, event: event)
             self.nextSequence += 1
@@ -83,7 +83,7 @@ public actor EventLog {
 
     /// The kept events after a cursor, oldest first; all kept events when `cursor` is `nil`.
     /// - Parameter cursor: Where the reader left off.
-    public func events(since cursor: EventCursor?) -> EventPage {
+    package func events(since cursor: EventCursor?) -> EventPage {
         let ordered = Array(self.entries[self.start...] + self.entries[..<self.start])
         let selected: [LoggedEvent]
         switch cursor {

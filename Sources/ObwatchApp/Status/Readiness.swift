@@ -3,7 +3,7 @@ import Synchronization
 /// What `/readyz` answers: ready once the configuration is loaded and every configured target was polled once.
 ///
 /// The daemon updates it from wherever it polls; reads and updates are cheap and thread-safe.
-public final class Readiness: Sendable {
+package final class Readiness: Sendable {
     private struct State {
         var configLoaded = false
         var targets: [String] = []
@@ -15,35 +15,35 @@ public final class Readiness: Sendable {
 
     /// Makes a readiness that is not ready yet.
     /// - Parameter targets: The targets that must be polled once, in config order.
-    public init(targets: [String] = []) {
+    package init(targets: [String] = []) {
         self.state = Mutex(State(targets: targets))
     }
 
     /// Marks the configuration as loaded.
-    public func configLoaded() {
+    package func configLoaded() {
         self.state.withLock { $0.configLoaded = true }
     }
 
     /// Replaces the targets that must be polled (after a reload); targets polled before stay polled.
     /// - Parameter targets: The configured targets' names.
-    public func setTargets(_ targets: [String]) {
+    package func setTargets(_ targets: [String]) {
         self.state.withLock { $0.targets = targets }
     }
 
     /// Marks a target's first poll (good or failed: the daemon knows how the target stands) as done.
     /// - Parameter target: The target's name.
-    public func polled(target: String) {
+    package func polled(target: String) {
         self.state.withLock { _ = $0.polled.insert(target) }
     }
 
     /// Replaces what keeps a running daemon from doing its job (state that cannot be saved, a stuck receiver, every
     /// target failing), each in a human's words; `/readyz` answers 503 with them until they clear.
-    public func setProblems(_ problems: [String]) {
+    package func setProblems(_ problems: [String]) {
         self.state.withLock { $0.problems = problems }
     }
 
     /// What keeps the daemon from being ready, in a human's words; empty when ready.
-    public var missing: [String] {
+    package var missing: [String] {
         self.state.withLock { state in
             var missing: [String] = []
             if !state.configLoaded { missing.append("config not loaded") }
@@ -55,5 +55,5 @@ public final class Readiness: Sendable {
     }
 
     /// Whether nothing is missing.
-    public var isReady: Bool { self.missing.isEmpty }
+    package var isReady: Bool { self.missing.isEmpty }
 }

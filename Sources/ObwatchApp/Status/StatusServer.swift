@@ -1,10 +1,10 @@
-public import ConfigModel
+package import ConfigModel
 import Foundation
 import HTTPTypes
 import Hummingbird
-public import Logging
+package import Logging
 import NIOCore
-public import ServiceLifecycle
+package import ServiceLifecycle
 import Support
 import Tracker
 
@@ -19,18 +19,18 @@ import Tracker
 /// let running = Task { try await server.run() }
 /// let url = try await server.baseURL()   // "http://127.0.0.1:PORT"
 /// ```
-public final class StatusServer: Service, Sendable {
+package final class StatusServer: Service, Sendable {
     /// Where the server listens and who may read it.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// The host to listen on; loopback unless the configuration says otherwise.
-        public var host: String
+        package var host: String
         /// The port; 0 picks a free one (see ``StatusServer/listeningPort()``).
-        public var port: Int
+        package var port: Int
         /// When set, every route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>`.
-        public var bearerToken: Secret?
+        package var bearerToken: Secret?
         /// Where the server (Hummingbird and its service lifecycle) logs, never the token or a request's headers;
         /// `obwatch.http` by default, a library's logger that `--log-level debug` keeps at info.
-        public var logger: Logger
+        package var logger: Logger
 
         /// Makes a configuration.
         /// - Parameters:
@@ -38,7 +38,7 @@ public final class StatusServer: Service, Sendable {
         ///   - port: The port, or 0 for any free one.
         ///   - bearerToken: The token readers must send, if any.
         ///   - logger: Where the server logs.
-        public init(
+        package init(
             host: String = "127.0.0.1",
             port: Int = 9464,
             bearerToken: Secret? = nil,
@@ -54,13 +54,13 @@ public final class StatusServer: Service, Sendable {
         /// - Parameters:
         ///   - settings: `http.listen` and the token read from `bearer_token_file`.
         ///   - logger: Where the server logs.
-        public init(_ settings: ObwatchConfig.HTTPSettings, logger: Logger = Logger(label: "obwatch.http")) {
+        package init(_ settings: ObwatchConfig.HTTPSettings, logger: Logger = Logger(label: "obwatch.http")) {
             self.init(host: settings.host, port: settings.port, bearerToken: settings.bearerToken, logger: logger)
         }
     }
 
     /// The configuration it was made with.
-    public let configuration: Configuration
+    package let configuration: Configuration
     private let routes: StatusRoutes
     private let listener = StatusListener()
 
@@ -71,7 +71,7 @@ public final class StatusServer: Service, Sendable {
     ///   - readiness: What `/readyz` reports.
     ///   - events: What `/api/v1/events` reads.
     ///   - dags: The tracked DAGs now, for `/api/v1/dags`.
-    public init(
+    package init(
         configuration: Configuration,
         metrics: DaemonMetrics,
         readiness: Readiness,
@@ -91,7 +91,7 @@ public final class StatusServer: Service, Sendable {
     /// Serves until graceful shutdown (in a `ServiceGroup`) or until the calling task is cancelled.
     /// - Throws: ``StatusServerError`` with code ``StatusServerError/Code/listenFailed`` when the address cannot be
     ///   bound or the server fails.
-    public func run() async throws {
+    package func run() async throws {
         let routes = self.routes
         let listener = self.listener
         let host = self.configuration.host
@@ -126,13 +126,13 @@ public final class StatusServer: Service, Sendable {
 
     /// Waits until the server listens and returns its port (the real one when port 0 was asked).
     /// - Throws: ``StatusServerError`` when the server failed to listen or has stopped.
-    public func listeningPort() async throws(StatusServerError) -> Int {
+    package func listeningPort() async throws(StatusServerError) -> Int {
         try await self.listener.port()
     }
 
     /// Waits until the server listens and returns `http://HOST:PORT`.
     /// - Throws: ``StatusServerError`` when the server failed to listen or has stopped.
-    public func baseURL() async throws(StatusServerError) -> String {
+    package func baseURL() async throws(StatusServerError) -> String {
         let port = try await self.listener.port()
         return "http://" + Self.display(host: self.configuration.host, port: port)
     }

@@ -1,5 +1,5 @@
 import Foundation
-public import Logging
+package import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +16,7 @@ import Musl
 /// Sending never blocks (a full queue at systemd's end drops the message) and never throws: a failure is logged,
 /// and the daemon carries on, because a lost notification must not stop the watching. Each message goes through
 /// a socket of its own that is closed at once, so the notifier holds no descriptor and is a plain `Sendable` value.
-public struct SystemdNotifier: Sendable {
+package struct SystemdNotifier: Sendable {
     /// The `sun_path` bytes of the notification socket, and how long the address is; nil outside systemd.
     private let address: SocketAddress?
     private let logger: Logger
@@ -25,14 +25,14 @@ public struct SystemdNotifier: Sendable {
     ///
     /// Nil when the unit sets no `WatchdogSec=`, when `WATCHDOG_PID` names another process (the variables were
     /// inherited from a parent), or when there is no notification socket to ping.
-    public let watchdogInterval: Duration?
+    package let watchdogInterval: Duration?
 
     /// Whether messages have somewhere to go, i.e. `NOTIFY_SOCKET` names a usable socket.
-    public var isEnabled: Bool { self.address != nil }
+    package var isEnabled: Bool { self.address != nil }
 
     /// Reads the notification socket and the watchdog settings from this process's environment.
     /// - Parameter logger: Where failures to notify are reported.
-    public init(logger: Logger = Logger(label: "obwatch.systemd")) {
+    package init(logger: Logger = Logger(label: "obwatch.systemd")) {
         self.init(
             environment: ProcessInfo.processInfo.environment,
             processID: ProcessInfo.processInfo.processIdentifier,
@@ -45,7 +45,7 @@ public struct SystemdNotifier: Sendable {
     ///   - environment: The variables systemd passes: `NOTIFY_SOCKET`, `WATCHDOG_USEC`, `WATCHDOG_PID`.
     ///   - processID: This process's id, compared with `WATCHDOG_PID`.
     ///   - logger: Where an unusable `NOTIFY_SOCKET` and failures to notify are reported.
-    public init(environment: [String: String], processID: Int32, logger: Logger) {
+    package init(environment: [String: String], processID: Int32, logger: Logger) {
         self.logger = logger
         self.address = Self.socketAddress(environment["NOTIFY_SOCKET"], logger: logger)
         if self.address != nil {
@@ -63,7 +63,7 @@ public struct SystemdNotifier: Sendable {
     /// - Parameter status: An optional one-line status for `systemctl status`.
     /// - Returns: Whether the message went out.
     @discardableResult
-    public func ready(status: String? = nil) -> Bool {
+    package func ready(status: String? = nil) -> Bool {
         var lines = ["READY=1"]
         if let status { lines.append("STATUS=" + Self.oneLine(status)) }
         return self.send(lines)
@@ -76,21 +76,21 @@ public struct SystemdNotifier: Sendable {
     /// systemd 252 ignores it.
     /// - Returns: Whether the message went out.
     @discardableResult
-    public func reloading() -> Bool {
+    package func reloading() -> Bool {
         self.send(["RELOADING=1", "MONOTONIC_USEC=\(Self.monotonicMicroseconds())"])
     }
 
     /// Tells systemd that a graceful stop has begun, so it shows "deactivating" while the outbox drains.
     /// - Returns: Whether the message went out.
     @discardableResult
-    public func stopping() -> Bool {
+    package func stopping() -> Bool {
         self.send(["STOPPING=1"])
     }
 
     /// Tells systemd's watchdog that the run loop is alive; call it every ``watchdogInterval``.
     /// - Returns: Whether the message went out.
     @discardableResult
-    public func watchdog() -> Bool {
+    package func watchdog() -> Bool {
         self.send(["WATCHDOG=1"])
     }
 
@@ -99,7 +99,7 @@ public struct SystemdNotifier: Sendable {
     ///   smuggle in a `READY=1` or `WATCHDOG=1` of its own.
     /// - Returns: Whether the message went out.
     @discardableResult
-    public func status(_ text: String) -> Bool {
+    package func status(_ text: String) -> Bool {
         self.send(["STATUS=" + Self.oneLine(text)])
     }
 }

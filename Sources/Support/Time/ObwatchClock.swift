@@ -1,11 +1,11 @@
-public import Foundation
+package import Foundation
 
 /// obwatch's one time source: monotonic waits, and the wall-clock reading that goes with them.
 ///
 /// Everything that waits or stamps a time (the poller, the outbox, the ticker, `watch`) takes one of these, so a
 /// test moves one clock and every part sees the same time. ``SystemClock`` is the real one; the test kit has a
 /// manual and an immediate clock.
-public protocol ObwatchClock: Clock, Sendable where Duration == Swift.Duration {
+package protocol ObwatchClock: Clock, Sendable where Duration == Swift.Duration {
     /// The wall-clock time now: what events, captures and journals are stamped with.
     var wallNow: Date { get }
 }
@@ -13,7 +13,7 @@ public protocol ObwatchClock: Clock, Sendable where Duration == Swift.Duration {
 extension ObwatchClock {
     /// Waits until the wall clock reads `date`; returns at once when it has passed.
     /// - Throws: `CancellationError` when the task is cancelled.
-    public func sleep(untilWall date: Date) async throws {
+    package func sleep(untilWall date: Date) async throws {
         let seconds = date.timeIntervalSince(self.wallNow)
         guard seconds > 0 else { return }
         let wait = Duration.nanoseconds(Int64((seconds * 1e9).rounded(.up)))
@@ -22,20 +22,20 @@ extension ObwatchClock {
 }
 
 /// The real time: `ContinuousClock` for waits, the system's calendar time for `wallNow`.
-public struct SystemClock: ObwatchClock {
+package struct SystemClock: ObwatchClock {
     /// An instant of the continuous clock.
-    public typealias Instant = ContinuousClock.Instant
+    package typealias Instant = ContinuousClock.Instant
 
     private let continuous = ContinuousClock()
 
     /// Makes the clock.
-    public init() {}
+    package init() {}
 
-    public var now: Instant { self.continuous.now }
-    public var minimumResolution: Duration { self.continuous.minimumResolution }
-    public var wallNow: Date { Date() }
+    package var now: Instant { self.continuous.now }
+    package var minimumResolution: Duration { self.continuous.minimumResolution }
+    package var wallNow: Date { Date() }
 
-    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+    package func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         try await self.continuous.sleep(until: deadline, tolerance: tolerance)
     }
 }
