@@ -23,7 +23,7 @@ package struct CryptoError: Error, CustomStringConvertible {
         /// A ciphertext block did not decrypt (wrong key, tampered block, bad padding).
         package static let decryptionFailed = Code(kind: .decryptionFailed)
         /// OpenSSL could not encrypt a block.
-        package static let encryptionFailed = Code(kind: .encryptionFailed)
+        static let encryptionFailed = Code(kind: .encryptionFailed)
         /// OpenSSL could not generate a key.
         package static let keyGenerationFailed = Code(kind: .keyGenerationFailed)
 

@@ -72,7 +72,7 @@ package actor ObshellClient {
     }
 
     /// Whether requests go to the agent's local unix socket, which checks no header.
-    package nonisolated var isLocalSocket: Bool { self.baseURL.lowercased().hasPrefix("unix://") }
+    nonisolated var isLocalSocket: Bool { self.baseURL.lowercased().hasPrefix("unix://") }
 
     /// The query string obwatch polls with: details on, spelled as the server reads it (`show_details`, plural).
     package static func unfinishedPath(showDetails: Bool = true) -> String {
@@ -80,7 +80,7 @@ package actor ObshellClient {
     }
 
     /// The path that reads one DAG by its generic id.
-    package static func dagPath(id: String, showDetails: Bool = true) -> String {
+    static func dagPath(id: String, showDetails: Bool = true) -> String {
         let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id
         return "/api/v1/task/dag/\(escaped)?show_details=\(showDetails)"
     }

@@ -62,7 +62,7 @@ package struct ScenarioState: Sendable {
     package var now: ObshellTime { self.scenario.timeZero.adding(self.elapsed) }
 
     /// Whether the DAG exists in the store yet.
-    package func hasAppeared(_ id: String) -> Bool {
+    func hasAppeared(_ id: String) -> Bool {
         guard let spec = self.scenario.dags.first(where: { $0.dag.id == id }) else { return false }
         return spec.appearsAt <= self.elapsed
     }
@@ -84,7 +84,7 @@ package struct ScenarioState: Sendable {
     /// Takes the first active fault of one of these kinds, counting one request off it.
     /// - Parameter kinds: The kinds that apply to the request at hand.
     /// - Returns: The fault to inject, or `nil`.
-    package mutating func takeFault(of kinds: [SimulatedFault.Kind]) -> SimulatedFault? {
+    mutating func takeFault(of kinds: [SimulatedFault.Kind]) -> SimulatedFault? {
         for index in self.faults.indices
         where kinds.contains(self.faults[index].fault.kind) && self.faults[index].isActive(at: self.elapsed) {
             if let remaining = self.faults[index].remaining { self.faults[index].remaining = remaining - 1 }

@@ -17,7 +17,7 @@ package struct SimulatorError: Error, Sendable, CustomStringConvertible {
         /// A listener could not be bound, or the server stopped before it listened.
         package static let listenFailed = Code(kind: .listenFailed)
         /// The scenario clock was advanced by hand while it runs in real time.
-        package static let notManualClock = Code(kind: .notManualClock)
+        static let notManualClock = Code(kind: .notManualClock)
         /// The simulator is not running (it was never started or has stopped).
         package static let notRunning = Code(kind: .notRunning)
 

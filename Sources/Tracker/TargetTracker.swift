@@ -26,7 +26,7 @@ package actor TargetTracker {
 
     /// Goes back to a state the caller kept, when the one the last observations produced could not be saved: the
     /// next poll then observes the same changes again and makes the same events (same ids).
-    package func replaceState(with state: TrackerState) {
+    func replaceState(with state: TrackerState) {
         self.state = state
     }
 

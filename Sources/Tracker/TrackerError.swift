@@ -10,9 +10,9 @@ package struct TrackerError: Error, Sendable, Hashable, CustomStringConvertible 
         /// A capture line is not JSON, lacks a field, or has a field of the wrong kind.
         package static let badCaptureLine = Code(kind: .badCaptureLine)
         /// A state file cannot be read (corrupt, or written by a newer obwatch).
-        package static let stateUnreadable = Code(kind: .stateUnreadable)
+        static let stateUnreadable = Code(kind: .stateUnreadable)
         /// A state file cannot be written.
-        package static let stateWriteFailed = Code(kind: .stateWriteFailed)
+        static let stateWriteFailed = Code(kind: .stateWriteFailed)
 
         /// The code's name.
         package var description: String { self.kind.rawValue }

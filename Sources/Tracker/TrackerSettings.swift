@@ -33,7 +33,7 @@ package struct TrackerSettings: Sendable, Hashable, Codable {
     /// How long a DAG that ended SUCCEED (succeeded, passed, rolled back) is remembered after it was last seen.
     /// obshell applies RETRY, ROLLBACK and PASS only to FAILED DAGs, so such a DAG cannot come back; forgetting it
     /// keeps the state small. FAILED and vanished DAGs are never forgotten: they may come back at any time.
-    package var forgetSucceededAfter: Duration
+    var forgetSucceededAfter: Duration
 
     /// The thresholds as `stalled` walks them: distinct by written text (rules route on it), shortest first.
     var orderedThresholds: [StallThreshold] {

@@ -40,7 +40,7 @@ package struct WatcherHealth: Sendable, Hashable, Codable {
     /// The problems of the current episode, in the order they appeared; empty when obwatch works.
     package private(set) var problems: [WatcherProblem]
     /// How many `watcher_degraded` the current episode fired.
-    package private(set) var announcements: Int
+    private(set) var announcements: Int
 
     /// Healthy, no episode yet.
     package init() {

@@ -16,19 +16,19 @@ package struct YAMLError: Error, Sendable, CustomStringConvertible {
         /// libyaml rejected the text (bad indentation, unterminated quote, invalid UTF-8, ...).
         package static let syntax = Code(kind: .syntax)
         /// libyaml itself failed (out of memory).
-        package static let parserFailure = Code(kind: .parserFailure)
+        static let parserFailure = Code(kind: .parserFailure)
         /// An alias names no anchor defined before it, or the node that contains it.
-        package static let unknownAlias = Code(kind: .unknownAlias)
+        static let unknownAlias = Code(kind: .unknownAlias)
         /// Aliases expand to more nodes than allowed (an alias bomb).
-        package static let aliasLimit = Code(kind: .aliasLimit)
+        static let aliasLimit = Code(kind: .aliasLimit)
         /// Nodes are nested deeper than allowed.
         package static let tooDeep = Code(kind: .tooDeep)
         /// A mapping has the same key twice.
-        package static let duplicateKey = Code(kind: .duplicateKey)
+        static let duplicateKey = Code(kind: .duplicateKey)
         /// The stream holds more than one document.
-        package static let multipleDocuments = Code(kind: .multipleDocuments)
+        static let multipleDocuments = Code(kind: .multipleDocuments)
         /// A merge key (`<<`) is not followed by a mapping or a list of mappings.
-        package static let invalidMerge = Code(kind: .invalidMerge)
+        static let invalidMerge = Code(kind: .invalidMerge)
         /// A node is not of the expected kind (a mapping where a string is expected, text where a number is).
         package static let wrongType = Code(kind: .wrongType)
         /// A scalar has the expected kind but an unacceptable value (a bad duration, a number out of range).

@@ -8,7 +8,7 @@ extension WebhookFormatter {
     /// The `obwatch.notification/v1` object (CONTRACT section 4), compact, on one line: the generic webhook's body
     /// and a `file:` receiver's line. The events are their `jsonLine()` objects, verbatim; `rules` names every rule
     /// that routed them to the receiver, `rule` (the first of them) kept for older consumers.
-    package static func genericBody(_ notification: OutboundNotification, _ message: RenderedMessage) -> Data {
+    static func genericBody(_ notification: OutboundNotification, _ message: RenderedMessage) -> Data {
         OrderedJSON.members([
             "schema": .string("obwatch.notification/v1"),
             "id": .string(notification.id),

@@ -10,7 +10,7 @@ package struct DeliveryError: Error, Sendable, CustomStringConvertible {
         /// A journal cannot be written (thrown by ``OutboxFile``; the queues deliver from memory instead).
         package static let storage = Code(kind: .storage)
         /// No receiver has that name.
-        package static let unknownReceiver = Code(kind: .unknownReceiver)
+        static let unknownReceiver = Code(kind: .unknownReceiver)
         /// The outbox is shutting down.
         package static let stopped = Code(kind: .stopped)
 

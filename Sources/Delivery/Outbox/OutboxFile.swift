@@ -46,7 +46,7 @@ package struct OutboxFile: Sendable {
     }
 
     /// How many finished ids compaction keeps for duplicate detection.
-    package static let rememberedFinishedIDs = 4096
+    static let rememberedFinishedIDs = 4096
 
     /// The journal file.
     package let url: URL
@@ -142,7 +142,7 @@ package struct OutboxFile: Sendable {
     }
 
     /// Records a notification as dropped (not flushed, as ``markDone(_:)``).
-    package func markDropped(_ id: String) throws(DeliveryError) {
+    func markDropped(_ id: String) throws(DeliveryError) {
         try self.write([Line(dropped: id)], flush: false)
     }
 
@@ -158,7 +158,7 @@ package struct OutboxFile: Sendable {
     ///
     /// Not flushed: a killed process's write is still in the page cache and reaches the disk; only a power loss can
     /// lose it, and a machine that lost power does not restart in a loop within the rate limits' window.
-    package func markSent(at time: Date) throws(DeliveryError) {
+    func markSent(at time: Date) throws(DeliveryError) {
         try self.write([Line(sent: time)], flush: false)
     }
 

@@ -3,7 +3,7 @@ package import Foundation
 
 /// Sliding-window rate limits: at most `count` sends in any window of `per`, for every limit at once (Feishu has
 /// both 5/s and 100/min).
-package struct RateLimiter: Sendable, Hashable {
+struct RateLimiter: Sendable, Hashable {
     /// The limits.
     package let limits: [RateLimit]
     /// Send times still inside the longest window, oldest first.
@@ -25,7 +25,7 @@ package struct RateLimiter: Sendable, Hashable {
     package var history: [Date] { self.sent }
 
     /// The earliest time a send is allowed, at or after `now`.
-    package func nextAllowed(at now: Date) -> Date {
+    func nextAllowed(at now: Date) -> Date {
         var allowed = now
         for limit in self.limits where limit.count > 0 {
             let window = Self.seconds(limit.per)

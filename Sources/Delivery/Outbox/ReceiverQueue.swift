@@ -19,7 +19,7 @@ package import Support
 /// every later write (and a retry every few seconds) rewrites the whole journal until that works again.
 package actor ReceiverQueue {
     /// How long after a failed journal write an idle queue tries again.
-    package static let journalRetryInterval: Duration = .seconds(5)
+    static let journalRetryInterval: Duration = .seconds(5)
 
     /// The receiver's name.
     package let name: String
@@ -115,7 +115,7 @@ package actor ReceiverQueue {
     package var depth: Int { self.pending.count }
 
     /// When the oldest waiting notification was accepted.
-    package var oldestAcceptedAt: Date? { self.pending.first?.acceptedAt }
+    var oldestAcceptedAt: Date? { self.pending.first?.acceptedAt }
 
     /// Takes notifications for delivery; they are on disk when this returns, unless the journal cannot be written:
     /// then they are delivered from memory all the same, and ``storageProblem`` says why they are not on disk.

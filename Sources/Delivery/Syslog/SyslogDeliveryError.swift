@@ -28,7 +28,7 @@ package struct SyslogDeliveryError: Error, CustomStringConvertible, Sendable {
         /// Connecting or writing took longer than the timeout.
         package static let timedOut = Code(.timedOut)
         /// The message does not fit in one datagram.
-        package static let messageTooLarge = Code(.messageTooLarge)
+        static let messageTooLarge = Code(.messageTooLarge)
 
         /// The code's name, such as `timedOut`.
         package var description: String {

@@ -212,7 +212,7 @@ package enum AgentAnswer {
     }
 
     /// `HTTP 500 Common.Unexpected: Unexpected error: Internal Server Error`.
-    package static func describeFailure(status: Int, error: APIError?) -> String {
+    static func describeFailure(status: Int, error: APIError?) -> String {
         var text = "HTTP \(status)"
         if let code = error?.errCode {
             text += " " + code

@@ -17,13 +17,13 @@ package struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertib
         /// A string holds bytes that are not UTF-8 (overlong forms and encoded surrogates included).
         package static let invalidUTF8 = Code(kind: .invalidUTF8)
         /// A bad backslash escape, or a `\u` surrogate without its partner.
-        package static let invalidEscape = Code(kind: .invalidEscape)
+        static let invalidEscape = Code(kind: .invalidEscape)
         /// Arrays and objects nest deeper than ``JSONTree/maximumDepth``.
         package static let tooDeep = Code(kind: .tooDeep)
         /// A number does not fit the type it was asked as.
         package static let numberOutOfRange = Code(kind: .numberOutOfRange)
         /// The document is larger than the reader's 32-bit offsets can address.
-        package static let tooLarge = Code(kind: .tooLarge)
+        static let tooLarge = Code(kind: .tooLarge)
 
         /// The code's name.
         package var description: String { self.kind.rawValue }

@@ -38,7 +38,7 @@ package final class Readiness: Sendable {
 
     /// Replaces what keeps a running daemon from doing its job (state that cannot be saved, a stuck receiver, every
     /// target failing), each in a human's words; `/readyz` answers 503 with them until they clear.
-    package func setProblems(_ problems: [String]) {
+    func setProblems(_ problems: [String]) {
         self.state.withLock { $0.problems = problems }
     }
 

@@ -17,7 +17,7 @@ package final class WatcherMonitor: Sendable {
     private let file: URL?
 
     /// The file of the watcher's incident in a state folder (target files end in `.json`: no collision).
-    package static func stateFile(in folder: URL) -> URL { folder.appendingPathComponent("watcher.state") }
+    static func stateFile(in folder: URL) -> URL { folder.appendingPathComponent("watcher.state") }
 
     /// Makes a monitor and loads the watcher's incident from `stateDirectory`, so that a restart continues an
     /// episode (and its event ids) instead of starting again at 1, which the outbox would take for repeats.
@@ -93,7 +93,7 @@ package final class WatcherMonitor: Sendable {
     package var details: [String] { self.current.withLock { $0.map(\.detail) } }
 
     /// `12m`, `1h5m`, `40s`: an age as an operator reads it.
-    package static func spell(seconds: Double) -> String {
+    static func spell(seconds: Double) -> String {
         let total = Int(seconds.rounded(.down))
         let hours = total / 3600
         let minutes = total % 3600 / 60

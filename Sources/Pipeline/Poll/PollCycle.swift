@@ -28,7 +28,7 @@ package struct PollCycle: Sendable {
         /// The exchanges of a poll cut short (recorded all the same).
         package var abandoned: [ObshellClient.Exchange] = []
         /// How long the poll took, confirmations not included.
-        package var pollDuration: Duration = .zero
+        var pollDuration: Duration = .zero
 
         /// Every exchange, in order.
         package var exchanges: [ObshellClient.Exchange] { self.observed.flatMap(\.exchanges) + self.abandoned }

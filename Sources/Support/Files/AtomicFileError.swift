@@ -11,7 +11,7 @@ package struct AtomicFileError: Error, Sendable, Hashable, CustomStringConvertib
         /// The folder that should hold the file is missing and cannot be made, or is not a folder.
         package static let folderUnusable = Code(kind: .folderUnusable)
         /// The temporary file cannot be made, written, flushed or renamed over the file.
-        package static let writeFailed = Code(kind: .writeFailed)
+        static let writeFailed = Code(kind: .writeFailed)
         /// The value cannot be encoded (``StateFile`` only); nothing was written.
         package static let unencodable = Code(kind: .unencodable)
 
