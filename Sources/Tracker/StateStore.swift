@@ -10,7 +10,7 @@ import Support
 ///
 /// - Important: Loading and saving block on file I/O (small files, one `fsync` per save); call them from a thread
 ///   that may block, or accept the short wait at start-up and on each save. Save one target from one place at a
-///   time (its ``TargetTracker``): the temporary file is named after the process, not the call.
+///   time (its journal): the temporary file is named after the process, not the call.
 package struct StateStore: Sendable {
     /// What ``load(target:timestamp:)`` found.
     package struct Loaded: Sendable {

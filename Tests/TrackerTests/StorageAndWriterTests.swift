@@ -108,13 +108,4 @@ struct StorageAndWriterTests {
         #expect(refused.state == TrackerState())
         #expect(refused.warning?.contains("newer") == true)
     }
-
-    @Test func targetTrackerAppliesObservationsInOrder() async {
-        let tracker = TargetTracker(target: Fixture.target, settings: TrackerSettings())
-        let first = await tracker.observe(.list([Fixture.dag(stage: 4)], at: Fixture.time(0)))
-        let second = await tracker.observe(.list([Fixture.dag(stage: 5)], at: Fixture.time(5)))
-        #expect(first.events.types == [.started])
-        #expect(second.events.types == [.stageAdvanced])
-        #expect(await tracker.state == second.state)
-    }
 }

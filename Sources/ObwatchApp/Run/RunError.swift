@@ -3,15 +3,12 @@ struct RunError: Error, CustomStringConvertible {
     /// What kind of failure this is.
     struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
-            case recordUnwritable
             case stateDirectoryInUse
             case stateDirectoryUnusable
             case statusPortUnavailable
         }
         private let kind: Kind
 
-        /// The `--record` file cannot be opened for appending.
-        static let recordUnwritable = Code(kind: .recordUnwritable)
         /// Another process holds the state folder's lock.
         static let stateDirectoryInUse = Code(kind: .stateDirectoryInUse)
         /// The state folder cannot be created, written or locked.
