@@ -67,7 +67,7 @@ struct AuthBackoffTests {
             url: running.url,
             password: Password("not-the-password"),
             pollInterval: .seconds(1),
-            timeout: .seconds(5),
+            timeout: .seconds(30),
             labels: [:]
         )
         let clock = ImmediateClock(stopAfter: 16)
@@ -144,7 +144,7 @@ struct UnsavedStateTests {
             url: running.url,
             password: Password("root-pw"),
             pollInterval: .seconds(1),
-            timeout: .seconds(5),
+            timeout: .seconds(30),
             labels: [:]
         )
         let failures = EventCounter()

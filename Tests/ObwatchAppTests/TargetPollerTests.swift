@@ -36,7 +36,7 @@ struct TargetPollerTests {
             url: "http://127.0.0.1:1",
             password: Password("never-shown"),
             pollInterval: .seconds(10),
-            timeout: .seconds(5),
+            timeout: .seconds(30),
             labels: [:]
         )
         let clock = ImmediateClock(stopAfter: 3)
@@ -68,7 +68,7 @@ struct TargetPollerTests {
             url: "http://127.0.0.1:1",
             password: Password(""),
             pollInterval: .seconds(10),
-            timeout: .seconds(5),
+            timeout: .seconds(30),
             labels: [:]
         )
         struct Refused: Error {}
@@ -122,7 +122,7 @@ struct TargetPollerTests {
             url: url,
             password: Password("root-pw"),
             pollInterval: .seconds(5),
-            timeout: .seconds(5),
+            timeout: .seconds(30),
             labels: ["env": "test"]
         )
         let settings = TrackerSettings()

@@ -25,7 +25,7 @@ struct TasksCommandTests {
             let output = await TasksCommand.look(
                 url: url,
                 password: Password("root-pw"),
-                timeout: .seconds(5),
+                timeout: .seconds(30),
                 json: false
             )
             #expect(output.exitCode == 0)
@@ -43,7 +43,7 @@ struct TasksCommandTests {
             let output = await TasksCommand.look(
                 url: url,
                 password: Password("root-pw"),
-                timeout: .seconds(5),
+                timeout: .seconds(30),
                 json: true
             )
             let data = Data(output.lines.joined(separator: "\n").utf8)
@@ -61,7 +61,7 @@ struct TasksCommandTests {
             let output = await TasksCommand.look(
                 url: url,
                 password: Password("guess-1"),
-                timeout: .seconds(5),
+                timeout: .seconds(30),
                 json: false
             )
             #expect(output.exitCode == 2)
@@ -77,7 +77,7 @@ struct TasksCommandTests {
         let output = await TasksCommand.look(
             url: "http://127.0.0.1:1",
             password: .empty,
-            timeout: .seconds(5),
+            timeout: .seconds(30),
             json: false
         )
         #expect(output.exitCode == 2)
@@ -89,7 +89,7 @@ struct TasksCommandTests {
         let output = await TasksCommand.look(
             url: "unix:///nonexistent.sock",
             password: .empty,
-            timeout: .seconds(5),
+            timeout: .seconds(30),
             json: false
         )
         #expect(output.exitCode == 2)
@@ -103,7 +103,7 @@ struct TasksCommandTests {
     @Test("no password given: says none was given and how to give one")
     func noPassword() async throws {
         try await self.withSimulator("scale-out.yaml") { _, url in
-            let output = await TasksCommand.look(url: url, password: .empty, timeout: .seconds(5), json: false)
+            let output = await TasksCommand.look(url: url, password: .empty, timeout: .seconds(30), json: false)
             #expect(output.exitCode == 2)
             let error = try #require(output.error)
             #expect(error.contains("none was given"))
@@ -117,7 +117,7 @@ struct TasksCommandTests {
             let output = await TasksCommand.look(
                 url: url,
                 password: Password("root-pw"),
-                timeout: .seconds(5),
+                timeout: .seconds(30),
                 json: true
             )
             let keys = output.lines.joined(separator: "\n").split(separator: "\n").prefix(12)
@@ -128,7 +128,7 @@ struct TasksCommandTests {
             let empty = await TasksCommand.look(
                 url: url,
                 password: Password("root-pw"),
-                timeout: .seconds(5),
+                timeout: .seconds(30),
                 json: true
             )
             #expect(empty.lines == ["[]"])
@@ -155,7 +155,7 @@ struct TasksCommandTests {
             let output = await TasksCommand.look(
                 url: url,
                 password: Password("root-pw"),
-                timeout: .seconds(5),
+                timeout: .seconds(30),
                 json: false
             )
             #expect(output.lines == ["No unfinished task."])

@@ -14,7 +14,7 @@ struct CrashHandOffTests {
         url: "unix:///run/obshell-test.sock",
         password: Password(""),
         pollInterval: .seconds(10),
-        timeout: .seconds(5),
+        timeout: .seconds(30),
         labels: [:]
     )
 
