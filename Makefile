@@ -38,7 +38,8 @@ reliability: deps sdk-venv
 	rm -rf $(RELIABILITY_LOGS) && mkdir -p $(RELIABILITY_LOGS)/children
 	OBWATCH_TEST_LOG_DIR="$$(pwd)/$(RELIABILITY_LOGS)/children" $(SWIFT) test $(SWIFT_BUILD_FLAGS) --skip-build \
 		> $(RELIABILITY_LOGS)/swift-test.log 2>&1; status=$$?; tail -n 3 $(RELIABILITY_LOGS)/swift-test.log; \
-		if [ $$status -ne 0 ]; then grep -E "✘|error:" $(RELIABILITY_LOGS)/swift-test.log | head -n 60; exit $$status; fi
+		if [ $$status -ne 0 ]; then grep -E "✘|error:" $(RELIABILITY_LOGS)/swift-test.log | head -n 60; \
+			sed -n '/Program crashed/,/^Images/p' $(RELIABILITY_LOGS)/swift-test.log | head -n 120; exit $$status; fi
 	python3 scripts/scan-secrets.py --secrets Tests/test-secrets.txt $(RELIABILITY_LOGS)
 
 lint:

@@ -181,16 +181,14 @@ final class ChildGroup {
         log: TestLog
     ) {
         let splitter = LineSplitter()
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.yield(.closed(role))
-                return
-            }
-            log.append(data)
-            for line in splitter.append(data) { continuation.yield(.line(role, line)) }
-        }
+        PipeDrain.start(
+            pipe.fileHandleForReading,
+            onData: { data in
+                log.append(data)
+                for line in splitter.append(data) { continuation.yield(.line(role, line)) }
+            },
+            onEnd: { continuation.yield(.closed(role)) }
+        )
     }
 
     /// Reads the merged stream until `until` returns a value for a signal, or fails after `seconds`.

@@ -263,6 +263,17 @@ final class ObwatchRig {
         try await self.markProxy()
         try self.startDaemon()
         try await self.awaitPolls(2)
+        // A watcher episode still open when the first daemon stopped (an outage at the very end) is closed by the
+        // restarted one at its first look, a second in; the comparison wants that look, not a stop before it.
+        let watcher = self.printedEvents.map(\.type).filter { $0 == "watcher_degraded" || $0 == "watcher_recovered" }
+        if watcher.last == "watcher_degraded" {
+            try await self.group.wait("watcher_recovered after the restart", within: 90) { signal -> Bool? in
+                guard case .line(.daemon, let line) = signal, let object = jsonObject(line),
+                    object["type"] as? String == "watcher_recovered"
+                else { return nil }
+                return true
+            }
+        }
         let printed = Set(self.printedEvents.map(\.fingerprint))
         let wanted = printed.union(expected)
         var delivered = Set(self.hookRequests.filter(\.answered).flatMap(\.events).map(\.fingerprint))
@@ -294,7 +305,9 @@ final class ObwatchRig {
         var events: [EventCopy] = []
         var status: Int32?
         var closed = false
-        try await self.group.wait("the end of obwatch replay") { signal -> Bool? in
+        // A debug build replays a virtual hour of 200 ms polls in seconds, but a loaded machine may take minutes:
+        // the bound only tells a hang from slowness.
+        try await self.group.wait("the end of obwatch replay", within: 600) { signal -> Bool? in
             switch signal {
             case .line(.replay, let line):
                 if let object = jsonObject(line), let event = EventCopy(object, droppingRoutes: true) {

@@ -117,16 +117,14 @@ struct Child {
             process.standardError = log.standardError
         }
         let splitter = LineSplitter()
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.yield(.endOfOutput)
-                return
-            }
-            log.append(data)
-            for line in splitter.append(data) { continuation.yield(.line(line)) }
-        }
+        PipeDrain.start(
+            pipe.fileHandleForReading,
+            onData: { data in
+                log.append(data)
+                for line in splitter.append(data) { continuation.yield(.line(line)) }
+            },
+            onEnd: { continuation.yield(.endOfOutput) }
+        )
         // The deadline must not kill a pid the system has since given to another process.
         let exited = Mutex(false)
         process.terminationHandler = { process in

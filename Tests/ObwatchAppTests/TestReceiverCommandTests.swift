@@ -37,24 +37,22 @@ struct TestReceiverCommandTests {
         process.standardOutput = output
         try process.run()
         defer { process.terminate() }
-        // Lines arrive through the pipe's handler (off the cooperative pool), never by a blocking read in the test.
+        // Lines arrive from a reading thread, never by a blocking read in the test.
         let (lines, sink) = AsyncStream.makeStream(of: String.self)
         let pending = Mutex(Data())
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-                sink.finish()
-                return
-            }
-            pending.withLock { buffer in
-                buffer.append(chunk)
-                while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                    sink.yield(String(decoding: buffer[..<newline], as: UTF8.self))
-                    buffer = Data(buffer[buffer.index(after: newline)...])
+        PipeDrain.start(
+            output.fileHandleForReading,
+            onData: { chunk in
+                pending.withLock { buffer in
+                    buffer.append(chunk)
+                    while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                        sink.yield(String(decoding: buffer[..<newline], as: UTF8.self))
+                        buffer = Data(buffer[buffer.index(after: newline)...])
+                    }
                 }
-            }
-        }
+            },
+            onEnd: { sink.finish() }
+        )
         var iterator = lines.makeAsyncIterator()
         let port = await iterator.next(isolation: #isolation) ?? ""
         let folder = try temporaryFolder("obw-test-receiver")

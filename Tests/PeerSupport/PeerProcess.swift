@@ -64,26 +64,15 @@ public final class PeerProcess {
 
         let (lines, lineSink) = AsyncStream<String>.makeStream()
         let outputBuffer = LineBuffer()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                lineSink.finish()
-                return
-            }
-            for line in outputBuffer.append(data) {
-                lineSink.yield(line)
-            }
-        }
+        PipeDrain.start(
+            output.fileHandleForReading,
+            onData: { data in
+                for line in outputBuffer.append(data) { lineSink.yield(line) }
+            },
+            onEnd: { lineSink.finish() }
+        )
         let errorOutput = LineBuffer()
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                return
-            }
-            _ = errorOutput.append(data)
-        }
+        PipeDrain.start(errors.fileHandleForReading, onData: { _ = errorOutput.append($0) }, onEnd: {})
         let (exits, exitSink) = AsyncStream<Int32>.makeStream()
         process.terminationHandler = { finished in
             exitSink.yield(finished.terminationStatus)

@@ -166,16 +166,14 @@ private struct WatchChild {
         } else {
             process.standardError = log.standardError
         }
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.yield(.endOfOutput)
-            } else {
+        PipeDrain.start(
+            pipe.fileHandleForReading,
+            onData: { data in
                 log.append(data)
                 continuation.yield(.bytes(data))
-            }
-        }
+            },
+            onEnd: { continuation.yield(.endOfOutput) }
+        )
         // The deadline must not kill a pid the system has since given to another process.
         let exited = Mutex(false)
         process.terminationHandler = { process in
