@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C system libraries: module maps and typed `static inline` shims only.
@@ -83,6 +85,20 @@ let package = Package(
                 "Tracker", "ConfigModel", "Routing", "Delivery", "ObshellAgent", "ObshellModel", "Curl", "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The pipeline's storage in PostgreSQL: the schema and its migrations, target records and the router's memory
+        // written under a fencing epoch. The only module that sees PostgresNIO.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Pipeline", "Tracker", "Routing", "ConfigModel", "Support",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

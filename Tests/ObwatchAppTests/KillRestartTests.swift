@@ -251,7 +251,7 @@ struct KillRestartTests {
         // The simulator answers in real time, as the daemon polls it.
         let clock = SystemClock()
         func makePoller() async -> TargetPoller {
-            await TargetPoller(
+            try await TargetPoller(
                 target: target,
                 settings: TrackerSettings(),
                 storage: LocalStateFolder(directory: folder, clock: clock),

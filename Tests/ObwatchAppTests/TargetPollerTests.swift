@@ -41,7 +41,7 @@ struct TargetPollerTests {
         )
         let clock = ImmediateClock(stopAfter: 3)
         let box = EventBox()
-        let poller = await TargetPoller(
+        let poller = try await TargetPoller(
             target: target,
             settings: TrackerSettings(downAfter: 2),
             storage: LocalStateFolder(directory: folder, clock: clock),
@@ -79,7 +79,7 @@ struct TargetPollerTests {
         let box = EventBox()
         let clock = ManualClock()
         func poller() async -> TargetPoller {
-            await TargetPoller(
+            try await TargetPoller(
                 target: target,
                 settings: TrackerSettings(downAfter: 1),
                 storage: LocalStateFolder(directory: folder, clock: clock),
@@ -130,7 +130,7 @@ struct TargetPollerTests {
         let storage = LocalStateFolder(directory: folder.appendingPathComponent("state"), clock: clock)
         let box = EventBox()
         func makePoller() async -> TargetPoller {
-            await TargetPoller(
+            try await TargetPoller(
                 target: target,
                 settings: settings,
                 storage: storage,

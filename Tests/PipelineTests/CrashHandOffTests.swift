@@ -24,7 +24,7 @@ struct CrashHandOffTests {
         box: BatchBox,
         onHandOff: @escaping @Sendable (EventBatch) async -> Void = { _ in }
     ) async -> TargetPoller {
-        await TargetPoller(
+        try await TargetPoller(
             target: Self.target,
             settings: TrackerSettings(downAfter: 1),
             storage: LocalStateFolder(directory: folder, clock: clock),

@@ -26,7 +26,7 @@ struct RoutingStageTests {
     ) async throws -> (RoutingStage, CountingStorage) {
         let config = try everyEventToHook(in: folder)
         let storage = CountingStorage(LocalStateFolder(directory: folder, clock: ManualClock()))
-        let stage = await RoutingStage(
+        let stage = try await RoutingStage(
             router: Router(config: config),
             storage: storage,
             logger: Logger(label: "test"),

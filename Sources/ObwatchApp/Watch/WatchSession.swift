@@ -245,7 +245,9 @@ struct WatchSession: Sendable {
         )
         let interval = self.interval
         return {
-            let poller = await TargetPoller(
+            // The state folder's loads never fail (an unreadable file is set aside), so `nil` cannot happen.
+            guard
+                let poller = try? await TargetPoller(
                 target: target,
                 settings: settings,
                 storage: storage,
@@ -255,6 +257,7 @@ struct WatchSession: Sendable {
                 logger: Logger(label: "obwatch.watch", factory: { _ in SwiftLogNoOpLogHandler() }),
                 sink: { collector.append($0) }
             )
+            else { return }
             while !Task.isCancelled {
                 await poller.pollOnce()
                 let events = collector.drain()
