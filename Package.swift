@@ -120,7 +120,7 @@ let package = Package(
             name: "ObwatchApp",
             dependencies: [
                 "Curl", "YAML", "ObshellAgent", "ObshellModel", "Simulator", "Tracker", "ConfigModel", "ConfigLoading",
-                "Routing", "Messages", "Delivery", "Pipeline", "Support",
+                "Routing", "Messages", "Delivery", "Pipeline", "PostgresStore", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -185,9 +185,19 @@ let package = Package(
             name: "PipelineTests",
             dependencies: [
                 "Pipeline", "Tracker", "ConfigModel", "ConfigLoading", "Routing", "Delivery", "ObshellAgent",
-                "ObshellModel", "Support", "YAML", "ObwatchTestKit",
+                "ObshellModel", "Support", "YAML", "ObwatchTestKit", "PostgresStore", "PeerSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Against a real PostgreSQL server (Tests/PeerSupport/PostgresServer.swift): migrations, fencing, outages.
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: [
+                "PostgresStore", "Pipeline", "Tracker", "Routing", "ConfigModel", "ObshellModel", "Support",
+                "PeerSupport", "ObwatchTestKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.

@@ -250,7 +250,7 @@ struct KillRestartTests {
         )
         // The simulator answers in real time, as the daemon polls it.
         let clock = SystemClock()
-        func makePoller() async -> TargetPoller {
+        func makePoller() async throws -> TargetPoller {
             try await TargetPoller(
                 target: target,
                 settings: TrackerSettings(),
@@ -259,12 +259,12 @@ struct KillRestartTests {
                 sink: { _ in }
             )
         }
-        let first = await makePoller()
+        let first = try await makePoller()
         _ = await first.pollOnce()
         _ = try await simulator.advance(to: failureAt)
         _ = await first.pollOnce()
         _ = try await simulator.advance(to: end)
-        return await makePoller().pollOnce().map(\.type.rawValue)
+        return try await makePoller().pollOnce().map(\.type.rawValue)
     }
 
     @Test(

@@ -13,7 +13,7 @@ import Glibc
 /// user (`runuser -u postgres --`) in a folder handed to that user; as any other user they run as that user.
 ///
 /// The server runs under a small shell that stops it (fast shutdown) and removes its folder when the test says so
-/// or when the test process ends (its standard input closes), so a crashed test leaves no server behind.
+/// or when the test process ends, so a crashed test leaves no server behind.
 public final class PostgresServer: Sendable {
     /// Why no server could be started.
     public struct Failure: Error, CustomStringConvertible {
@@ -79,7 +79,7 @@ public final class PostgresServer: Sendable {
         for _ in 0..<3 {
             let server = PostgresServer(folder: folder, port: try Self.freePort(), binaries: binaries)
             if !FileManager.default.fileExists(atPath: folder.appendingPathComponent("data").path) {
-                try server.initialize()
+                try await server.initialize()
             }
             do {
                 try await server.launch(label: label)
@@ -139,7 +139,7 @@ public final class PostgresServer: Sendable {
         return folder
     }
 
-    private func initialize() throws {
+    private func initialize() async throws {
         let passwordFile = self.folder.appendingPathComponent("password")
         try Data((self.password + "\n").utf8).write(to: passwordFile)
         defer { try? FileManager.default.removeItem(at: passwordFile) }
@@ -147,7 +147,7 @@ public final class PostgresServer: Sendable {
             chown(passwordFile.path, account.pointee.pw_uid, account.pointee.pw_gid)
         }
         chmod(passwordFile.path, 0o600)
-        let (status, output) = try self.runToEnd(
+        let (status, output) = try await self.runToEnd(
             "\(self.binaries)/initdb",
             [
                 "-D", self.folder.appendingPathComponent("data").path, "-U", self.user, "--pwfile=\(passwordFile.path)",
@@ -158,26 +158,45 @@ public final class PostgresServer: Sendable {
     }
 
     /// Runs a program (as the postgres user when root) and returns its exit status and output.
-    private func runToEnd(_ program: String, _ arguments: [String]) throws -> (Int32, String) {
+    ///
+    /// The output goes to a file, not a pipe: a server another test starts meanwhile would inherit the pipe's
+    /// end and hold it open, and its end would never come.
+    private func runToEnd(_ program: String, _ arguments: [String]) async throws -> (Int32, String) {
         let process = Self.process(program, arguments, folder: self.folder)
-        let output = Pipe()
+        let outputFile = self.folder.appendingPathComponent("\(URL(fileURLWithPath: program).lastPathComponent).log")
+        guard FileManager.default.createFile(atPath: outputFile.path, contents: nil),
+            let output = FileHandle(forWritingAtPath: outputFile.path)
+        else { throw Failure(description: "cannot write \(outputFile.path)") }
+        defer {
+            try? output.close()
+            try? FileManager.default.removeItem(at: outputFile)
+        }
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
+        let (exits, exited) = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { finished in
+            exited.yield(finished.terminationStatus)
+            exited.finish()
+        }
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        var status: Int32 = -1
+        for await code in exits { status = code }
+        let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+        return (status, text)
     }
 
+    /// A program run as the postgres user when root, in a session of its own: a test runner that signals its
+    /// process group when it ends must not cut the supervisor short before it removed the cluster (it notices the
+    /// test process gone and stops the server in order instead).
     private static func process(_ program: String, _ arguments: [String], folder: URL) -> Process {
         let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        // `--wait`: the process the test waits for is the program, not a setsid that forked it and left.
         if Self.isRoot {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--", program] + arguments
+            process.arguments = ["--wait", "/usr/sbin/runuser", "-u", "postgres", "--", program] + arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = arguments
+            process.arguments = ["--wait", program] + arguments
         }
         process.currentDirectoryURL = folder
         return process
@@ -185,47 +204,50 @@ public final class PostgresServer: Sendable {
 
     // MARK: - The server
 
-    /// The shell the server runs under: it starts `postgres`, then waits for a line on its input (or its end);
-    /// `keep` stops the server and keeps the cluster, anything else (the test process ending) removes it too.
+    /// The shell the server runs under. It starts `postgres` and watches three things, a few times a second: the
+    /// server (gone by itself: the shell ends, and the test sees it), the test process (gone: the server is stopped
+    /// and its folder removed, so a crashed test leaves nothing behind), and a `stop` file the test writes (the
+    /// server is stopped; the folder stays when a `keep` file is beside it, for a restart). Files and a pid, not a
+    /// pipe: every process the test process starts may inherit a pipe's end and keep it open.
     private static let supervisor = """
-        folder=$1; port=$2; bin=$3
+        folder=$1; port=$2; bin=$3; owner=$4
+        rm -f "$folder/stop" "$folder/keep"
         "$bin/postgres" -D "$folder/data" -p "$port" -c listen_addresses=127.0.0.1 \
             -c "unix_socket_directories=$folder" -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
             -c max_connections=200 </dev/null 2>&1 &
         server=$!
-        read -r command
+        while kill -0 "$server" 2>/dev/null && [ -d "/proc/$owner" ] && [ ! -e "$folder/stop" ]; do sleep 0.1; done
         kill -INT "$server" 2>/dev/null
         wait "$server"
-        [ "$command" = keep ] || rm -rf "$folder"
+        if [ -e "$folder/keep" ]; then rm -f "$folder/stop" "$folder/keep"; else rm -rf "$folder"; fi
         """
 
     private func launch(label: String) async throws {
         let process = Self.process(
             "/bin/sh",
-            ["-c", Self.supervisor, "sh", self.folder.path, "\(self.port)", self.binaries],
+            ["-c", Self.supervisor, "sh", self.folder.path, "\(self.port)", self.binaries, "\(getpid())"],
             folder: self.folder
         )
-        let input = Pipe()
         let output = Pipe()
-        process.standardInput = input
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = output
         let log = TestLog(label: label)
         let transcript = Transcript()
-        let (ready, readySignal) = AsyncStream<Bool>.makeStream()
+        let (signals, signal) = AsyncStream<Bool>.makeStream()
         output.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             guard !data.isEmpty else {
                 handle.readabilityHandler = nil
-                readySignal.yield(false)
-                readySignal.finish()
                 return
             }
             log.append(data)
-            if transcript.append(data) { readySignal.yield(true) }
+            if transcript.append(data) { signal.yield(true) }
         }
         let (exits, exitSink) = AsyncStream<Void>.makeStream()
         process.terminationHandler = { _ in
+            // The supervisor ended: the server did not start, or it was stopped.
+            signal.yield(false)
             exitSink.yield()
             exitSink.finish()
         }
@@ -234,8 +256,8 @@ public final class PostgresServer: Sendable {
         } catch {
             throw Failure(description: "cannot start PostgreSQL: \(error)")
         }
-        let started = await Self.firstAnswer(of: ready, within: .seconds(120))
-        self.running.withLock { $0 = RunningServer(input: input, exits: exits) }
+        self.running.withLock { $0 = RunningServer(exits: exits) }
+        let started = await Self.firstAnswer(of: signals, within: .seconds(120))
         guard started == true else {
             await self.halt(keep: true)
             throw Failure(
@@ -268,16 +290,14 @@ public final class PostgresServer: Sendable {
             return server
         })
         else { return }
-        let handle = running.input.fileHandleForWriting
-        if keep { try? handle.write(contentsOf: Data("keep\n".utf8)) }
-        try? handle.close()
+        if keep { FileManager.default.createFile(atPath: self.folder.appendingPathComponent("keep").path, contents: nil) }
+        FileManager.default.createFile(atPath: self.folder.appendingPathComponent("stop").path, contents: nil)
         for await _ in running.exits {}
     }
 }
 
-/// The supervisor of a running server: its input (a line or its end stops the server) and its exit.
+/// The supervisor of a running server: its exit.
 private struct RunningServer: Sendable {
-    let input: Pipe
     let exits: AsyncStream<Void>
 }
 

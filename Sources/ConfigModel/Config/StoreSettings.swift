@@ -8,6 +8,21 @@ package enum StoreSettings: Sendable, Hashable {
     /// `store: {postgres: ...}`: tables in a PostgreSQL schema that obwatch creates and migrates itself.
     case postgres(PostgresSettings)
 
+    /// Whether `other` is the same store with the same settings, wherever each is written in its file (a reload
+    /// that only moved lines keeps its store).
+    package func isSame(as other: StoreSettings) -> Bool {
+        switch (self, other) {
+        case (.local, .local):
+            return true
+        case (.postgres(var mine), .postgres(var theirs)):
+            mine.mark = .unknown
+            theirs.mark = .unknown
+            return mine == theirs
+        default:
+            return false
+        }
+    }
+
     /// The store in words for `obwatch check` and logs, without a secret: `the state folder` or
     /// `PostgreSQL at db.example:5432, database obwatch, schema obwatch (tls verify-full)`.
     package var summary: String {

@@ -29,6 +29,13 @@ actor StoreConnections {
         self.logger = logger
     }
 
+    deinit {
+        // Dropped without `close()`: the idle connections are closed all the same, each kept alive until it is.
+        for connection in self.idle {
+            connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
+    }
+
     /// A connection for one caller: an idle one, a new one, or the next one given back.
     /// - Throws: What connecting threw (PostgresNIO's error), or ``StoreError`` once closed.
     func lease() async throws -> PostgresConnection {
