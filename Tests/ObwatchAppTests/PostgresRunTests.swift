@@ -81,7 +81,9 @@ struct PostgresRunTests {
         return Run(events: child.events, standardError: (try? String(contentsOf: errors, encoding: .utf8)) ?? "")
     }
 
-    @Test("the same scenario with the state folder and with PostgreSQL: the same events and ids; an outage of the store")
+    @Test(
+        "the same scenario with the state folder and with PostgreSQL: the same events and ids; an outage of the store"
+    )
     func sameEventsAndIDs() async throws {
         guard let executable = KillRestartTests.executableForTests() else {
             Issue.record("no built obwatch executable next to the tests or under .build-run/.build; build it first")
@@ -148,7 +150,10 @@ struct PostgresRunTests {
 
         let first = try await Self.output(executable, ["migrate", "--config", config.path], environment)
         #expect(first.status == 0)
-        #expect(first.lines.first == "PostgreSQL at 127.0.0.1:\(server.port), database postgres, schema \(schema) (tls disable)")
+        #expect(
+            first.lines.first
+                == "PostgreSQL at 127.0.0.1:\(server.port), database postgres, schema \(schema) (tls disable)"
+        )
         #expect(first.lines.contains("created schema \(schema)"))
         #expect(first.lines.contains { $0.hasPrefix("applied migration 1: ") })
         #expect(first.lines.last == "schema \(schema) migrated from version 0 to 1")

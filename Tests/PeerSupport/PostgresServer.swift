@@ -285,12 +285,15 @@ public final class PostgresServer: Sendable {
     }
 
     private func halt(keep: Bool) async {
-        guard let running = self.running.withLock({ server -> RunningServer? in
-            defer { server = nil }
-            return server
-        })
+        guard
+            let running = self.running.withLock({ server -> RunningServer? in
+                defer { server = nil }
+                return server
+            })
         else { return }
-        if keep { FileManager.default.createFile(atPath: self.folder.appendingPathComponent("keep").path, contents: nil) }
+        if keep {
+            FileManager.default.createFile(atPath: self.folder.appendingPathComponent("keep").path, contents: nil)
+        }
         FileManager.default.createFile(atPath: self.folder.appendingPathComponent("stop").path, contents: nil)
         for await _ in running.exits {}
     }

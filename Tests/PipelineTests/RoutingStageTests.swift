@@ -26,7 +26,8 @@ struct RoutingStageTests {
         record: Record
     ) async throws -> (RoutingStage, CountingStorage) {
         let config = try everyEventToHook(in: folder)
-        let inner = try place?.storage(clock: ManualClock()) ?? LocalStateFolder(directory: folder, clock: ManualClock())
+        let inner =
+            try place?.storage(clock: ManualClock()) ?? LocalStateFolder(directory: folder, clock: ManualClock())
         let storage = CountingStorage(inner)
         let stage = try await RoutingStage(
             router: Router(config: config),

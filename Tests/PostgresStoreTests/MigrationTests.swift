@@ -3,7 +3,10 @@ import PeerSupport
 import PostgresStore
 import Testing
 
-@Suite("the schema: migrations obwatch runs itself", .enabled(if: PostgresServer.isAvailable, "\(PostgresServer.unavailableReason)"))
+@Suite(
+    "the schema: migrations obwatch runs itself",
+    .enabled(if: PostgresServer.isAvailable, "\(PostgresServer.unavailableReason)")
+)
 struct MigrationTests {
     static let tables = [
         "outbox", "rate_limit", "replica", "router_state", "schema_version", "silence", "target_lease", "target_record",

@@ -14,7 +14,10 @@ extension ConfigDecoder {
         self.reportUnknownKeys(reader)
         guard let postgresNode else {
             if reader.untakenKeys.isEmpty {
-                self.diagnostics.error("store needs \"postgres\" (without store:, the state folder is used)", at: node.mark)
+                self.diagnostics.error(
+                    "store needs \"postgres\" (without store:, the state folder is used)",
+                    at: node.mark
+                )
             }
             return nil
         }
@@ -174,7 +177,9 @@ struct PostgresURL {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw Invalid(reason: "expected \":PORT\" after the host")
             }
         } else if let colon = authority.lastIndex(of: ":") {

@@ -48,7 +48,8 @@ struct ConnectionSettings: Sendable {
             database: settings.database,
             tls: tls
         )
-        let milliseconds = connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds =
+            connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000
         configuration.options.connectTimeout = .milliseconds(milliseconds)
         // Shown in pg_stat_activity: whose connections these are.
         configuration.options.additionalStartupParameters = [("application_name", "obwatch")]

@@ -24,7 +24,10 @@ enum StoreFailure {
     private static func classify(_ error: any Error, endpoint: String) -> StoreError {
         if let error = error as? StoreError { return error }
         guard let error = error as? PSQLError else {
-            return StoreError(code: .unreachable, message: "cannot reach PostgreSQL at \(endpoint): \(Self.words(error))")
+            return StoreError(
+                code: .unreachable,
+                message: "cannot reach PostgreSQL at \(endpoint): \(Self.words(error))"
+            )
         }
         if let info = error.serverInfo {
             let state = info[.sqlState] ?? ""
@@ -58,7 +61,8 @@ enum StoreFailure {
         case .unsupportedAuthMechanism, .saslError:
             return StoreError(
                 code: .loginRefused,
-                message: "PostgreSQL at \(endpoint) refused the login: \(error.underlying.map(Self.words) ?? "\(error.code)")"
+                message:
+                    "PostgreSQL at \(endpoint) refused the login: \(error.underlying.map(Self.words) ?? "\(error.code)")"
             )
         default:
             let why = error.underlying.map(Self.words) ?? Self.codeWords(error.code)

@@ -26,7 +26,8 @@ struct StoreConfigTests {
         let folder = try ConfigFolder()
         defer { folder.remove() }
         let (config, lines) = try folder.load(
-            config: Self.head + "store: { postgres: { url: \"postgres://obwatch:${PG_PASSWORD}@db.example:6432/state\" } }\n",
+            config: Self.head
+                + "store: { postgres: { url: \"postgres://obwatch:${PG_PASSWORD}@db.example:6432/state\" } }\n",
             environment: ["PG_PASSWORD": "s3cret-pw"]
         )
         #expect(lines == [])
@@ -90,7 +91,8 @@ struct StoreConfigTests {
         let folder = try ConfigFolder()
         defer { folder.remove() }
         let (config, lines) = try folder.load(
-            config: Self.head + "store: { postgres: { url: \"postgres://obwatch:hunter2-secret@db.example/obwatch\" } }\n"
+            config: Self.head
+                + "store: { postgres: { url: \"postgres://obwatch:hunter2-secret@db.example/obwatch\" } }\n"
         )
         #expect(config != nil)
         #expect(lines.count == 1)
