@@ -1,7 +1,9 @@
 package import ConfigModel
 package import Logging
+import NIOCore
 import PostgresNIO
 package import Support
+import Synchronization
 
 /// obwatch's tables in one PostgreSQL schema: the connections to the server, the schema's migrations, and the
 /// operations the pipeline's storage (``PostgresPipelineStorage``) and the daemon's probe run.
@@ -79,12 +81,19 @@ package final class PostgresStore: Sendable {
         let logger = self.logger
         let connection: PostgresConnection
         do {
-            connection = try await self.withinDeadline(onTimeout: {}) { try await connections.lease() }
+            // A connection made after the deadline is given back for the next caller.
+            connection = try await self.withinDeadline(
+                onTimeout: {},
+                late: { connection in await connections.giveBack(connection, reusable: true) }
+            ) { try await connections.lease() }
         } catch {
             throw self.describe(error)
         }
         do {
-            let value = try await self.withinDeadline(onTimeout: { try? await connection.close() }) {
+            let value = try await self.withinDeadline(
+                onTimeout: { let _: EventLoopFuture<Void> = connection.close() },
+                late: { _ in }
+            ) {
                 try await body(connection, logger)
             }
             await connections.giveBack(connection, reusable: true)
@@ -120,31 +129,92 @@ package final class PostgresStore: Sendable {
         StoreFailure.describe(error, endpoint: self.settings.endpoint, secrets: self.secrets)
     }
 
-    /// What `body` returns, or ``StoreError`` `.unreachable` when it has not returned within the deadline
-    /// (`onTimeout` then runs first, so that a body stuck on a socket is released).
+    /// What `body` returns, or ``StoreError`` `.unreachable` when it has not returned within the deadline.
+    ///
+    /// The deadline returns even when `body` does not end (a socket nobody answers): `onTimeout` then runs (to
+    /// release what `body` waits on), and `body` goes on in its own task; what it returns after the deadline is
+    /// handed to `late` (a connection made too late goes back to the pool instead of being lost).
     private func withinDeadline<Value: Sendable>(
-        onTimeout: @escaping @Sendable () async -> Void,
+        onTimeout: @escaping @Sendable () -> Void,
+        late: @escaping @Sendable (Value) async -> Void,
         _ body: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
         let clock = self.clock
         let deadline = self.deadline
-        let endpoint = self.settings.endpoint
-        return try await withThrowingTaskGroup(of: Value?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await clock.sleep(for: deadline)
+        let timeout = StoreError(
+            code: .unreachable,
+            message: "cannot reach PostgreSQL at \(self.settings.endpoint): no answer within \(deadline)"
+        )
+        let race = DeadlineRace<Value>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+                race.start(continuation)
+                let work = Task {
+                    do {
+                        let value = try await body()
+                        if !race.finish(.success(value)) { await late(value) }
+                    } catch {
+                        race.finish(.failure(error))
+                    }
+                }
+                let timer = Task {
+                    do { try await clock.sleep(for: deadline) } catch { return }
+                    if race.finish(.failure(timeout)) { onTimeout() }
+                }
+                race.track([work, timer])
+            }
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
+        }
+    }
+}
+
+/// The first of an operation's result, its deadline and a cancellation, delivered once; the losers' tasks are
+/// cancelled (the timer at once; the operation is left to end by itself, its late result handed on).
+private final class DeadlineRace<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var outcome: Result<Value, any Error>?
+        var tasks: [Task<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Takes the continuation; resumes it at once when the race was already decided (a cancellation first).
+    func start(_ continuation: CheckedContinuation<Value, any Error>) {
+        let decided = self.state.withLock { state -> Result<Value, any Error>? in
+            guard let outcome = state.outcome else {
+                state.continuation = continuation
                 return nil
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else {
-                throw StoreError(code: .unreachable, message: "cannot reach PostgreSQL at \(endpoint)")
-            }
-            if let value = first { return value }
-            await onTimeout()
-            throw StoreError(
-                code: .unreachable,
-                message: "cannot reach PostgreSQL at \(endpoint): no answer within \(deadline)"
-            )
+            return outcome
         }
+        if let decided { continuation.resume(with: decided) }
+    }
+
+    /// Keeps the tasks, to cancel the timer when the race is decided; cancels them at once if it already was.
+    func track(_ tasks: [Task<Void, Never>]) {
+        let decided = self.state.withLock { state in
+            state.tasks = tasks
+            return state.outcome != nil
+        }
+        if decided { tasks.last?.cancel() }
+    }
+
+    /// Decides the race with `outcome`, unless it was decided already.
+    /// - Returns: Whether this call decided it.
+    @discardableResult
+    func finish(_ outcome: Result<Value, any Error>) -> Bool {
+        let (continuation, tasks, won) = self.state.withLock {
+            state -> (CheckedContinuation<Value, any Error>?, [Task<Void, Never>], Bool) in
+            guard state.outcome == nil else { return (nil, [], false) }
+            state.outcome = outcome
+            defer { state.continuation = nil }
+            return (state.continuation, state.tasks, true)
+        }
+        // The timer is the last task: it has nothing left to do. The operation ends by itself.
+        tasks.last?.cancel()
+        continuation?.resume(with: outcome)
+        return won
     }
 }
