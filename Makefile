@@ -4,9 +4,9 @@ SWIFT_BUILD_FLAGS ?= -j 2
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-# Debian packages the build and the tests need: the C libraries, the real peers the tests start, and systemd (its
-# systemd-analyze checks the unit file).
-APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl tzdata systemd
+# Debian packages the build and the tests need: the C libraries, the real peers the tests start (PostgreSQL's server
+# among them: the tests initdb their own clusters), and systemd (its systemd-analyze checks the unit file).
+APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl tzdata systemd postgresql
 
 .PHONY: all deps sdk-venv build test reliability lint format demo bench clean deb package-test
 

@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C system libraries: module maps and typed `static inline` shims only.
@@ -86,6 +88,20 @@ let package = Package(
             ]
         ),
 
+        // The pipeline's storage in PostgreSQL: the schema and its migrations, target records and the router's memory
+        // written under a fencing epoch. The only module that sees PostgresNIO.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Pipeline", "Tracker", "Routing", "ConfigModel", "Support",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // obshell's task API served from scenario files, for tests, the demo and `obwatch simulate`.
         .target(
             name: "Simulator",
@@ -104,7 +120,7 @@ let package = Package(
             name: "ObwatchApp",
             dependencies: [
                 "Curl", "YAML", "ObshellAgent", "ObshellModel", "Simulator", "Tracker", "ConfigModel", "ConfigLoading",
-                "Routing", "Messages", "Delivery", "Pipeline", "Support",
+                "Routing", "Messages", "Delivery", "Pipeline", "PostgresStore", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -169,9 +185,19 @@ let package = Package(
             name: "PipelineTests",
             dependencies: [
                 "Pipeline", "Tracker", "ConfigModel", "ConfigLoading", "Routing", "Delivery", "ObshellAgent",
-                "ObshellModel", "Support", "YAML", "ObwatchTestKit",
+                "ObshellModel", "Support", "YAML", "ObwatchTestKit", "PostgresStore", "PeerSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Against a real PostgreSQL server (Tests/PeerSupport/PostgresServer.swift): migrations, fencing, outages.
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: [
+                "PostgresStore", "Pipeline", "Tracker", "Routing", "ConfigModel", "ObshellModel", "Support",
+                "PeerSupport", "ObwatchTestKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // `make reliability`: hostile text through every format, fuzzed answers and configs, long outages.

@@ -13,7 +13,7 @@ package struct ObwatchCommand: AsyncParsableCommand {
         version: ObwatchVersion.current,
         subcommands: [
             RunCommand.self, CheckCommand.self, TestReceiverCommand.self, TasksCommand.self, ReplayCommand.self,
-            SimulateCommand.self, WatchCommand.self, DemoCommand.self, TestHeartbeatCommand.self,
+            SimulateCommand.self, WatchCommand.self, DemoCommand.self, TestHeartbeatCommand.self, MigrateCommand.self,
         ]
     )
 

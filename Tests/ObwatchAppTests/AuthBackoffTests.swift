@@ -72,7 +72,7 @@ struct AuthBackoffTests {
         )
         let clock = ImmediateClock(stopAfter: 16)
         let box = EventBox()
-        let poller = await TargetPoller(
+        let poller = try await TargetPoller(
             target: target,
             settings: TrackerSettings(downAfter: 3),
             storage: LocalStateFolder(directory: folder, clock: clock),
@@ -114,7 +114,7 @@ struct AuthBackoffTests {
         )
         let clock = ImmediateClock(stopAfter: 5)
         let box = EventBox()
-        let poller = await TargetPoller(
+        let poller = try await TargetPoller(
             target: target,
             settings: TrackerSettings(downAfter: 2),
             storage: LocalStateFolder(directory: folder, clock: clock),
@@ -155,7 +155,7 @@ struct UnsavedStateTests {
             onSaveFailure: { failures.increment() }
         )
         let box = EventBox()
-        let poller = await TargetPoller(
+        let poller = try await TargetPoller(
             target: target,
             settings: TrackerSettings(),
             storage: LocalStateFolder(directory: blocker.appendingPathComponent("state"), clock: clock),

@@ -44,7 +44,7 @@ struct DefaultRulesMessageTests {
             await outbox.start()
             let clock = ManualClock.scenario()
             let storage = LocalStateFolder(directory: folder, clock: clock)
-            let routing = await RoutingStage(
+            let routing = try await RoutingStage(
                 router: Router(config: config),
                 storage: storage,
                 logger: Logger(label: "test"),
@@ -55,7 +55,7 @@ struct DefaultRulesMessageTests {
                 output: { _ in }
             )
             let target = try #require(config.targets.first)
-            let poller = await TargetPoller(
+            let poller = try await TargetPoller(
                 target: target,
                 settings: config.trackerSettings,
                 storage: storage,

@@ -248,8 +248,8 @@ struct KillRestartTests {
         )
         // The simulator answers in real time, as the daemon polls it.
         let clock = SystemClock()
-        func makePoller() async -> TargetPoller {
-            await TargetPoller(
+        func makePoller() async throws -> TargetPoller {
+            try await TargetPoller(
                 target: target,
                 settings: TrackerSettings(),
                 storage: LocalStateFolder(directory: folder, clock: clock),
@@ -257,12 +257,12 @@ struct KillRestartTests {
                 sink: { _ in }
             )
         }
-        let first = await makePoller()
+        let first = try await makePoller()
         _ = await first.pollOnce()
         _ = try await simulator.advance(to: failureAt)
         _ = await first.pollOnce()
         _ = try await simulator.advance(to: end)
-        return await makePoller().pollOnce().map(\.type.rawValue)
+        return try await makePoller().pollOnce().map(\.type.rawValue)
     }
 
     @Test(

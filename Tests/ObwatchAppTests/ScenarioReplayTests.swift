@@ -65,13 +65,13 @@ struct ScenarioReplayTests {
         let storage = LocalStateFolder(directory: folder.appendingPathComponent("state"), clock: clock)
         let collected = EventBox()
         let routed = EventBox()
-        let routing = await RoutingStage(
+        let routing = try await RoutingStage(
             router: router,
             storage: storage,
             logger: Logger(label: "test"),
             output: { routed.append($0.events) }
         )
-        let poller = await TargetPoller(
+        let poller = try await TargetPoller(
             target: target,
             settings: settings,
             storage: storage,

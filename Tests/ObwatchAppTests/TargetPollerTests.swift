@@ -41,7 +41,7 @@ struct TargetPollerTests {
         )
         let clock = ImmediateClock(stopAfter: 3)
         let box = EventBox()
-        let poller = await TargetPoller(
+        let poller = try await TargetPoller(
             target: target,
             settings: TrackerSettings(downAfter: 2),
             storage: LocalStateFolder(directory: folder, clock: clock),
@@ -78,8 +78,8 @@ struct TargetPollerTests {
         let gate = Switch()
         let box = EventBox()
         let clock = ManualClock()
-        func poller() async -> TargetPoller {
-            await TargetPoller(
+        func poller() async throws -> TargetPoller {
+            try await TargetPoller(
                 target: target,
                 settings: TrackerSettings(downAfter: 1),
                 storage: LocalStateFolder(directory: folder, clock: clock),
@@ -91,7 +91,7 @@ struct TargetPollerTests {
             )
         }
         // The first poll fails and makes target_down, which the sink refuses: it stays on disk with the state.
-        let first = await poller()
+        let first = try await poller()
         #expect(await first.pollOnce() == [])
         let staged = try #require(
             StateStore(directory: folder).load(TargetRecord.self, target: "nowhere", timestamp: "t").value
@@ -99,7 +99,7 @@ struct TargetPollerTests {
         #expect(staged.pending.flatMap(\.events).map(\.type) == [.targetDown])
         // A restart: the new poller hands it on before it polls; the next failed poll makes nothing new.
         gate.refusing.withLock { $0 = false }
-        let second = await poller()
+        let second = try await poller()
         _ = await second.pollOnce()
         #expect(box.all.map(\.type) == [.targetDown])
         #expect(box.all.first?.id == staged.pending.first?.events.first?.id)
@@ -129,8 +129,8 @@ struct TargetPollerTests {
         let clock = ManualClock.scenario()
         let storage = LocalStateFolder(directory: folder.appendingPathComponent("state"), clock: clock)
         let box = EventBox()
-        func makePoller() async -> TargetPoller {
-            await TargetPoller(
+        func makePoller() async throws -> TargetPoller {
+            try await TargetPoller(
                 target: target,
                 settings: settings,
                 storage: storage,
@@ -140,7 +140,7 @@ struct TargetPollerTests {
             )
         }
 
-        var poller = await makePoller()
+        var poller = try await makePoller()
         var firstRun: [Event] = []
         var secondRun: [Event] = []
         var elapsed = Duration.zero
@@ -148,7 +148,7 @@ struct TargetPollerTests {
         while elapsed <= scenario.lastStepTime + .seconds(20) {
             elapsed = try await simulator.advance(by: .seconds(5))
             clock.advance(toWall: await simulator.state().now.date)
-            if elapsed == restartAt + .seconds(5) { poller = await makePoller() }
+            if elapsed == restartAt + .seconds(5) { poller = try await makePoller() }
             let events = await poller.pollOnce()
             if elapsed <= restartAt { firstRun += events } else { secondRun += events }
         }

@@ -2,6 +2,7 @@ import ConfigModel
 import Foundation
 import ObshellModel
 import ObwatchTestKit
+import PeerSupport
 import Pipeline
 import Synchronization
 import Testing
@@ -19,15 +20,15 @@ struct CrashHandOffTests {
     )
 
     static func poller(
-        folder: URL,
+        place: StoragePlace,
         clock: ManualClock,
         box: BatchBox,
         onHandOff: @escaping @Sendable (EventBatch) async -> Void = { _ in }
-    ) async -> TargetPoller {
-        await TargetPoller(
+    ) async throws -> TargetPoller {
+        try await TargetPoller(
             target: Self.target,
             settings: TrackerSettings(downAfter: 1),
-            storage: LocalStateFolder(directory: folder, clock: clock),
+            storage: try place.storage(clock: clock),
             transport: ScriptedAgent.unreachable(),
             clock: clock,
             sink: { batch in
@@ -37,37 +38,43 @@ struct CrashHandOffTests {
         )
     }
 
-    @Test("when a batch is handed on, storage already holds it as pending, with the state that made it")
-    func storedBeforeHandedOn() async throws {
-        let folder = try temporaryFolder("pipeline-staged")
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(
+        "when a batch is handed on, storage already holds it as pending, with the state that made it",
+        arguments: StoreKind.available
+    )
+    func storedBeforeHandedOn(kind: StoreKind) async throws {
+        let place = try await StoragePlace.make(kind, folder: try temporaryFolder("pipeline-staged"))
         let clock = ManualClock()
-        let storage = LocalStateFolder(directory: folder, clock: clock)
+        let storage = try place.storage(clock: clock)
         let seen = Mutex<[TargetRecord]>([])
         let box = BatchBox()
-        let poller = await Self.poller(folder: folder, clock: clock, box: box) { _ in
-            let stored = await storage.loadTarget(Self.target.name)
-            seen.withLock { $0.append(stored.value) }
+        let poller = try await Self.poller(place: place, clock: clock, box: box) { _ in
+            let stored = try? await storage.loadTarget(Self.target.name)
+            seen.withLock { $0.append(stored?.value ?? TargetRecord()) }
         }
         let events = await poller.pollOnce()
         #expect(events.map(\.type) == [.targetDown])
         let stored = try #require(seen.withLock { $0 }.first)
         #expect(stored.pending == box.all)
+        #expect(!stored.pending.isEmpty)
         #expect(stored.tracker == (await poller.journal.state))
         // Handed on: the record is saved again without them.
-        let after = await storage.loadTarget(Self.target.name)
+        let after = try await storage.loadTarget(Self.target.name)
         #expect(after.value.pending.isEmpty)
         #expect(after.value.tracker.targetDown)
+        await place.close()
     }
 
-    @Test("a failing sink: the batches stay pending, and the next poll hands on the same events (same ids) first")
-    func failingSinkThenNextPoll() async throws {
-        let folder = try temporaryFolder("pipeline-refused-sink")
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(
+        "a failing sink: the batches stay pending, and the next poll hands on the same events (same ids) first",
+        arguments: StoreKind.available
+    )
+    func failingSinkThenNextPoll(kind: StoreKind) async throws {
+        let place = try await StoragePlace.make(kind, folder: try temporaryFolder("pipeline-refused-sink"))
         let clock = ManualClock()
         let box = BatchBox()
         box.refuse(true)
-        let poller = await Self.poller(folder: folder, clock: clock, box: box)
+        let poller = try await Self.poller(place: place, clock: clock, box: box)
         #expect(await poller.pollOnce() == [])
         let pending = await poller.journal.pending
         #expect(pending.flatMap(\.events).map(\.type) == [.targetDown])
@@ -77,25 +84,29 @@ struct CrashHandOffTests {
         _ = await poller.pollOnce()
         #expect(box.all.flatMap(\.events).map(\.id) == pending.flatMap(\.events).map(\.id))
         #expect(await poller.journal.pending.isEmpty)
+        await place.close()
     }
 
-    @Test("a journal reopened from storage (a restart) hands its pending batches on first, with the same ids")
-    func reopenedJournal() async throws {
-        let folder = try temporaryFolder("pipeline-restart")
-        defer { try? FileManager.default.removeItem(at: folder) }
+    @Test(
+        "a journal reopened from storage (a restart) hands its pending batches on first, with the same ids",
+        arguments: StoreKind.available
+    )
+    func reopenedJournal(kind: StoreKind) async throws {
+        let place = try await StoragePlace.make(kind, folder: try temporaryFolder("pipeline-restart"))
         let clock = ManualClock()
         let refusing = BatchBox()
         refusing.refuse(true)
-        let first = await Self.poller(folder: folder, clock: clock, box: refusing)
+        let first = try await Self.poller(place: place, clock: clock, box: refusing)
         _ = await first.pollOnce()
-        let stored = await LocalStateFolder(directory: folder, clock: clock).loadTarget(Self.target.name)
+        let stored = try await place.storage(clock: clock).loadTarget(Self.target.name)
         #expect(stored.value.pending.flatMap(\.events).map(\.type) == [.targetDown])
 
         let box = BatchBox()
-        let second = await Self.poller(folder: folder, clock: clock, box: box)
+        let second = try await Self.poller(place: place, clock: clock, box: box)
         #expect(await second.journal.pending == stored.value.pending)
         _ = await second.pollOnce()
         #expect(box.all == stored.value.pending, "handed on first, unchanged; the target stays down, nothing new")
+        await place.close()
     }
 
     @Test("a state file written by the previous version, with `handoff` inside the tracker's state, loads")

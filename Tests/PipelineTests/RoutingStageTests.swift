@@ -21,12 +21,15 @@ struct RoutingStageTests {
     /// A stage over the real outbox and state folder, its rules sending every event to `hook`.
     static func stage(
         folder: URL,
+        place: StoragePlace? = nil,
         outbox: Outbox,
         record: Record
     ) async throws -> (RoutingStage, CountingStorage) {
         let config = try everyEventToHook(in: folder)
-        let storage = CountingStorage(LocalStateFolder(directory: folder, clock: ManualClock()))
-        let stage = await RoutingStage(
+        let inner =
+            try place?.storage(clock: ManualClock()) ?? LocalStateFolder(directory: folder, clock: ManualClock())
+        let storage = CountingStorage(inner)
+        let stage = try await RoutingStage(
             router: Router(config: config),
             storage: storage,
             logger: Logger(label: "test"),
@@ -68,14 +71,17 @@ struct RoutingStageTests {
         }
     }
 
-    @Test("three buffered batches: one outbox write, one router-state save, order kept, every batch acknowledged")
-    func groupCommit() async throws {
+    @Test(
+        "three buffered batches: one outbox write, one router-state save, order kept, every batch acknowledged",
+        arguments: StoreKind.available
+    )
+    func groupCommit(kind: StoreKind) async throws {
         let folder = try temporaryFolder("pipeline-group")
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let place = try await StoragePlace.make(kind, folder: folder)
         let config = try everyEventToHook(in: folder)
         let outbox = Outbox(receivers: config.receivers, stateDirectory: folder, makeSender: { _ in UnusedSender() })
         let record = Record()
-        let (stage, storage) = try await Self.stage(folder: folder, outbox: outbox, record: record)
+        let (stage, storage) = try await Self.stage(folder: folder, place: place, outbox: outbox, record: record)
         let batches = [targetDown("a", at: 0), targetDown("b", at: 1), targetDown("c", at: 2)]
 
         let results = try await Self.routeTogether(batches, through: stage)
@@ -87,21 +93,29 @@ struct RoutingStageTests {
         let eventIDs = batches.flatMap(\.events).map(\.id)
         #expect(deliveries.first?.flatMap(\.events).map(\.id) == eventIDs)
         #expect(record.outputs.withLock { $0 }.flatMap(\.events).map(\.id) == eventIDs)
-        // Acknowledged means on the outbox's disk, and the router's memory in the state folder.
+        // Acknowledged means on the outbox's disk, and the router's memory in storage.
         #expect(journal(folder, receiver: "hook").flatMap(\.events).map(\.id) == eventIDs)
-        #expect(FileManager.default.fileExists(atPath: LocalStateFolder.routerStateFile(in: folder).path))
+        let memory = try await place.storage(clock: ManualClock()).loadRouterState()
+        #expect(memory.value != RouterState(), "the router's memory after the group is stored")
+        if kind == .local {
+            #expect(FileManager.default.fileExists(atPath: LocalStateFolder.routerStateFile(in: folder).path))
+        }
         await outbox.stop(grace: .zero)
+        await place.close()
     }
 
-    @Test("an outbox that refuses the group fails every batch and leaves the router's memory as it was")
-    func failingOutbox() async throws {
+    @Test(
+        "an outbox that refuses the group fails every batch and leaves the router's memory as it was",
+        arguments: StoreKind.available
+    )
+    func failingOutbox(kind: StoreKind) async throws {
         let folder = try temporaryFolder("pipeline-refused")
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let place = try await StoragePlace.make(kind, folder: folder)
         let config = try everyEventToHook(in: folder)
         let outbox = Outbox(receivers: config.receivers, stateDirectory: folder, makeSender: { _ in UnusedSender() })
         await outbox.stop(grace: .zero)
         let record = Record()
-        let (stage, storage) = try await Self.stage(folder: folder, outbox: outbox, record: record)
+        let (stage, storage) = try await Self.stage(folder: folder, place: place, outbox: outbox, record: record)
         let batches = [targetDown("a", at: 0), targetDown("b", at: 1), targetDown("c", at: 2)]
 
         let results = try await Self.routeTogether(batches, through: stage)
@@ -118,12 +132,13 @@ struct RoutingStageTests {
         #expect(storage.routerSaves == 0)
         #expect(record.outputs.withLock { $0 }.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: LocalStateFolder.routerStateFile(in: folder).path))
+        #expect(try await place.storage(clock: ManualClock()).loadRouterState().value == RouterState())
 
         // The memory is as it was: the same batches through a stage on a working outbox give the same notifications
         // as they would have the first time.
         let working = Outbox(receivers: config.receivers, stateDirectory: folder, makeSender: { _ in UnusedSender() })
         let retried = Record()
-        let (again, _) = try await Self.stage(folder: folder, outbox: working, record: retried)
+        let (again, _) = try await Self.stage(folder: folder, place: place, outbox: working, record: retried)
         let second = try await Self.routeTogether(batches, through: again)
         #expect(second.allSatisfy { (try? $0.get()) != nil })
         #expect(
@@ -131,6 +146,7 @@ struct RoutingStageTests {
                 == record.deliveries.withLock { $0 }.first?.map(\.id)
         )
         await working.stop(grace: .zero)
+        await place.close()
     }
 
     @Test("a stopped stage refuses new work at once instead of hanging")

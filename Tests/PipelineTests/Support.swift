@@ -61,24 +61,28 @@ func journal(_ folder: URL, receiver: String) -> [OutboundNotification] {
     OutboxFile(stateDirectory: folder, receiver: receiver).load().pending.map(\.notification)
 }
 
-/// The local state folder, counting the writes that reach it.
+/// A storage, counting the writes that reach it.
 final class CountingStorage: PipelineStorage {
-    let inner: LocalStateFolder
+    let inner: any PipelineStorage
     private let counts = Mutex((targets: 0, router: 0))
 
-    init(_ inner: LocalStateFolder) { self.inner = inner }
+    init(_ inner: any PipelineStorage) { self.inner = inner }
 
     var targetSaves: Int { self.counts.withLock { $0.targets } }
     var routerSaves: Int { self.counts.withLock { $0.router } }
 
-    func loadTarget(_ name: String) async -> StorageLoad<TargetRecord> { await self.inner.loadTarget(name) }
+    func loadTarget(_ name: String) async throws(StorageError) -> StorageLoad<TargetRecord> {
+        try await self.inner.loadTarget(name)
+    }
 
     func saveTarget(_ record: TargetRecord, name: String) async throws(StorageError) {
         self.counts.withLock { $0.targets += 1 }
         try await self.inner.saveTarget(record, name: name)
     }
 
-    func loadRouterState() async -> StorageLoad<RouterState> { await self.inner.loadRouterState() }
+    func loadRouterState() async throws(StorageError) -> StorageLoad<RouterState> {
+        try await self.inner.loadRouterState()
+    }
 
     func saveRouterState(_ state: RouterState) async throws(StorageError) {
         self.counts.withLock { $0.router += 1 }

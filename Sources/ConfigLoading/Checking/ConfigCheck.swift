@@ -37,11 +37,19 @@ package struct ConfigCheckReport: Sendable {
                 + (kinds.isEmpty ? "" : " (\(kinds.joined(separator: ", ")))") + ", "
                 + "\(Self.count(config.rules.count, "rule")), \(Self.count(config.silences.count, "silence")), "
                 + "\(Self.count(config.inhibitions.count, "inhibition")); "
-                + (self.stateDirectoryUsed.map { "state in \($0); " } ?? "")
+                + self.stateSummary
                 + "stall thresholds \(thresholds.joined(separator: ", ")); "
                 + "\(Self.count(self.renderedTemplates, "template rendering")) checked; \(counted)"
         )
         return lines
+    }
+
+    /// Where `run` keeps its state: `state in FOLDER; ` for the state folder; with PostgreSQL, the server,
+    /// database and schema (never the password) and the folder that keeps the outbox.
+    private var stateSummary: String {
+        guard let folder = self.stateDirectoryUsed else { return "" }
+        guard case .postgres(let settings) = self.config?.store else { return "state in \(folder); " }
+        return "state in \(settings.summary); outbox in \(folder); "
     }
 
     static func count(_ number: Int, _ noun: String) -> String {

@@ -85,7 +85,7 @@ struct ConfigDecoder {
     }
 
     static let rootKeys = [
-        "state_dir", "http", "heartbeat", "defaults", "targets", "receivers", "rules", "silences", "inhibit",
+        "state_dir", "store", "http", "heartbeat", "defaults", "targets", "receivers", "rules", "silences", "inhibit",
         "include",
     ]
     static let includedKeys = ["receivers", "rules", "silences", "inhibit", "include"]
@@ -123,6 +123,8 @@ struct ConfigDecoder {
         }
         var defaults = ObwatchConfig.Defaults()
         if let node = reader.optional("defaults") { defaults = self.decodeDefaults(node) }
+        var store = StoreSettings.local
+        if let node = reader.optional("store"), let decoded = self.decodeStore(node, file: path) { store = decoded }
         var http: ObwatchConfig.HTTPSettings?
         if let node = reader.optional("http") { http = self.decodeHTTP(node, file: path) }
         var heartbeat: ObwatchConfig.HeartbeatSettings?
@@ -149,6 +151,7 @@ struct ConfigDecoder {
             file: path,
             stateDirectory: stateDirectory,
             stateDirectoryMark: stateDirectoryNode.map { SourcePosition($0.mark) },
+            store: store,
             http: http,
             heartbeat: heartbeat,
             defaults: defaults,

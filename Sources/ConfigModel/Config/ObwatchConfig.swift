@@ -156,6 +156,9 @@ package struct ObwatchConfig: Sendable {
     package var stateDirectory: String
     /// Where `state_dir` is written; `nil` when the file does not set it.
     package var stateDirectoryMark: SourcePosition?
+    /// `store:`: where target records and the router's memory are kept; the state folder when not given. The
+    /// outbox stays in `state_dir` either way (for now).
+    package var store: StoreSettings
     /// `http:`, when given.
     package var http: HTTPSettings?
     /// `heartbeat:`, when given.
@@ -178,6 +181,7 @@ package struct ObwatchConfig: Sendable {
         file: String,
         stateDirectory: String,
         stateDirectoryMark: SourcePosition? = nil,
+        store: StoreSettings = .local,
         http: HTTPSettings? = nil,
         heartbeat: HeartbeatSettings? = nil,
         defaults: Defaults = Defaults(),
@@ -190,6 +194,7 @@ package struct ObwatchConfig: Sendable {
         self.file = file
         self.stateDirectory = stateDirectory
         self.stateDirectoryMark = stateDirectoryMark
+        self.store = store
         self.http = http
         self.heartbeat = heartbeat
         self.defaults = defaults

@@ -167,7 +167,7 @@ struct DemoCommand: AsyncParsableCommand {
         await outbox.start()
         let clock = ScenarioTimeClock(wall: { scenarioTime.withLock { $0 } })
         let storage = LocalStateFolder(directory: stateDirectory, clock: clock)
-        let routing = await RoutingStage(
+        let routing = try await RoutingStage(
             router: Router(config: config),
             storage: storage,
             logger: silent,
@@ -177,7 +177,7 @@ struct DemoCommand: AsyncParsableCommand {
         let routingTask = Task { try? await routing.run() }
         defer { routingTask.cancel() }
         guard let target = config.targets.first else { return [:] }
-        let poller = await TargetPoller(
+        let poller = try await TargetPoller(
             target: target,
             settings: config.trackerSettings,
             storage: storage,

@@ -7,6 +7,7 @@ import Logging
 import Metrics
 import ObshellModel
 import Pipeline
+import PostgresStore
 import ServiceLifecycle
 import Support
 import Synchronization
@@ -76,6 +77,9 @@ struct RunCommand: AsyncParsableCommand {
         defer { recorder?.close() }
         let clock = SystemClock()
         let logger = Logger(label: "obwatch")
+        let (storage, store) = try await Self.storage(for: config, clock: clock, logger: logger)
+        var storeProbe: (@Sendable () async -> String?)?
+        if let store { storeProbe = { await store.problem() } }
         let metrics = DaemonMetrics()
         MetricsSystem.bootstrap(metrics.factory)
         let telemetry = DaemonTelemetry(
@@ -101,6 +105,8 @@ struct RunCommand: AsyncParsableCommand {
         let daemon = DaemonService(
             configPath: self.config,
             initial: config,
+            storage: storage,
+            storeProbe: storeProbe,
             recorder: recorder,
             telemetry: telemetry,
             notifier: SystemdNotifier(),
@@ -120,7 +126,9 @@ struct RunCommand: AsyncParsableCommand {
         )
         do {
             try await group.run()
+            await store?.close()
         } catch let error as RunError {
+            await store?.close()
             StandardError.write("obwatch run: \(error.message)")
             throw ExitCode(1)
         }
@@ -143,6 +151,41 @@ final class DagSource: Sendable {
 }
 
 extension RunCommand {
+    /// Who migrates a schema, as `schema_version.applied_by` keeps it: `obwatch VERSION on HOST`.
+    static var migratedBy: String { "obwatch \(ObwatchVersion.current) on \(ProcessInfo.processInfo.hostName)" }
+
+    /// PostgresNIO's background messages: notable ones only (it logs every connection and statement at debug).
+    static var storeLogger: Logger {
+        var logger = Logger(label: "obwatch.store")
+        logger.logLevel = .notice
+        return logger
+    }
+
+    /// The pipeline's storage `store:` names: the state folder, or PostgreSQL, migrated here (a replica never runs
+    /// against a schema newer than it knows). Exits 1, saying why, when the database cannot be used.
+    /// - Returns: The storage, and the PostgreSQL store when there is one (for the readiness probe).
+    static func storage(
+        for config: ObwatchConfig,
+        clock: any ObwatchClock,
+        logger: Logger
+    ) async throws -> (any PipelineStorage, PostgresStore?) {
+        guard case .postgres(let settings) = config.store else {
+            return (LocalStateFolder(directory: URL(fileURLWithPath: config.stateDirectory), clock: clock), nil)
+        }
+        do {
+            let store = try PostgresStore(settings: settings, clock: clock, logger: Self.storeLogger)
+            let report = try await store.migrate(appliedBy: Self.migratedBy)
+            if !report.applied.isEmpty {
+                for line in report.lines { logger.notice("\(line)", metadata: ["store": "\(settings.summary)"]) }
+            }
+            logger.info("state in PostgreSQL", metadata: ["store": "\(settings.summary)"])
+            return (PostgresPipelineStorage(store: store), store)
+        } catch {
+            StandardError.write("obwatch run: \(error.message)")
+            throw ExitCode(1)
+        }
+    }
+
     /// The configuration a command starts on: only one that `obwatch check` accepts, with check's own lines
     /// (warnings included) for standard error.
     /// - Parameters:

@@ -42,21 +42,27 @@ final class DaemonCore: Sendable {
     private let clock: any ObwatchClock
     private let logger: Logger
 
-    /// Starts polling, routing and delivering.
+    /// Starts polling, routing and delivering. Everything is loaded from `storage` before anything starts, so a
+    /// storage that cannot be read leaves nothing running.
+    /// - Parameters:
+    ///   - storage: Where target records and the router's memory are kept (the state folder or PostgreSQL).
+    ///   - storeProbe: Asked once a second, when the storage is a server: why it cannot be used now, or `nil`.
+    /// - Throws: ``StorageError`` when the router's memory or a target's record cannot be loaded.
     init(
         config: ObwatchConfig,
+        storage: any PipelineStorage,
+        storeProbe: (@Sendable () async -> String?)? = nil,
         recorder: CaptureRecorder?,
         telemetry: DaemonTelemetry,
         notifier: SystemdNotifier,
         output: EventOutput,
         clock: any ObwatchClock,
         logger: Logger
-    ) async {
+    ) async throws(StorageError) {
         self.config = config
         self.clock = clock
         self.logger = logger
         let stateDirectory = URL(fileURLWithPath: config.stateDirectory)
-        let storage = LocalStateFolder(directory: stateDirectory, clock: clock)
         let metrics = telemetry.metrics
         let outbox = Outbox(
             receivers: config.receivers,
@@ -82,12 +88,10 @@ final class DaemonCore: Sendable {
                 if drop.reason == .expired { metrics.notification(receiver: drop.receiver, outcome: .expired) }
             }
         )
-        await outbox.start()
         self.outbox = outbox
         let events = telemetry.events
         let health = telemetry.health
-        health.setTargets(config.targets.map(\.name))
-        let routing = await RoutingStage(
+        let routing = try await RoutingStage(
             router: Router(config: config),
             storage: storage,
             logger: Logger(label: "obwatch.router"),
@@ -104,12 +108,11 @@ final class DaemonCore: Sendable {
                 await events.append(result.events)
             }
         )
-        self.routingTask = Mutex(Task { try? await routing.run() })
         let settings = config.trackerSettings
         var pollers: [TargetPoller] = []
         for target in config.targets {
             pollers.append(
-                await TargetPoller(
+                try await TargetPoller(
                     target: target,
                     settings: settings,
                     storage: storage,
@@ -127,6 +130,10 @@ final class DaemonCore: Sendable {
             )
         }
         self.pollers = pollers
+        // Loaded: from here on nothing throws, and everything starts.
+        health.setTargets(config.targets.map(\.name))
+        await outbox.start()
+        self.routingTask = Mutex(Task { try? await routing.run() })
         let heartbeat = config.heartbeat.map { settings in
             HeartbeatPinger(
                 settings: settings,
@@ -158,6 +165,9 @@ final class DaemonCore: Sendable {
         let ticker = Ticker(clock: clock, jobs: jobs)
         var tasks: [Task<Void, Never>] = self.pollers.map { poller in Task { _ = try? await poller.run() } }
         tasks.append(Task { try? await ticker.run() })
+        if let storeProbe {
+            tasks.append(Task { await Self.probeStore(storeProbe, health: health, clock: clock) })
+        }
         self.tasks = Mutex(tasks)
     }
 
@@ -188,6 +198,23 @@ final class DaemonCore: Sendable {
         return rows
     }
 
+    /// Asks the store once a second whether it can be used, until cancelled: an idle daemon writes nothing for
+    /// minutes, and `/readyz` must say at once that the database is gone (and when it is back).
+    private static func probeStore(
+        _ probe: @Sendable () async -> String?,
+        health: PipelineHealth,
+        clock: any ObwatchClock
+    ) async {
+        while !Task.isCancelled {
+            if let problem = await probe() {
+                health.saveFailed("store", reason: problem, countEach: false)
+            } else {
+                health.saved("store")
+            }
+            do { try await clock.sleep(for: .seconds(1)) } catch { return }
+        }
+    }
+
     static func countByState(_ state: TrackerState) -> [String: Int] {
         var counts: [String: Int] = [:]
         for record in state.dags.values { counts[record.last.state.rawValue, default: 0] += 1 }
@@ -205,8 +232,13 @@ final class DaemonService: Service, Sendable {
     /// How long in-flight deliveries get to finish at a stop or a reload.
     static let grace = Duration.seconds(10)
 
+    /// How long the daemon waits before it tries again to load its state from a store that did not answer.
+    static let loadRetry = Duration.seconds(5)
+
     private let configPath: String
     private let initial: ObwatchConfig
+    private let storage: any PipelineStorage
+    private let storeProbe: (@Sendable () async -> String?)?
     private let recorder: CaptureRecorder?
     private let telemetry: DaemonTelemetry
     private let notifier: SystemdNotifier
@@ -216,11 +248,17 @@ final class DaemonService: Service, Sendable {
     private let clock: any ObwatchClock
     private let current = Mutex<DaemonCore?>(nil)
 
-    /// - Parameter statusEndpoint: Serves the status API where `http:` says: nothing starts (no outbox resumes, no
-    ///   target is polled) until it listens, so a clashing port sends nothing. The daemon stops it last.
+    /// - Parameters:
+    ///   - storage: Where target records and the router's memory are kept: the state folder, or PostgreSQL
+    ///     (migrated before the daemon starts).
+    ///   - storeProbe: For a store on a server: why it cannot be used now, or `nil` (asked once a second).
+    ///   - statusEndpoint: Serves the status API where `http:` says: nothing starts (no outbox resumes, no target
+    ///     is polled) until it listens, so a clashing port sends nothing. The daemon stops it last.
     init(
         configPath: String,
         initial: ObwatchConfig,
+        storage: any PipelineStorage,
+        storeProbe: (@Sendable () async -> String?)? = nil,
         recorder: CaptureRecorder?,
         telemetry: DaemonTelemetry,
         notifier: SystemdNotifier,
@@ -232,6 +270,8 @@ final class DaemonService: Service, Sendable {
         self.clock = clock
         self.configPath = configPath
         self.initial = initial
+        self.storage = storage
+        self.storeProbe = storeProbe
         self.recorder = recorder
         self.telemetry = telemetry
         self.notifier = notifier
@@ -253,14 +293,22 @@ final class DaemonService: Service, Sendable {
                 )
             }
         }
-        var core = await self.start(self.initial)
+        guard var core = await self.start(self.initial) else {
+            // Stopped while the store did not answer: nothing was started.
+            await self.statusEndpoint?.stop()
+            return
+        }
         self.telemetry.readiness.configLoaded()
         self.notifier.ready(status: "watching \(self.initial.targets.count) target(s)")
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             self.notifier.reloading()
             if let config = await self.reloadedConfig() {
                 await core.stop(grace: Self.grace)
-                core = await self.start(config)
+                guard let next = await self.start(config) else {
+                    await self.statusEndpoint?.stop()
+                    return
+                }
+                core = next
                 self.telemetry.readiness.setTargets(config.targets.map(\.name))
                 self.telemetry.metrics.configReload(success: true)
                 self.logger.info("configuration reloaded", metadata: ["targets": "\(config.targets.count)"])
@@ -288,6 +336,13 @@ final class DaemonService: Service, Sendable {
             return nil
         }
         for line in lines { self.logger.warning("\(line)") }
+        if !config.store.isSame(as: self.initial.store) {
+            let message =
+                "store changed from \(self.initial.store.summary) to \(config.store.summary): a reload cannot move "
+                + "the state; restart obwatch to use the new store"
+            self.logger.error("\(message)")
+            return nil
+        }
         if config.stateDirectory != self.initial.stateDirectory {
             self.logger.error(
                 """
@@ -316,18 +371,45 @@ final class DaemonService: Service, Sendable {
         return config
     }
 
-    private func start(_ config: ObwatchConfig) async -> DaemonCore {
-        let core = await DaemonCore(
-            config: config,
-            recorder: self.recorder,
-            telemetry: self.telemetry,
-            notifier: self.notifier,
-            output: self.output,
-            clock: self.clock,
-            logger: self.logger
-        )
-        self.current.withLock { $0 = core }
-        return core
+    /// Starts a core on `config`. While its state cannot be loaded (a store that does not answer) it tries again
+    /// every ``loadRetry``, with `/readyz` saying why; `nil` when a graceful shutdown came first.
+    private func start(_ config: ObwatchConfig) async -> DaemonCore? {
+        var failing = false
+        while true {
+            do {
+                let core = try await DaemonCore(
+                    config: config,
+                    storage: self.storage,
+                    storeProbe: self.storeProbe,
+                    recorder: self.recorder,
+                    telemetry: self.telemetry,
+                    notifier: self.notifier,
+                    output: self.output,
+                    clock: self.clock,
+                    logger: self.logger
+                )
+                if failing {
+                    self.logger.notice("the state is loaded; starting")
+                    self.telemetry.readiness.setProblems([])
+                }
+                self.current.withLock { $0 = core }
+                return core
+            } catch {
+                if !failing {
+                    self.logger.error(
+                        "cannot load the state; nothing is polled until it can be, trying again every \(Self.loadRetry)",
+                        metadata: ["reason": "\(error.reason)"]
+                    )
+                }
+                failing = true
+                self.telemetry.readiness.setProblems(["state cannot be loaded: \(error.reason)"])
+                do {
+                    try await cancelWhenGracefulShutdown { try await self.clock.sleep(for: Self.loadRetry) }
+                } catch {
+                    return nil
+                }
+            }
+        }
     }
 
     /// Every tracked DAG, for the status API.

@@ -245,16 +245,19 @@ struct WatchSession: Sendable {
         )
         let interval = self.interval
         return {
-            let poller = await TargetPoller(
-                target: target,
-                settings: settings,
-                storage: storage,
-                transport: transport,
-                clock: clock,
-                // The screen shows poll failures in the target's header; log lines would tear the frame apart.
-                logger: Logger(label: "obwatch.watch", factory: { _ in SwiftLogNoOpLogHandler() }),
-                sink: { collector.append($0) }
-            )
+            // The state folder's loads never fail (an unreadable file is set aside), so `nil` cannot happen.
+            guard
+                let poller = try? await TargetPoller(
+                    target: target,
+                    settings: settings,
+                    storage: storage,
+                    transport: transport,
+                    clock: clock,
+                    // The screen shows poll failures in the target's header; log lines would tear the frame apart.
+                    logger: Logger(label: "obwatch.watch", factory: { _ in SwiftLogNoOpLogHandler() }),
+                    sink: { collector.append($0) }
+                )
+            else { return }
             while !Task.isCancelled {
                 await poller.pollOnce()
                 let events = collector.drain()

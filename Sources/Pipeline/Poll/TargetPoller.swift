@@ -55,6 +55,8 @@ package final class TargetPoller: Sendable {
     ///   - onPoll: Told after every poll.
     ///   - sink: Receives the events of each observation (a poll, a confirmation), in order. When it throws, they
     ///     stay pending in the journal (and its record) and are handed on again, same ids, before the next poll.
+    /// - Throws: ``StorageError`` when the target's record cannot be loaded (the storage does not answer): a
+    ///   poller that started from an empty record would write it over the real one.
     package init(
         target: ObwatchConfig.Target,
         settings: TrackerSettings,
@@ -68,10 +70,10 @@ package final class TargetPoller: Sendable {
         backoffBook: AuthBackoffBook? = nil,
         onPoll: @escaping PollReport = { _, _, _ in },
         sink: @escaping Sink
-    ) async {
+    ) async throws(StorageError) {
         var logger = logger
         logger[metadataKey: "target"] = "\(target.name)"
-        let loaded = await storage.loadTarget(target.name)
+        let loaded = try await storage.loadTarget(target.name)
         if let warning = loaded.warning { logger.warning("\(warning.message)", metadata: warning.metadata) }
         self.target = target
         self.journal = TargetJournal(identity: target.identity, settings: settings, record: loaded.value)

@@ -74,6 +74,7 @@ package final class RoutingStage: Service, Sendable {
     ///   - deliver: Takes the notifications durably (the outbox); nothing by default.
     ///   - health: Where a failed save is reported.
     ///   - output: Receives every routing result, in order.
+    /// - Throws: ``StorageError`` when the router's memory cannot be loaded (the storage does not answer).
     package init(
         router: Router,
         storage: any PipelineStorage,
@@ -81,14 +82,14 @@ package final class RoutingStage: Service, Sendable {
         deliver: @escaping Deliver = { _ in },
         health: PipelineHealth? = nil,
         output: @escaping Output
-    ) async {
+    ) async throws(StorageError) {
         self.router = router
         self.storage = storage
         self.logger = logger
         self.deliver = deliver
         self.health = health
         self.output = output
-        let loaded = await storage.loadRouterState()
+        let loaded = try await storage.loadRouterState()
         if let warning = loaded.warning { logger.warning("\(warning.message)", metadata: warning.metadata) }
         self.memory = Mutex(Memory(state: loaded.value, saved: loaded.value))
         (self.wake, self.wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

@@ -6,16 +6,22 @@ package import Routing
 /// outbox keeps its own journal.
 ///
 /// ``LocalStateFolder`` is the first implementation: one file per target and `routing.state` in `state_dir`.
-/// PostgreSQL comes next. It will write every change of one routing step (the router's memory, the target records
-/// it settles and the outbox rows it makes) in one transaction, and guard each write with a fencing epoch taken
-/// with the instance's lease, so an instance that lost its lease cannot overwrite what its successor wrote.
+/// `PostgresStore.PostgresPipelineStorage` is the second: every write is one transaction, and a target's record is
+/// guarded by the fencing epoch of the target's lease, so an instance that lost its lease cannot overwrite what its
+/// successor wrote.
+///
+/// A load that cannot reach the storage throws instead of answering "empty": an empty record saved over a real one
+/// would start every DAG afresh (a second `started`, lost incidents).
 package protocol PipelineStorage: Sendable {
     /// Loads a target's record: empty when there is none; a record that cannot be read is set aside (and said).
-    func loadTarget(_ name: String) async -> StorageLoad<TargetRecord>
+    /// - Throws: ``StorageError`` when the storage cannot be read at all (a database that does not answer).
+    func loadTarget(_ name: String) async throws(StorageError) -> StorageLoad<TargetRecord>
     /// Saves a target's record, replacing the one before; a reader sees the old record or the new, never a mix.
+    /// - Throws: ``StorageError``; ``StorageError/Kind/fenced`` when a newer holder of the target wrote after it.
     func saveTarget(_ record: TargetRecord, name: String) async throws(StorageError)
     /// Loads the router's memory: empty when there is none; memory that cannot be read is set aside (and said).
-    func loadRouterState() async -> StorageLoad<RouterState>
+    /// - Throws: ``StorageError`` when the storage cannot be read at all.
+    func loadRouterState() async throws(StorageError) -> StorageLoad<RouterState>
     /// Saves the router's memory, replacing the one before.
     func saveRouterState(_ state: RouterState) async throws(StorageError)
 }
@@ -34,14 +40,29 @@ package struct StorageLoad<Value: Sendable>: Sendable {
     }
 }
 
-/// A write the storage refused: why, in an operator's words, with the path.
+/// A read or write the storage refused: why, in an operator's words, with the path or the server (never a
+/// password).
 package struct StorageError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure it is, for the callers that treat them apart (a fenced write is counted, not retried).
+    package enum Kind: Sendable, Hashable {
+        /// The write or read failed (a full disk, a constraint, an undecodable answer).
+        case failed
+        /// The storage could not be reached (a database that refuses connections or does not answer).
+        case unreachable
+        /// The write was refused because a newer holder of the target wrote with a higher fencing epoch (or
+        /// this instance's lease is no longer valid): this instance must stop writing for the target.
+        case fenced
+    }
+
     /// What could not be written, and why (`cannot rename PATH: read-only file system`).
     package var reason: String
+    /// What kind of failure it is.
+    package var kind: Kind
 
     /// Makes an error.
-    package init(reason: String) {
+    package init(reason: String, kind: Kind = .failed) {
         self.reason = reason
+        self.kind = kind
     }
 
     package var description: String { self.reason }
