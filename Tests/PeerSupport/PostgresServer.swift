@@ -235,15 +235,14 @@ public final class PostgresServer: Sendable {
         let log = TestLog(label: label)
         let transcript = Transcript()
         let (signals, signal) = AsyncStream<Bool>.makeStream()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                return
-            }
-            log.append(data)
-            if transcript.append(data) { signal.yield(true) }
-        }
+        PipeDrain.start(
+            output.fileHandleForReading,
+            onData: { data in
+                log.append(data)
+                if transcript.append(data) { signal.yield(true) }
+            },
+            onEnd: {}
+        )
         let (exits, exitSink) = AsyncStream<Void>.makeStream()
         process.terminationHandler = { _ in
             // The supervisor ended: the server did not start, or it was stopped.
