@@ -15,11 +15,11 @@ package enum LeaseChange: Sendable, Hashable {
     /// Why a lease was lost.
     package enum LossReason: String, Sendable, Hashable {
         /// A renewal found no row with this holder and epoch unexpired: another replica took it, or it expired.
-        case renewalRefused = "renewal refused"
+        case renewalRefused = "renewal_refused"
         /// No renewal was confirmed within the trust window (the process was paused, or the database is slow).
-        case trustExpired = "trust window passed"
+        case trustExpired = "trust_expired"
         /// A write for the target was refused by the fence.
-        case fenced = "write fenced"
+        case fenced = "fenced"
     }
 }
 
