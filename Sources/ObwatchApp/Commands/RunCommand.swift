@@ -81,6 +81,9 @@ struct RunCommand: AsyncParsableCommand {
         var storeProbe: (@Sendable () async -> String?)?
         if let store { storeProbe = { await store.problem() } }
         let metrics = DaemonMetrics()
+        let leasing = (storage as? PostgresPipelineStorage).map { storage in
+            Self.leasing(storage, metrics: metrics, clock: clock, logger: logger)
+        }
         MetricsSystem.bootstrap(metrics.factory)
         let telemetry = DaemonTelemetry(
             metrics: metrics,
@@ -99,7 +102,8 @@ struct RunCommand: AsyncParsableCommand {
                 metrics: metrics,
                 readiness: telemetry.readiness,
                 events: telemetry.events,
-                dags: { await dagSource.dags() }
+                dags: { await dagSource.dags() },
+                cluster: leasing.map(Self.clusterAnswer(config))
             )
         }
         let daemon = DaemonService(
@@ -107,6 +111,7 @@ struct RunCommand: AsyncParsableCommand {
             initial: config,
             storage: storage,
             storeProbe: storeProbe,
+            leasing: leasing,
             recorder: recorder,
             telemetry: telemetry,
             notifier: SystemdNotifier(),
@@ -179,11 +184,46 @@ extension RunCommand {
                 for line in report.lines { logger.notice("\(line)", metadata: ["store": "\(settings.summary)"]) }
             }
             logger.info("state in PostgreSQL", metadata: ["store": "\(settings.summary)"])
-            return (PostgresPipelineStorage(store: store), store)
+            // Leases hand out the tokens: a target this replica does not hold is not written at all.
+            return (PostgresPipelineStorage(store: store, epochs: LeaseEpochs(fallback: nil)), store)
         } catch {
             StandardError.write("obwatch run: \(error.message)")
             throw ExitCode(1)
         }
+    }
+
+    /// `/api/v1/cluster`'s answer for a replica of `config`.
+    static func clusterAnswer(
+        _ config: ObwatchConfig
+    ) -> @Sendable (DaemonLeasing) -> @Sendable () async throws(StorageError) -> String {
+        { leasing in
+            { () async throws(StorageError) -> String in
+                try await ClusterStatus.make(leasing.leases, liveWithin: DaemonLeasing.liveWindow(config))
+            }
+        }
+    }
+
+    /// This replica's leases on the storage's store, writing with the storage's tokens; fenced writes counted in
+    /// `metrics`. The replica's id is logged once.
+    static func leasing(
+        _ storage: PostgresPipelineStorage,
+        metrics: DaemonMetrics,
+        clock: any ObwatchClock,
+        logger: Logger
+    ) -> DaemonLeasing {
+        let replica = ReplicaIdentity.current()
+        logger.info("replica", metadata: ["replica": "\(replica.id)"])
+        return DaemonLeasing(
+            leases: PostgresLeases(
+                store: storage.store,
+                replica: replica,
+                epochs: storage.epochs,
+                version: ObwatchVersion.current,
+                clock: clock,
+                logger: Logger(label: "obwatch.lease")
+            ),
+            fencedWrites: FencedWrites(logger: logger, count: { metrics.fencedWrite(kind: $0) })
+        )
     }
 
     /// The configuration a command starts on: only one that `obwatch check` accepts, with check's own lines

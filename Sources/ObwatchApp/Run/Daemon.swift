@@ -34,6 +34,8 @@ struct DaemonTelemetry: Sendable {
 final class DaemonCore: Sendable {
     let config: ObwatchConfig
     let pollers: [TargetPoller]
+    /// With PostgreSQL: the leased targets, polled only while this replica holds their leases.
+    private let leased: LeasedTargets?
     private let outbox: Outbox
     /// The pollers and the ticker: stopped first.
     private let tasks: Mutex<[Task<Void, Never>]>
@@ -47,11 +49,14 @@ final class DaemonCore: Sendable {
     /// - Parameters:
     ///   - storage: Where target records and the router's memory are kept (the state folder or PostgreSQL).
     ///   - storeProbe: Asked once a second, when the storage is a server: why it cannot be used now, or `nil`.
+    ///   - leasing: With PostgreSQL: targets are polled only under their leases (``LeasedTargets``), each poller
+    ///     made when its lease is acquired; `nil` polls every target (the state folder).
     /// - Throws: ``StorageError`` when the router's memory or a target's record cannot be loaded.
     init(
         config: ObwatchConfig,
         storage: any PipelineStorage,
         storeProbe: (@Sendable () async -> String?)? = nil,
+        leasing: DaemonLeasing? = nil,
         recorder: CaptureRecorder?,
         telemetry: DaemonTelemetry,
         notifier: SystemdNotifier,
@@ -109,29 +114,44 @@ final class DaemonCore: Sendable {
             }
         )
         let settings = config.trackerSettings
-        var pollers: [TargetPoller] = []
-        for target in config.targets {
-            pollers.append(
-                try await TargetPoller(
-                    target: target,
-                    settings: settings,
-                    storage: storage,
-                    recorder: recorder,
-                    clock: clock,
-                    health: health,
-                    backoffBook: telemetry.backoffBook,
-                    onPoll: { result, seconds, state in
-                        metrics.pollFinished(target: target.name, result: result, seconds: seconds)
-                        metrics.dagsTracked(target: target.name, byState: DaemonCore.countByState(state))
-                        telemetry.readiness.polled(target: target.name)
-                    },
-                    sink: { try await routing.observed($0) }
-                )
+        let leasedPhase = leasing != nil
+        let makePoller: LeasedTargets.MakePoller = { target, onFenced throws(StorageError) -> TargetPoller in
+            try await TargetPoller(
+                target: target,
+                settings: settings,
+                storage: storage,
+                recorder: recorder,
+                clock: clock,
+                // Under a lease the first poll comes soon: a takeover must not wait a whole random phase.
+                random: { Double.random(in: 0..<(leasedPhase ? 0.1 : 1)) },
+                health: health,
+                backoffBook: telemetry.backoffBook,
+                onPoll: { result, seconds, state in
+                    metrics.pollFinished(target: target.name, result: result, seconds: seconds)
+                    metrics.dagsTracked(target: target.name, byState: DaemonCore.countByState(state))
+                    telemetry.readiness.polled(target: target.name)
+                },
+                onFenced: leasedPhase ? onFenced : nil,
+                sink: { try await routing.observed($0) }
             )
+        }
+        var pollers: [TargetPoller] = []
+        if let leasing {
+            self.leased = LeasedTargets(
+                config: config,
+                leasing: leasing,
+                telemetry: telemetry,
+                clock: clock,
+                logger: logger,
+                makePoller: makePoller
+            )
+        } else {
+            self.leased = nil
+            for target in config.targets { pollers.append(try await makePoller(target, { _ in })) }
         }
         self.pollers = pollers
         // Loaded: from here on nothing throws, and everything starts.
-        health.setTargets(config.targets.map(\.name))
+        if leasing == nil { health.setTargets(config.targets.map(\.name)) }
         await outbox.start()
         self.routingTask = Mutex(Task { try? await routing.run() })
         let heartbeat = config.heartbeat.map { settings in
@@ -165,6 +185,7 @@ final class DaemonCore: Sendable {
         let ticker = Ticker(clock: clock, jobs: jobs)
         var tasks: [Task<Void, Never>] = self.pollers.map { poller in Task { _ = try? await poller.run() } }
         tasks.append(Task { try? await ticker.run() })
+        if let leased = self.leased { tasks.append(Task { await leased.run() }) }
         if let storeProbe {
             tasks.append(Task { await Self.probeStore(storeProbe, health: health, clock: clock) })
         }
@@ -172,8 +193,11 @@ final class DaemonCore: Sendable {
     }
 
     /// Stops polling (a poll in flight is abandoned, not counted as failed), then lets in-flight deliveries finish
-    /// within `grace`; whatever is still undelivered stays in the outbox's journal for the next start.
-    func stop(grace: Duration) async {
+    /// within `grace`; whatever is still undelivered stays in the outbox's journal for the next start. With leases,
+    /// the pollers stop first and every lease is released at once (the other replicas are woken to take them).
+    /// - Parameter leaving: Whether this replica also leaves the live set (a stop; a reload stays).
+    func stop(grace: Duration, leaving: Bool = true) async {
+        await self.leased?.resign(leaving: leaving)
         let tasks = self.tasks.withLock { tasks in
             defer { tasks = [] }
             return tasks
@@ -188,11 +212,12 @@ final class DaemonCore: Sendable {
         self.logger.info("stopped", metadata: ["targets": "\(self.config.targets.count)"])
     }
 
-    /// Every tracked DAG of every target, for `/api/v1/dags`.
+    /// Every tracked DAG of every target this instance polls, for `/api/v1/dags`: with leases, only the targets
+    /// this replica holds.
     func dags() async -> [DagStatus] {
         let now = ObshellTime(date: self.clock.wallNow)
         var rows: [DagStatus] = []
-        for poller in self.pollers {
+        for poller in self.pollers + (self.leased?.pollers ?? []) {
             rows += DagStatus.make(target: poller.target.name, state: await poller.journal.state, now: now)
         }
         return rows
@@ -239,6 +264,7 @@ final class DaemonService: Service, Sendable {
     private let initial: ObwatchConfig
     private let storage: any PipelineStorage
     private let storeProbe: (@Sendable () async -> String?)?
+    private let leasing: DaemonLeasing?
     private let recorder: CaptureRecorder?
     private let telemetry: DaemonTelemetry
     private let notifier: SystemdNotifier
@@ -252,6 +278,7 @@ final class DaemonService: Service, Sendable {
     ///   - storage: Where target records and the router's memory are kept: the state folder, or PostgreSQL
     ///     (migrated before the daemon starts).
     ///   - storeProbe: For a store on a server: why it cannot be used now, or `nil` (asked once a second).
+    ///   - leasing: With PostgreSQL: each target polled only under its lease, shared with the other replicas.
     ///   - statusEndpoint: Serves the status API where `http:` says: nothing starts (no outbox resumes, no target
     ///     is polled) until it listens, so a clashing port sends nothing. The daemon stops it last.
     init(
@@ -259,6 +286,7 @@ final class DaemonService: Service, Sendable {
         initial: ObwatchConfig,
         storage: any PipelineStorage,
         storeProbe: (@Sendable () async -> String?)? = nil,
+        leasing: DaemonLeasing? = nil,
         recorder: CaptureRecorder?,
         telemetry: DaemonTelemetry,
         notifier: SystemdNotifier,
@@ -272,6 +300,7 @@ final class DaemonService: Service, Sendable {
         self.initial = initial
         self.storage = storage
         self.storeProbe = storeProbe
+        self.leasing = leasing
         self.recorder = recorder
         self.telemetry = telemetry
         self.notifier = notifier
@@ -303,13 +332,13 @@ final class DaemonService: Service, Sendable {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             self.notifier.reloading()
             if let config = await self.reloadedConfig() {
-                await core.stop(grace: Self.grace)
+                await core.stop(grace: Self.grace, leaving: false)
                 guard let next = await self.start(config) else {
                     await self.statusEndpoint?.stop()
                     return
                 }
                 core = next
-                self.telemetry.readiness.setTargets(config.targets.map(\.name))
+                if self.leasing == nil { self.telemetry.readiness.setTargets(config.targets.map(\.name)) }
                 self.telemetry.metrics.configReload(success: true)
                 self.logger.info("configuration reloaded", metadata: ["targets": "\(config.targets.count)"])
             } else {
@@ -381,6 +410,7 @@ final class DaemonService: Service, Sendable {
                     config: config,
                     storage: self.storage,
                     storeProbe: self.storeProbe,
+                    leasing: self.leasing,
                     recorder: self.recorder,
                     telemetry: self.telemetry,
                     notifier: self.notifier,

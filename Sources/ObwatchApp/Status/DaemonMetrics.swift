@@ -33,7 +33,7 @@ package final class DaemonMetrics: Sendable {
     /// The buckets of `obwatch_poll_duration_seconds`: a healthy poll takes milliseconds, a hung one its timeout.
     package static let pollDurationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
-    private let registry: PrometheusCollectorRegistry
+    fileprivate let registry: PrometheusCollectorRegistry
     /// The states each target reported last, so a state that emptied is set to 0 instead of keeping its old count.
     private let dagStates = Mutex<[String: Set<String>]>([:])
 
@@ -207,12 +207,56 @@ package final class DaemonMetrics: Sendable {
 
     /// A fully qualified `obwatch_NAME_UNIT` with its help text. Built on each use: the descriptor type is not
     /// `Sendable`, so it cannot be a shared constant.
-    private static func name(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
+    fileprivate static func name(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "obwatch", metricName: name, unitName: unit, helpText: help)
     }
 
     /// Every series in the Prometheus text exposition format 0.0.4.
     package func render() -> String {
         self.registry.emitToString()
+    }
+}
+
+extension DaemonMetrics {
+    /// Sets how many target leases this replica holds (`obwatch_leases_held`).
+    package func leasesHeld(_ count: Int) {
+        self.registry.makeGauge(
+            descriptor: Self.name("leases_held", unit: "", help: "Target leases this replica holds (PostgreSQL store).")
+        ).set(Double(count))
+    }
+
+    /// Counts a lease acquired that was held before, by any replica (`obwatch_lease_takeovers_total`).
+    package func leaseTakeover() {
+        self.registry.makeCounter(
+            descriptor: Self.name(
+                "lease_takeovers",
+                unit: "total",
+                help: "Target leases this replica acquired that had been held before (epoch above 1)."
+            )
+        ).increment()
+    }
+
+    /// Counts a lease lost without giving it up (`obwatch_lease_losses_total{why}`).
+    package func leaseLoss(why: String) {
+        self.registry.makeCounter(
+            descriptor: Self.name(
+                "lease_losses",
+                unit: "total",
+                help: "Target leases this replica lost (renewal refused, trust window passed, write fenced)."
+            ),
+            labels: [("why", why)]
+        ).increment()
+    }
+
+    /// Counts a write refused by the fence (`obwatch_fenced_writes_total{kind}`): `target`, `outbox`, `router`.
+    package func fencedWrite(kind: String) {
+        self.registry.makeCounter(
+            descriptor: Self.name(
+                "fenced_writes",
+                unit: "total",
+                help: "Writes refused because this replica's lease on the target was no longer valid."
+            ),
+            labels: [("kind", kind)]
+        ).increment()
     }
 }

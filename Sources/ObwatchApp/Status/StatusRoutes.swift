@@ -1,5 +1,6 @@
 import ConfigModel
 import ObshellModel
+import Pipeline
 import Support
 import Tracker
 
@@ -29,12 +30,14 @@ struct StatusRoutes: Sendable {
     let readiness: Readiness
     let events: EventLog
     let dags: @Sendable () async -> [DagStatus]
+    /// `/api/v1/cluster`'s JSON, with PostgreSQL; `nil` with the state folder.
+    var cluster: (@Sendable () async throws(StorageError) -> String)? = nil
     let bearerToken: Secret?
 
     /// Probes answer without the token: a kubelet or systemd check has no secret to send.
     static let openPaths: Set<String> = ["/healthz", "/readyz"]
     /// Every route; anything else is 404, after the token check so that probing paths needs the token too.
-    static let knownPaths = Self.openPaths.union(["/metrics", "/api/v1/dags", "/api/v1/events"])
+    static let knownPaths = Self.openPaths.union(["/metrics", "/api/v1/dags", "/api/v1/events", "/api/v1/cluster"])
 
     func answer(method: String, path: String, since: String?, authorization: String?) async -> StatusAnswer {
         if let token = self.bearerToken, !Self.openPaths.contains(path),
@@ -67,6 +70,18 @@ struct StatusRoutes: Sendable {
                 contentType: StatusAnswer.json,
                 body: "[" + rows.joined(separator: ",") + "]\n"
             )
+        case "/api/v1/cluster":
+            guard let cluster = self.cluster else {
+                return .error(
+                    404,
+                    "no cluster: the state is in state_dir; replicas share work only with store: postgres"
+                )
+            }
+            do {
+                return StatusAnswer(status: 200, contentType: StatusAnswer.json, body: try await cluster())
+            } catch {
+                return .error(503, error.reason)
+            }
         default:
             return await self.eventsAnswer(since: since)
         }

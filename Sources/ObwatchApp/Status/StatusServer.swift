@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 package import Logging
 import NIOCore
+package import Pipeline
 package import ServiceLifecycle
 import Support
 import Tracker
@@ -71,12 +72,14 @@ package final class StatusServer: Service, Sendable {
     ///   - readiness: What `/readyz` reports.
     ///   - events: What `/api/v1/events` reads.
     ///   - dags: The tracked DAGs now, for `/api/v1/dags`.
+    ///   - cluster: With PostgreSQL, the JSON of `/api/v1/cluster` (replicas and leases); `nil` answers 404 there.
     package init(
         configuration: Configuration,
         metrics: DaemonMetrics,
         readiness: Readiness,
         events: EventLog,
-        dags: @escaping @Sendable () async -> [DagStatus]
+        dags: @escaping @Sendable () async -> [DagStatus],
+        cluster: (@Sendable () async throws(StorageError) -> String)? = nil
     ) {
         self.configuration = configuration
         self.routes = StatusRoutes(
@@ -84,6 +87,7 @@ package final class StatusServer: Service, Sendable {
             readiness: readiness,
             events: events,
             dags: dags,
+            cluster: cluster,
             bearerToken: configuration.bearerToken
         )
     }

@@ -38,6 +38,10 @@ package final class TargetPoller: Sendable {
     /// The wait before the next poll when the agent refused the password; `nil` polls at the schedule.
     private let backoffDelay = Mutex<Duration?>(nil)
     private let failureLog = Mutex(FailureLog())
+    /// Told when a save was refused by the fence; `nil` treats it as any failed save.
+    private let onFenced: (@Sendable (StorageError) -> Void)?
+    /// Set once a save was fenced: this instance lost the target, so it writes and hands on nothing more.
+    private let fenced = Mutex(false)
 
     /// Makes a poller and loads the target's record from `storage`.
     /// - Parameters:
@@ -53,6 +57,8 @@ package final class TargetPoller: Sendable {
     ///   - health: Where failed saves and polls are reported.
     ///   - backoffBook: The password back-off of every target, kept across reloads; one of its own by default.
     ///   - onPoll: Told after every poll.
+    ///   - onFenced: Told when a save is refused by the fence (another replica holds the target now): the poller
+    ///     then saves and hands on nothing more, and the save is not reported as a failure to ``PipelineHealth``.
     ///   - sink: Receives the events of each observation (a poll, a confirmation), in order. When it throws, they
     ///     stay pending in the journal (and its record) and are handed on again, same ids, before the next poll.
     /// - Throws: ``StorageError`` when the target's record cannot be loaded (the storage does not answer): a
@@ -69,6 +75,7 @@ package final class TargetPoller: Sendable {
         health: PipelineHealth? = nil,
         backoffBook: AuthBackoffBook? = nil,
         onPoll: @escaping PollReport = { _, _, _ in },
+        onFenced: (@Sendable (StorageError) -> Void)? = nil,
         sink: @escaping Sink
     ) async throws(StorageError) {
         var logger = logger
@@ -98,6 +105,7 @@ package final class TargetPoller: Sendable {
         self.recorder = recorder
         self.sink = sink
         self.onPoll = onPoll
+        self.onFenced = onFenced
         self.health = health
         self.backoffBook = backoffBook ?? AuthBackoffBook(clock: clock)
         self.downAfter = settings.downAfter
@@ -149,6 +157,7 @@ package final class TargetPoller: Sendable {
 
     /// Writes what only the poll clocks changed, on a stop. Events waiting to be handed on stay as they are.
     private func checkpoint() async {
+        guard !self.fenced.withLock({ $0 }) else { return }
         if let record = await self.journal.settle(at: self.clock.wallNow, force: true) { await self.save(record) }
     }
 
@@ -158,6 +167,7 @@ package final class TargetPoller: Sendable {
     /// - Returns: The events, in order (also given to the sink).
     @discardableResult
     package func pollOnce() async -> [Event] {
+        guard !self.fenced.withLock({ $0 }) else { return [] }
         // What a crash or a full disk kept from being handed on goes first, in order.
         let waiting = await self.journal.pending
         if !waiting.isEmpty {
@@ -184,6 +194,8 @@ package final class TargetPoller: Sendable {
         // on again after the restart (the outbox knows each notification by its id), never loses them.
         let effects = await self.journal.made(cycle.batches, at: self.clock.wallNow)
         if let record = effects.save { await self.save(record) }
+        // Fenced: what this poll saw belongs to the new holder, which polls it itself.
+        guard !self.fenced.withLock({ $0 }) else { return [] }
         guard !effects.handOn.isEmpty, await self.handOn(effects.handOn) else { return [] }
         return cycle.batches.flatMap(\.events)
     }
@@ -217,6 +229,15 @@ package final class TargetPoller: Sendable {
             self.health?.saved(part)
         } catch {
             await self.journal.saveFailed()
+            if error.kind == .fenced, let onFenced = self.onFenced {
+                // Not a failure to retry: this instance may no longer write for the target at all.
+                let first = self.fenced.withLock { fenced in
+                    defer { fenced = true }
+                    return !fenced
+                }
+                if first { onFenced(error) }
+                return
+            }
             if let health = self.health {
                 health.saveFailed(part, reason: error.reason)
             } else {

@@ -3,6 +3,7 @@ import Curl
 import Foundation
 import Logging
 import ObshellModel
+import Pipeline
 import Synchronization
 import Tracker
 
@@ -23,7 +24,12 @@ struct StatusHarness {
     private let running: Task<Void, any Error>
 
     /// Starts a server; `token` makes it ask for `Authorization: Bearer`.
-    init(targets: [String] = ["east", "west"], token: String? = nil) async throws {
+    /// `cluster` answers `/api/v1/cluster` (as with PostgreSQL); `nil` is the state folder's 404.
+    init(
+        targets: [String] = ["east", "west"],
+        token: String? = nil,
+        cluster: (@Sendable () async throws(StorageError) -> String)? = nil
+    ) async throws {
         self.readiness = Readiness(targets: targets)
         let rows = StatusRows()
         self.rows = rows
@@ -37,7 +43,8 @@ struct StatusHarness {
             metrics: self.metrics,
             readiness: self.readiness,
             events: self.events,
-            dags: { rows.all }
+            dags: { rows.all },
+            cluster: cluster
         )
         let server = self.server
         self.running = Task { try await server.run() }
