@@ -73,11 +73,15 @@ package final class PipelineHealth: Sendable {
         }
     }
 
-    /// The targets whose polls count (after a reload, the new list); records of others are forgotten.
+    /// The targets whose polls count (after a reload, the new list; with leases, the held ones); records of others
+    /// are forgotten, their failed saves too: a target given up (its lease lost or released) is no longer this
+    /// instance's to save, and its successor reports its own.
     package func setTargets(_ targets: [String]) {
+        let parts = Set(targets.map { "target " + $0 })
         self.state.withLock { state in
             state.targets = targets
             state.failing = state.failing.filter { targets.contains($0.key) }
+            state.unsaved = state.unsaved.filter { !$0.key.hasPrefix("target ") || parts.contains($0.key) }
         }
     }
 

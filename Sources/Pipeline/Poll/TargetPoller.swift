@@ -229,6 +229,8 @@ package final class TargetPoller: Sendable {
             self.health?.saved(part)
         } catch {
             await self.journal.saveFailed()
+            // Stopped (its lease lost or released, a reload): the save was abandoned, not refused.
+            if Task.isCancelled { return }
             if error.kind == .fenced, let onFenced = self.onFenced {
                 // Not a failure to retry: this instance may no longer write for the target at all.
                 let first = self.fenced.withLock { fenced in
