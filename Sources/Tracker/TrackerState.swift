@@ -127,6 +127,11 @@ package struct DagRecord: Sendable, Hashable, Codable {
     package var vanishedAt: ObshellTime?
     /// Whether the last final state came from a confirmation (`GET /dag/{id}`) rather than the list.
     package var finalConfirmed: Bool
+    /// The node attempts (`node id@start time/threshold`) whose `slow` fired; absent in states written before
+    /// history existed.
+    package var slowFired: [String]?
+    /// The node attempt whose `slow` incident is open (no `caught_up` yet).
+    package var slowOpen: String?
 
     /// A record for a DAG seen for the first time.
     package init(first dag: DagSummary, at: ObshellTime) {

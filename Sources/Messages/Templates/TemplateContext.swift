@@ -109,6 +109,8 @@ package struct TemplateContext: Sendable {
         case .targetUp: "target up"
         case .watcherDegraded: "obwatch degraded"
         case .watcherRecovered: "obwatch recovered"
+        case .slow: "node slow"
+        case .caughtUp: "node caught up"
         case .test: "test"
         }
     }
@@ -287,6 +289,10 @@ package struct TemplateContext: Sendable {
         case .targetUp: return "\(target) is up again"
         case .watcherDegraded: return "\(target) is degraded"
         case .watcherRecovered: return "\(target) works again"
+        case .slow:
+            guard let node = event.node else { return "\(dag) is slower than usual on \(target)" }
+            return "\(dag): node \(node.name) is slower than usual on \(target)"
+        case .caughtUp: return "\(dag) caught up on \(target)"
         case .test: return "A test notification from obwatch for \(target); nothing failed"
         }
     }

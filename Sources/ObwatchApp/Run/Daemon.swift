@@ -109,6 +109,13 @@ final class DaemonCore: Sendable {
             }
         )
         let settings = config.trackerSettings
+        let history = await DaemonHistory.open(
+            targets: config.targets,
+            storage: storage,
+            stateDirectory: stateDirectory,
+            clock: clock,
+            logger: logger
+        )
         var pollers: [TargetPoller] = []
         for target in config.targets {
             pollers.append(
@@ -125,6 +132,7 @@ final class DaemonCore: Sendable {
                         metrics.dagsTracked(target: target.name, byState: DaemonCore.countByState(state))
                         telemetry.readiness.polled(target: target.name)
                     },
+                    history: history,
                     sink: { try await routing.observed($0) }
                 )
             )

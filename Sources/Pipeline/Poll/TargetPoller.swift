@@ -1,6 +1,7 @@
 package import ConfigModel
 package import Curl
 package import Foundation
+package import History
 package import Logging
 package import ObshellAgent
 package import ObshellModel
@@ -53,6 +54,7 @@ package final class TargetPoller: Sendable {
     ///   - health: Where failed saves and polls are reported.
     ///   - backoffBook: The password back-off of every target, kept across reloads; one of its own by default.
     ///   - onPoll: Told after every poll.
+    ///   - history: The daemon's duration history (ETAs, `slow`); none by default.
     ///   - sink: Receives the events of each observation (a poll, a confirmation), in order. When it throws, they
     ///     stay pending in the journal (and its record) and are handed on again, same ids, before the next poll.
     /// - Throws: ``StorageError`` when the target's record cannot be loaded (the storage does not answer): a
@@ -69,6 +71,7 @@ package final class TargetPoller: Sendable {
         health: PipelineHealth? = nil,
         backoffBook: AuthBackoffBook? = nil,
         onPoll: @escaping PollReport = { _, _, _ in },
+        history: HistoryBook? = nil,
         sink: @escaping Sink
     ) async throws(StorageError) {
         var logger = logger
@@ -76,7 +79,12 @@ package final class TargetPoller: Sendable {
         let loaded = try await storage.loadTarget(target.name)
         if let warning = loaded.warning { logger.warning("\(warning.message)", metadata: warning.metadata) }
         self.target = target
-        self.journal = TargetJournal(identity: target.identity, settings: settings, record: loaded.value)
+        self.journal = TargetJournal(
+            identity: target.identity,
+            settings: settings,
+            record: loaded.value,
+            history: history
+        )
         let client = ObshellClient(
             baseURL: target.url,
             password: target.password,

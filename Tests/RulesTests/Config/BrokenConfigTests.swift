@@ -354,7 +354,7 @@ struct BrokenConfigTests {
             """,
             [
                 "obwatch.yaml:6:22: error: unknown event type \"faild\" (did you mean \"failed\"?)",
-                "obwatch.yaml:6:29: error: unknown event type \"exploded\"; known: started, stage_advanced, node_failed, failed, stalled, resumed, retried, rollback_started, succeeded, passed, rolled_back, cancelled, vanished, target_down, target_up, watcher_degraded, watcher_recovered",
+                "obwatch.yaml:6:29: error: unknown event type \"exploded\"; known: started, stage_advanced, node_failed, failed, stalled, resumed, retried, rollback_started, succeeded, passed, rolled_back, cancelled, vanished, target_down, target_up, watcher_degraded, watcher_recovered, slow, caught_up",
             ]
         ),
         BrokenConfig(
@@ -922,7 +922,7 @@ struct BrokenConfigTests {
                 suppress: [node_failed]
             """,
             [
-                "obwatch.yaml:4:13: error: an inhibition starts from an incident; succeeded opens none (use one of node_failed, failed, stalled, target_down, watcher_degraded)"
+                "obwatch.yaml:4:13: error: an inhibition starts from an incident; succeeded opens none (use one of node_failed, failed, stalled, target_down, watcher_degraded, slow)"
             ]
         ),
     ]
