@@ -201,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "PostgresStore", "Pipeline", "Tracker", "Routing", "ConfigModel", "ObshellModel", "Support",
+                "PostgresStore", "Pipeline", "Tracker", "History", "Routing", "ConfigModel", "ObshellModel", "Support",
                 "PeerSupport", "ObwatchTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
