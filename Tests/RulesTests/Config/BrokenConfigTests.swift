@@ -358,6 +358,23 @@ struct BrokenConfigTests {
             ]
         ),
         BrokenConfig(
+            "a slower_than that is no factor, margin or percentile",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            receivers: [{ name: chat, webhook: { format: generic, url: "https://hooks.example.com/a" } }]
+            rules:
+              - name: r
+                match: { event: slow }
+                slower_than: twice
+                notify: [chat]
+            """,
+            [
+                "obwatch.yaml:7:18: error: \"slower_than\" is \"twice\": write a factor of the usual duration (2x), a margin"
+                    + " over it (+5m) or a percentile of the history (p90, p95, p99)"
+            ]
+        ),
+        BrokenConfig(
             "a star inside an event list",
             """
             state_dir: s
