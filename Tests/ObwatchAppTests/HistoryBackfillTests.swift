@@ -116,3 +116,49 @@ struct HistoryBackfillTests {
         #expect(outcome.read["agent"] == 0)
     }
 }
+
+/// `obwatch tasks` with a history: the ETA band and the stage's usual time.
+@Suite("tasks shows ETAs from a history")
+struct TasksHistoryTests {
+    @Test("a running DAG shows its ETA band and the current stage's usual time; without history, ETA unknown")
+    func tasksShowETA() async throws {
+        let running = try await ManualSimulator(
+            try Scenario.parse(HistoryBackfillTests.scenario(), file: "history.yaml")
+        )
+        defer { running.stop() }
+        try await running.simulator.advance(by: .seconds(1_110))
+        let book = HistoryBook()
+        _ = await HistoryBackfill.run(
+            targets: [HistoryBackfillTests.target(running.url)],
+            book: book,
+            clock: SystemClock(),
+            logger: Logger(label: "test")
+        )
+        let history = await book.snapshot()
+        let known = await TasksCommand.look(
+            url: running.url,
+            password: Password("root-pw"),
+            timeout: .seconds(30),
+            json: false,
+            history: (history: history, target: "db1")
+        )
+        let line = try #require(known.lines.first { $0.contains("Create tenant t11") })
+        #expect(line.contains("ETA ") && !line.contains("ETA unknown"), "\(line)")
+        #expect(known.lines.contains { $0.contains("at: Create tenant (RUNNING), usually 3") }, "\(known.lines)")
+        let unknown = await TasksCommand.look(
+            url: running.url,
+            password: Password("root-pw"),
+            timeout: .seconds(30),
+            json: false,
+            history: (history: DurationHistory(), target: "db1")
+        )
+        #expect(unknown.lines.contains { $0.contains("Create tenant t11") && $0.contains("ETA unknown") })
+        let plain = await TasksCommand.look(
+            url: running.url,
+            password: Password("root-pw"),
+            timeout: .seconds(30),
+            json: false
+        )
+        #expect(!plain.lines.contains { $0.contains("ETA") })
+    }
+}
