@@ -341,6 +341,35 @@ package struct Event: Sendable, Hashable, Codable {
     package var elapsedSeconds: Int64?
     /// For `slow`: the computed threshold, in whole seconds.
     package var thresholdSeconds: Int64?
+    /// For `started`, `stage_advanced` and `slow` of a running DAG whose every node ahead has history: the time left.
+    package var eta: ETA?
+
+    /// The time a running DAG has left, from history: sums of p25, p50 and p90 over what is left.
+    package struct ETA: Sendable, Hashable, Codable {
+        /// Seconds left at p25.
+        package var lowSeconds: Int64
+        /// Seconds left at p50.
+        package var typicalSeconds: Int64
+        /// Seconds left at p90.
+        package var highSeconds: Int64
+        /// `ETA 2m10s (1m40s–3m05s)`.
+        package var text: String
+
+        /// Makes the object.
+        package init(lowSeconds: Int64, typicalSeconds: Int64, highSeconds: Int64, text: String) {
+            self.lowSeconds = lowSeconds
+            self.typicalSeconds = typicalSeconds
+            self.highSeconds = highSeconds
+            self.text = text
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case lowSeconds = "low_seconds"
+            case typicalSeconds = "typical_seconds"
+            case highSeconds = "high_seconds"
+            case text
+        }
+    }
     /// For `target_down`: why the polls failed.
     package var error: String?
     /// For `target_down`: the ``PollFailureKind`` of `error` (`auth`, `connect`, `timeout`, ...).
@@ -369,6 +398,7 @@ package struct Event: Sendable, Hashable, Codable {
         threshold: String? = nil,
         elapsedSeconds: Int64? = nil,
         thresholdSeconds: Int64? = nil,
+        eta: ETA? = nil,
         error: String? = nil,
         errorKind: String? = nil,
         degradedReceivers: [String]? = nil,
@@ -392,6 +422,7 @@ package struct Event: Sendable, Hashable, Codable {
         self.threshold = threshold
         self.elapsedSeconds = elapsedSeconds
         self.thresholdSeconds = thresholdSeconds
+        self.eta = eta
         self.error = error
         self.errorKind = errorKind
         self.degradedReceivers = degradedReceivers
@@ -409,6 +440,7 @@ package struct Event: Sendable, Hashable, Codable {
         case threshold
         case elapsedSeconds = "elapsed_seconds"
         case thresholdSeconds = "threshold_seconds"
+        case eta
         case error
         case errorKind = "error_kind"
         case degradedReceivers = "degraded_receivers"
@@ -436,6 +468,7 @@ package struct Event: Sendable, Hashable, Codable {
         self.threshold = try container.decodeIfPresent(String.self, forKey: .threshold)
         self.elapsedSeconds = try container.decodeIfPresent(Int64.self, forKey: .elapsedSeconds)
         self.thresholdSeconds = try container.decodeIfPresent(Int64.self, forKey: .thresholdSeconds)
+        self.eta = try container.decodeIfPresent(ETA.self, forKey: .eta)
         self.error = try container.decodeIfPresent(String.self, forKey: .error)
         self.errorKind = try container.decodeIfPresent(String.self, forKey: .errorKind)
         self.degradedReceivers = try container.decodeIfPresent([String].self, forKey: .degradedReceivers)
@@ -464,6 +497,7 @@ package struct Event: Sendable, Hashable, Codable {
         try container.encodeIfPresent(self.threshold, forKey: .threshold)
         try container.encodeIfPresent(self.elapsedSeconds, forKey: .elapsedSeconds)
         try container.encodeIfPresent(self.thresholdSeconds, forKey: .thresholdSeconds)
+        try container.encodeIfPresent(self.eta, forKey: .eta)
         try container.encodeIfPresent(self.error, forKey: .error)
         try container.encodeIfPresent(self.errorKind, forKey: .errorKind)
         try container.encodeIfPresent(self.degradedReceivers, forKey: .degradedReceivers)
@@ -543,6 +577,14 @@ package struct Event: Sendable, Hashable, Codable {
         json.string("threshold", self.threshold)
         if let seconds = self.elapsedSeconds { json.integer("elapsed_seconds", seconds) }
         if let seconds = self.thresholdSeconds { json.integer("threshold_seconds", seconds) }
+        if let eta = self.eta {
+            var object = OrderedJSONObject()
+            object.integer("low_seconds", eta.lowSeconds)
+            object.integer("typical_seconds", eta.typicalSeconds)
+            object.integer("high_seconds", eta.highSeconds)
+            object.string("text", eta.text)
+            json.raw("eta", object.text)
+        }
         json.string("error", self.error)
         json.string("error_kind", self.errorKind)
         if let receivers = self.degradedReceivers { json.strings("degraded_receivers", receivers) }

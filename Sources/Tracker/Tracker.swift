@@ -92,6 +92,8 @@ private struct Machine {
     var confirmations: [String] = []
     var history = DurationHistory()
     var agentTime: ObshellTime?
+    /// The ETA of the DAG being observed, when history knows every node ahead (set per DAG by ``observe``).
+    var currentETA: Event.ETA?
 
     init(state: TrackerState, settings: TrackerSettings, target: TargetIdentity) {
         self.state = state
@@ -200,7 +202,23 @@ private struct Machine {
 
     // MARK: - One DAG
 
+    /// The ETA of a running DAG as an event field; `nil` without history for every node ahead.
+    func eta(of dag: Dag) -> Event.ETA? {
+        guard !self.history.isEmpty, dag.state.isActive,
+            let band = DagEstimate(dag: dag, target: self.target.name, agentTime: self.agentTime, history: self.history)
+                .remaining
+        else { return nil }
+        return Event.ETA(
+            lowSeconds: Int64(band.low.rounded()),
+            typicalSeconds: Int64(band.typical.rounded()),
+            highSeconds: Int64(band.high.rounded()),
+            text: band.text
+        )
+    }
+
     mutating func firstSight(_ dag: Dag, at: ObshellTime) {
+        self.currentETA = self.eta(of: dag)
+        defer { self.currentETA = nil }
         let summary = DagSummary(dag)
         var record = DagRecord(first: summary, at: at)
         let midRun = dag.stage > 1
@@ -221,6 +239,8 @@ private struct Machine {
     }
 
     mutating func observe(_ record: inout DagRecord, _ dag: Dag, at: ObshellTime, source: Source) {
+        self.currentETA = self.eta(of: dag)
+        defer { self.currentETA = nil }
         let previous = record.last
         let current = DagSummary(dag)
         let cameBack = record.phase == .finished && current.state.isActive
@@ -717,6 +737,7 @@ private struct Machine {
                 threshold: threshold,
                 elapsedSeconds: elapsedSeconds,
                 thresholdSeconds: thresholdSeconds,
+                eta: [.started, .stageAdvanced, .slow].contains(type) ? self.currentETA : nil,
                 summary: summary
             )
         )

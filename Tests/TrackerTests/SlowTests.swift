@@ -29,6 +29,12 @@ struct SlowTests {
         let caughtIndex = try #require(events.firstIndex { $0.type == .caughtUp })
         #expect(slowIndex < caughtIndex)
         #expect(events.filter { $0.type == .started }.count == 13)
+        // ETAs: none while history is too short, a band once it suffices, never on a final event.
+        let started = events.filter { $0.type == .started }
+        #expect(started.prefix(5).allSatisfy { $0.eta == nil })
+        #expect(started.suffix(7).allSatisfy { $0.eta != nil })
+        #expect(event.eta?.text.hasPrefix("ETA ") == true)
+        #expect(!events.contains { $0.type == .succeeded && $0.eta != nil })
     }
 
     @Test("the same capture gives the same slow ids")

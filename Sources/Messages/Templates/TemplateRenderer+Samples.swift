@@ -127,6 +127,12 @@ extension TemplateRenderer {
                     threshold: "usual",
                     elapsedSeconds: 192,
                     thresholdSeconds: 120,
+                    eta: Event.ETA(
+                        lowSeconds: 150,
+                        typicalSeconds: 200,
+                        highSeconds: 320,
+                        text: "ETA 3m20s (2m30s–5m20s)"
+                    ),
                     summary: "Node Start observer of \(dagName) is slow at stage 5/9 on prod-east: usually 41s at p95;"
                         + " this run 3m12s, threshold 2m00s"
                 )
