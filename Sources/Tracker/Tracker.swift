@@ -216,11 +216,26 @@ private struct Machine {
         )
     }
 
+    /// The p50 of the current node, when history knows it.
+    func usualSeconds(of dag: Dag) -> Int64? {
+        guard !self.history.isEmpty, let node = dag.currentNode else { return nil }
+        let dagTemplate = NameTemplates.dagTemplate(dag.name)
+        let key = DurationKey(
+            target: self.target.name,
+            dagTemplate: dagTemplate,
+            nodeTemplate: NameTemplates.nodeTemplate(node.name, dagTemplate: dagTemplate),
+            width: node.subTasks.count
+        )
+        return self.history.pool(for: key).map { Int64($0.statistics.p50.rounded()) }
+    }
+
     mutating func firstSight(_ dag: Dag, at: ObshellTime) {
         self.currentETA = self.eta(of: dag)
         defer { self.currentETA = nil }
         let summary = DagSummary(dag)
         var record = DagRecord(first: summary, at: at)
+        record.eta = self.currentETA
+        record.usualSeconds = self.usualSeconds(of: dag)
         let midRun = dag.stage > 1
         let verb = midRun ? "is running" : "started"
         self.emit(
@@ -241,6 +256,8 @@ private struct Machine {
     mutating func observe(_ record: inout DagRecord, _ dag: Dag, at: ObshellTime, source: Source) {
         self.currentETA = self.eta(of: dag)
         defer { self.currentETA = nil }
+        record.eta = self.currentETA
+        record.usualSeconds = self.usualSeconds(of: dag)
         let previous = record.last
         let current = DagSummary(dag)
         let cameBack = record.phase == .finished && current.state.isActive

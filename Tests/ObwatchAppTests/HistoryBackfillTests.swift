@@ -7,6 +7,7 @@ import ObshellModel
 import Simulator
 import Support
 import Testing
+import Tracker
 
 @testable import ObwatchApp
 
@@ -160,5 +161,35 @@ struct TasksHistoryTests {
             json: false
         )
         #expect(!plain.lines.contains { $0.contains("ETA") })
+    }
+}
+
+/// `/api/v1/dags` rows carry the ETA and the stage's usual time of a running DAG.
+@Suite("status rows show ETAs")
+struct StatusETATests {
+    @Test("mid-run of the 13th Create tenant, its row at stage 3 has an ETA band and the current stage's usual time")
+    func rowHasETA() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/captures/history-slow-node.jsonl")
+        let reading = CaptureReader.read(try Data(contentsOf: file), file: file.path)
+        var replayer = Replayer()
+        var row: DagStatus?
+        for entry in reading.entries {
+            _ = replayer.feed(entry)
+            let rows = DagStatus.make(
+                target: "db1",
+                state: replayer.states["db1"] ?? TrackerState(),
+                now: entry.observation.at
+            )
+            if let running = rows.first(where: { $0.id == "113" && $0.state == "RUNNING" && $0.stage == 3 }) {
+                row = running
+                break
+            }
+        }
+        let found = try #require(row)
+        #expect(found.eta?.text.hasPrefix("ETA ") == true)
+        #expect((55...70).contains(found.usualSeconds ?? 0))
+        #expect(found.jsonObject.contains(#""eta":{"low_seconds":"#))
+        #expect(found.jsonObject.contains(#""usual_seconds":"#))
     }
 }
