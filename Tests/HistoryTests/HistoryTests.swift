@@ -218,6 +218,46 @@ struct EstimateTests {
         #expect(estimate.nodes.map(\.usualText).allSatisfy { $0.hasPrefix("usually") })
     }
 
+    /// A rolling upgrade's nodes: prep, then per zone Stop/Reinstall/Start, then post.
+    static func upgradeNodes(zones: Int) -> [String] {
+        ["Backup parameters"]
+            + (1...zones).flatMap { ["Stop zone\($0)", "Reinstall and restart observer", "Start zone\($0)"] }
+            + ["Restore parameters"]
+    }
+
+    @Test("rolling upgrades whose max_stage differs still give every node an estimate, zones pooled by template")
+    func rollingUpgrade() throws {
+        var history = DurationHistory()
+        for run in 0..<6 {
+            let zones = run % 2 == 0 ? 2 : 3
+            let names = Self.upgradeNodes(zones: zones)
+            let durations = names.map { $0.hasPrefix("Reinstall") ? 300.0 : $0.hasPrefix("Stop") ? 20 : 10 }
+            let dag = Build.dag(
+                id: "9\(run)",
+                name: "OB rolling upgrade 4.3.\(run).0-1",
+                nodes: names,
+                durations: durations,
+                start: Double(run) * 10_000
+            )
+            history.learn(from: dag, target: "db1")
+        }
+        let names = Self.upgradeNodes(zones: 4)
+        let running = Build.dag(
+            id: "99",
+            name: "OB rolling upgrade 4.4.0.0-1",
+            nodes: names,
+            durations: names.map { _ in 10 },
+            start: 100_000,
+            finished: 1
+        )
+        let estimate = DagEstimate(dag: running, target: "db1", agentTime: Build.time(100_015), history: history)
+        #expect(running.maxStage == 14)
+        #expect(estimate.nodes.allSatisfy { $0.pool != nil }, "\(estimate.nodes.map(\.usualText))")
+        let band = try #require(estimate.remaining)
+        // 4 zones × (20 + 300 + 10) + 10, less the 5 s the first stop has run.
+        #expect(abs(band.typical - (4 * 330 + 10 - 5)) < 1)
+    }
+
     @Test("a new kind of DAG, or too little history, is ETA unknown")
     func unknown() {
         let other = Build.dag(
