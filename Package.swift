@@ -221,8 +221,8 @@ let package = Package(
             name: "ObwatchAppTests",
             dependencies: [
                 "ObwatchApp", "Simulator", "ObshellModel", "ObshellAgent", "Tracker", "ConfigModel", "ConfigLoading",
-                "Routing", "Messages", "YAML", "Delivery", "Curl", "PeerSupport", "Pipeline", "Support",
-                "ObwatchTestKit",
+                "Routing", "Messages", "YAML", "Delivery", "Curl", "PeerSupport", "Pipeline", "Support", "History",
+                "PostgresStore", "ObwatchTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
