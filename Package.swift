@@ -46,12 +46,16 @@ let package = Package(
             ]
         ),
 
+        // Duration history: name templates, per-node statistics, ETAs and slowness thresholds. Pure values plus the
+        // small store protocol and its state-folder file.
+        .target(name: "History", dependencies: ["ObshellModel", "Support"]),
+
         // The DAG state machine, the event catalogue, captures and persisted state.
-        .target(name: "Tracker", dependencies: ["ObshellModel", "Support"]),
+        .target(name: "Tracker", dependencies: ["History", "ObshellModel", "Support"]),
 
         // The configuration as values: targets, receivers, rules, silences, matchers, the notification a receiver is
         // sent. No YAML: positions are `SourcePosition`s.
-        .target(name: "ConfigModel", dependencies: ["Tracker", "ObshellModel", "Support"]),
+        .target(name: "ConfigModel", dependencies: ["Tracker", "History", "ObshellModel", "Support"]),
         // Message templates: Mustache rendering, escaping per format, the default texts, a receiver's templates.
         .target(
             name: "Messages",
@@ -63,10 +67,10 @@ let package = Package(
         // Reading and checking the configuration: YAML decoding, `${VAR}` interpolation, includes, `obwatch check`.
         .target(
             name: "ConfigLoading",
-            dependencies: ["YAML", "ConfigModel", "Messages", "Tracker", "ObshellModel", "Support"]
+            dependencies: ["YAML", "ConfigModel", "Messages", "Tracker", "History", "ObshellModel", "Support"]
         ),
         // The pure router: rule matching, silences, inhibition, grouping, repeat, deduplication.
-        .target(name: "Routing", dependencies: ["ConfigModel", "Tracker", "ObshellModel"]),
+        .target(name: "Routing", dependencies: ["ConfigModel", "Tracker", "History", "ObshellModel"]),
 
         // The durable outbox, retries and rate limits, the webhook formats, email and syslog.
         .target(
@@ -82,7 +86,8 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Tracker", "ConfigModel", "Routing", "Delivery", "ObshellAgent", "ObshellModel", "Curl", "Support",
+                "Tracker", "History", "ConfigModel", "Routing", "Delivery", "ObshellAgent", "ObshellModel", "Curl",
+                "Support",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -93,7 +98,7 @@ let package = Package(
         .target(
             name: "PostgresStore",
             dependencies: [
-                "Pipeline", "Tracker", "Routing", "ConfigModel", "Support",
+                "Pipeline", "Tracker", "History", "Routing", "ConfigModel", "Support",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,7 +124,8 @@ let package = Package(
         .target(
             name: "ObwatchApp",
             dependencies: [
-                "Curl", "YAML", "ObshellAgent", "ObshellModel", "Simulator", "Tracker", "ConfigModel", "ConfigLoading",
+                "Curl", "YAML", "ObshellAgent", "ObshellModel", "Simulator", "Tracker", "History", "ConfigModel",
+                "ConfigLoading",
                 "Routing", "Messages", "Delivery", "Pipeline", "PostgresStore", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,7 +169,8 @@ let package = Package(
             dependencies: ["ObshellModel", "ObshellAgent", "Cryptography", "Curl"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "ObshellModel"]),
+        .testTarget(name: "TrackerTests", dependencies: ["Tracker", "History", "ObshellModel"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "ObshellModel"]),
         .testTarget(
             name: "RulesTests",
             dependencies: ["ConfigModel", "ConfigLoading", "Routing", "Messages", "Tracker", "ObshellModel", "YAML"]
@@ -194,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: [
-                "PostgresStore", "Pipeline", "Tracker", "Routing", "ConfigModel", "ObshellModel", "Support",
+                "PostgresStore", "Pipeline", "Tracker", "History", "Routing", "ConfigModel", "ObshellModel", "Support",
                 "PeerSupport", "ObwatchTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -214,8 +221,8 @@ let package = Package(
             name: "ObwatchAppTests",
             dependencies: [
                 "ObwatchApp", "Simulator", "ObshellModel", "ObshellAgent", "Tracker", "ConfigModel", "ConfigLoading",
-                "Routing", "Messages", "YAML", "Delivery", "Curl", "PeerSupport", "Pipeline", "Support",
-                "ObwatchTestKit",
+                "Routing", "Messages", "YAML", "Delivery", "Curl", "PeerSupport", "Pipeline", "Support", "History",
+                "PostgresStore", "ObwatchTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

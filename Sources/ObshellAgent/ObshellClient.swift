@@ -127,6 +127,28 @@ package actor ObshellClient {
         init(from decoder: any Decoder) throws {}
     }
 
+    /// Which of obshell's "every DAG" lists to read (obshell-api.md section 1).
+    package enum DagScope: String, Sendable, Hashable, CaseIterable {
+        /// `GET /api/v1/task/dags/ob`: the cluster's DAGs.
+        case cluster = "ob"
+        /// `GET /api/v1/task/dags/agent`: the answering agent's local DAGs.
+        case agent
+    }
+
+    /// The path of an "every DAG" list.
+    package static func allDagsPath(_ scope: DagScope, showDetails: Bool = true) -> String {
+        "/api/v1/task/dags/\(scope.rawValue)?show_details=\(showDetails)"
+    }
+
+    /// `GET /api/v1/task/dags/ob` or `/agent`: every DAG of the scope, finished ones included, for the duration
+    /// history's backfill. Older agents lack the route (404) and a non-cluster agent answers `dags/ob` with 500.
+    /// - Throws: ``ObshellError`` as for any request; the caller notes it and goes on without.
+    package func allDags(_ scope: DagScope, showDetails: Bool = true) async throws(ObshellError) -> [Dag] {
+        var exchanges: [Exchange] = []
+        let response = try await self.authenticated(Self.allDagsPath(scope, showDetails: showDetails), log: &exchanges)
+        return try Self.envelope(ContentList<Dag>.self, from: response).data?.contents ?? []
+    }
+
     /// `GET /api/v1/task/dag/{id}`: one DAG, finished or not.
     /// - Throws: ``ObshellError`` `.notFound` when the agent does not know the id.
     package func dag(id: String, showDetails: Bool = true) async throws(ObshellError) -> Dag {

@@ -1,4 +1,5 @@
 package import ConfigModel
+import History
 package import ObshellModel
 package import Tracker
 
@@ -205,6 +206,7 @@ package struct Router: Sendable {
     func matchingRules(for event: Event) -> [Rule] {
         self.rules.filter { rule in
             guard rule.matcher.matches(event) else { return false }
+            if event.type == .slow { return rule.receivesSlow(threshold: event.threshold ?? SlowerThan.usual.text) }
             guard event.type == .stalled else { return true }
             // A stalled event without a threshold can only come from the default clock.
             let threshold = event.threshold ?? self.defaultStallThreshold.text

@@ -132,6 +132,15 @@ actor SimulatorEngine {
         return dags
     }
 
+    /// What `dags/ob` (`cluster`) or `dags/agent` lists: every DAG that has appeared, finished ones included;
+    /// cluster DAGs have ids starting with 1, local ones the others. `nil` for `dags/ob` on an agent that is not a
+    /// cluster agent (obshell answers 500).
+    func allDags(cluster: Bool) -> [Dag]? {
+        self.sync()
+        if cluster && self.state.scenario.agent.identity != .clusterAgent { return nil }
+        return self.state.dags.filter { self.state.hasAppeared($0.id) && $0.id.hasPrefix("1") == cluster }
+    }
+
     func dag(id: String) -> Dag? {
         self.sync()
         return self.state.dag(id: id)

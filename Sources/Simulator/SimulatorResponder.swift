@@ -62,12 +62,26 @@ struct SimulatorResponder: Sendable {
             break
         }
         let taskPrefix = "/api/v1/task/dag/"
-        guard isGet, path.hasPrefix(taskPrefix), path.count > taskPrefix.count else {
+        // `dags/ob` and `dags/agent`: every DAG, finished ones included (what the duration history backfills from).
+        let allScope = ["/api/v1/task/dags/ob": true, "/api/v1/task/dags/agent": false][path]
+        guard isGet, allScope != nil || (path.hasPrefix(taskPrefix) && path.count > taskPrefix.count) else {
             return await envelope.failure(.notFound)
         }
-        let id = String(path.dropFirst(taskPrefix.count))
+        let id = allScope == nil ? String(path.dropFirst(taskPrefix.count)) : ""
         guard !id.contains("/") else { return await envelope.failure(.notFound) }
 
+        if let cluster = allScope {
+            // Answered before faults are taken: a scenario's faults are meant for the polls they count.
+            if self.authenticates, let failure = await self.authenticate(request, target: target) {
+                return await envelope.failure(failure)
+            }
+            let showDetails = Self.queryValue("show_details", in: query).flatMap(HeaderAuthentication.parseBool) ?? true
+            // obshell answers `dags/ob` on an agent that is not a cluster agent with 500 (obshell-api.md 1.2).
+            guard let dags = await self.engine.allDags(cluster: cluster) else {
+                return await envelope.failure(.unexpected)
+            }
+            return await envelope.success(DagList(contents: dags.map { Self.detailed($0, showDetails) }))
+        }
         if let fault = await self.engine.takeFault(of: [.http500, .hang, .notJSON]) {
             return await self.inject(fault, envelope: envelope)
         }

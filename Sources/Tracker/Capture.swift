@@ -10,12 +10,15 @@ package struct CaptureEntry: Sendable, Hashable {
     package var observation: Observation
     /// The 1-based line number in its file.
     package var line: Int
+    /// obshell's clock at the answer (the envelope's `timestamp`) of a good poll, when it sent one.
+    package var agentTime: ObshellTime?
 
     /// Makes an entry.
-    package init(target: String, observation: Observation, line: Int) {
+    package init(target: String, observation: Observation, line: Int, agentTime: ObshellTime? = nil) {
         self.target = target
         self.observation = observation
         self.line = line
+        self.agentTime = agentTime
     }
 }
 
@@ -199,8 +202,10 @@ package enum CaptureReader {
         }
         var isKeyRejection = false
         if case .keyRejected = outcome { isKeyRejection = true }
+        var agentTime: ObshellTime?
+        if case .list(_, let time) = outcome { agentTime = time }
         return ParsedLine(
-            entry: CaptureEntry(target: raw.target, observation: observation, line: number),
+            entry: CaptureEntry(target: raw.target, observation: observation, line: number, agentTime: agentTime),
             target: raw.target,
             request: raw.request,
             isKeyFetch: false,

@@ -34,6 +34,10 @@ package enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
     case targetDown = "target_down"
     /// The first good poll after `target_down`.
     case targetUp = "target_up"
+    /// A running node passed its history-based slowness threshold; once per node attempt and threshold.
+    case slow
+    /// The slow node finished (or another attempt began), or its DAG ended.
+    case caughtUp = "caught_up"
     /// obwatch cannot do its job (state not saved, a receiver stuck, every target failing); about obwatch itself,
     /// made by the daemon (``WatcherHealth``), never by the tracker.
     case watcherDegraded = "watcher_degraded"
@@ -48,13 +52,15 @@ package enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
     package static let allCases: [EventType] = [
         .started, .stageAdvanced, .nodeFailed, .failed, .stalled, .resumed, .retried, .rollbackStarted, .succeeded,
         .passed, .rolledBack, .cancelled, .vanished, .targetDown, .targetUp, .watcherDegraded, .watcherRecovered,
+        .slow, .caughtUp,
     ]
 
     /// `firing` for the types that open an incident, `resolved` for those that close one, else `info`.
     package var status: EventStatus {
         switch self {
-        case .nodeFailed, .failed, .stalled, .targetDown, .watcherDegraded, .test: .firing
-        case .resumed, .retried, .succeeded, .passed, .rolledBack, .cancelled, .targetUp, .watcherRecovered: .resolved
+        case .nodeFailed, .failed, .stalled, .targetDown, .watcherDegraded, .slow, .test: .firing
+        case .resumed, .retried, .succeeded, .passed, .rolledBack, .cancelled, .targetUp, .watcherRecovered, .caughtUp:
+            .resolved
         case .started, .stageAdvanced, .rollbackStarted, .vanished: .info
         }
     }
@@ -63,8 +69,9 @@ package enum EventType: String, Sendable, Hashable, Codable, CaseIterable {
     package var defaultSeverity: EventSeverity {
         switch self {
         case .nodeFailed, .failed, .targetDown, .watcherDegraded: .critical
-        case .stalled, .rollbackStarted, .rolledBack, .cancelled, .vanished: .warning
-        case .started, .stageAdvanced, .resumed, .retried, .succeeded, .passed, .targetUp, .watcherRecovered: .info
+        case .stalled, .rollbackStarted, .rolledBack, .cancelled, .vanished, .slow: .warning
+        case .started, .stageAdvanced, .resumed, .retried, .succeeded, .passed, .targetUp, .watcherRecovered, .caughtUp:
+            .info
         // A test pages at the lowest urgency: it is resolved right after, and should wake no one.
         case .test: .info
         }
@@ -328,8 +335,41 @@ package struct Event: Sendable, Hashable, Codable {
     package var observedLate: Bool?
     /// For `stalled`: how long no progress was seen, in whole seconds.
     package var stalledSeconds: Int64?
-    /// For `stalled`: the threshold as written, e.g. `30m`.
+    /// For `stalled`: the threshold as written, e.g. `30m`; for `slow`: the `slower_than:` as written, or `usual`.
     package var threshold: String?
+    /// For `slow`: how long the node has run, in whole seconds (obshell's clock).
+    package var elapsedSeconds: Int64?
+    /// For `slow`: the computed threshold, in whole seconds.
+    package var thresholdSeconds: Int64?
+    /// For `started`, `stage_advanced` and `slow` of a running DAG whose every node ahead has history: the time left.
+    package var eta: ETA?
+
+    /// The time a running DAG has left, from history: sums of p25, p50 and p90 over what is left.
+    package struct ETA: Sendable, Hashable, Codable {
+        /// Seconds left at p25.
+        package var lowSeconds: Int64
+        /// Seconds left at p50.
+        package var typicalSeconds: Int64
+        /// Seconds left at p90.
+        package var highSeconds: Int64
+        /// `ETA 2m10s (1m40s–3m05s)`.
+        package var text: String
+
+        /// Makes the object.
+        package init(lowSeconds: Int64, typicalSeconds: Int64, highSeconds: Int64, text: String) {
+            self.lowSeconds = lowSeconds
+            self.typicalSeconds = typicalSeconds
+            self.highSeconds = highSeconds
+            self.text = text
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case lowSeconds = "low_seconds"
+            case typicalSeconds = "typical_seconds"
+            case highSeconds = "high_seconds"
+            case text
+        }
+    }
     /// For `target_down`: why the polls failed.
     package var error: String?
     /// For `target_down`: the ``PollFailureKind`` of `error` (`auth`, `connect`, `timeout`, ...).
@@ -356,6 +396,9 @@ package struct Event: Sendable, Hashable, Codable {
         observedLate: Bool? = nil,
         stalledSeconds: Int64? = nil,
         threshold: String? = nil,
+        elapsedSeconds: Int64? = nil,
+        thresholdSeconds: Int64? = nil,
+        eta: ETA? = nil,
         error: String? = nil,
         errorKind: String? = nil,
         degradedReceivers: [String]? = nil,
@@ -377,6 +420,9 @@ package struct Event: Sendable, Hashable, Codable {
         self.observedLate = observedLate
         self.stalledSeconds = stalledSeconds
         self.threshold = threshold
+        self.elapsedSeconds = elapsedSeconds
+        self.thresholdSeconds = thresholdSeconds
+        self.eta = eta
         self.error = error
         self.errorKind = errorKind
         self.degradedReceivers = degradedReceivers
@@ -391,7 +437,11 @@ package struct Event: Sendable, Hashable, Codable {
         case observedMidRun = "observed_mid_run"
         case observedLate = "observed_late"
         case stalledSeconds = "stalled_seconds"
-        case threshold, error
+        case threshold
+        case elapsedSeconds = "elapsed_seconds"
+        case thresholdSeconds = "threshold_seconds"
+        case eta
+        case error
         case errorKind = "error_kind"
         case degradedReceivers = "degraded_receivers"
         case summary, routes
@@ -416,6 +466,9 @@ package struct Event: Sendable, Hashable, Codable {
         self.observedLate = try container.decodeIfPresent(Bool.self, forKey: .observedLate)
         self.stalledSeconds = try container.decodeIfPresent(Int64.self, forKey: .stalledSeconds)
         self.threshold = try container.decodeIfPresent(String.self, forKey: .threshold)
+        self.elapsedSeconds = try container.decodeIfPresent(Int64.self, forKey: .elapsedSeconds)
+        self.thresholdSeconds = try container.decodeIfPresent(Int64.self, forKey: .thresholdSeconds)
+        self.eta = try container.decodeIfPresent(ETA.self, forKey: .eta)
         self.error = try container.decodeIfPresent(String.self, forKey: .error)
         self.errorKind = try container.decodeIfPresent(String.self, forKey: .errorKind)
         self.degradedReceivers = try container.decodeIfPresent([String].self, forKey: .degradedReceivers)
@@ -442,6 +495,9 @@ package struct Event: Sendable, Hashable, Codable {
         try container.encodeIfPresent(self.observedLate, forKey: .observedLate)
         try container.encodeIfPresent(self.stalledSeconds, forKey: .stalledSeconds)
         try container.encodeIfPresent(self.threshold, forKey: .threshold)
+        try container.encodeIfPresent(self.elapsedSeconds, forKey: .elapsedSeconds)
+        try container.encodeIfPresent(self.thresholdSeconds, forKey: .thresholdSeconds)
+        try container.encodeIfPresent(self.eta, forKey: .eta)
         try container.encodeIfPresent(self.error, forKey: .error)
         try container.encodeIfPresent(self.errorKind, forKey: .errorKind)
         try container.encodeIfPresent(self.degradedReceivers, forKey: .degradedReceivers)
@@ -519,6 +575,16 @@ package struct Event: Sendable, Hashable, Codable {
         if let late = self.observedLate { json.raw("observed_late", late ? "true" : "false") }
         if let seconds = self.stalledSeconds { json.integer("stalled_seconds", seconds) }
         json.string("threshold", self.threshold)
+        if let seconds = self.elapsedSeconds { json.integer("elapsed_seconds", seconds) }
+        if let seconds = self.thresholdSeconds { json.integer("threshold_seconds", seconds) }
+        if let eta = self.eta {
+            var object = OrderedJSONObject()
+            object.integer("low_seconds", eta.lowSeconds)
+            object.integer("typical_seconds", eta.typicalSeconds)
+            object.integer("high_seconds", eta.highSeconds)
+            object.string("text", eta.text)
+            json.raw("eta", object.text)
+        }
         json.string("error", self.error)
         json.string("error_kind", self.errorKind)
         if let receivers = self.degradedReceivers { json.strings("degraded_receivers", receivers) }

@@ -1,6 +1,23 @@
 package import ObshellModel
 
+extension AgentAnswer.Outcome {
+    /// obshell's clock at a list answer (its envelope's `timestamp`): what node elapsed times are measured against.
+    package var agentTime: ObshellTime? {
+        if case .list(_, let agentTime) = self { return agentTime }
+        return nil
+    }
+}
+
 extension Observation {
+    /// The DAGs the observation shows: a list's, or the one a confirmation found (what history learns from).
+    package var dags: [Dag] {
+        switch self {
+        case .list(let dags, _): dags
+        case .confirmation(_, .found(let dag), _): [dag]
+        case .confirmation, .failedPoll: []
+        }
+    }
+
     /// The observation a poll's outcome is: the same for an answer that just came and for its capture line.
     /// - Parameters:
     ///   - outcome: What ``AgentAnswer`` read from the answer.

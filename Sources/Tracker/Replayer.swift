@@ -1,6 +1,10 @@
+package import History
+
 /// Feeds capture entries through one state machine per target, in file order, and collects the events.
 ///
-/// It asks for no confirmations: a capture's own `/api/v1/task/dag/{id}` lines answer them.
+/// It asks for no confirmations: a capture's own `/api/v1/task/dag/{id}` lines answer them. It learns usual
+/// durations from what it replays (after each entry's events, so a run never measures itself), on top of the
+/// history it starts from, so the same capture gives the same `slow` events every time.
 package struct Replayer: Sendable {
     /// Settings for a target the caller configured; others use ``defaultSettings``.
     package var settingsByTarget: [String: TrackerSettings]
@@ -10,6 +14,8 @@ package struct Replayer: Sendable {
     package var identities: [String: TargetIdentity]
     /// The state of every target seen so far.
     package private(set) var states: [String: TrackerState]
+    /// Usual durations: the starting history plus every run the replay saw succeed.
+    package private(set) var history: DurationHistory
 
     /// Makes a replayer.
     /// - Parameters:
@@ -17,16 +23,24 @@ package struct Replayer: Sendable {
     ///   - settingsByTarget: Settings of configured targets, by name.
     ///   - identities: Identities of configured targets, by name.
     ///   - states: States to start from (a restart); empty by default.
+    ///   - history: History to start from (`replay --history FILE`); empty by default.
     package init(
         defaultSettings: TrackerSettings = TrackerSettings(),
         settingsByTarget: [String: TrackerSettings] = [:],
         identities: [String: TargetIdentity] = [:],
-        states: [String: TrackerState] = [:]
+        states: [String: TrackerState] = [:],
+        history: DurationHistory = DurationHistory()
     ) {
+        self.history = history
         self.defaultSettings = defaultSettings
         self.settingsByTarget = settingsByTarget
         self.identities = identities
         self.states = states
+    }
+
+    /// Adds a history to start from (what `replay --history FILE` read).
+    package mutating func startHistory(from history: DurationHistory) {
+        self.history.merge(history)
     }
 
     /// Applies one entry and returns its events.
@@ -36,9 +50,12 @@ package struct Replayer: Sendable {
             self.states[name] ?? TrackerState(),
             entry.observation,
             settings: self.settingsByTarget[name] ?? self.defaultSettings,
-            target: self.identities[name] ?? TargetIdentity(name: name)
+            target: self.identities[name] ?? TargetIdentity(name: name),
+            history: self.history,
+            agentTime: entry.agentTime
         )
         self.states[name] = step.state
+        for dag in entry.observation.dags { self.history.learn(from: dag, target: name) }
         return step.events
     }
 

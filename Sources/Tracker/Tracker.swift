@@ -1,4 +1,5 @@
-import ObshellModel
+package import History
+package import ObshellModel
 
 /// What one observation did: the new state, the events in order, and the DAGs to confirm.
 package struct TrackerStep: Sendable, Hashable {
@@ -55,14 +56,21 @@ package enum Tracker {
     ///   - observation: What was seen, with its time.
     ///   - settings: `down_after`, `confirm_within` and the stall thresholds.
     ///   - target: The target, copied into every event.
+    ///   - history: What is known of usual durations (for `slow`); empty by default, so no `slow` fires.
+    ///   - agentTime: obshell's clock at the answer (the envelope's `timestamp`), which node elapsed times are
+    ///     measured against; `nil` falls back to the observation's time.
     /// - Returns: The new state, the events in order, and the DAG ids to confirm.
     package static func step(
         _ state: TrackerState,
         _ observation: Observation,
         settings: TrackerSettings,
-        target: TargetIdentity
+        target: TargetIdentity,
+        history: DurationHistory = DurationHistory(),
+        agentTime: ObshellTime? = nil
     ) -> TrackerStep {
         var machine = Machine(state: state, settings: settings, target: target)
+        machine.history = history
+        machine.agentTime = agentTime ?? observation.at
         switch observation {
         case .failedPoll(let reason, let kind, let at):
             machine.failedPoll(reason: reason, kind: kind, at: at)
@@ -82,6 +90,10 @@ private struct Machine {
     let target: TargetIdentity
     var events: [Event] = []
     var confirmations: [String] = []
+    var history = DurationHistory()
+    var agentTime: ObshellTime?
+    /// The ETA of the DAG being observed, when history knows every node ahead (set per DAG by ``observe``).
+    var currentETA: Event.ETA?
 
     init(state: TrackerState, settings: TrackerSettings, target: TargetIdentity) {
         self.state = state
@@ -190,9 +202,40 @@ private struct Machine {
 
     // MARK: - One DAG
 
+    /// The ETA of a running DAG as an event field; `nil` without history for every node ahead.
+    func eta(of dag: Dag) -> Event.ETA? {
+        guard !self.history.isEmpty, dag.state.isActive,
+            let band = DagEstimate(dag: dag, target: self.target.name, agentTime: self.agentTime, history: self.history)
+                .remaining
+        else { return nil }
+        return Event.ETA(
+            lowSeconds: Int64(band.low.rounded()),
+            typicalSeconds: Int64(band.typical.rounded()),
+            highSeconds: Int64(band.high.rounded()),
+            text: band.text
+        )
+    }
+
+    /// The p50 of the current node, when history knows it.
+    func usualSeconds(of dag: Dag) -> Int64? {
+        guard !self.history.isEmpty, let node = dag.currentNode else { return nil }
+        let dagTemplate = NameTemplates.dagTemplate(dag.name)
+        let key = DurationKey(
+            target: self.target.name,
+            dagTemplate: dagTemplate,
+            nodeTemplate: NameTemplates.nodeTemplate(node.name, dagTemplate: dagTemplate),
+            width: node.subTasks.count
+        )
+        return self.history.pool(for: key).map { Int64($0.statistics.p50.rounded()) }
+    }
+
     mutating func firstSight(_ dag: Dag, at: ObshellTime) {
+        self.currentETA = self.eta(of: dag)
+        defer { self.currentETA = nil }
         let summary = DagSummary(dag)
         var record = DagRecord(first: summary, at: at)
+        record.eta = self.currentETA
+        record.usualSeconds = self.usualSeconds(of: dag)
         let midRun = dag.stage > 1
         let verb = midRun ? "is running" : "started"
         self.emit(
@@ -211,6 +254,10 @@ private struct Machine {
     }
 
     mutating func observe(_ record: inout DagRecord, _ dag: Dag, at: ObshellTime, source: Source) {
+        self.currentETA = self.eta(of: dag)
+        defer { self.currentETA = nil }
+        record.eta = self.currentETA
+        record.usualSeconds = self.usualSeconds(of: dag)
         let previous = record.last
         let current = DagSummary(dag)
         let cameBack = record.phase == .finished && current.state.isActive
@@ -301,6 +348,8 @@ private struct Machine {
             self.retry(&record, previous: previous, current: current, before: before, at: at, "was retried at")
         }
 
+        // A slow node is resolved before the DAG's final event, which stays the last word on the run.
+        self.slowness(&record, dag: dag, current: current, at: at, source: source)
         self.failuresAndFinal(&record, previous: previous, dag: dag, summary: current, at: at, source: source)
 
         if source == .list, !progressed {
@@ -487,6 +536,77 @@ private struct Machine {
         }
     }
 
+    /// `caught_up` for an open slow node that no longer runs (finished, failed, another attempt, the DAG ended),
+    /// then `slow` for the running node at each threshold it passed, once per node attempt and threshold.
+    ///
+    /// A node attempt is the node id and its start time: RETRY resets and restarts it, a new attempt. Elapsed is
+    /// obshell's clock at the answer minus the node's start time; a start at the epoch (reset by an operator) is
+    /// no start. Only lists fire `slow` (a confirmation of a running DAG changes nothing).
+    mutating func slowness(_ record: inout DagRecord, dag: Dag, current: DagSummary, at: ObshellTime, source: Source) {
+        let running = dag.currentNode.flatMap { node -> (DagNode, Double)? in
+            guard current.state == .running, current.operator == .run,
+                let elapsed = DagEstimate.elapsed(of: node, at: self.agentTime)
+            else { return nil }
+            return (node, elapsed)
+        }
+        let attempt = running.map { node, _ in node.id + "@" + (node.startTime?.text ?? "") }
+        if let open = record.slowOpen, open != attempt {
+            record.slowOpen = nil
+            let openNode = open.split(separator: "@", maxSplits: 1).first.map(String.init) ?? open
+            let node = (dag.nodes ?? []).first { $0.id == openNode }
+            let how =
+                if node?.state == .succeed {
+                    "finished"
+                } else if !current.state.isActive {
+                    "ended with its DAG (\(current.state.rawValue))"
+                } else {
+                    "stopped running"
+                }
+            self.emit(
+                .caughtUp,
+                record: &record,
+                key: open,
+                incident: self.incident(current.id, "slow"),
+                at: at,
+                dag: current,
+                node: node.map(NodeSummary.init) ?? current.currentNode,
+                summary: "Slow node \(node?.name ?? openNode) of \(current.name) \(how) on \(self.target.name)"
+            )
+        }
+        guard source == .list, let (node, elapsed) = running, let attempt else { return }
+        let dagTemplate = NameTemplates.dagTemplate(dag.name)
+        let key = DurationKey(
+            target: self.target.name,
+            dagTemplate: dagTemplate,
+            nodeTemplate: NameTemplates.nodeTemplate(node.name, dagTemplate: dagTemplate),
+            width: node.subTasks.count
+        )
+        guard let pool = self.history.pool(for: key) else { return }
+        var fired = record.slowFired ?? []
+        for rule in self.settings.orderedSlowThresholds where !fired.contains(attempt + "/" + rule.text) {
+            let threshold = rule.threshold(pool.statistics)
+            guard elapsed > threshold.seconds else { continue }
+            fired.append(attempt + "/" + rule.text)
+            record.slowOpen = attempt
+            self.emit(
+                .slow,
+                record: &record,
+                key: attempt + "/" + rule.text,
+                incident: self.incident(current.id, "slow"),
+                at: at,
+                dag: current,
+                node: NodeSummary(node),
+                threshold: rule.text,
+                elapsedSeconds: Int64(elapsed.rounded(.down)),
+                thresholdSeconds: Int64(threshold.seconds.rounded(.up)),
+                summary:
+                    "Node \(node.name) of \(current.name) is slow at stage \(current.stage)/\(current.maxStage) on "
+                    + "\(self.target.name): " + threshold.explain(elapsed: elapsed)
+            )
+        }
+        record.slowFired = fired
+    }
+
     mutating func vanish(_ record: inout DagRecord, at: ObshellTime) {
         record.phase = .vanished
         record.vanishedAt = at
@@ -592,6 +712,8 @@ private struct Machine {
         observedLate: Bool? = nil,
         stalledSeconds: Int64? = nil,
         threshold: String? = nil,
+        elapsedSeconds: Int64? = nil,
+        thresholdSeconds: Int64? = nil,
         summary: String
     ) {
         let count = (record.occurrences[type.rawValue] ?? 0) + 1
@@ -630,6 +752,9 @@ private struct Machine {
                 observedLate: observedLate,
                 stalledSeconds: stalledSeconds,
                 threshold: threshold,
+                elapsedSeconds: elapsedSeconds,
+                thresholdSeconds: thresholdSeconds,
+                eta: [.started, .stageAdvanced, .slow].contains(type) ? self.currentETA : nil,
                 summary: summary
             )
         )

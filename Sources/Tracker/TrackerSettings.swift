@@ -1,3 +1,5 @@
+package import History
+
 /// A no-progress threshold: the text as the user wrote it (`"30m"`, carried by `stalled` events) and its length.
 package struct StallThreshold: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The threshold exactly as written in the config, e.g. `30m` or `1h30m`.
@@ -23,7 +25,7 @@ package struct StallThreshold: Sendable, Hashable, Codable, CustomStringConverti
 }
 
 /// The knobs of the state machine, from `defaults:` and the rules (CONTRACT section 3).
-package struct TrackerSettings: Sendable, Hashable, Codable {
+package struct TrackerSettings: Sendable, Hashable {
     /// Failed polls in a row before `target_down` (at least 1).
     package var downAfter: Int
     /// How long after the first good poll that missed a DAG its final state is sought before `vanished`.
@@ -34,6 +36,15 @@ package struct TrackerSettings: Sendable, Hashable, Codable {
     /// obshell applies RETRY, ROLLBACK and PASS only to FAILED DAGs, so such a DAG cannot come back; forgetting it
     /// keeps the state small. FAILED and vanished DAGs are never forgotten: they may come back at any time.
     var forgetSucceededAfter: Duration
+    /// Every distinct `slower_than:` in use: the built-in ``SlowerThan/usual`` first, then each rule's. One `slow`
+    /// fires per threshold and node attempt.
+    package var slowThresholds: [SlowerThan]
+
+    /// The slowness thresholds as `slow` walks them: distinct by written text, in order.
+    var orderedSlowThresholds: [SlowerThan] {
+        var seen = Set<String>()
+        return self.slowThresholds.filter { seen.insert($0.text).inserted }
+    }
 
     /// The thresholds as `stalled` walks them: distinct by written text (rules route on it), shortest first.
     var orderedThresholds: [StallThreshold] {
@@ -52,12 +63,15 @@ package struct TrackerSettings: Sendable, Hashable, Codable {
     ///   - confirmWithin: How long a vanished DAG is confirmed before `vanished`.
     ///   - stallThresholds: `defaults.stall_after` followed by every rule's `after:`.
     ///   - forgetSucceededAfter: How long a DAG that ended SUCCEED stays in the state (a day by default).
+    ///   - slowThresholds: The built-in slowness threshold followed by every rule's `slower_than:`.
     package init(
         downAfter: Int = 3,
         confirmWithin: Duration = .seconds(600),
         stallThresholds: [StallThreshold] = [TrackerSettings.defaultStallAfter],
-        forgetSucceededAfter: Duration = .seconds(86_400)
+        forgetSucceededAfter: Duration = .seconds(86_400),
+        slowThresholds: [SlowerThan] = [.usual]
     ) {
+        self.slowThresholds = slowThresholds
         self.downAfter = max(1, downAfter)
         self.confirmWithin = confirmWithin
         self.stallThresholds = stallThresholds

@@ -68,6 +68,8 @@ package struct TrackerState: Sendable, Hashable, Codable {
             record.lastSeen = zero
             record.stallMark = record.stallMark.map { _ in zero }
             record.stalledNanoseconds = 0
+            // The ETA moves with every poll, like the stall clock: it alone is no reason to write the state.
+            record.eta = nil
             copy.dags[id] = record
         }
         return copy
@@ -127,6 +129,15 @@ package struct DagRecord: Sendable, Hashable, Codable {
     package var vanishedAt: ObshellTime?
     /// Whether the last final state came from a confirmation (`GET /dag/{id}`) rather than the list.
     package var finalConfirmed: Bool
+    /// The node attempts (`node id@start time/threshold`) whose `slow` fired; absent in states written before
+    /// history existed.
+    package var slowFired: [String]?
+    /// The node attempt whose `slow` incident is open (no `caught_up` yet).
+    package var slowOpen: String?
+    /// The ETA at the last observation, when history knows every node ahead (for the status API).
+    package var eta: Event.ETA?
+    /// The usual time (p50, whole seconds) of the node at the current stage, when history knows it.
+    package var usualSeconds: Int64?
 
     /// A record for a DAG seen for the first time.
     package init(first dag: DagSummary, at: ObshellTime) {

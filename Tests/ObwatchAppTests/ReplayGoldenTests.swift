@@ -15,7 +15,7 @@ struct ReplayGoldenTests {
 
     static let captures = [
         "bad-lines", "first-seen-failed-and-cancel", "outage", "partial-list", "progress-by-logs",
-        "rollback-then-pass", "rollback", "scale-out-failure", "stall",
+        "rollback-then-pass", "rollback", "scale-out-failure", "stall", "history-slow-node",
     ]
 
     @Test("replay without rules gives the recorded events and ids", arguments: captures)

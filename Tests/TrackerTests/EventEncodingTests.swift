@@ -49,7 +49,8 @@ struct EventEncodingTests {
             .retried: (.resolved, .info), .rollbackStarted: (.info, .warning), .succeeded: (.resolved, .info),
             .passed: (.resolved, .info), .rolledBack: (.resolved, .warning), .cancelled: (.resolved, .warning),
             .vanished: (.info, .warning), .targetDown: (.firing, .critical), .targetUp: (.resolved, .info),
-            .watcherDegraded: (.firing, .critical), .watcherRecovered: (.resolved, .info),
+            .watcherDegraded: (.firing, .critical), .watcherRecovered: (.resolved, .info), .slow: (.firing, .warning),
+            .caughtUp: (.resolved, .info),
         ]
         #expect(table.count == EventType.allCases.count)
         for type in EventType.allCases {

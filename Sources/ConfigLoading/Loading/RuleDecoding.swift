@@ -1,5 +1,6 @@
 import ConfigModel
 import Foundation
+import History
 import Messages
 import ObshellModel
 import Support
@@ -108,6 +109,7 @@ extension ConfigDecoder {
             receivers = self.decodeNotify(value, known: receiverNames)
         }
         let after = self.duration(reader.optional("after"))
+        let slowerThan = self.slowerThan(reader.optional("slower_than"))
         let repeatInterval = self.duration(reader.optional("repeat"))
         let groupWait = self.duration(reader.optional("group_wait"), allowZero: true)
         var template = TemplateOverrides()
@@ -121,11 +123,18 @@ extension ConfigDecoder {
             )
             _ = after
         }
+        if slowerThan != nil, !matcher.types.contains(.slow), let node = node["slower_than"] {
+            self.diagnostics.warning(
+                "\"slower_than\" sets the threshold of slow events, but this rule does not match \"slow\"",
+                at: node.mark
+            )
+        }
         return Rule(
             name: name,
             matcher: matcher,
             receivers: receivers,
             after: after.map { StallThreshold(text: $0.text, duration: $0.duration) },
+            slowerThan: slowerThan,
             repeatInterval: repeatInterval?.duration,
             groupWait: groupWait?.duration ?? .zero,
             template: template,
@@ -138,6 +147,22 @@ extension ConfigDecoder {
 
     /// Unknown keys of a rule, as errors; a condition written beside `match:` instead of under it (`event:`,
     /// `tagret:`) is told where it goes.
+    /// `slower_than:` (`2x`, `+5m`, `p99`), or `nil` with an error that says what is accepted.
+    mutating func slowerThan(_ node: YAMLNode?) -> SlowerThan? {
+        guard let node, let text = self.diagnostics.collect({ () throws(YAMLError) in try node.string() }) else {
+            return nil
+        }
+        guard let slowerThan = SlowerThan(text) else {
+            self.diagnostics.error(
+                "\"slower_than\" is \(YAMLNode.quote(text)): write a factor of the usual duration (2x), a margin over it"
+                    + " (+5m) or a percentile of the history (p90, p95, p99)",
+                at: node.mark
+            )
+            return nil
+        }
+        return slowerThan
+    }
+
     mutating func reportUnknownRuleKeys(_ reader: YAMLMappingReader) {
         // unknownKeyErrors follows untakenKeys, one error per key, in order.
         for (key, error) in zip(reader.untakenKeys, reader.unknownKeyErrors()) {

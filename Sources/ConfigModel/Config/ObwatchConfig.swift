@@ -1,4 +1,5 @@
 package import Foundation
+import History
 package import ObshellModel
 import Support
 package import Tracker
@@ -205,7 +206,8 @@ package struct ObwatchConfig: Sendable {
         self.inhibitions = inhibitions
     }
 
-    /// The tracker's settings: `defaults:` plus one stall threshold per distinct rule `after:`.
+    /// The tracker's settings: `defaults:` plus one stall threshold per distinct rule `after:` and one slowness
+    /// threshold per distinct rule `slower_than:` (after the built-in one).
     package var trackerSettings: TrackerSettings {
         var thresholds = [self.defaults.stallAfter]
         for rule in self.rules {
@@ -213,10 +215,16 @@ package struct ObwatchConfig: Sendable {
                 thresholds.append(after)
             }
         }
+        var slowThresholds = [SlowerThan.usual]
+        for case let slowerThan? in self.rules.map(\.slowerThan)
+        where !slowThresholds.contains(where: { $0.text == slowerThan.text }) {
+            slowThresholds.append(slowerThan)
+        }
         return TrackerSettings(
             downAfter: self.defaults.downAfter,
             confirmWithin: self.defaults.confirmWithin,
-            stallThresholds: thresholds
+            stallThresholds: thresholds,
+            slowThresholds: slowThresholds
         )
     }
 

@@ -1,3 +1,4 @@
+package import History
 package import Tracker
 
 /// One `rules:` entry: which events it wants, where they go, and how.
@@ -10,6 +11,8 @@ package struct Rule: Sendable, Hashable {
     package var receivers: [String]
     /// `after:`: the no-progress threshold of this rule's `stalled` events; `nil` takes `defaults.stall_after`.
     package var after: StallThreshold?
+    /// `slower_than:`: the slowness threshold of this rule's `slow` events; `nil` takes the built-in one (`usual`).
+    package var slowerThan: SlowerThan?
     /// `repeat:`: how often to remind while an incident this rule sent stays open; `nil` never.
     package var repeatInterval: Duration?
     /// `group_wait:`: how long to gather events for one receiver before sending them as one notification.
@@ -25,6 +28,7 @@ package struct Rule: Sendable, Hashable {
         matcher: EventMatcher,
         receivers: [String],
         after: StallThreshold? = nil,
+        slowerThan: SlowerThan? = nil,
         repeatInterval: Duration? = nil,
         groupWait: Duration = .zero,
         template: TemplateOverrides = TemplateOverrides(),
@@ -34,6 +38,7 @@ package struct Rule: Sendable, Hashable {
         self.matcher = matcher
         self.receivers = receivers
         self.after = after
+        self.slowerThan = slowerThan
         self.repeatInterval = repeatInterval
         self.groupWait = groupWait
         self.template = template
@@ -45,6 +50,14 @@ package struct Rule: Sendable, Hashable {
     /// - Parameter defaultThreshold: `defaults.stall_after`.
     func stallThreshold(default defaultThreshold: StallThreshold) -> StallThreshold {
         self.after ?? defaultThreshold
+    }
+
+    /// Whether the rule is routed `slow` events of a threshold (as written; `usual` is the built-in one), the way
+    /// ``receivesStalled(threshold:default:thresholdsInUse:)`` treats `after:`: a rule with `slower_than:` gets only
+    /// its own, a catch-all rule without it gets every one, any other rule the built-in one.
+    package func receivesSlow(threshold: String) -> Bool {
+        if let slowerThan = self.slowerThan { return slowerThan.text == threshold }
+        return self.acceptsEveryEventType || threshold == SlowerThan.usual.text
     }
 
     /// Whether the rule's `match:` takes every event type: `event: "*"`, or no `event:` at all.

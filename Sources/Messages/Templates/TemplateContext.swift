@@ -109,6 +109,8 @@ package struct TemplateContext: Sendable {
         case .targetUp: "target up"
         case .watcherDegraded: "obwatch degraded"
         case .watcherRecovered: "obwatch recovered"
+        case .slow: "node slow"
+        case .caughtUp: "node caught up"
         case .test: "test"
         }
     }
@@ -161,6 +163,9 @@ package struct TemplateContext: Sendable {
             "error": Self.orNull(event.error),
             "threshold": Self.orNull(event.threshold),
             "stalled_seconds": Self.orNull(event.stalledSeconds.map { Int(clamping: $0) }),
+            "elapsed_seconds": Self.orNull(event.elapsedSeconds.map { Int(clamping: $0) }),
+            "threshold_seconds": Self.orNull(event.thresholdSeconds.map { Int(clamping: $0) }),
+            "eta": Self.orNull(event.eta?.text),
             "observed_mid_run": Self.orNull(event.observedMidRun),
             "stalled_for": Self.orNull(event.stalledSeconds.map(Self.shortDuration)),
             "at_local": Self.localTime(event.at, in: timeZone),
@@ -287,6 +292,10 @@ package struct TemplateContext: Sendable {
         case .targetUp: return "\(target) is up again"
         case .watcherDegraded: return "\(target) is degraded"
         case .watcherRecovered: return "\(target) works again"
+        case .slow:
+            guard let node = event.node else { return "\(dag) is slower than usual on \(target)" }
+            return "\(dag): node \(node.name) is slower than usual on \(target)"
+        case .caughtUp: return "\(dag) caught up on \(target)"
         case .test: return "A test notification from obwatch for \(target); nothing failed"
         }
     }

@@ -115,6 +115,38 @@ extension TemplateRenderer {
                     threshold: "30m",
                     summary: "\(dagName) made no progress for 31m at stage 5/9 (Start observer) on prod-east"
                 )
+            case .slow:
+                return Event(
+                    id: id,
+                    type: type,
+                    incident: "prod-east/11/slow",
+                    at: at,
+                    target: target,
+                    dag: dag(stage: 5, state: "RUNNING", operator: "RUN"),
+                    node: runningNode,
+                    threshold: "usual",
+                    elapsedSeconds: 192,
+                    thresholdSeconds: 120,
+                    eta: Event.ETA(
+                        lowSeconds: 150,
+                        typicalSeconds: 200,
+                        highSeconds: 320,
+                        text: "ETA 3m20s (2m30s–5m20s)"
+                    ),
+                    summary: "Node Start observer of \(dagName) is slow at stage 5/9 on prod-east: usually 41s at p95;"
+                        + " this run 3m12s, threshold 2m00s"
+                )
+            case .caughtUp:
+                return Event(
+                    id: id,
+                    type: type,
+                    incident: "prod-east/11/slow",
+                    at: at,
+                    target: target,
+                    dag: dag(stage: 6, state: "RUNNING", operator: "RUN"),
+                    node: runningNode,
+                    summary: "Slow node Start observer of \(dagName) finished on prod-east"
+                )
             case .resumed:
                 return Event(
                     id: id,

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConfigLoading
 import ConfigModel
 import Foundation
+import History
 import ObshellModel
 import Routing
 import Tracker
@@ -27,6 +28,14 @@ struct ReplayCommand: AsyncParsableCommand {
     )
     var config: String?
 
+    @Option(
+        help: """
+            A duration history exported by `obwatch history export`, to start from; the replay adds every run it \
+            sees succeed either way.
+            """
+    )
+    var history: String?
+
     @Argument(help: "Capture files, replayed in the order given.")
     var captures: [String]
 
@@ -42,6 +51,14 @@ struct ReplayCommand: AsyncParsableCommand {
                 router = Router(config: config)
             } catch {
                 for line in error.lines { StandardError.write(line) }
+                throw ExitCode(1)
+            }
+        }
+        if let path = self.history {
+            do {
+                replayer.startHistory(from: try HistoryFile.read(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                StandardError.write("error: \(error)")
                 throw ExitCode(1)
             }
         }

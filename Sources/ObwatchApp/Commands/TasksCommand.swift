@@ -1,6 +1,7 @@
 import ArgumentParser
 import Curl
 import Foundation
+import History
 import ObshellAgent
 import ObshellModel
 import Support
@@ -32,12 +33,28 @@ struct TasksCommand: AsyncParsableCommand {
     @Flag(help: "Print the agent's DAG list as a JSON array with obshell's own field names, keys sorted.")
     var json = false
 
+    @Option(help: "A history from `obwatch history export`: show each running DAG's ETA and its stage's usual time.")
+    var history: String?
+
+    @Option(help: "The target name the history knows this agent by (default: any target's history, 10 runs).")
+    var target: String?
+
     func run() async throws {
+        var known: DurationHistory?
+        if let path = self.history {
+            do {
+                known = try HistoryFile.read(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                StandardError.write("obwatch tasks: \(error)")
+                throw ExitCode(1)
+            }
+        }
         let output = await Self.look(
             url: self.url,
             password: try self.password.load(),
             timeout: self.timeout.duration,
-            json: self.json
+            json: self.json,
+            history: known.map { (history: $0, target: self.target ?? "") }
         )
         for line in output.lines { print(line) }
         if let error = output.error { StandardError.write(error) }
@@ -52,7 +69,13 @@ struct TasksCommand: AsyncParsableCommand {
     }
 
     /// Asks the agent once and renders the answer.
-    static func look(url: String, password: Password, timeout: Duration, json: Bool) async -> Output {
+    static func look(
+        url: String,
+        password: Password,
+        timeout: Duration,
+        json: Bool,
+        history: (history: DurationHistory, target: String)? = nil
+    ) async -> Output {
         let client = ObshellClient(
             baseURL: url,
             password: password,
@@ -71,7 +94,9 @@ struct TasksCommand: AsyncParsableCommand {
             )
         }
         guard json else {
-            return Output(lines: TaskListView().lines(for: answer.dags, agentTime: answer.agentTime))
+            var view = TaskListView()
+            view.history = history
+            return Output(lines: view.lines(for: answer.dags, agentTime: answer.agentTime))
         }
         // An empty array is `[]` (pretty printing would spread it over lines), and keys are sorted, so that the
         // output of two runs compares line by line.

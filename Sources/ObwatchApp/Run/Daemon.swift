@@ -114,6 +114,13 @@ final class DaemonCore: Sendable {
             }
         )
         let settings = config.trackerSettings
+        let history = await DaemonHistory.open(
+            targets: config.targets,
+            storage: storage,
+            stateDirectory: stateDirectory,
+            clock: clock,
+            logger: logger
+        )
         let leasedPhase = leasing != nil
         let makePoller: LeasedTargets.MakePoller = { target, onFenced throws(StorageError) -> TargetPoller in
             try await TargetPoller(
@@ -132,6 +139,7 @@ final class DaemonCore: Sendable {
                     telemetry.readiness.polled(target: target.name)
                 },
                 onFenced: leasedPhase ? onFenced : nil,
+                history: history,
                 sink: { try await routing.observed($0) }
             )
         }

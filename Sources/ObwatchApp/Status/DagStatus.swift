@@ -46,6 +46,10 @@ package struct DagStatus: Sendable, Hashable {
     package var stallSeconds: Int64
     /// `listed`, `finished` or `vanished`.
     package var phase: String
+    /// The time left from history at the last observation, when every node ahead has history.
+    package var eta: Event.ETA?
+    /// The usual time (p50) of the current stage's node, in whole seconds, when history knows it.
+    package var usualSeconds: Int64?
 
     /// Makes a row.
     package init(
@@ -111,6 +115,10 @@ package struct DagStatus: Sendable, Hashable {
             stallSeconds: Self.stallSeconds(record, now: now),
             phase: record.phase.rawValue
         )
+        if record.phase == .listed, record.last.state.isActive {
+            self.eta = record.eta
+            self.usualSeconds = record.usualSeconds
+        }
     }
 
     /// The tracker counts stall time only at observations; between them the clock runs on from `stallMark` (unless

@@ -25,6 +25,15 @@ extension DagStatus {
         json.string("last_progress", self.lastProgress.text)
         json.integer("stall_seconds", self.stallSeconds)
         json.string("phase", self.phase)
+        if let seconds = self.usualSeconds { json.integer("usual_seconds", seconds) }
+        if let eta = self.eta {
+            var object = OrderedJSONObject()
+            object.integer("low_seconds", eta.lowSeconds)
+            object.integer("typical_seconds", eta.typicalSeconds)
+            object.integer("high_seconds", eta.highSeconds)
+            object.string("text", eta.text)
+            json.raw("eta", object.text)
+        }
         return json.text
     }
 }

@@ -1,3 +1,4 @@
+import History
 import ObshellModel
 
 /// Renders unfinished DAGs as `obwatch tasks` prints them: one line per DAG with a progress bar, and for a failure
@@ -8,6 +9,9 @@ import ObshellModel
 struct TaskListView {
     /// The width of the progress bar in cells.
     var barWidth = 20
+    /// What is known of usual durations, and the target name it knows the agent by: with it, a running DAG shows its
+    /// ETA band (or "ETA unknown") and its current stage's usual time.
+    var history: (history: DurationHistory, target: String)?
 
     /// The whole listing, one string per line.
     /// - Parameters:
@@ -20,10 +24,17 @@ struct TaskListView {
             var line = "\(self.bar(dag)) \(dag.stage)/\(dag.maxStage)  \(TerminalText.safe(dag.name))"
             line += "  \(dag.state)/\(dag.operator)"
             if let elapsed = Self.elapsed(dag, agentTime: agentTime) { line += "  \(elapsed)" }
+            let estimate = self.history.flatMap { known in
+                dag.state.isActive
+                    ? DagEstimate(dag: dag, target: known.target, agentTime: agentTime, history: known.history) : nil
+            }
+            if let estimate { line += "  \(estimate.text)" }
             line += "  id \(TerminalText.safe(dag.id))"
             lines.append(line)
             if let node = dag.currentNode {
-                lines.append("    at: \(TerminalText.safe(node.name)) (\(node.state))")
+                var at = "    at: \(TerminalText.safe(node.name)) (\(node.state))"
+                if let usual = estimate?.nodes.first(where: { $0.stage == dag.stage }) { at += ", \(usual.usualText)" }
+                lines.append(at)
             }
             for node in dag.nodes ?? [] where node.state == .failed {
                 for subTask in node.subTasks where subTask.state == .failed {

@@ -1,4 +1,6 @@
 package import Foundation
+package import History
+package import ObshellModel
 package import Tracker
 
 /// One target's journal: the tracker's live state and the ``TargetRecord`` its storage holds (or should hold), as
@@ -28,6 +30,8 @@ package actor TargetJournal {
     /// The target, copied into events.
     package let identity: TargetIdentity
     private var settings: TrackerSettings
+    /// The daemon's duration history: read for `slow`, taught what each observation shows; `nil` keeps none.
+    private let history: HistoryBook?
     /// The tracker's state as the observations left it.
     package private(set) var state: TrackerState
     /// What the storage holds, or should hold when its last write failed (events still to hand on included).
@@ -38,7 +42,9 @@ package actor TargetJournal {
     private var storageBehind = false
 
     /// Opens a journal on a loaded record: the tracker resumes from its state, and its pending batches go first.
-    package init(identity: TargetIdentity, settings: TrackerSettings, record: TargetRecord) {
+    package init(identity: TargetIdentity, settings: TrackerSettings, record: TargetRecord, history: HistoryBook? = nil)
+    {
+        self.history = history
         self.identity = identity
         self.settings = settings
         self.state = record.tracker
@@ -48,10 +54,25 @@ package actor TargetJournal {
     /// The batches made earlier and not yet handed on (a crash, a refused hand-off), oldest first.
     package var pending: [EventBatch] { self.saved.pending }
 
-    /// Applies one observation to the tracker.
-    package func observe(_ observation: Observation) -> TrackerStep {
-        let step = Tracker.step(self.state, observation, settings: self.settings, target: self.identity)
+    /// Applies one observation to the tracker, with the history as it stands, then teaches the history what the
+    /// observation showed (after the step, so a run never measures itself).
+    /// - Parameters:
+    ///   - observation: What was seen.
+    ///   - agentTime: obshell's clock at the answer, for node elapsed times; `nil` uses the observation's time.
+    package func observe(_ observation: Observation, agentTime: ObshellTime? = nil) async -> TrackerStep {
+        let known = await self.history?.snapshot() ?? DurationHistory()
+        let step = Tracker.step(
+            self.state,
+            observation,
+            settings: self.settings,
+            target: self.identity,
+            history: known,
+            agentTime: agentTime
+        )
         self.state = step.state
+        if let history = self.history {
+            await history.learn(from: observation.dags, target: self.identity.name)
+        }
         return step
     }
 

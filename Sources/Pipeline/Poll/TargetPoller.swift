@@ -1,6 +1,7 @@
 package import ConfigModel
 package import Curl
 package import Foundation
+package import History
 package import Logging
 package import ObshellAgent
 package import ObshellModel
@@ -59,6 +60,7 @@ package final class TargetPoller: Sendable {
     ///   - onPoll: Told after every poll.
     ///   - onFenced: Told when a save is refused by the fence (another replica holds the target now): the poller
     ///     then saves and hands on nothing more, and the save is not reported as a failure to ``PipelineHealth``.
+    ///   - history: The daemon's duration history (ETAs, `slow`); none by default.
     ///   - sink: Receives the events of each observation (a poll, a confirmation), in order. When it throws, they
     ///     stay pending in the journal (and its record) and are handed on again, same ids, before the next poll.
     /// - Throws: ``StorageError`` when the target's record cannot be loaded (the storage does not answer): a
@@ -76,6 +78,7 @@ package final class TargetPoller: Sendable {
         backoffBook: AuthBackoffBook? = nil,
         onPoll: @escaping PollReport = { _, _, _ in },
         onFenced: (@Sendable (StorageError) -> Void)? = nil,
+        history: HistoryBook? = nil,
         sink: @escaping Sink
     ) async throws(StorageError) {
         var logger = logger
@@ -83,7 +86,12 @@ package final class TargetPoller: Sendable {
         let loaded = try await storage.loadTarget(target.name)
         if let warning = loaded.warning { logger.warning("\(warning.message)", metadata: warning.metadata) }
         self.target = target
-        self.journal = TargetJournal(identity: target.identity, settings: settings, record: loaded.value)
+        self.journal = TargetJournal(
+            identity: target.identity,
+            settings: settings,
+            record: loaded.value,
+            history: history
+        )
         let client = ObshellClient(
             baseURL: target.url,
             password: target.password,

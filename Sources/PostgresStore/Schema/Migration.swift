@@ -26,7 +26,7 @@ package struct Migration: Sendable, Hashable {
 /// Every migration obwatch knows, oldest first.
 package enum SchemaMigrations {
     /// The migrations, by version.
-    package static let all: [Migration] = [first]
+    package static let all: [Migration] = [first, history]
 
     /// The newest version this obwatch knows.
     package static var latestVersion: Int { Self.all.last?.version ?? 0 }
@@ -150,4 +150,27 @@ package struct MigrationReport: Sendable, Hashable {
         lines.append("schema \(self.schema) migrated from version \(self.from) to \(self.to)")
         return lines
     }
+}
+
+extension SchemaMigrations {
+    /// The duration history (issue 19): one row per key (target, DAG template, node template, parallel width) holding
+    /// that key's last samples as JSON, written by ``PostgresHistoryStore`` with the state folder's format.
+    static let history = Migration(
+        version: 2,
+        summary: "duration history for ETAs and slow nodes",
+        statements: [
+            """
+            CREATE TABLE {schema}.history (
+                target text NOT NULL,
+                dag_template text NOT NULL,
+                node_template text NOT NULL,
+                width integer NOT NULL,
+                templates_version integer NOT NULL,
+                samples jsonb NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (target, dag_template, node_template, width)
+            )
+            """
+        ]
+    )
 }

@@ -354,7 +354,24 @@ struct BrokenConfigTests {
             """,
             [
                 "obwatch.yaml:6:22: error: unknown event type \"faild\" (did you mean \"failed\"?)",
-                "obwatch.yaml:6:29: error: unknown event type \"exploded\"; known: started, stage_advanced, node_failed, failed, stalled, resumed, retried, rollback_started, succeeded, passed, rolled_back, cancelled, vanished, target_down, target_up, watcher_degraded, watcher_recovered",
+                "obwatch.yaml:6:29: error: unknown event type \"exploded\"; known: started, stage_advanced, node_failed, failed, stalled, resumed, retried, rollback_started, succeeded, passed, rolled_back, cancelled, vanished, target_down, target_up, watcher_degraded, watcher_recovered, slow, caught_up",
+            ]
+        ),
+        BrokenConfig(
+            "a slower_than that is no factor, margin or percentile",
+            """
+            state_dir: s
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            receivers: [{ name: chat, webhook: { format: generic, url: "https://hooks.example.com/a" } }]
+            rules:
+              - name: r
+                match: { event: slow }
+                slower_than: twice
+                notify: [chat]
+            """,
+            [
+                "obwatch.yaml:7:18: error: \"slower_than\" is \"twice\": write a factor of the usual duration (2x), a margin"
+                    + " over it (+5m) or a percentile of the history (p90, p95, p99)"
             ]
         ),
         BrokenConfig(
@@ -922,7 +939,7 @@ struct BrokenConfigTests {
                 suppress: [node_failed]
             """,
             [
-                "obwatch.yaml:4:13: error: an inhibition starts from an incident; succeeded opens none (use one of node_failed, failed, stalled, target_down, watcher_degraded)"
+                "obwatch.yaml:4:13: error: an inhibition starts from an incident; succeeded opens none (use one of node_failed, failed, stalled, target_down, watcher_degraded, slow)"
             ]
         ),
     ]

@@ -28,6 +28,8 @@ enum RoutingFixtures {
             return "test/\(target)/sample"
         case .stalled, .resumed:
             return dag.map { "\(target)/\($0)/stalled" }
+        case .slow, .caughtUp:
+            return dag.map { "\(target)/\($0)/slow" }
         case .nodeFailed, .failed, .retried, .succeeded, .passed, .rolledBack, .cancelled:
             return dag.map { "\(target)/\($0)/failed" }
         case .started, .stageAdvanced, .rollbackStarted, .vanished:

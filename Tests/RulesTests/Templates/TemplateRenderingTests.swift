@@ -133,8 +133,8 @@ import Tracker
             events: TemplateRenderer.sampleEvents(),
             timeZone: TemplateTestSupport.shanghai
         )
-        #expect(batch[path: "count"] == "17")
-        #expect(batch[path: "more"] == "16")
+        #expect(batch[path: "count"] == "19")
+        #expect(batch[path: "more"] == "18")
         #expect(batch[path: "receiver"] == "db-chat")
         #expect(batch[path: "type"] == "started")
         #expect(batch[path: "observed_mid_run"] == "false")

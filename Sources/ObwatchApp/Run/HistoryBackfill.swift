@@ -1,0 +1,79 @@
+import ConfigModel
+import Curl
+import Foundation
+import History
+import Logging
+import ObshellAgent
+import ObshellModel
+import Support
+
+/// Fills the duration history from obshell's own finished DAGs (`GET /api/v1/task/dags/ob` and `/agent` with
+/// details), so that estimates work on the first day: at the daemon's start and with `obwatch history backfill`.
+///
+/// Agents older than these routes (404), a `dags/ob` on an agent that is not a cluster agent (500), a refused password
+/// or a timeout: each is noted once per target and scope, and the target is polled as usual.
+enum HistoryBackfill {
+    /// What one target's backfill gave.
+    struct Outcome: Sendable, Hashable {
+        /// The target.
+        var target: String
+        /// DAGs read per scope (`ob`, `agent`).
+        var read: [String: Int] = [:]
+        /// Why a scope could not be read, per scope.
+        var problems: [String: String] = [:]
+    }
+
+    /// Reads both lists of every target, concurrently, and teaches `book` what they show.
+    static func run(
+        targets: [ObwatchConfig.Target],
+        book: HistoryBook,
+        clock: any ObwatchClock,
+        logger: Logger
+    ) async -> [Outcome] {
+        await withTaskGroup(of: Outcome.self) { group in
+            for target in targets {
+                group.addTask { await Self.backfill(target, book: book, clock: clock, logger: logger) }
+            }
+            var outcomes: [Outcome] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.target < $1.target }
+        }
+    }
+
+    private static func backfill(
+        _ target: ObwatchConfig.Target,
+        book: HistoryBook,
+        clock: any ObwatchClock,
+        logger: Logger
+    ) async -> Outcome {
+        var logger = logger
+        logger[metadataKey: "target"] = "\(target.name)"
+        let client = ObshellClient(
+            baseURL: target.url,
+            password: target.password,
+            transport: CurlAgentTransport(
+                baseURL: target.url,
+                timeout: target.timeout,
+                tls: TLSOptions(caFile: target.caFile)
+            ),
+            exchangeTime: { clock.wallNow },
+            logger: logger
+        )
+        var outcome = Outcome(target: target.name)
+        for scope in ObshellClient.DagScope.allCases {
+            do {
+                let dags = try await client.allDags(scope)
+                outcome.read[scope.rawValue] = dags.count
+                await book.learn(from: dags, target: target.name)
+            } catch {
+                let reason =
+                    error.code == .notFound ? "the agent has no such route (obshell before 2025-04)" : "\(error)"
+                outcome.problems[scope.rawValue] = reason
+                logger.notice(
+                    "duration history not backfilled from GET /api/v1/task/dags/\(scope.rawValue): \(reason)"
+                )
+            }
+        }
+        return outcome
+    }
+}
