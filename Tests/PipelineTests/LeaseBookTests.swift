@@ -60,7 +60,7 @@ struct LeaseBookTests {
         book.acquired(Self.targets[0], epoch: 4, startedAt: .zero)
         book.acquired(Self.targets[1], epoch: 7, startedAt: .zero)
         #expect(book.nextTrustDeadline == .milliseconds(2700))
-        #expect(book.dropDistrusted(at: .milliseconds(2699)).isEmpty)
+        #expect(book.suspendDistrusted(at: .milliseconds(2699)).isEmpty)
 
         let asked = book.renewals
         #expect(asked.map(\.epoch) == [4, 7])
@@ -73,8 +73,51 @@ struct LeaseBookTests {
         book.acquired(Self.targets[0], epoch: 5, startedAt: .seconds(2))
         #expect(book.renewed(asked, confirmed: ["t1", "t2"], startedAt: .seconds(3)).isEmpty)
         #expect(book.held["t1"]?.trustedUntil == .milliseconds(4700))
-        // No confirmation in time: dropped by the clock alone.
-        #expect(book.dropDistrusted(at: .milliseconds(4700)) == ["t1"])
+        // No confirmation in time: suspended by the clock alone, its epoch kept for the resumption.
+        #expect(book.suspendDistrusted(at: .milliseconds(4700)) == ["t1"])
         #expect(book.held.isEmpty)
+        #expect(book.suspended["t1"]?.epoch == 5)
+    }
+
+    @Test("suspended leases are resumed oldest first within the fair share, and must be resolved in a lease length")
+    func suspensions() {
+        var book = LeaseBook(targets: Self.targets)
+        for (index, target) in Self.targets.prefix(3).enumerated() {
+            book.acquired(target, epoch: Int64(index + 1), startedAt: .zero)
+        }
+        #expect(book.suspendDistrusted(at: .seconds(3)) == ["t1", "t2", "t3"])
+        // Counted against the share: nothing new is taken while they are suspended.
+        let all = Set(Self.targets.map(\.name))
+        #expect(book.plan(after: LeaseSurvey(liveReplicas: 2, available: all), holder: "a") == .hold)
+        let (resume, beyond) = book.resumptions(after: LeaseSurvey(liveReplicas: 3, available: []))
+        #expect(resume == ["t1", "t2"])
+        #expect(beyond == ["t3"])
+        // The store answers at 10 s: each must be resolved within its length (3 s).
+        #expect(book.dropUnresolved(at: .seconds(100)).isEmpty, "not while the store does not answer")
+        book.storeAnswered(at: .seconds(10))
+        #expect(book.nextTrustDeadline == .seconds(13))
+        book.resumed("t1", epoch: 2, startedAt: .seconds(10))
+        #expect(book.held["t1"]?.epoch == 2)
+        #expect(book.held["t1"]?.trustedUntil == .milliseconds(12700))
+        #expect(book.dropUnresolved(at: .seconds(13)) == ["t2", "t3"])
+        #expect(book.suspended.isEmpty)
+    }
+
+    @Test("a follower below the share it would have without the earliest holder cycles when that lease is takeable")
+    func earlyTakeover() {
+        var book = LeaseBook(targets: Self.targets)
+        let elsewhere: [String: Duration] = ["t1": .milliseconds(900), "t2": .milliseconds(400)]
+        // 5 targets, 3 live: share 2; without one holder, 3. Holding 2, it would be below: cycle at 400 ms.
+        book.acquired(Self.targets[3], epoch: 1, startedAt: .zero)
+        book.acquired(Self.targets[4], epoch: 1, startedAt: .zero)
+        let survey = LeaseSurvey(liveReplicas: 3, available: [], heldElsewhere: elsewhere)
+        #expect(book.earlyTakeover(after: survey) == .milliseconds(400))
+        // Alone (1 live): its share is every target whoever drops out; nothing held elsewhere: no early cycle.
+        #expect(book.earlyTakeover(after: LeaseSurvey(liveReplicas: 1, available: [])) == nil)
+        // Holding all 5 with 2 live: at its share even without the other.
+        book.acquired(Self.targets[2], epoch: 1, startedAt: .zero)
+        book.acquired(Self.targets[1], epoch: 1, startedAt: .zero)
+        book.acquired(Self.targets[0], epoch: 1, startedAt: .zero)
+        #expect(book.earlyTakeover(after: LeaseSurvey(liveReplicas: 2, available: [], heldElsewhere: elsewhere)) == nil)
     }
 }

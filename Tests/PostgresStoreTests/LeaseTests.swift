@@ -188,7 +188,7 @@ struct LeaseTests {
         return counts
     }
 
-    @Test("past the trust window without a confirmed renewal: token revoked and poller stopped before any answer")
+    @Test("past the trust window: token withheld before any answer, poller kept; resumed once the database answers")
     func trustWindowRevokes() async throws {
         let fixture = try await Self.migrated()
         let clock = ManualClock()
@@ -211,12 +211,17 @@ struct LeaseTests {
                     poller.withLock { $0 = Task { try? await Task.sleep(for: .seconds(3600)) } }
                 case .lost, .releasing:
                     poller.withLock { $0?.cancel() }
+                case .suspended, .resumed:
+                    break
                 }
                 changes.append(change)
             }
         )
         let running = Task { await coordinator.run() }
-        #expect(try await changes.waitForCount(1, "acquisitions") == [.acquired(target: "prod-east", epoch: 1)])
+        #expect(
+            try await changes.waitForCount(1, "acquisitions")
+                == [.acquired(target: "prod-east", epoch: 1, atOnce: false)]
+        )
         #expect(replica.epochs.token(for: "prod-east") == FencingToken(epoch: 1, holder: "test-1-a"))
 
         // The database stops answering renewals (a pause, a partition); the cycle's renewal hangs.
@@ -229,16 +234,23 @@ struct LeaseTests {
         await clock.sleepers(atLeast: 1)
         clock.advance(by: .seconds(180))
         let all = try await changes.waitForCount(2, "changes")
-        #expect(all.last == .lost(target: "prod-east", why: .trustExpired))
-        #expect(replica.epochs.token(for: "prod-east") == nil, "revoked")
-        #expect(poller.withLock { $0?.isCancelled } == true, "stopped")
+        #expect(all.last == .suspended(target: "prod-east"))
+        #expect(replica.epochs.token(for: "prod-east") == nil, "withheld")
+        #expect(replica.epochs.suspension(of: "prod-east")?.contains("PostgreSQL does not answer") == true)
+        #expect(poller.withLock { $0?.isCancelled } == false, "the poller goes on")
         #expect(gated.renewalsAnswered == answered, "all of it before the database answered")
+        let refused = try await #require(throws: StorageError.self) {
+            try await replica.storage.saveTarget(PipelineStorageTests.record(1), name: "prod-east")
+        }
+        #expect(refused.kind == .unreachable, "held back, not fenced")
 
-        // The late answer (the row is still this replica's in the database) does not revive it.
+        // The late answer: the row is still this replica's at epoch 1, so the lease is resumed at it.
         gated.releaseRenewals()
-        await clock.sleepers(atLeast: 2)
-        #expect(await coordinator.held.isEmpty)
-        #expect(replica.epochs.token(for: "prod-east") == nil)
+        let resumed = try await changes.waitForCount(3, "changes")
+        #expect(resumed.last == .resumed(target: "prod-east", epoch: 1))
+        #expect(await coordinator.held == ["prod-east": 1])
+        #expect(replica.epochs.token(for: "prod-east") == FencingToken(epoch: 1, holder: "test-1-a"))
+        #expect(poller.withLock { $0?.isCancelled } == false)
         running.cancel()
         await running.value
         await replica.store.close()
@@ -273,11 +285,12 @@ struct LeaseTests {
         #expect(await coordinatorA.held == ["prod-east": 1])
         let runningB = Task { await coordinatorB.run() }
         try await observedB.awaitListening()
+        await clock.sleepers(atLeast: 2)  // B's first cycle ended (it found the lease held): later ones take over
         // B's cycles see the lease held; the manual clock never moves, so only a wake-up makes B look again.
         await coordinatorA.resign(leaving: true)
         #expect(a.epochs.token(for: "prod-east") == nil)
         let seen = try await changesB.waitForCount(1, "acquisitions by B")
-        #expect(seen == [.acquired(target: "prod-east", epoch: 2)])
+        #expect(seen == [.acquired(target: "prod-east", epoch: 2, atOnce: true)], "a takeover polls at once")
         #expect(b.epochs.token(for: "prod-east") == FencingToken(epoch: 2, holder: "test-1-b"))
         #expect(
             try await fixture.sql("SELECT replica_id FROM \(fixture.settings.schema).replica") == ["test-1-b"],
@@ -285,6 +298,58 @@ struct LeaseTests {
         )
         runningB.cancel()
         await runningB.value
+        await a.store.close()
+        await b.store.close()
+        await fixture.store.close()
+    }
+}
+
+extension LeaseTests {
+    @Test("a follower below its share cycles when the database says a lease held elsewhere becomes takeable")
+    func followerCyclesAtTakeover() async throws {
+        let fixture = try await Self.migrated()
+        let schema = fixture.settings.schema
+        let clock = ManualClock()
+        let a = try Replica(fixture, name: "a", clock: clock)
+        let b = try Replica(fixture, name: "b", clock: clock)
+        let observedB = ObservedLeases(b.leases, quiet: true)
+        // Lengths of five minutes: a cycle every 100 s, a replica live for 300 s after its heartbeat.
+        let targets = ["t1", "t2"].map { LeasedTarget(name: $0, length: .seconds(300)) }
+        let coordinatorA = LeaseCoordinator(
+            store: a.leases,
+            targets: targets,
+            clock: clock,
+            logger: Logger(label: "test.lease.a"),
+            observe: { _ in }
+        )
+        await coordinatorA.cycle()
+        #expect(await coordinatorA.held.count == 2, "alone, A takes both")
+        // A stops renewing (killed): by the database's clock its leases expire in 20 s, its heartbeat stops
+        // counting in 10 s.
+        try await fixture.sql("UPDATE \(schema).target_lease SET expires_at = now() + interval '20 seconds'")
+        try await fixture.sql("UPDATE \(schema).replica SET heartbeat_at = now() - interval '290 seconds'")
+
+        let changesB = Recording<LeaseChange>()
+        let coordinatorB = LeaseCoordinator(
+            store: observedB,
+            targets: targets,
+            clock: clock,
+            logger: Logger(label: "test.lease.b"),
+            random: { 0.5 },
+            observe: { changesB.append($0) }
+        )
+        let running = Task { await coordinatorB.run() }
+        await clock.sleepers(atLeast: 2)  // the cycle's pause and the watchdog
+        let survey = try #require(observedB.surveys.first)
+        #expect(observedB.surveys.count == 1)
+        #expect(survey.liveReplicas == 2, "A still counts: B holds its share of one, and waits")
+        let reported = try #require(survey.heldElsewhere.values.min())
+        #expect(reported > .seconds(10) && reported <= .seconds(20), "the later of expiry and heartbeat: \(reported)")
+        // The pause ends when the database said, not a cycle period (100 s) later.
+        #expect(clock.advanceToNextDeadline() == reported + LeaseCoordinator.takeoverMargin)
+        #expect(changesB.count == 0, "nothing taken before the database's expiry")
+        running.cancel()
+        await running.value
         await a.store.close()
         await b.store.close()
         await fixture.store.close()
@@ -302,12 +367,19 @@ final class ObservedLeases: LeaseStore {
         var renewalsAnswered = 0
         var listening = false
         var listeners: [CheckedContinuation<Void, Never>] = []
+        var surveys: [LeaseSurvey] = []
+        var cut = false
     }
 
     private let base: PostgresLeases
     private let state = Mutex(State())
+    private let quiet: Bool
 
-    init(_ base: PostgresLeases) { self.base = base }
+    /// - Parameter quiet: Whether it never listens for released leases (nothing wakes the cycle early).
+    init(_ base: PostgresLeases, quiet: Bool = false) {
+        self.base = base
+        self.quiet = quiet
+    }
 
     var holder: String { self.base.holder }
     var renewalsAnswered: Int { self.state.withLock { $0.renewalsAnswered } }
@@ -350,11 +422,34 @@ final class ObservedLeases: LeaseStore {
     }
 
     func survey(targets: [String], liveWithin: Duration) async throws(StorageError) -> LeaseSurvey {
-        try await self.base.survey(targets: targets, liveWithin: liveWithin)
+        try self.check()
+        let survey = try await self.base.survey(targets: targets, liveWithin: liveWithin)
+        self.state.withLock { $0.surveys.append(survey) }
+        return survey
     }
 
+    /// Every survey's answer, in order.
+    var surveys: [LeaseSurvey] { self.state.withLock { $0.surveys } }
+
+    /// Makes every call fail as unreachable (a database that is down), or answer again.
+    func cut(_ cut: Bool) { self.state.withLock { $0.cut = cut } }
+
+    private func check() throws(StorageError) {
+        if self.state.withLock({ $0.cut }) {
+            throw StorageError(reason: "cannot reach PostgreSQL (test)", kind: .unreachable)
+        }
+    }
+
+    func resume(_ target: LeasedTarget, epoch: Int64) async throws(StorageError) -> LeaseResumption {
+        try self.check()
+        return try await self.base.resume(target, epoch: epoch)
+    }
+
+    func suspend(target: String) { self.base.suspend(target: target) }
+
     func acquire(_ target: LeasedTarget) async throws(StorageError) -> Int64? {
-        try await self.base.acquire(target)
+        try self.check()
+        return try await self.base.acquire(target)
     }
 
     func renew(_ leases: [LeaseRenewal]) async throws(StorageError) -> Set<String> {
@@ -369,6 +464,7 @@ final class ObservedLeases: LeaseStore {
             for waiter in started { waiter.resume() }
             if !held { continuation.resume() }
         }
+        try self.check()
         let renewed = try await self.base.renew(leases)
         self.state.withLock { $0.renewalsAnswered += 1 }
         return renewed
@@ -380,6 +476,12 @@ final class ObservedLeases: LeaseStore {
     func unfence(target: String) { self.base.unfence(target: target) }
 
     func listenForReleases(_ wake: @escaping @Sendable () -> Void) async {
+        if self.quiet {
+            // Until cancelled: an iteration of a stream that never yields ends with the task.
+            let (never, _) = AsyncStream<Void>.makeStream()
+            for await _ in never {}
+            return
+        }
         await self.base.listenForReleases {
             let listeners = self.state.withLock { state in
                 state.listening = true

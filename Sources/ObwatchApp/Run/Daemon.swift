@@ -122,15 +122,15 @@ final class DaemonCore: Sendable {
             logger: logger
         )
         let leasedPhase = leasing != nil
-        let makePoller: LeasedTargets.MakePoller = { target, onFenced throws(StorageError) -> TargetPoller in
+        let makePoller: LeasedTargets.MakePoller = { target, atOnce, onFenced throws(StorageError) -> TargetPoller in
             try await TargetPoller(
                 target: target,
                 settings: settings,
                 storage: storage,
                 recorder: recorder,
                 clock: clock,
-                // Under a lease the first poll comes soon: a takeover must not wait a whole random phase.
-                random: { Double.random(in: 0..<(leasedPhase ? 0.1 : 1)) },
+                // Under a lease the first poll comes soon, and a takeover's at once: it must not wait a random phase.
+                random: { atOnce ? 0 : Double.random(in: 0..<(leasedPhase ? 0.1 : 1)) },
                 health: health,
                 backoffBook: telemetry.backoffBook,
                 onPoll: { result, seconds, state in
@@ -155,7 +155,7 @@ final class DaemonCore: Sendable {
             )
         } else {
             self.leased = nil
-            for target in config.targets { pollers.append(try await makePoller(target, { _ in })) }
+            for target in config.targets { pollers.append(try await makePoller(target, false, { _ in })) }
         }
         self.pollers = pollers
         // Loaded: from here on nothing throws, and everything starts.

@@ -111,7 +111,10 @@ final class DaemonWatch: Sendable {
         }
         if let heartbeat = self.heartbeat {
             var why = problems.map(\.detail)
-            let polling = health.sinceLastPoll.map { $0 < self.pollsExpectedWithin } ?? false
+            // A replica that holds no leases has nothing to poll: fine, as long as the store answers (its probe
+            // is one of the problems above).
+            let idleReplica = health.targetCount == 0 && self.config.store != .local
+            let polling = idleReplica || (health.sinceLastPoll.map { $0 < self.pollsExpectedWithin } ?? false)
             if !polling { why.append("no poll has ended in the last \(self.pollsExpectedWithin)") }
             heartbeat.tick(healthy: why.isEmpty, why: why.joined(separator: "; "))
         }

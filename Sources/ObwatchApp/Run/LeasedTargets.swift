@@ -30,13 +30,15 @@ struct DaemonLeasing: Sendable {
 /// and each held target gets a ``TargetPoller``, made (its record loaded) only once the lease is held and cancelled
 /// the moment it is lost. Readiness, the pipeline's health and `obwatch_leases_held` follow the held targets.
 final class LeasedTargets: Sendable {
-    /// Makes a target's poller; the callback is told when a save is refused by the fence.
+    /// Makes a target's poller: its first poll at once (`true`: a takeover) or at a random phase (the replica's
+    /// first start); the callback is told when a save is refused by the fence.
     typealias MakePoller =
-        @Sendable (ObwatchConfig.Target, @escaping @Sendable (StorageError) -> Void) async throws(StorageError)
+        @Sendable (ObwatchConfig.Target, Bool, @escaping @Sendable (StorageError) -> Void) async throws(StorageError)
         -> TargetPoller
 
     private struct Running {
-        var epoch: Int64
+        /// Which start of the target this is: a poller still loading installs itself only into its own start.
+        var generation: UInt64
         var task: Task<Void, Never>
         var poller: TargetPoller?
     }
@@ -46,6 +48,7 @@ final class LeasedTargets: Sendable {
 
     private let coordinator: Mutex<LeaseCoordinator?> = Mutex(nil)
     private let running = Mutex<[String: Running]>([:])
+    private let generations = Mutex<UInt64>(0)
     private let targets: [String: ObwatchConfig.Target]
     private let makePoller: MakePoller
     private let leasing: DaemonLeasing
@@ -113,12 +116,31 @@ final class LeasedTargets: Sendable {
 
     private func changed(_ change: LeaseChange) {
         switch change {
-        case .acquired(let target, let epoch):
+        case .acquired(let target, let epoch, let atOnce):
             if epoch > 1 { self.telemetry.metrics.leaseTakeover() }
             self.leasing.fencedWrites.reacquired(target: target)
-            self.start(target, epoch: epoch)
+            self.start(target, atOnce: atOnce)
+        case .suspended:
+            // The poller goes on; its saves are held back (and reported as failing) until the lease is resumed.
+            break
+        case .resumed(let target, _):
+            // The same poller goes on; one that was replaced meanwhile is started afresh.
+            let running = self.running.withLock { $0[target] != nil }
+            if !running { self.start(target, atOnce: true) }
         case .lost(let target, let why):
             self.telemetry.metrics.leaseLoss(why: why.rawValue)
+            if why == .takenOver {
+                // What the suspended poller held back is refused for good: another replica held the target.
+                self.leasing.fencedWrites.refused(
+                    kind: "target",
+                    target: target,
+                    error: StorageError(
+                        reason: "the records held back while the lease of \(target) was suspended are dropped: "
+                            + "another replica held it meanwhile",
+                        kind: .fenced
+                    )
+                )
+            }
             let task = self.running.withLock { $0.removeValue(forKey: target)?.task }
             task?.cancel()
         case .releasing:
@@ -128,8 +150,12 @@ final class LeasedTargets: Sendable {
         self.publish()
     }
 
-    private func start(_ name: String, epoch: Int64) {
+    private func start(_ name: String, atOnce: Bool) {
         guard let target = self.targets[name] else { return }
+        let generation = self.generations.withLock { count in
+            count += 1
+            return count
+        }
         let makePoller = self.makePoller
         let clock = self.clock
         let logger = self.logger
@@ -144,7 +170,7 @@ final class LeasedTargets: Sendable {
             var failing = false
             while poller == nil && !Task.isCancelled {
                 do throws(StorageError) {
-                    poller = try await makePoller(target, onFenced)
+                    poller = try await makePoller(target, atOnce, onFenced)
                 } catch {
                     if !failing {
                         logger.error(
@@ -158,14 +184,18 @@ final class LeasedTargets: Sendable {
             }
             guard let poller, !Task.isCancelled, let self else { return }
             let current = self.running.withLock { running -> Bool in
-                guard running[name]?.epoch == epoch else { return false }
+                guard running[name]?.generation == generation else { return false }
                 running[name]?.poller = poller
                 return true
             }
             guard current else { return }
             _ = try? await poller.run()
         }
-        self.running.withLock { $0[name] = Running(epoch: epoch, task: task, poller: nil) }
+        let replaced = self.running.withLock { running in
+            defer { running[name] = Running(generation: generation, task: task, poller: nil) }
+            return running[name]?.task
+        }
+        replaced?.cancel()
     }
 
     /// Stops a target's poller and waits for it (its last save still holds the lease).

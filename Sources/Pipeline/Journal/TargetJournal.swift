@@ -51,8 +51,12 @@ package actor TargetJournal {
         self.saved = record
     }
 
-    /// The batches made earlier and not yet handed on (a crash, a refused hand-off), oldest first.
+    /// The batches made earlier and not yet handed on (a crash, a refused hand-off, a suspended lease), oldest
+    /// first.
     package var pending: [EventBatch] { self.saved.pending }
+
+    /// The record the storage should hold when its last write failed; `nil` when it holds it.
+    package var unsaved: TargetRecord? { self.storageBehind ? self.saved : nil }
 
     /// Applies one observation to the tracker, with the history as it stands, then teaches the history what the
     /// observation showed (after the step, so a run never measures itself).
@@ -83,16 +87,23 @@ package actor TargetJournal {
 
     /// A poll cycle made these batches (empty ones are dropped).
     ///
-    /// With events: the record to save holds them with the state that made them, and they are to be handed on
-    /// after it is saved. When the storage refuses the write they go out all the same (a second send after a
-    /// restart beats silence), and the record stays in memory for the next try. Without: the record to save
-    /// when the state changed enough (see ``settle(at:force:)``).
+    /// With events: the record to save holds them with the state that made them (after any still pending, which
+    /// go first), and they are to be handed on after it is saved. Without a lease, when the storage refuses the
+    /// write they go out all the same (a second send after a restart beats silence), and the record stays in
+    /// memory for the next try; under a suspended lease the poller holds them back, and they pile up here in
+    /// order until the record is written. Without events: the record to save when the state changed enough (see
+    /// ``settle(at:force:)``), or the one still unsaved.
     package func made(_ batches: [EventBatch], at now: Date) -> Effects {
         let produced = batches.filter { !$0.events.isEmpty }
-        guard !produced.isEmpty else { return Effects(save: self.settle(at: now)) }
-        let staged = TargetRecord(tracker: self.state, pending: produced)
+        guard !produced.isEmpty else {
+            guard !self.saved.pending.isEmpty else { return Effects(save: self.settle(at: now)) }
+            let staged = TargetRecord(tracker: self.state, pending: self.saved.pending)
+            self.saved = staged
+            return Effects(save: staged, handOn: staged.pending)
+        }
+        let staged = TargetRecord(tracker: self.state, pending: self.saved.pending + produced)
         self.saved = staged
-        return Effects(save: staged, handOn: produced)
+        return Effects(save: staged, handOn: staged.pending)
     }
 
     /// Every pending batch was handed on: the record to save without them.

@@ -17,6 +17,20 @@ package struct LeaseBook: Sendable, Hashable {
         package var order: Int
     }
 
+    /// A lease whose trust window passed without a confirmed renewal (the database did not answer, or the
+    /// process was paused): its token is withheld, but its poller goes on observing, and the lease is given back
+    /// to it when the database answers again and nobody else held the target meanwhile.
+    package struct Suspension: Sendable, Hashable {
+        /// The epoch it was held at.
+        package var epoch: Int64
+        /// Its length.
+        package var length: Duration
+        /// The order of its acquisition: suspended leases are resumed oldest first.
+        package var order: Int
+        /// Until when it may stay suspended once the database answers again; `nil` while it does not.
+        package var resolveBy: Duration?
+    }
+
     /// What a cycle should do after its survey.
     package enum Plan: Sendable, Hashable {
         /// Nothing: this replica holds its fair share.
@@ -29,6 +43,8 @@ package struct LeaseBook: Sendable, Hashable {
 
     /// The leases held, by target.
     package private(set) var held: [String: Lease] = [:]
+    /// The suspended leases, by target.
+    package private(set) var suspended: [String: Suspension] = [:]
     private let targets: [LeasedTarget]
     private var acquisitions = 0
 
@@ -62,17 +78,75 @@ package struct LeaseBook: Sendable, Hashable {
         self.cyclePeriod * 3
     }
 
-    /// The earliest time a held lease stops being trusted.
+    /// The earliest time a held lease stops being trusted, or a suspended one must be resolved by.
     package var nextTrustDeadline: Duration? {
-        self.held.values.map(\.trustedUntil).min()
+        (self.held.values.map(\.trustedUntil) + self.suspended.values.compactMap(\.resolveBy)).min()
     }
 
-    /// Drops every lease no longer trusted at `now`.
-    /// - Returns: Their targets, sorted: the caller revokes their tokens and stops their polls before anything else.
-    package mutating func dropDistrusted(at now: Duration) -> [String] {
+    /// Suspends every lease no longer trusted at `now`.
+    /// - Returns: Their targets, sorted: the caller withholds their tokens before anything else.
+    package mutating func suspendDistrusted(at now: Duration) -> [String] {
         let expired = self.held.filter { $0.value.trustedUntil <= now }.keys.sorted()
-        for target in expired { self.held.removeValue(forKey: target) }
+        for target in expired {
+            guard let lease = self.held.removeValue(forKey: target) else { continue }
+            self.suspended[target] = Suspension(epoch: lease.epoch, length: lease.length, order: lease.order)
+        }
         return expired
+    }
+
+    /// The database answered at `now`: each suspended lease must be resolved (resumed, replaced or given up)
+    /// within one lease length from the first answer.
+    package mutating func storeAnswered(at now: Duration) {
+        for (target, suspension) in self.suspended where suspension.resolveBy == nil {
+            self.suspended[target]?.resolveBy = now + suspension.length
+        }
+    }
+
+    /// Gives up every suspended lease not resolved in time.
+    /// - Returns: Their targets, sorted.
+    package mutating func dropUnresolved(at now: Duration) -> [String] {
+        let late = self.suspended.filter { ($0.value.resolveBy ?? .seconds(Int64.max)) <= now }.keys.sorted()
+        for target in late { self.suspended.removeValue(forKey: target) }
+        return late
+    }
+
+    /// The suspended leases in the order they are resumed (oldest acquisition first), and those beyond the room
+    /// the fair share leaves, which are given up.
+    /// - Parameter survey: The database's answer.
+    package func resumptions(after survey: LeaseSurvey) -> (resume: [String], beyondShare: [String]) {
+        let share = Self.fairShare(targets: self.targets.count, liveReplicas: survey.liveReplicas)
+        let room = max(share - self.held.count, 0)
+        let ordered = self.suspended.sorted { ($0.value.order, $0.key) < ($1.value.order, $1.key) }.map(\.key)
+        return (Array(ordered.prefix(room)), Array(ordered.dropFirst(room)))
+    }
+
+    /// A suspended lease is held again at `epoch`, trusted from `startedAt`, keeping its order.
+    package mutating func resumed(_ target: String, epoch: Int64, startedAt: Duration) {
+        guard let suspension = self.suspended.removeValue(forKey: target) else { return }
+        self.held[target] = Lease(
+            epoch: epoch,
+            length: suspension.length,
+            trustedUntil: startedAt + Self.trustWindow(length: suspension.length),
+            order: suspension.order
+        )
+    }
+
+    /// Forgets a suspended lease (taken by another replica, or given up).
+    /// - Returns: The suspension, when there was one.
+    @discardableResult
+    package mutating func dropSuspended(_ target: String) -> Suspension? {
+        self.suspended.removeValue(forKey: target)
+    }
+
+    /// Whether a cycle should run before its period: this replica would be below its fair share once the
+    /// holder of the earliest lease held elsewhere dropped out, and that lease becomes takeable sooner.
+    /// - Parameter survey: The database's answer.
+    /// - Returns: How long after the survey the lease becomes takeable, or `nil` for no early cycle.
+    package func earlyTakeover(after survey: LeaseSurvey) -> Duration? {
+        guard let earliest = survey.heldElsewhere.values.min() else { return nil }
+        let share = Self.fairShare(targets: self.targets.count, liveReplicas: max(survey.liveReplicas - 1, 1))
+        guard self.held.count + self.suspended.count < share else { return nil }
+        return max(earliest, .zero)
     }
 
     /// The renewals of every held lease.
@@ -115,12 +189,14 @@ package struct LeaseBook: Sendable, Hashable {
     ///   - holder: This replica's id, to order the candidates differently on every replica.
     package func plan(after survey: LeaseSurvey, holder: String) -> Plan {
         let share = Self.fairShare(targets: self.targets.count, liveReplicas: survey.liveReplicas)
-        if self.held.count > share {
+        if self.held.count + self.suspended.count > share {
             guard let newest = self.held.max(by: { $0.value.order < $1.value.order }) else { return .hold }
             return .release(newest.key)
         }
-        let wanted = share - self.held.count
-        let candidates = self.targets.filter { survey.available.contains($0.name) && self.held[$0.name] == nil }
+        let wanted = share - self.held.count - self.suspended.count
+        let candidates = self.targets.filter {
+            survey.available.contains($0.name) && self.held[$0.name] == nil && self.suspended[$0.name] == nil
+        }
         guard wanted > 0, !candidates.isEmpty else { return .hold }
         // Each replica tries the free targets in an order of its own, so replicas starting together mostly try
         // different rows instead of all racing for the first.

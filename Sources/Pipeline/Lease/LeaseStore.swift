@@ -40,12 +40,29 @@ package struct LeaseSurvey: Sendable, Hashable {
     package var liveReplicas: Int
     /// Of the targets asked about, those free (no row, or no holder) or expired.
     package var available: Set<String>
+    /// Of the targets asked about, those another replica holds (unexpired), each with how long until it could be
+    /// taken over: until its lease expires and its holder's heartbeat is too old to count it as live, both as the
+    /// database's clock measures them when it answered.
+    package var heldElsewhere: [String: Duration]
 
     /// Makes a survey.
-    package init(liveReplicas: Int, available: Set<String>) {
+    package init(liveReplicas: Int, available: Set<String>, heldElsewhere: [String: Duration] = [:]) {
         self.liveReplicas = liveReplicas
         self.available = available
+        self.heldElsewhere = heldElsewhere
     }
+}
+
+/// What ``LeaseStore/resume(_:epoch:)`` found for a suspended lease.
+package enum LeaseResumption: Sendable, Hashable {
+    /// The lease is this replica's again at `epoch` (renewed at the same epoch, or acquired at the next one), and
+    /// nobody held or wrote the target meanwhile: the same poller goes on, its held-back records written at `epoch`.
+    case continued(epoch: Int64)
+    /// The lease is this replica's again at `epoch`, but another replica held or wrote the target meanwhile: what
+    /// the suspended poller observed is stale; a fresh poller must load the stored record.
+    case reacquired(epoch: Int64)
+    /// Another replica holds it.
+    case taken
 }
 
 /// The shared table of per-target leases that ``LeaseCoordinator`` drives, and the local fence that goes with it.
@@ -80,8 +97,21 @@ package protocol LeaseStore: Sendable {
     /// others.
     func releaseAll(leaving: Bool) async throws(StorageError)
 
+    /// Gives a suspended lease back to this replica if it can be: renews it when the database still has it at
+    /// `epoch`, else acquires it when it is free or expired, and says whether anybody else held or wrote the target
+    /// since. Grants no token (the caller fences after).
+    /// - Parameters:
+    ///   - target: The target.
+    ///   - epoch: The epoch the lease was held at when it was suspended.
+    func resume(_ target: LeasedTarget, epoch: Int64) async throws(StorageError) -> LeaseResumption
+
     /// Lets this instance write for `target` with `epoch` (the local side of the fence).
     func fence(target: String, epoch: Int64)
+
+    /// Withholds the token of `target` while its lease cannot be confirmed: writes for it are refused locally as
+    /// ``StorageError/Kind/unreachable`` (kept for later, not fenced) until ``fence(target:epoch:)`` or
+    /// ``unfence(target:)``.
+    func suspend(target: String)
 
     /// Forbids this instance to write for `target`, at once.
     func unfence(target: String)

@@ -60,6 +60,9 @@ package final class TargetPoller: Sendable {
     ///   - onPoll: Told after every poll.
     ///   - onFenced: Told when a save is refused by the fence (another replica holds the target now): the poller
     ///     then saves and hands on nothing more, and the save is not reported as a failure to ``PipelineHealth``.
+    ///     Given (the target is polled under a lease), events are handed on only once the record holding them is
+    ///     stored: while the storage refuses (a suspended lease) they wait in the journal, in order, and the poller
+    ///     goes on observing.
     ///   - history: The daemon's duration history (ETAs, `slow`); none by default.
     ///   - sink: Receives the events of each observation (a poll, a confirmation), in order. When it throws, they
     ///     stay pending in the journal (and its record) and are handed on again, same ids, before the next poll.
@@ -176,10 +179,17 @@ package final class TargetPoller: Sendable {
     @discardableResult
     package func pollOnce() async -> [Event] {
         guard !self.fenced.withLock({ $0 }) else { return [] }
-        // What a crash or a full disk kept from being handed on goes first, in order.
+        // What a crash, a full disk or a suspended lease kept from being handed on goes first, in order. Under a
+        // lease it goes only once the record holding it is stored: while the lease is suspended the poller goes
+        // on observing, and what it observes waits in the journal behind it.
         let waiting = await self.journal.pending
         if !waiting.isEmpty {
-            guard await self.handOn(waiting) else { return [] }
+            var stored = true
+            if self.leased, let unsaved = await self.journal.unsaved { stored = await self.save(unsaved) }
+            guard !self.fenced.withLock({ $0 }) else { return [] }
+            if stored {
+                guard await self.handOn(waiting) else { return [] }
+            }
         }
         let cycle = await self.cycle.run(into: self.journal)
         for exchange in cycle.exchanges { self.recorder?.record(exchange, target: self.target.name) }
@@ -201,9 +211,12 @@ package final class TargetPoller: Sendable {
         // notifications on the outbox's disk), then the state is saved without them: a crash anywhere hands them
         // on again after the restart (the outbox knows each notification by its id), never loses them.
         let effects = await self.journal.made(cycle.batches, at: self.clock.wallNow)
-        if let record = effects.save { await self.save(record) }
+        var stored = true
+        if let record = effects.save { stored = await self.save(record) }
         // Fenced: what this poll saw belongs to the new holder, which polls it itself.
         guard !self.fenced.withLock({ $0 }) else { return [] }
+        // Under a lease, nothing goes out that is not stored with the epoch that made it.
+        guard stored || !self.leased else { return [] }
         guard !effects.handOn.isEmpty, await self.handOn(effects.handOn) else { return [] }
         return cycle.batches.flatMap(\.events)
     }
@@ -229,16 +242,19 @@ package final class TargetPoller: Sendable {
     /// Saves a record. On failure the journal keeps it as the one storage should hold (events waiting to be
     /// handed on included), every later cycle tries the write again, and ``PipelineHealth`` hears of it: one log
     /// line per episode, `/readyz` 503, `watcher_degraded`.
-    private func save(_ record: TargetRecord) async {
+    /// - Returns: Whether the storage took it.
+    @discardableResult
+    private func save(_ record: TargetRecord) async -> Bool {
         let part = "target " + self.target.name
         do {
             try await self.storage.saveTarget(record, name: self.target.name)
             await self.journal.saveSucceeded(at: self.clock.wallNow)
             self.health?.saved(part)
+            return true
         } catch {
             await self.journal.saveFailed()
             // Stopped (its lease lost or released, a reload): the save was abandoned, not refused.
-            if Task.isCancelled { return }
+            if Task.isCancelled { return false }
             if error.kind == .fenced, let onFenced = self.onFenced {
                 // Not a failure to retry: this instance may no longer write for the target at all.
                 let first = self.fenced.withLock { fenced in
@@ -246,15 +262,20 @@ package final class TargetPoller: Sendable {
                     return !fenced
                 }
                 if first { onFenced(error) }
-                return
+                return false
             }
             if let health = self.health {
                 health.saveFailed(part, reason: error.reason)
             } else {
                 self.logger.error("cannot save the state", metadata: ["reason": "\(error.reason)"])
             }
+            return false
         }
     }
+
+    /// Whether the target is polled under a lease (`onFenced` was given): events are then handed on only once the
+    /// record holding them is stored.
+    private var leased: Bool { self.onFenced != nil }
 
     // MARK: - Failed polls
 

@@ -69,6 +69,14 @@ package struct PostgresLeases: LeaseStore {
             heartbeat.binds.append(replica.host)
             heartbeat.binds.append(version)
             try await connection.query(heartbeat, logger: logger)
+            // Replicas gone for good (crashed, or stopped without leaving) are forgotten after a while.
+            var prune = PostgresQuery(
+                unsafeSQL: """
+                    DELETE FROM \(replicas) WHERE heartbeat_at < now() - make_interval(secs => $1)
+                    """
+            )
+            prune.binds.append(Self.seconds(liveWithin * Self.replicaRetention))
+            try await connection.query(prune, logger: logger)
             var live = PostgresQuery(
                 unsafeSQL: """
                     SELECT count(*) FROM \(replicas) WHERE heartbeat_at > now() - make_interval(secs => $1)
@@ -91,7 +99,80 @@ package struct PostgresLeases: LeaseStore {
             for try await name in try await connection.query(free, logger: logger).decode(String.self) {
                 available.insert(name)
             }
-            return LeaseSurvey(liveReplicas: max(count, 1), available: available)
+            // When each lease held elsewhere can be taken over: expired, and its holder no longer counted live.
+            var elsewhere = PostgresQuery(
+                unsafeSQL: """
+                    SELECT l.target, extract(epoch FROM greatest(
+                               l.expires_at,
+                               coalesce(r.heartbeat_at + make_interval(secs => $3), l.expires_at)
+                           ) - now())::float8
+                    FROM \(leases) l LEFT JOIN \(replicas) r ON r.replica_id = l.holder
+                    WHERE l.target = ANY($1) AND l.holder IS NOT NULL AND l.holder <> $2 AND l.expires_at > now()
+                    """
+            )
+            elsewhere.binds.append(targets)
+            elsewhere.binds.append(replica.id)
+            elsewhere.binds.append(Self.seconds(liveWithin))
+            var heldElsewhere: [String: Duration] = [:]
+            let rows = try await connection.query(elsewhere, logger: logger)
+            for try await (name, seconds) in rows.decode((String, Double).self) {
+                heldElsewhere[name] = .milliseconds(Int64((max(seconds, 0) * 1000).rounded(.up)))
+            }
+            return LeaseSurvey(liveReplicas: max(count, 1), available: available, heldElsewhere: heldElsewhere)
+        }
+    }
+
+    package func resume(_ target: LeasedTarget, epoch: Int64) async throws(StorageError) -> LeaseResumption {
+        let leases = self.store.table("target_lease")
+        let records = self.store.table("target_record")
+        let holder = self.holder
+        let lastSaved = self.epochs.lastSaved(target: target.name)
+        return try await self.transaction("resume the lease of \(target.name)") { connection, logger in
+            // Still this replica's at its epoch in the database: nobody else can have held it.
+            var renew = PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(leases) SET renewed_at = now(), expires_at = now() + make_interval(secs => $4)
+                    WHERE target = $1 AND holder = $2 AND epoch = $3 AND expires_at > now()
+                    RETURNING epoch
+                    """
+            )
+            renew.binds.append(target.name)
+            renew.binds.append(holder)
+            renew.binds.append(epoch)
+            renew.binds.append(Self.seconds(target.length))
+            for try await renewed in try await connection.query(renew, logger: logger).decode(Int64.self) {
+                return .continued(epoch: renewed)
+            }
+            var acquire = PostgresQuery(
+                unsafeSQL: """
+                    UPDATE \(leases) AS l
+                    SET holder = $2, epoch = l.epoch + 1, acquired_at = now(), renewed_at = now(),
+                        expires_at = now() + make_interval(secs => $3)
+                    WHERE l.target = $1 AND (l.holder IS NULL OR l.expires_at <= now())
+                    RETURNING l.epoch
+                    """
+            )
+            acquire.binds.append(target.name)
+            acquire.binds.append(holder)
+            acquire.binds.append(Self.seconds(target.length))
+            var acquired: Int64?
+            for try await value in try await connection.query(acquire, logger: logger).decode(Int64.self) {
+                acquired = value
+            }
+            guard let acquired else { return .taken }
+            // A statement of its own, after the lease row is locked: it sees every record write that committed
+            // before, and none can commit after (a writer's fence check waits on the row, then finds it changed).
+            var stored = PostgresQuery(unsafeSQL: "SELECT epoch FROM \(records) WHERE target = $1")
+            stored.binds.append(target.name)
+            var recordEpoch: Int64?
+            for try await value in try await connection.query(stored, logger: logger).decode(Int64.self) {
+                recordEpoch = value
+            }
+            // Continuous when nobody acquired it between this replica's epoch and the new one, and the stored
+            // record is the one this replica wrote last (or none, when it wrote none and none is stored).
+            let nobodyHeldIt = acquired == epoch + 1
+            let untouched = lastSaved.map { recordEpoch == $0 } ?? (recordEpoch.map { $0 <= epoch } ?? true)
+            return nobodyHeldIt && untouched ? .continued(epoch: acquired) : .reacquired(epoch: acquired)
         }
     }
 
@@ -195,6 +276,14 @@ package struct PostgresLeases: LeaseStore {
         self.epochs.revoke(target: target)
     }
 
+    package func suspend(target: String) {
+        self.epochs.suspend(
+            target: target,
+            reason: "the lease of target \(target) cannot be renewed: PostgreSQL does not answer; observations are "
+                + "kept until it does"
+        )
+    }
+
     package func listenForReleases(_ wake: @escaping @Sendable () -> Void) async {
         let channel = self.channel
         let holder = self.holder
@@ -291,6 +380,30 @@ package struct PostgresLeases: LeaseStore {
     }
 
     // MARK: - Helpers
+
+    /// How many live windows a replica's heartbeat may be old before its row is removed.
+    static let replicaRetention = 10
+
+    private func transaction<Value: Sendable>(
+        _ what: String,
+        _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> Value
+    ) async throws(StorageError) -> Value {
+        do {
+            return try await self.store.transaction(body)
+        } catch {
+            throw Self.storageError(error, doing: what)
+        }
+    }
+
+    private static func storageError(_ error: StoreError, doing what: String) -> StorageError {
+        let kind: StorageError.Kind =
+            switch error.code {
+            case .unreachable, .loginRefused: .unreachable
+            case .fenced: .fenced
+            case .newerSchema, .failed: .failed
+            }
+        return StorageError(reason: "cannot \(what): \(error.message)", kind: kind)
+    }
 
     private func run<Value: Sendable>(
         _ what: String,

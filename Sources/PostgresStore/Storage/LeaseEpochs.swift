@@ -25,9 +25,22 @@ package struct FencingToken: Sendable, Hashable {
 ///
 /// Without lease machinery every target writes with ``FencingToken/unleased``. With it, the manager makes this
 /// with `fallback: nil` (a target whose lease is not held cannot be written at all), calls ``grant(_:target:)``
-/// when it acquires a lease and ``revoke(target:)`` the moment it loses or gives one up.
+/// when it acquires a lease, ``suspend(target:reason:)`` when it can no longer confirm one (writes are then refused
+/// as unreachable, to be retried) and ``revoke(target:)`` the moment it loses or gives one up. The storage tells it
+/// the epoch of every record it wrote (``saved(target:epoch:)``): a suspended lease resumes its poller only when
+/// the stored record is still the one this instance wrote last.
 package final class LeaseEpochs: Sendable {
-    private let tokens = Mutex<[String: FencingToken]>([:])
+    private enum Standing: Sendable {
+        case granted(FencingToken)
+        case suspended(reason: String)
+    }
+
+    private struct State {
+        var standings: [String: Standing] = [:]
+        var lastSaved: [String: Int64] = [:]
+    }
+
+    private let state = Mutex(State())
     private let fallback: FencingToken?
 
     /// Makes the table.
@@ -36,18 +49,49 @@ package final class LeaseEpochs: Sendable {
         self.fallback = fallback
     }
 
-    /// The token writes for `target` carry; `nil` when this instance may not write for it.
+    /// The token writes for `target` carry; `nil` when this instance may not write for it (suspended included).
     package func token(for target: String) -> FencingToken? {
-        self.tokens.withLock { $0[target] } ?? self.fallback
+        let standing = self.state.withLock { $0.standings[target] }
+        switch standing {
+        case .granted(let token): return token
+        case .suspended: return nil
+        case nil: return self.fallback
+        }
     }
 
-    /// Records a lease acquired (or renewed with a new epoch).
+    /// Why writes for `target` are held back, when its lease is suspended.
+    package func suspension(of target: String) -> String? {
+        guard case .suspended(let reason) = self.state.withLock({ $0.standings[target] }) else { return nil }
+        return reason
+    }
+
+    /// Records a lease acquired (or resumed with a new epoch). The record writes counted from here on are the
+    /// new holding's.
     package func grant(_ token: FencingToken, target: String) {
-        self.tokens.withLock { $0[target] = token }
+        self.state.withLock { state in
+            state.standings[target] = .granted(token)
+            state.lastSaved[target] = nil
+        }
+    }
+
+    /// Withholds the token of a lease that cannot be confirmed: writes for the target are refused, as
+    /// unreachable, with `reason`, until it is granted again or revoked.
+    package func suspend(target: String, reason: String) {
+        self.state.withLock { $0.standings[target] = .suspended(reason: reason) }
     }
 
     /// Forgets a lease lost or released: writes for the target then carry the fallback (none, with leases).
     package func revoke(target: String) {
-        self.tokens.withLock { _ = $0.removeValue(forKey: target) }
+        self.state.withLock { _ = $0.standings.removeValue(forKey: target) }
+    }
+
+    /// A record of `target` was written with `epoch`.
+    package func saved(target: String, epoch: Int64) {
+        self.state.withLock { $0.lastSaved[target] = epoch }
+    }
+
+    /// The epoch of the last record of `target` this instance wrote; `nil` when it wrote none.
+    package func lastSaved(target: String) -> Int64? {
+        self.state.withLock { $0.lastSaved[target] }
     }
 }

@@ -62,6 +62,8 @@ package struct PostgresPipelineStorage: PipelineStorage {
     }
 
     package func saveTarget(_ record: TargetRecord, name: String) async throws(StorageError) {
+        // Suspended: not refused for good, held back until the lease is confirmed again.
+        if let reason = self.epochs.suspension(of: name) { throw StorageError(reason: reason, kind: .unreachable) }
         guard let token = self.epochs.token(for: name) else {
             throw StorageError(
                 reason: "the state of target \(name) was not written: this instance holds no lease on it",
@@ -115,6 +117,7 @@ package struct PostgresPipelineStorage: PipelineStorage {
         } catch {
             throw Self.storageError(error)
         }
+        self.epochs.saved(target: name, epoch: token.epoch)
     }
 
     package func loadRouterState() async throws(StorageError) -> StorageLoad<RouterState> {
