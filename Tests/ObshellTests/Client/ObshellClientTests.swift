@@ -111,7 +111,74 @@ struct ObshellClientTests {
         let key = agent.state.withLock { $0.key }
         let plain = try key.decrypt(base64: header.value)
         let json = try #require(try JSONSerialization.jsonObject(with: plain) as? [String: String])
-        #expect(json == ["Auth": "s3cr\"et", "Ts": "1700000060", "Uri": "/api/v1/task/dag/unfinish?show_details=true"])
+        // 60 s of lifetime at the latest send, plus the 30 s the header is sent again for.
+        #expect(json == ["Auth": "s3cr\"et", "Ts": "1700000090", "Uri": "/api/v1/task/dag/unfinish?show_details=true"])
+    }
+
+    @Test("one header per request target is sent again while 60 s of it are left, then replaced; a 401 drops it")
+    func headerReuse() async throws {
+        let agent = try FakeAgent(password: "pw")
+        let now = Mutex(Self.fixedNow)
+        let client = ObshellClient(
+            baseURL: "http://127.0.0.1:2886",
+            password: Password("pw"),
+            transport: agent,
+            now: { now.withLock { $0 } }
+        )
+        func lastHeader() -> String? {
+            agent.requests.last?.headers.first { $0.name == "X-OCS-Header" }?.value
+        }
+        func expiry(of header: String?) throws -> String? {
+            let plain = try agent.state.withLock { try $0.key.decrypt(base64: header ?? "") }
+            return (try JSONSerialization.jsonObject(with: plain) as? [String: String])?["Ts"]
+        }
+        _ = try await client.unfinishedDags()
+        let first = lastHeader()
+        now.withLock { $0 += 30 }
+        _ = try await client.unfinishedDags()
+        #expect(lastHeader() == first)
+        // Another request target gets its own header.
+        _ = await client.readDag(id: "11")
+        #expect(lastHeader() != first)
+        #expect(try expiry(of: lastHeader()) == "1700000120")
+
+        now.withLock { $0 += 1 }
+        _ = try await client.unfinishedDags()
+        #expect(lastHeader() != first)
+        #expect(try expiry(of: lastHeader()) == "1700000121")
+
+        // A clock set back beyond the header's making gets a new one, never a Ts further ahead than 90 s.
+        now.withLock { $0 = Self.fixedNow - 60 }
+        _ = try await client.unfinishedDags()
+        #expect(try expiry(of: lastHeader()) == "1700000030")
+
+        // A refused header is not sent again.
+        let wrong = ObshellClient(
+            baseURL: "http://127.0.0.1:2886",
+            password: Password("wrong"),
+            transport: agent,
+            now: { now.withLock { $0 } }
+        )
+        _ = await wrong.readUnfinished()
+        let refused = lastHeader()
+        _ = await wrong.readUnfinished()
+        #expect(lastHeader() != refused)
+    }
+
+    @Test("headerReuse zero encrypts a new header for every request")
+    func noHeaderReuse() async throws {
+        let agent = try FakeAgent(password: "pw")
+        let client = ObshellClient(
+            baseURL: "http://127.0.0.1:2886",
+            password: Password("pw"),
+            transport: agent,
+            headerReuse: .zero,
+            now: { Self.fixedNow }
+        )
+        _ = try await client.unfinishedDags()
+        let first = agent.requests.last?.headers.first?.value
+        _ = try await client.unfinishedDags()
+        #expect(agent.requests.last?.headers.first?.value != first)
     }
 
     @Test("an unchanged list is not decoded again, yet every answer's time and status count; a change is seen")
