@@ -114,13 +114,18 @@ package actor ObshellClient {
     ) async throws(ObshellError) -> (dags: [Dag], agentTime: ObshellTime?) {
         var exchanges: [Exchange] = []
         let response = try await self.authenticated(Self.unfinishedPath(showDetails: showDetails), log: &exchanges)
-        // The list is usually the one of the last poll: then only the envelope's own fields are read.
-        let parsed = FastJSONDecoder.parse(response.body)
-        let fingerprint = (try? parsed.get()).flatMap { AnswerFingerprint(member: "data", of: $0) }
-        if let fingerprint, let last = self.lastList, last.showDetails == showDetails, last.fingerprint == fingerprint {
-            let envelope = try Self.envelope(SkippedPayload.self, from: response, parsed: parsed)
+        // The list is usually the one of the last poll: then only the rest of the envelope is parsed and read.
+        let split = AnswerSplit(member: "data", of: response.body)
+        let fingerprint = split?.fingerprint
+        if let split, let last = self.lastList, last.showDetails == showDetails, last.fingerprint == split.fingerprint {
+            let envelope = try Self.envelope(
+                SkippedPayload.self,
+                from: response,
+                parsed: FastJSONDecoder.parse(split.remainder)
+            )
             return (last.dags, envelope.timestamp)
         }
+        let parsed = FastJSONDecoder.parse(response.body)
         let envelope = try Self.envelope(ContentList<Dag>.self, from: response, parsed: parsed)
         let dags = envelope.data?.contents ?? []
         self.lastList = fingerprint.map { LastList(fingerprint: $0, showDetails: showDetails, dags: dags) }
@@ -179,18 +184,20 @@ package actor ObshellClient {
                 Self.unfinishedPath(showDetails: showDetails),
                 log: &exchanges
             )
-            let parsed = FastJSONDecoder.parse(response.body)
-            let fingerprint = (try? parsed.get()).flatMap { AnswerFingerprint(member: "data", of: $0) }
+            let split = AnswerSplit(member: "data", of: response.body)
+            let fingerprint = split?.fingerprint
             let outcome: AgentAnswer.Outcome
-            if let fingerprint, let last = self.lastList, last.showDetails == showDetails,
-                last.fingerprint == fingerprint
+            if let split, let last = self.lastList, last.showDetails == showDetails,
+                last.fingerprint == split.fingerprint
             {
-                // The list of the last poll: only the envelope's own fields are read.
+                // The list of the last poll: only the rest of the envelope is parsed, and its own fields read.
+                let parsed = FastJSONDecoder.parse(split.remainder)
                 outcome = AgentAnswer.listAnswer(
                     status: response.status,
                     body: AgentAnswer.body(SkippedPayload.self, parsed: parsed, status: response.status)
                 ) { envelope in .list(last.dags, agentTime: envelope.timestamp) }
             } else {
+                let parsed = FastJSONDecoder.parse(response.body)
                 outcome = AgentAnswer.list(
                     status: response.status,
                     body: AgentAnswer.body(ContentList<Dag>.self, parsed: parsed, status: response.status)

@@ -165,6 +165,50 @@ struct ObshellClientTests {
         #expect(lastHeader() != refused)
     }
 
+    /// The shortcut for an unchanged list changes no outcome: a client that keeps its last list reads every answer of
+    /// a sequence (same data in new envelopes, changes, failures around the same data, broken envelopes) exactly as a
+    /// client that reads each answer for the first time.
+    @Test("an unchanged list read through the shortcut gives the outcome of a full read, answer by answer")
+    func shortcutDifferential() async throws {
+        let agent = try FakeAgent(password: "pw")
+        let kept = ObshellClient(baseURL: "http://127.0.0.1:2886", password: Password("pw"), transport: agent)
+        let running =
+            #"{"contents":[{"id":"11","dag_id":1,"name":"Scale out","stage":1,"max_stage":2,"state":"RUNNING","operator":"RUN","nodes":[]}]}"#
+        let advanced = running.replacingOccurrences(of: #""stage":1"#, with: #""stage":2"#)
+        func body(_ envelope: String, data: String) -> AgentResponse {
+            AgentResponse(status: 200, body: Data(envelope.replacingOccurrences(of: "DATA", with: data).utf8))
+        }
+        let plain =
+            #"{"successful":true,"timestamp":"2024-01-10T11:34:3%d+08:00","duration":1,"status":200,"#
+            + #""traceId":"t","data":DATA}"#
+        var answers: [AgentResponse] = []
+        for second in 0..<3 { answers.append(body(String(format: plain, second), data: running)) }
+        answers += [
+            body(
+                #"{ "data" : DATA , "successful" : true, "status": 200, "timestamp": "2024-01-10T11:34:39Z" }"#,
+                data: running
+            ),
+            body(#"{"successful":"yes","data":DATA}"#, data: running),
+            body(#"{"successful":true,"data":DATA,"timestamp":"not a time"}"#, data: running),
+            body(#"{"successful":true,"data":DATA} trailing"#, data: running),
+            body(#"{"successful":true,"data":DATA,}"#, data: running),
+            body(#"{"successful":true,"data":DATA,"data":{"contents":[]}}"#, data: running),
+            AgentResponse(status: 500, body: body(String(format: plain, 4), data: running).body),
+            body(String(format: plain, 5), data: advanced),
+            body(String(format: plain, 6), data: advanced),
+            body(#"{"successful":true,"data":DATA,"timestamp":"2024-01-10T11:34:39Z"}"#, data: running),
+            body(String(format: plain, 7), data: #"{"contents":null}"#),
+            body(String(format: plain, 8), data: #"{"contents":null}"#),
+        ]
+        for (index, answer) in answers.enumerated() {
+            agent.answerList(with: answer)
+            let shortcut = await kept.readUnfinished().outcome
+            let fresh = ObshellClient(baseURL: "http://127.0.0.1:2886", password: Password("pw"), transport: agent)
+            let full = await fresh.readUnfinished().outcome
+            #expect(shortcut == full, "answer \(index)")
+        }
+    }
+
     @Test("headerReuse zero encrypts a new header for every request")
     func noHeaderReuse() async throws {
         let agent = try FakeAgent(password: "pw")
