@@ -68,10 +68,13 @@ for target in "${TARGETS[@]}"; do
     mkdir -p "$corpus" "$findings"
     log="$BUILD/fuzz-$target.log"
     echo "fuzz: $target for ${SECONDS_PER_TARGET}s (log $log)"
+    # Only with FUZZ_JOBS > 1: libFuzzer's workers then also write fuzz-N.log files into the current directory.
+    parallel=()
+    [ "$JOBS" -le 1 ] || parallel=(-jobs="$JOBS" -workers="$JOBS")
     set +e
     LSAN_OPTIONS="suppressions=$(pwd)/Fuzz/lsan.supp:print_suppressions=0" "$executable" "$corpus" "Fuzz/Corpus/$target" \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 \
-        -jobs="$JOBS" -workers="$JOBS" -print_final_stats=1 \
+        "${parallel[@]}" -print_final_stats=1 \
         -artifact_prefix="$findings/" >"$log" 2>&1
     result=$?
     set -e
