@@ -3,13 +3,22 @@
 import Foundation
 import ObshellModel
 
-/// One input: parsed, decoded as a list answer, a DAG answer and a bare `JSONValue`, fingerprinted and interpreted.
+/// One input: parsed, split at its data, decoded as a list answer, a DAG answer and a bare `JSONValue`, and
+/// interpreted.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSONReader(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let data = Data(bytes: bytes, count: count)
     let parsed = FastJSONDecoder.parse(data)
-    if case .success(let tree) = parsed {
-        _ = AnswerFingerprint(member: "data", of: tree)
+    // The unchanged-list shortcut's pass: when it splits a document the reader rejects, its remainder must be
+    // rejected too, or the data it cut out must be invalid (the client only reuses data that parsed before).
+    if let split = AnswerSplit(member: "data", of: data) {
+        let remainder = FastJSONDecoder.parse(split.remainder)
+        if case .failure = parsed, case .success = remainder {
+            let value = Data(data[split.valueRange])
+            if case .success = FastJSONDecoder.parse(value) {
+                fatalError("AnswerSplit: a valid remainder and valid data around an invalid document")
+            }
+        }
     }
     for status in [200, 401, 404, 500] {
         _ = AgentAnswer.list(
