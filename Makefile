@@ -8,7 +8,7 @@ DESTDIR ?=
 # among them: the tests initdb their own clusters), and systemd (its systemd-analyze checks the unit file).
 APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl tzdata systemd postgresql
 
-.PHONY: all deps sdk-venv build test reliability lint format demo bench clean deb package-test
+.PHONY: all deps sdk-venv build test reliability lint format demo bench fuzz clean deb package-test
 
 all: build
 
@@ -59,6 +59,13 @@ bench: deps sdk-venv
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS) -c release --product ObwatchBench
 	python3 bench/run.py --obwatch "$$($(SWIFT) build -c release --show-bin-path)/obwatch" \
 		--bench "$$($(SWIFT) build -c release --show-bin-path)/ObwatchBench" $(BENCH_FLAGS)
+
+# Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of the JSON reader and decoder, the capture reader and config
+# decoding, each for FUZZ_SECONDS (30 minutes by default; FUZZ_SECONDS=60 for a short run), from the seed corpus in
+# Fuzz/Corpus. Fails on any crash, hang or sanitizer report; the input is kept in .build/fuzz/findings (Fuzz/run.sh).
+FUZZ_SECONDS ?= 1800
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) Fuzz/run.sh
 
 clean:
 	rm -rf .build

@@ -20,6 +20,8 @@ import ctypes
 import json
 import math
 import os
+import selectors
+import socket
 import platform
 import random
 import re
@@ -46,7 +48,7 @@ SEED = os.path.join(ROOT, "Tests", "ObshellTests", "Fixtures", "unfinish-scale-o
 PASSWORD = "bench-root-password"
 PASSWORD_ENV = "OBWATCH_BENCH_PASSWORD"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-ALL = ["decode", "poll", "scale", "latency", "outbox", "replay"]
+ALL = ["decode", "poll", "connections", "scale", "latency", "outbox", "replay"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -470,6 +472,132 @@ def measure_sdk_poll(ctx, url, polls, rounds):
     return results
 
 
+class CountingProxy:
+    """A TCP relay in front of the simulator that counts the connections it accepts: the agent's side of
+    "connections opened per target per hour". One thread, one selector; bytes are passed on unchanged."""
+
+    def __init__(self, upstream_url, ports=1):
+        m = re.match(r"http://([^:/]+):(\d+)", upstream_url)
+        self.upstream = (m.group(1), int(m.group(2)))
+        # One listening port per target stands for one agent per target, as in a real deployment: connections to
+        # different agents are never shared.
+        self.listeners = []
+        for _ in range(ports):
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1024)
+            listener.setblocking(False)
+            self.listeners.append(listener)
+        self.urls = [f"http://127.0.0.1:{listener.getsockname()[1]}" for listener in self.listeners]
+        self.accepted = 0
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def count(self):
+        with self.lock:
+            return self.accepted
+
+    def _run(self):
+        sel = selectors.DefaultSelector()
+        for listener in self.listeners:
+            sel.register(listener, selectors.EVENT_READ, None)
+        peers = {}
+        while not self.stopping:
+            for key, _ in sel.select(0.2):
+                if key.data is None:
+                    try:
+                        client, _ = key.fileobj.accept()
+                    except BlockingIOError:
+                        continue
+                    with self.lock:
+                        self.accepted += 1
+                    server = socket.create_connection(self.upstream)
+                    for a, b in ((client, server), (server, client)):
+                        a.setblocking(False)
+                        peers[a] = b
+                        sel.register(a, selectors.EVENT_READ, "relay")
+                    continue
+                sock = key.fileobj
+                other = peers.get(sock)
+                try:
+                    data = sock.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if data and other is not None:
+                    try:
+                        other.setblocking(True)
+                        other.sendall(data)
+                        other.setblocking(False)
+                        continue
+                    except OSError:
+                        pass
+                for s in (sock, other):
+                    if s is not None and s in peers:
+                        sel.unregister(s)
+                        peers.pop(s, None)
+                        s.close()
+        for s in list(peers):
+            s.close()
+        for listener in self.listeners:
+            listener.close()
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(5)
+
+
+def bench_connections(ctx):
+    if not ctx.have_bench:
+        ctx.skipped("connections per target per hour")
+        return
+    targets, seconds = (50, 10) if ctx.quick else (100, 20)
+    work = ctx.workdir("connections")
+    sim = Simulator(ctx.obwatch, ctx.write("steady.yaml", steady_scenario()), work)
+    proxy = CountingProxy(sim.url, ports=targets)
+    series = {"default": [], "libcurl": []}
+    try:
+        ctx.log(f"connections: {targets} targets at 1 s for {seconds} s through a counting relay, "
+                f"{ctx.rounds} rounds: the engine's bound vs libcurl's default cache (before)")
+        for _ in range(ctx.rounds):
+            for name, extra in (("libcurl", ("--max-idle-connections", "0")), ("default", ())):
+                accepted0 = proxy.count()
+                result = ctx.obwatch_bench("connections", "--urls", ",".join(proxy.urls), "--password-env", PASSWORD_ENV,
+                                           "--targets", str(targets), "--seconds", str(seconds), *extra)
+                # The relay also counts the warm-up second's connections: the figure is libcurl's count over the
+                # window; the relay's whole count bounds it from above.
+                result["accepted_by_agent"] = proxy.count() - accepted0
+                series[name].append(result)
+    finally:
+        proxy.close()
+        sim.close()
+    ctx.raw["connections"] = series
+
+    def per_target_hour(result, key):
+        return result[key] / result["targets"] * 3600 / result["seconds"]
+
+    def per_target_agent(result):
+        return result["accepted_by_agent"] / result["targets"]
+
+    after = median([per_target_hour(r, "connections_opened") for r in series["default"]])
+    before = median([per_target_hour(r, "connections_opened") for r in series["libcurl"]])
+    after_agent = median([per_target_agent(r) for r in series["default"]])
+    before_agent = median([per_target_agent(r) for r in series["libcurl"]])
+    failed = sum(r.get("failed", 0) for rs in series.values() for r in rs)
+    if failed:
+        ctx.notes.append(f"connections: {failed} failed polls")
+    ctx.rows.append(Row(f"TCP connections opened per target per hour ({targets} targets at 1 s, one agent port "
+                        "each; libcurl's count after warm-up)", f"{after:.1f}", f"{before:.0f} (libcurl's default cache, as before)",
+                        fmt_ratio(before / after if after else None), "≤ 1", "yes" if after <= 1 else "no"))
+    ctx.rows.append(Row(f"… connections the agent side accepted per target over the whole run ({seconds + 1} s, "
+                        f"{seconds + 1} polls each, first poll included; a counting relay)",
+                        f"{after_agent:.2f}", f"{before_agent:.2f}", "", "", ""))
+
+
 def bench_poll(ctx):
     polls = 150 if ctx.quick else 500
     work = ctx.workdir("poll")
@@ -480,9 +608,13 @@ def bench_poll(ctx):
         a = (lambda: ctx.obwatch_bench("poll", *args)) if ctx.have_bench else None
         b = lambda: ctx.sdk("poll", *args)
         ra, rb = alternate(ctx, a, b, ctx.rounds)
+        fresh = []
+        if ctx.have_bench:
+            # The same poll with a new header encrypted for every request (as before header reuse).
+            fresh = [ctx.obwatch_bench("poll", *args, "--header-reuse-seconds", "0") for _ in range(ctx.rounds)]
     finally:
         sim.close()
-    ctx.raw["poll"] = {"obwatch": ra, "sdk": rb}
+    ctx.raw["poll"] = {"obwatch": ra, "sdk": rb, "obwatch_fresh_header": fresh}
     sdk = median([r["cpu_s"] / r["polls"] for r in rb])
     sdk_wall = median([r["wall_s"] / r["polls"] for r in rb])
     ctx.sdk_poll_cpu = sdk
@@ -504,6 +636,10 @@ def bench_poll(ctx):
                         "yes" if ratio and ratio >= 10 else "no"))
     ctx.rows.append(Row("poll end to end: wall time per poll", fmt_time(ob_wall), fmt_time(sdk_wall) + " (SDK)",
                         fmt_ratio(sdk_wall / ob_wall if ob_wall else None), "—", ""))
+    if fresh:
+        ob_fresh = median([r["cpu_s"] / r["polls"] for r in fresh])
+        ctx.rows.append(Row("poll: CPU per poll with a new header per request (no reuse)", fmt_time(ob_fresh),
+                            fmt_time(sdk) + " (SDK)", fmt_ratio(sdk / ob_fresh if ob_fresh else None), "—", ""))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConfigLoading
 import ConfigModel
+import Curl
 import Delivery
 import Foundation
 import Messages
@@ -17,7 +18,7 @@ import Tracker
 struct ObwatchBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Times parts of obwatch; prints one JSON line per run.",
-        subcommands: [DecodeBench.self, PollBench.self, OutboxBench.self, ReplayBench.self]
+        subcommands: [DecodeBench.self, PollBench.self, ConnectionsBench.self, OutboxBench.self, ReplayBench.self]
     )
 }
 
@@ -84,11 +85,19 @@ struct PollBench: AsyncParsableCommand {
     @Option(help: "How many polls are measured (20 more warm up, fetching the key first).")
     var polls = 500
 
+    @Option(help: "How long one encrypted header is sent again, in seconds (0: a new one per request, as before).")
+    var headerReuseSeconds = 30
+
     func run() async throws {
         let password = Password(ProcessInfo.processInfo.environment[self.passwordEnv] ?? "")
         let clock = SystemClock()
         let cycle = PollCycle(
-            client: ObshellClient(baseURL: self.url, password: password, exchangeTime: { clock.wallNow }),
+            client: ObshellClient(
+                baseURL: self.url,
+                password: password,
+                headerReuse: .seconds(self.headerReuseSeconds),
+                exchangeTime: { clock.wallNow }
+            ),
             clock: clock
         )
         let journal = TargetJournal(
@@ -112,11 +121,103 @@ struct PollBench: AsyncParsableCommand {
         }
         var line = ResultLine(bench: "poll")
         line.add("polls", polls)
+        line.add("header_reuse_s", self.headerReuseSeconds)
+        line.add("connections_opened", CurlEngine.shared.statistics.connectionsOpened)
         line.add("failed", failed)
         line.add("events", events)
         line.add(cost)
         line.print()
     }
+}
+
+/// Many targets polled at a fixed cadence through one curl engine, as the daemon polls them: how many connections
+/// the engine opens (libcurl's count; `bench/run.py` also counts what the agent side accepted).
+struct ConnectionsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connections",
+        abstract: "Polls N targets at a fixed interval for a while and counts the connections opened."
+    )
+
+    @Option(help: "The agents, comma-separated, e.g. http://127.0.0.1:2886; target i polls the i-th (round robin).")
+    var urls: String
+
+    @Option(help: "The environment variable that holds the root@sys password.")
+    var passwordEnv = "OBWATCH_BENCH_PASSWORD"
+
+    @Option(help: "How many targets.")
+    var targets = 100
+
+    @Option(help: "The poll interval in milliseconds.")
+    var intervalMs = 1000
+
+    @Option(help: "How long the targets poll, in seconds (after one interval of warm-up).")
+    var seconds = 20
+
+    @Option(help: "The engine's bound on kept connections; 0 is libcurl's own default (4 per transfer in flight).")
+    var maxIdleConnections: Int?
+
+    func run() async throws {
+        let password = Password(ProcessInfo.processInfo.environment[self.passwordEnv] ?? "")
+        let engine = CurlEngine(maxIdleConnections: self.maxIdleConnections)
+        let clock = SystemClock()
+        let interval = Duration.milliseconds(self.intervalMs)
+        let agents = self.urls.split(separator: ",").map(String.init)
+        guard !agents.isEmpty else { throw ValidationError("--urls names no agent") }
+        let clients = (0..<self.targets).map { index in
+            ObshellClient(
+                baseURL: agents[index % agents.count],
+                password: password,
+                transport: CurlAgentTransport(baseURL: agents[index % agents.count], engine: engine)
+            )
+        }
+        let start = clock.now
+        let warmUpEnd = start.advanced(by: interval)
+        let end = warmUpEnd.advanced(by: .seconds(self.seconds))
+        let tally = ConnectionsTally()
+        let cost = await Cost.measure {
+            await withTaskGroup(of: Void.self) { group in
+                for (index, client) in clients.enumerated() {
+                    // Each target at its own phase, as the daemon spreads them.
+                    let phase = interval * (Double(index) / Double(clients.count))
+                    group.addTask {
+                        var deadline = start.advanced(by: phase)
+                        while deadline < end {
+                            try? await clock.sleep(until: deadline, tolerance: nil)
+                            if case .failed = await client.readUnfinished().outcome {
+                                tally.failures.withLock { $0 += 1 }
+                            }
+                            deadline = deadline.advanced(by: interval)
+                        }
+                    }
+                }
+                group.addTask {
+                    try? await clock.sleep(until: warmUpEnd, tolerance: nil)
+                    tally.warmUp.withLock { $0 = engine.statistics }
+                }
+            }
+        }
+        let before = tally.warmUp.withLock { $0 } ?? CurlEngine.Statistics()
+        let after = engine.statistics
+        var line = ResultLine(bench: "connections")
+        line.add("targets", self.targets)
+        line.add("interval_ms", self.intervalMs)
+        line.add("seconds", self.seconds)
+        line.add("max_idle_connections", self.maxIdleConnections.map(String.init) ?? "default")
+        line.add("transfers", after.transfers - before.transfers)
+        line.add("connections_opened", after.connectionsOpened - before.connectionsOpened)
+        line.add("failed", tally.failures.withLock { $0 })
+        line.add(cost)
+        line.print()
+        engine.shutdown()
+    }
+}
+
+/// What the connections bench's targets count together.
+private final class ConnectionsTally: Sendable {
+    /// Polls that failed.
+    let failures = Mutex(0)
+    /// The engine's counters at the end of the warm-up.
+    let warmUp = Mutex<CurlEngine.Statistics?>(nil)
 }
 
 /// Notifications through the durable outbox to a webhook: each accepted on its own (its journal entry on disk

@@ -16,7 +16,16 @@ final class OpenSSLKey: Sendable {
     /// PKCS#1 v1.5 encryption padding takes at least 11 bytes of each block.
     static let paddingOverhead = 11
 
-    private let pointer: Mutex<OpaquePointer>
+    /// The key and the encryption context made for it, lent out together by ``withKey(_:)`` and
+    /// ``withEncryptionContext(_:)``.
+    private struct Handles {
+        var key: OpaquePointer
+        /// An `EVP_PKEY_CTX` set up once for PKCS#1 v1.5 encryption with this key, made on first use: building it
+        /// (provider look-up, key import) cost more than encrypting a header block with a 1024-bit key.
+        var encryption: OpaquePointer?
+    }
+
+    private let pointer: Mutex<Handles>
     /// The modulus length in bits.
     let sizeInBits: Int
     /// The modulus length in bytes: the size of every cipher block.
@@ -37,21 +46,49 @@ final class OpenSSLKey: Sendable {
                 message: "the RSA key has \(bits) bits; supported: \(Self.minimumBits) to \(Self.maximumBits)"
             )
         }
-        self.pointer = Mutex(pointer)
+        self.pointer = Mutex(Handles(key: pointer))
         self.sizeInBits = bits
         self.sizeInBytes = bytes
     }
 
     deinit {
-        self.pointer.withLock { EVP_PKEY_free($0) }
+        self.pointer.withLock { handles in
+            if let context = handles.encryption { EVP_PKEY_CTX_free(context) }
+            EVP_PKEY_free(handles.key)
+        }
     }
 
     /// Runs `body` with the key held under the lock. The pointer must not escape `body`.
     private func withKey<Result: Sendable>(
         _ body: (OpaquePointer) throws(CryptoError) -> Result
     ) throws(CryptoError) -> Result {
-        try self.pointer.withLock { (key: inout sending OpaquePointer) throws(CryptoError) -> Result in
-            try body(key)
+        try self.pointer.withLock { (handles: inout sending Handles) throws(CryptoError) -> Result in
+            try body(handles.key)
+        }
+    }
+
+    /// Runs `body` under the lock with the key's encryption context, set up for PKCS#1 v1.5 on first use. The
+    /// context must not escape `body`; it is only ever used under the lock, one operation at a time.
+    private func withEncryptionContext<Result: Sendable>(
+        _ body: (OpaquePointer) throws(CryptoError) -> Result
+    ) throws(CryptoError) -> Result {
+        try self.pointer.withLock { (handles: inout sending Handles) throws(CryptoError) -> Result in
+            ERR_clear_error()
+            defer { ERR_clear_error() }
+            if let context = handles.encryption {
+                return try body(context)
+            }
+            guard let context = EVP_PKEY_CTX_new_from_pkey(nil, handles.key, nil) else {
+                throw OpenSSLError.make(.encryptionFailed, "cannot create an encryption context")
+            }
+            guard EVP_PKEY_encrypt_init(context) == 1,
+                EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
+            else {
+                EVP_PKEY_CTX_free(context)
+                throw OpenSSLError.make(.encryptionFailed, "cannot set up PKCS#1 v1.5 encryption")
+            }
+            handles.encryption = context
+            return try body(context)
         }
     }
 
@@ -174,24 +211,14 @@ final class OpenSSLKey: Sendable {
 
     /// PKCS#1 v1.5-encrypts `plaintext` in chunks of at most `sizeInBytes - 11` bytes and concatenates the blocks.
     ///
-    /// OpenSSL draws the random padding from its own generator. An empty plaintext gives an empty ciphertext.
+    /// OpenSSL draws the random padding from its own generator, afresh for every block of every call; only the
+    /// context (key and padding mode) is kept between calls. An empty plaintext gives an empty ciphertext.
     func encrypt(_ plaintext: [UInt8]) throws(CryptoError) -> [UInt8] {
         let blockSize = self.sizeInBytes
         let chunkSize = blockSize - Self.paddingOverhead
         let blockCount = (plaintext.count + chunkSize - 1) / chunkSize
         guard blockCount > 0 else { return [] }
-        return try self.withKey { key throws(CryptoError) in
-            ERR_clear_error()
-            defer { ERR_clear_error() }
-            guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else {
-                throw OpenSSLError.make(.encryptionFailed, "cannot create an encryption context")
-            }
-            defer { EVP_PKEY_CTX_free(context) }
-            guard EVP_PKEY_encrypt_init(context) == 1,
-                EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
-            else {
-                throw OpenSSLError.make(.encryptionFailed, "cannot set up PKCS#1 v1.5 encryption")
-            }
+        return try self.withEncryptionContext { context throws(CryptoError) in
             var ciphertext = [UInt8](repeating: 0, count: blockCount * blockSize)
             var failedBlock: Int?
             ciphertext.withUnsafeMutableBufferPointer { output in

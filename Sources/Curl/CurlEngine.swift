@@ -4,7 +4,11 @@ import Foundation
 ///
 /// The engine owns a libcurl multi handle on its own thread, which waits in `curl_multi_poll` and is woken with
 /// `curl_multi_wakeup` when work arrives or is cancelled. Hundreds of transfers can be in flight at once, and
-/// connections are kept in the multi handle's cache and reused by later transfers to the same peer.
+/// connections are kept in the multi handle's cache and reused by later transfers to the same peer (HTTP/1.1
+/// keep-alive): a poller that asks the same agent every few seconds opens one connection, not one per request. At most
+/// ``maxIdleConnections`` connections are kept; beyond that libcurl closes the one idle longest. A kept connection the
+/// peer has closed is detected when it is next used, and the request goes out again on a new connection. Easy handles
+/// are reset and reused too, so a request costs no handle allocation.
 ///
 /// Cancelling the awaiting task removes its transfer from the engine at once and throws ``CurlError`` with code
 /// ``CurlError/Code/cancelled``.
@@ -15,11 +19,19 @@ package final class CurlEngine: Sendable {
     /// The process-wide engine, created on first use.
     package static let shared = CurlEngine()
 
-    private let core = EngineCore()
+    private let core: EngineCore
+
+    /// How many connections the engine keeps open for later requests at most.
+    package var maxIdleConnections: Int { self.core.maxIdleConnections }
 
     /// Starts a new engine and its thread. Most code should use ``shared``; tests may want their own.
-    package init() {
-        let core = self.core
+    /// - Parameter maxIdleConnections: How many connections are kept for reuse at most; by default half the process's
+    ///   descriptor limit (raised to its hard limit first), at most 10,000, so that a daemon polling thousands of
+    ///   agents keeps one connection to each.
+    package init(maxIdleConnections: Int? = nil) {
+        let bound = maxIdleConnections ?? min(CurlGlobal.descriptorLimit / 2, 10_000)
+        let core = EngineCore(maxIdleConnections: max(bound, 1))
+        self.core = core
         let thread = Thread { core.runLoop() }
         thread.name = "obwatch-curl"
         thread.start()
@@ -56,6 +68,23 @@ package final class CurlEngine: Sendable {
         let plan = try TransferPlan(mail: mail)
         let outcome = try await self.core.run(plan).get()
         return MailResponse(replyCode: outcome.status, totalTime: outcome.totalTime)
+    }
+
+    /// What the engine has done so far: transfers finished and connections opened for them.
+    package var statistics: Statistics { self.core.statistics }
+
+    /// Counters of an engine's work since it started.
+    package struct Statistics: Sendable, Hashable {
+        /// Transfers that finished, successfully or not (cancelled ones included).
+        package var transfers: Int = 0
+        /// New connections the transfers opened (libcurl's `CURLINFO_NUM_CONNECTS`): a reused connection counts none.
+        package var connectionsOpened: Int = 0
+
+        /// Makes counters; zero by default.
+        package init(transfers: Int = 0, connectionsOpened: Int = 0) {
+            self.transfers = transfers
+            self.connectionsOpened = connectionsOpened
+        }
     }
 
     /// Cancels every transfer in flight and stops the engine's thread; later calls fail with `cancelled`.

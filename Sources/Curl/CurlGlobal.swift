@@ -14,6 +14,25 @@ enum CurlGlobal {
         return ccurl_global_init_default().rawValue
     }()
 
+    /// How many descriptors the process may hold: its soft `RLIMIT_NOFILE`, raised once to the hard limit (capped at
+    /// ``descriptorCeiling``), as Go's runtime does. Kept connections to thousands of agents each hold a socket, and
+    /// systemd starts services with a soft limit of 1024; libcurl waits with `poll`, never `select`, so descriptors
+    /// above 1024 are safe.
+    static let descriptorLimit: Int = {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        let wanted = min(limit.rlim_max, rlim_t(Self.descriptorCeiling))
+        if limit.rlim_cur < wanted {
+            var raised = limit
+            raised.rlim_cur = wanted
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(clamping: limit.rlim_cur)
+    }()
+
+    /// The highest soft descriptor limit ``descriptorLimit`` asks for.
+    static let descriptorCeiling = 1 << 20
+
     /// libcurl's built-in CA directory (such as `/etc/ssl/certs`), or `nil` if this build has none.
     static let defaultCAPath: String? = {
         guard let path = ccurl_default_ca_path() else { return nil }

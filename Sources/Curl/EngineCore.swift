@@ -39,9 +39,22 @@ final class EngineCore: Sendable {
         var cancellations: [UInt64] = []
         var nextID: UInt64 = 0
         var stopping = false
+        var statistics = CurlEngine.Statistics()
     }
 
     private let state = Mutex(State())
+    /// The bound on the multi handle's connection cache (`CURLMOPT_MAXCONNECTS`).
+    let maxIdleConnections: Int
+    /// How many reset easy handles are kept for later transfers at most; more are cleaned up. Each holds libcurl's
+    /// receive buffer (16 KB), and more transfers than this rarely run at once.
+    static let maxIdleHandles = 32
+
+    init(maxIdleConnections: Int) {
+        self.maxIdleConnections = maxIdleConnections
+    }
+
+    /// The counters so far.
+    var statistics: CurlEngine.Statistics { self.state.withLock { $0.statistics } }
     private let shutdownMessage = "the curl engine was shut down"
     /// How long `curl_multi_poll` may sleep when libcurl has no earlier timer; wake-ups cut it short.
     private let idlePollMilliseconds: Int32 = 1000
@@ -125,17 +138,27 @@ final class EngineCore: Sendable {
             self.failQueued(message: "libcurl could not create a multi handle")
             return
         }
+        // Without a bound libcurl keeps 4 connections per handle *currently* in the multi handle, so with many
+        // targets and few transfers in flight it closed most connections after each transfer.
+        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, self.maxIdleConnections)
         let address = UInt(bitPattern: multi)
         self.state.withLock { $0.multiAddress = address }
 
+        let handles = EasyHandlePool(capacity: Self.maxIdleHandles)
         var active: [UInt64: Transfer] = [:]
         var idsByHandle: [UnsafeMutableRawPointer: UInt64] = [:]
 
         func finish(_ transfer: Transfer, _ result: Result<TransferOutcome, CurlError>) {
+            var connects = 0
+            _ = ccurl_easy_getinfo_long(transfer.easy, CURLINFO_NUM_CONNECTS, &connects)
             _ = curl_multi_remove_handle(multi, transfer.easy)
             active[transfer.id] = nil
             idsByHandle[transfer.easy] = nil
-            self.state.withLock { _ = $0.phases.removeValue(forKey: transfer.id) }
+            self.state.withLock { state in
+                _ = state.phases.removeValue(forKey: transfer.id)
+                state.statistics.transfers += 1
+                state.statistics.connectionsOpened += max(connects, 0)
+            }
             transfer.continuation.resume(returning: result)
         }
 
@@ -148,7 +171,7 @@ final class EngineCore: Sendable {
             }
 
             for submission in incoming {
-                self.start(submission, multi: multi, active: &active, idsByHandle: &idsByHandle)
+                self.start(submission, multi: multi, handles: handles, active: &active, idsByHandle: &idsByHandle)
             }
             for id in cancellations {
                 if let transfer = active[id] {
@@ -177,16 +200,25 @@ final class EngineCore: Sendable {
 
         self.state.withLock { $0.multiAddress = 0 }
         self.failQueued(message: self.shutdownMessage)
+        active.removeAll()
+        handles.drain()
         curl_multi_cleanup(multi)
     }
 
     private func start(
         _ submission: Submission,
         multi: UnsafeMutableRawPointer,
+        handles: EasyHandlePool,
         active: inout [UInt64: Transfer],
         idsByHandle: inout [UnsafeMutableRawPointer: UInt64]
     ) {
-        guard let transfer = Transfer(id: submission.id, plan: submission.plan, continuation: submission.continuation)
+        guard
+            let transfer = Transfer(
+                id: submission.id,
+                plan: submission.plan,
+                continuation: submission.continuation,
+                handles: handles
+            )
         else {
             self.state.withLock { _ = $0.phases.removeValue(forKey: submission.id) }
             let error = CurlError(
@@ -231,5 +263,43 @@ final class EngineCore: Sendable {
             let error = CurlError(code: .cancelled, message: message, url: submission.plan.redactedURL)
             submission.continuation.resume(returning: .failure(error))
         }
+    }
+}
+
+/// Reset easy handles waiting for the next transfer, owned by the engine thread alone (like every easy handle).
+///
+/// A handle that leaves the multi handle is reset (`curl_easy_reset`: every option back to its default, so nothing of
+/// one request leaks into the next) and kept; its connection stays in the multi handle's cache either way.
+final class EasyHandlePool {
+    private var idle: [UnsafeMutableRawPointer] = []
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    deinit {
+        self.drain()
+    }
+
+    /// A reset handle, or a new one; `nil` when libcurl cannot allocate one.
+    func take() -> UnsafeMutableRawPointer? {
+        self.idle.popLast() ?? curl_easy_init()
+    }
+
+    /// Takes back a handle that is in no multi handle; it is reset now, or cleaned up when the pool is full.
+    func give(_ easy: UnsafeMutableRawPointer) {
+        guard self.idle.count < self.capacity else {
+            curl_easy_cleanup(easy)
+            return
+        }
+        curl_easy_reset(easy)
+        self.idle.append(easy)
+    }
+
+    /// Cleans every idle handle up (the engine is stopping).
+    func drain() {
+        for easy in self.idle { curl_easy_cleanup(easy) }
+        self.idle.removeAll()
     }
 }

@@ -26,8 +26,9 @@ final class Transfer {
     let id: UInt64
     let plan: TransferPlan
     let continuation: TransferContinuation
-    /// The `CURL *` easy handle.
+    /// The `CURL *` easy handle, borrowed from the engine's pool and given back (reset) when this transfer ends.
     let easy: UnsafeMutableRawPointer
+    private let handles: EasyHandlePool
 
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private var headerList: UnsafeMutablePointer<curl_slist>?
@@ -40,9 +41,10 @@ final class Transfer {
     /// A failure detected inside a callback, which cannot throw across libcurl's C frames.
     private var callbackFailure: CurlError?
 
-    /// Creates the easy handle; `nil` when libcurl cannot allocate one.
-    init?(id: UInt64, plan: TransferPlan, continuation: TransferContinuation) {
-        guard let easy = curl_easy_init() else { return nil }
+    /// Takes an easy handle from `handles`; `nil` when libcurl cannot allocate one.
+    init?(id: UInt64, plan: TransferPlan, continuation: TransferContinuation, handles: EasyHandlePool) {
+        guard let easy = handles.take() else { return nil }
+        self.handles = handles
         self.id = id
         self.plan = plan
         self.continuation = continuation
@@ -52,8 +54,8 @@ final class Transfer {
     }
 
     deinit {
-        // The handle goes first: until it is cleaned up libcurl may still point into the lists and buffers.
-        curl_easy_cleanup(self.easy)
+        // The handle goes first: until it is reset (or cleaned up) libcurl may still point into the lists and buffers.
+        self.handles.give(self.easy)
         curl_slist_free_all(self.headerList)
         curl_slist_free_all(self.recipientList)
         self.errorBuffer.deallocate()

@@ -7,8 +7,12 @@ package import Support
 
 /// A client of one obshell agent's task API, with obshell's authentication.
 ///
-/// Every authenticated request carries a fresh `X-OCS-Header`: the JSON `{"Auth", "Ts", "Uri"}` encrypted with the
-/// agent's RSA key (obshell-api.md 4.3). The key is fetched once from `/api/v1/secret` and cached; when the agent
+/// Every authenticated request carries an `X-OCS-Header`: the JSON `{"Auth", "Ts", "Uri"}` encrypted with the agent's
+/// RSA key (obshell-api.md 4.3). obshell keeps no nonce and no replay cache: the only freshness check is `Ts` (an
+/// expiry, with no upper bound) and the `Uri` binds a header to one request target. So a header is encrypted once per
+/// request target and sent again for up to `headerReuse` (30 s): it is made with `Ts` = now + `headerLifetime` +
+/// `headerReuse` and replaced once less than `headerLifetime` of it is left, so every request still carries at least
+/// `headerLifetime` (60 s, the SDKs' value) of tolerance for the agent's clock. The key is fetched once from `/api/v1/secret` and cached; when the agent
 /// answers that it could not decrypt the header (its key changed), the key is fetched again and the request repeated
 /// once. A refused password is never retried: each attempt costs the agent a database login. Agents reached through
 /// their unix socket (`unix://`) need no header and get none, so no password is sent there.
@@ -38,6 +42,11 @@ package actor ObshellClient {
     private let password: Password
     private let transport: any AgentTransport
     private let headerLifetime: Duration
+    private let headerReuse: Duration
+    /// The headers made so far, by request target, with their expiry (Unix seconds).
+    private var headers: [String: (value: String, expiry: Int64)] = [:]
+    /// How many request targets' headers are kept: the poll and a few confirmations.
+    private static let maximumKeptHeaders = 16
     private let now: @Sendable () -> Date
     private let exchangeTime: @Sendable () -> Date
     private let logger: Logger
@@ -48,7 +57,10 @@ package actor ObshellClient {
     ///   - baseURL: The agent's address: `http://host:2886`, `https://…`, or `unix:///…/obshell.sock`.
     ///   - password: The root@sys password (empty for a SINGLE agent).
     ///   - transport: How requests are sent; libcurl with a 5-second timeout by default.
-    ///   - headerLifetime: How far ahead the header's `Ts` expiry lies (the SDKs use 60 s).
+    ///   - headerLifetime: How far ahead the header's `Ts` expiry lies at least when a request is sent (the SDKs
+    ///     use 60 s).
+    ///   - headerReuse: How long one encrypted header is sent again for the same request target; `.zero` encrypts
+    ///     a new one for every request.
     ///   - now: The clock for the header's `Ts`: the real time, since the agent checks it.
     ///   - exchangeTime: The clock exchanges are stamped with (``Exchange/at``); `now` by default. The daemon
     ///     passes its own clock, so that observations and captures carry the time it runs on.
@@ -58,6 +70,7 @@ package actor ObshellClient {
         password: Password = .empty,
         transport: (any AgentTransport)? = nil,
         headerLifetime: Duration = .seconds(60),
+        headerReuse: Duration = .seconds(30),
         now: @escaping @Sendable () -> Date = { SystemClock().wallNow },
         exchangeTime: (@Sendable () -> Date)? = nil,
         logger: Logger = Logger(label: "obwatch.obshell")
@@ -66,6 +79,7 @@ package actor ObshellClient {
         self.password = password
         self.transport = transport ?? CurlAgentTransport(baseURL: baseURL)
         self.headerLifetime = headerLifetime
+        self.headerReuse = max(headerReuse, .zero)
         self.now = now
         self.exchangeTime = exchangeTime ?? now
         self.logger = logger
@@ -100,13 +114,18 @@ package actor ObshellClient {
     ) async throws(ObshellError) -> (dags: [Dag], agentTime: ObshellTime?) {
         var exchanges: [Exchange] = []
         let response = try await self.authenticated(Self.unfinishedPath(showDetails: showDetails), log: &exchanges)
-        // The list is usually the one of the last poll: then only the envelope's own fields are read.
-        let parsed = FastJSONDecoder.parse(response.body)
-        let fingerprint = (try? parsed.get()).flatMap { AnswerFingerprint(member: "data", of: $0) }
-        if let fingerprint, let last = self.lastList, last.showDetails == showDetails, last.fingerprint == fingerprint {
-            let envelope = try Self.envelope(SkippedPayload.self, from: response, parsed: parsed)
+        // The list is usually the one of the last poll: then only the rest of the envelope is parsed and read.
+        let split = AnswerSplit(member: "data", of: response.body)
+        let fingerprint = split?.fingerprint
+        if let split, let last = self.lastList, last.showDetails == showDetails, last.fingerprint == split.fingerprint {
+            let envelope = try Self.envelope(
+                SkippedPayload.self,
+                from: response,
+                parsed: FastJSONDecoder.parse(split.remainder)
+            )
             return (last.dags, envelope.timestamp)
         }
+        let parsed = FastJSONDecoder.parse(response.body)
         let envelope = try Self.envelope(ContentList<Dag>.self, from: response, parsed: parsed)
         let dags = envelope.data?.contents ?? []
         self.lastList = fingerprint.map { LastList(fingerprint: $0, showDetails: showDetails, dags: dags) }
@@ -187,18 +206,20 @@ package actor ObshellClient {
                 Self.unfinishedPath(showDetails: showDetails),
                 log: &exchanges
             )
-            let parsed = FastJSONDecoder.parse(response.body)
-            let fingerprint = (try? parsed.get()).flatMap { AnswerFingerprint(member: "data", of: $0) }
+            let split = AnswerSplit(member: "data", of: response.body)
+            let fingerprint = split?.fingerprint
             let outcome: AgentAnswer.Outcome
-            if let fingerprint, let last = self.lastList, last.showDetails == showDetails,
-                last.fingerprint == fingerprint
+            if let split, let last = self.lastList, last.showDetails == showDetails,
+                last.fingerprint == split.fingerprint
             {
-                // The list of the last poll: only the envelope's own fields are read.
+                // The list of the last poll: only the rest of the envelope is parsed, and its own fields read.
+                let parsed = FastJSONDecoder.parse(split.remainder)
                 outcome = AgentAnswer.listAnswer(
                     status: response.status,
                     body: AgentAnswer.body(SkippedPayload.self, parsed: parsed, status: response.status)
                 ) { envelope in .list(last.dags, agentTime: envelope.timestamp) }
             } else {
+                let parsed = FastJSONDecoder.parse(response.body)
                 outcome = AgentAnswer.list(
                     status: response.status,
                     body: AgentAnswer.body(ContentList<Dag>.self, parsed: parsed, status: response.status)
@@ -268,28 +289,51 @@ package actor ObshellClient {
             AgentRequest(pathAndQuery: pathAndQuery, headers: [try await self.header(for: pathAndQuery, log: &log)]),
             log: &log
         )
-        guard Self.isDecryptFailure(response) else { return response }
+        guard Self.isDecryptFailure(response) else {
+            // Any refusal (a rotated password, an expiry the agent's clock disagrees with) gets a new header next
+            // time, exactly as without kept headers.
+            if response.status == 401 { self.headers[pathAndQuery] = nil }
+            return response
+        }
         // The agent's key changed (obshell regenerates short keys on upgrade): fetch it again and repeat once.
         self.logger.info(
             "agent could not decrypt the request header; fetching its key again",
             metadata: ["target.url": "\(self.redactedBaseURL)", "key.cached": "\(hadKey)"]
         )
         self.publicKey = nil
-        return try await self.exchange(
+        self.headers.removeAll()
+        let repeated = try await self.exchange(
             AgentRequest(pathAndQuery: pathAndQuery, headers: [try await self.header(for: pathAndQuery, log: &log)]),
             log: &log
         )
+        if repeated.status == 401 { self.headers[pathAndQuery] = nil }
+        return repeated
     }
 
     private func header(for pathAndQuery: String, log: inout [Exchange]) async throws(ObshellError) -> HTTPHeader {
         let key = try await self.currentKey(log: &log)
-        let expiry = Int64(self.now().timeIntervalSince1970) + self.headerLifetime.components.seconds
+        let now = Int64(self.now().timeIntervalSince1970)
+        let lifetime = self.headerLifetime.components.seconds
+        // A kept header is sent while it still has `headerLifetime` to run; a clock that went back past its making
+        // (now + lifetime + reuse < expiry) gets a new one too, so `Ts` never lies further ahead than that.
+        if let kept = self.headers[pathAndQuery], kept.expiry - now >= lifetime,
+            kept.expiry - now <= lifetime + self.headerReuse.components.seconds
+        {
+            return HTTPHeader(name: "X-OCS-Header", value: kept.value)
+        }
+        let expiry = now + lifetime + self.headerReuse.components.seconds
         let header = OCSHeader(auth: self.password.reveal(), ts: String(expiry), uri: pathAndQuery)
+        let value: String
         do {
-            return HTTPHeader(name: "X-OCS-Header", value: try key.encryptToBase64(header.json))
+            value = try key.encryptToBase64(header.json)
         } catch {
             throw ObshellError(code: .invalidTarget, message: "cannot encrypt the request header: \(error.message)")
         }
+        if self.headerReuse > .zero {
+            if self.headers.count >= Self.maximumKeptHeaders { self.headers.removeAll(keepingCapacity: true) }
+            self.headers[pathAndQuery] = (value, expiry)
+        }
+        return HTTPHeader(name: "X-OCS-Header", value: value)
     }
 
     private func currentKey(log: inout [Exchange]) async throws(ObshellError) -> RSAPublicKey {

@@ -312,6 +312,75 @@ struct HTTPTransferTests {
         }
     }
 
+    /// With many agents and few requests in flight, libcurl's default cache (4 per handle in flight) closed most
+    /// connections after each request; the engine keeps one per peer, up to its bound.
+    @Test func roundRobinOverManyPeersKeepsOneConnectionEach() async throws {
+        try await self.withPeers(6) { ports in
+            let engine = CurlEngine()
+            defer { engine.shutdown() }
+            for _ in 0..<3 {
+                for port in ports {
+                    let response = try await engine.perform(HTTPRequest(url: "http://127.0.0.1:\(port)/echo"))
+                    #expect(response.status == 200)
+                }
+            }
+            #expect(engine.statistics == CurlEngine.Statistics(transfers: 18, connectionsOpened: 6))
+        }
+    }
+
+    @Test func idleConnectionsBeyondTheBoundAreClosed() async throws {
+        try await self.withPeers(3) { ports in
+            let engine = CurlEngine(maxIdleConnections: 2)
+            defer { engine.shutdown() }
+            #expect(engine.maxIdleConnections == 2)
+            for _ in 0..<2 {
+                for port in ports {
+                    _ = try await engine.perform(HTTPRequest(url: "http://127.0.0.1:\(port)/echo"))
+                }
+            }
+            // A B C A B C with room for two: the second round opens connections again (libcurl closes the one idle
+            // longest, which requests within one millisecond can leave open, so not necessarily all three).
+            let statistics = engine.statistics
+            #expect(statistics.transfers == 6)
+            #expect((4...6).contains(statistics.connectionsOpened))
+        }
+    }
+
+    @Test func aConnectionThePeerClosedIsReplacedWithoutAnError() async throws {
+        try await withPeer(Peers.http()) { _, port in
+            let engine = CurlEngine()
+            defer { engine.shutdown() }
+            let dropped = try await engine.perform(HTTPRequest(url: "http://127.0.0.1:\(port)/drop"))
+            #expect(dropped.status == 200)
+            let first = try Echo.decode(
+                try await engine.perform(HTTPRequest(url: "http://127.0.0.1:\(port)/echo")).body
+            )
+            let second = try Echo.decode(
+                try await engine.perform(HTTPRequest(url: "http://127.0.0.1:\(port)/echo")).body
+            )
+            #expect(first.client == second.client)
+            #expect(engine.statistics == CurlEngine.Statistics(transfers: 3, connectionsOpened: 2))
+        }
+    }
+
+    /// Runs `body` with the ports of `count` HTTP peers, stopping them all afterwards.
+    private func withPeers(_ count: Int, _ body: ([String]) async throws -> Void) async throws {
+        var peers: [PeerProcess] = []
+        do {
+            var ports: [String] = []
+            for _ in 0..<count {
+                let peer = try Peers.http()
+                peers.append(peer)
+                ports.append(try await peer.nextLine())
+            }
+            try await body(ports)
+        } catch {
+            for peer in peers { await peer.stop() }
+            throw error
+        }
+        for peer in peers { await peer.stop() }
+    }
+
     @Test func oversizedBodyIsRefused() async throws {
         try await withPeer(Peers.http()) { _, port in
             var request = HTTPRequest(url: "http://127.0.0.1:\(port)/bytes?n=5000")

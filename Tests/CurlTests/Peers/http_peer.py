@@ -16,6 +16,8 @@ Routes:
   /headers?a=b     one response header per query parameter, plus X-Repeated twice
   /bytes?n=N       N bytes of "x"
   /redirect?to=U   302 with Location: U
+  /drop            an answer that keeps the connection open by HTTP/1.1's rules, after which the server closes it
+                   unannounced (as an agent that restarts or times idle connections out does)
 """
 
 import http.server
@@ -100,6 +102,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/bytes":
             count = int(dict(query).get("n", "0"))
             self._send(200, b"x" * count, "application/octet-stream")
+        elif path == "/drop":
+            self._send(200, b"dropped\n", "text/plain")
+            self.close_connection = True
         else:
             self._send(404, b"not found\n", "text/plain")
 

@@ -111,7 +111,118 @@ struct ObshellClientTests {
         let key = agent.state.withLock { $0.key }
         let plain = try key.decrypt(base64: header.value)
         let json = try #require(try JSONSerialization.jsonObject(with: plain) as? [String: String])
-        #expect(json == ["Auth": "s3cr\"et", "Ts": "1700000060", "Uri": "/api/v1/task/dag/unfinish?show_details=true"])
+        // 60 s of lifetime at the latest send, plus the 30 s the header is sent again for.
+        #expect(json == ["Auth": "s3cr\"et", "Ts": "1700000090", "Uri": "/api/v1/task/dag/unfinish?show_details=true"])
+    }
+
+    @Test("one header per request target is sent again while 60 s of it are left, then replaced; a 401 drops it")
+    func headerReuse() async throws {
+        let agent = try FakeAgent(password: "pw")
+        let now = Mutex(Self.fixedNow)
+        let client = ObshellClient(
+            baseURL: "http://127.0.0.1:2886",
+            password: Password("pw"),
+            transport: agent,
+            now: { now.withLock { $0 } }
+        )
+        func lastHeader() -> String? {
+            agent.requests.last?.headers.first { $0.name == "X-OCS-Header" }?.value
+        }
+        func expiry(of header: String?) throws -> String? {
+            let plain = try agent.state.withLock { try $0.key.decrypt(base64: header ?? "") }
+            return (try JSONSerialization.jsonObject(with: plain) as? [String: String])?["Ts"]
+        }
+        _ = try await client.unfinishedDags()
+        let first = lastHeader()
+        now.withLock { $0 += 30 }
+        _ = try await client.unfinishedDags()
+        #expect(lastHeader() == first)
+        // Another request target gets its own header.
+        _ = await client.readDag(id: "11")
+        #expect(lastHeader() != first)
+        #expect(try expiry(of: lastHeader()) == "1700000120")
+
+        now.withLock { $0 += 1 }
+        _ = try await client.unfinishedDags()
+        #expect(lastHeader() != first)
+        #expect(try expiry(of: lastHeader()) == "1700000121")
+
+        // A clock set back beyond the header's making gets a new one, never a Ts further ahead than 90 s.
+        now.withLock { $0 = Self.fixedNow - 60 }
+        _ = try await client.unfinishedDags()
+        #expect(try expiry(of: lastHeader()) == "1700000030")
+
+        // A refused header is not sent again.
+        let wrong = ObshellClient(
+            baseURL: "http://127.0.0.1:2886",
+            password: Password("wrong"),
+            transport: agent,
+            now: { now.withLock { $0 } }
+        )
+        _ = await wrong.readUnfinished()
+        let refused = lastHeader()
+        _ = await wrong.readUnfinished()
+        #expect(lastHeader() != refused)
+    }
+
+    /// The shortcut for an unchanged list changes no outcome: a client that keeps its last list reads every answer of
+    /// a sequence (same data in new envelopes, changes, failures around the same data, broken envelopes) exactly as a
+    /// client that reads each answer for the first time.
+    @Test("an unchanged list read through the shortcut gives the outcome of a full read, answer by answer")
+    func shortcutDifferential() async throws {
+        let agent = try FakeAgent(password: "pw")
+        let kept = ObshellClient(baseURL: "http://127.0.0.1:2886", password: Password("pw"), transport: agent)
+        let running =
+            #"{"contents":[{"id":"11","dag_id":1,"name":"Scale out","stage":1,"max_stage":2,"state":"RUNNING","operator":"RUN","nodes":[]}]}"#
+        let advanced = running.replacingOccurrences(of: #""stage":1"#, with: #""stage":2"#)
+        func body(_ envelope: String, data: String) -> AgentResponse {
+            AgentResponse(status: 200, body: Data(envelope.replacingOccurrences(of: "DATA", with: data).utf8))
+        }
+        let plain =
+            #"{"successful":true,"timestamp":"2024-01-10T11:34:3%d+08:00","duration":1,"status":200,"#
+            + #""traceId":"t","data":DATA}"#
+        var answers: [AgentResponse] = []
+        for second in 0..<3 { answers.append(body(String(format: plain, second), data: running)) }
+        answers += [
+            body(
+                #"{ "data" : DATA , "successful" : true, "status": 200, "timestamp": "2024-01-10T11:34:39Z" }"#,
+                data: running
+            ),
+            body(#"{"successful":"yes","data":DATA}"#, data: running),
+            body(#"{"successful":true,"data":DATA,"timestamp":"not a time"}"#, data: running),
+            body(#"{"successful":true,"data":DATA} trailing"#, data: running),
+            body(#"{"successful":true,"data":DATA,}"#, data: running),
+            body(#"{"successful":true,"data":DATA,"data":{"contents":[]}}"#, data: running),
+            AgentResponse(status: 500, body: body(String(format: plain, 4), data: running).body),
+            body(String(format: plain, 5), data: advanced),
+            body(String(format: plain, 6), data: advanced),
+            body(#"{"successful":true,"data":DATA,"timestamp":"2024-01-10T11:34:39Z"}"#, data: running),
+            body(String(format: plain, 7), data: #"{"contents":null}"#),
+            body(String(format: plain, 8), data: #"{"contents":null}"#),
+        ]
+        for (index, answer) in answers.enumerated() {
+            agent.answerList(with: answer)
+            let shortcut = await kept.readUnfinished().outcome
+            let fresh = ObshellClient(baseURL: "http://127.0.0.1:2886", password: Password("pw"), transport: agent)
+            let full = await fresh.readUnfinished().outcome
+            #expect(shortcut == full, "answer \(index)")
+        }
+    }
+
+    @Test("headerReuse zero encrypts a new header for every request")
+    func noHeaderReuse() async throws {
+        let agent = try FakeAgent(password: "pw")
+        let client = ObshellClient(
+            baseURL: "http://127.0.0.1:2886",
+            password: Password("pw"),
+            transport: agent,
+            headerReuse: .zero,
+            now: { Self.fixedNow }
+        )
+        _ = try await client.unfinishedDags()
+        let first = agent.requests.last?.headers.first?.value
+        _ = try await client.unfinishedDags()
+        #expect(agent.requests.last?.headers.first?.value != first)
     }
 
     @Test("an unchanged list is not decoded again, yet every answer's time and status count; a change is seen")
