@@ -2,7 +2,8 @@
 ///
 /// FNV-1a is not a cryptographic hash and need not be: the id is an idempotency key, not a secret. The parts are
 /// the target name, the DAG id, the type and an episode key (the failure or stall episode number, a per-type
-/// occurrence counter, the stage pair and observation time for `stage_advanced`, the threshold for `stalled`),
+/// occurrence counter, the stage pair and its ordinal among the DAG's stage changes for `stage_advanced`, the
+/// threshold for `stalled`),
 /// each followed by a 0x1F separator so that no two part lists hash the same bytes. Counters live in
 /// ``TrackerState``, so ids are unique within a run, survive a restart, and are identical when a capture is
 /// replayed again.

@@ -272,10 +272,14 @@ private struct Machine {
         )
 
         if previous.stage != current.stage {
+            // The pair and its ordinal among the DAG's stage changes, never the time it was seen: two replicas (or
+            // two runs) that see the same change give it the same id, so the outbox's idempotency key absorbs a
+            // change seen twice across a takeover.
+            let ordinal = (record.occurrences[EventType.stageAdvanced.rawValue] ?? 0) + 1
             self.emit(
                 .stageAdvanced,
                 record: &record,
-                key: "\(previous.stage)>\(current.stage)@\(at.text)",
+                key: "\(previous.stage)>\(current.stage)#\(ordinal)",
                 at: at,
                 dag: current,
                 node: current.currentNode,
