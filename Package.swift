@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "PostgresStore",
             dependencies: [
-                "Pipeline", "Tracker", "Routing", "ConfigModel", "Support",
+                "Pipeline", "Tracker", "Routing", "ConfigModel", "Support", "Delivery",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -195,7 +195,7 @@ let package = Package(
             name: "PostgresStoreTests",
             dependencies: [
                 "PostgresStore", "Pipeline", "Tracker", "Routing", "ConfigModel", "ObshellModel", "Support",
-                "PeerSupport", "ObwatchTestKit",
+                "PeerSupport", "ObwatchTestKit", "Delivery", "Messages",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]

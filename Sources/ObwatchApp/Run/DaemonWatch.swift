@@ -20,7 +20,7 @@ final class DaemonWatch: Sendable {
     private let config: ObwatchConfig
     private let stateDirectory: URL
     private let routing: RoutingStage
-    private let outbox: Outbox
+    private let outbox: any NotificationDispatch
     private let telemetry: DaemonTelemetry
     private let notifier: SystemdNotifier
     private let heartbeat: HeartbeatPinger?
@@ -33,7 +33,7 @@ final class DaemonWatch: Sendable {
         config: ObwatchConfig,
         stateDirectory: URL,
         routing: RoutingStage,
-        outbox: Outbox,
+        outbox: any NotificationDispatch,
         telemetry: DaemonTelemetry,
         notifier: SystemdNotifier,
         heartbeat: HeartbeatPinger?,
