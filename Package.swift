@@ -195,7 +195,7 @@ let package = Package(
             name: "PostgresStoreTests",
             dependencies: [
                 "PostgresStore", "Pipeline", "Tracker", "Routing", "ConfigModel", "ObshellModel", "Support",
-                "PeerSupport", "ObwatchTestKit", "Delivery", "Messages",
+                "PeerSupport", "ObwatchTestKit", "Delivery", "Messages", "ConfigLoading",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]

@@ -210,16 +210,81 @@ package struct PostgresOutbox: SharedOutboxQueue {
         }
     }
 
+    /// One row of the outbox, as an operator (or a test) inspects it.
+    package struct Row: Sendable, Hashable {
+        /// The row's id: the order the notifications were routed in.
+        package var id: Int64
+        /// The idempotency key: the notification's id.
+        package var key: String
+        /// The receiver.
+        package var receiver: String
+        /// The incident that orders it (empty: none).
+        package var incident: String
+        /// `pending`, `sending`, `sent` or `dead`.
+        package var state: String
+        /// Tries so far.
+        package var attempts: Int
+        /// The replica that claimed it last.
+        package var claimedBy: String?
+        /// The last failure.
+        package var lastError: String?
+        /// The fencing epoch it was routed under.
+        package var producerEpoch: Int64?
+    }
+
+    /// Every row, oldest first.
+    /// - Throws: ``DeliveryError`` `.storage` when the database cannot be read.
+    package func inspect() async throws(DeliveryError) -> [Row] {
+        let outbox = self.store.table("outbox")
+        do {
+            return try await self.store.withConnection { connection, logger in
+                let rows = try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT id, idempotency_key, receiver, incident, state, attempts, claimed_by, last_error,
+                                producer_epoch
+                            FROM \(outbox) ORDER BY id
+                            """
+                    ),
+                    logger: logger
+                )
+                var result: [Row] = []
+                for try await (id, key, receiver, incident, state, attempts, claimedBy, lastError, epoch)
+                    in rows.decode(
+                        (Int64, String, String, String, String, Int32, String?, String?, Int64?).self
+                    )
+                {
+                    result.append(
+                        Row(
+                            id: id,
+                            key: key,
+                            receiver: receiver,
+                            incident: incident,
+                            state: state,
+                            attempts: Int(attempts),
+                            claimedBy: claimedBy,
+                            lastError: lastError,
+                            producerEpoch: epoch
+                        )
+                    )
+                }
+                return result
+            }
+        } catch {
+            throw DeliveryError(code: .storage, message: "cannot read the shared outbox", cause: error.message)
+        }
+    }
+
     // MARK: - Shared with the routing step
 
     /// A notification as a row: idempotency key, receiver, incident, JSON, producer epoch (empty: none).
-    typealias Row = (key: String, receiver: String, incident: String, json: String, epoch: String)
+    typealias InsertRow = (key: String, receiver: String, incident: String, json: String, epoch: String)
 
     /// The rows of notifications, each with the fencing epoch it was produced under.
-    static func rows(_ notifications: [(OutboundNotification, Int64?)]) throws(DeliveryError) -> [Row] {
+    static func rows(_ notifications: [(OutboundNotification, Int64?)]) throws(DeliveryError) -> [InsertRow] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var rows: [Row] = []
+        var rows: [InsertRow] = []
         for (notification, epoch) in notifications {
             let data: Data
             do {
@@ -247,7 +312,7 @@ package struct PostgresOutbox: SharedOutboxQueue {
     /// Inserts rows in order (their ids follow it); a key already present is skipped.
     /// - Returns: How many were new.
     static func insert(
-        _ rows: [Row],
+        _ rows: [InsertRow],
         into table: String,
         on connection: PostgresConnection,
         logger: Logger
