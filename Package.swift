@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "PostgresStore",
             dependencies: [
-                "Pipeline", "Tracker", "History", "Routing", "ConfigModel", "Support",
+                "Pipeline", "Tracker", "History", "Routing", "ConfigModel", "Support", "Delivery",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -202,7 +202,7 @@ let package = Package(
             name: "PostgresStoreTests",
             dependencies: [
                 "PostgresStore", "Pipeline", "Tracker", "History", "Routing", "ConfigModel", "ObshellModel", "Support",
-                "PeerSupport", "ObwatchTestKit",
+                "PeerSupport", "ObwatchTestKit", "Delivery", "Messages", "ConfigLoading",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]

@@ -120,7 +120,10 @@ struct PostgresRunTests {
         // No id holds the time its event was seen (EventID): the same changes give the same ids in both runs.
         #expect(scenario.map(\.id) == local.events.map(\.id))
         #expect(local.events.filter { $0.type == "stage_advanced" }.count >= 2)
-        #expect(stored.events.dropFirst(local.events.count).map(\.type) == ["watcher_degraded", "watcher_recovered"])
+        #expect(
+            stored.events.dropFirst(local.events.count).map(\.type) == ["watcher_degraded", "watcher_recovered"],
+            "\(stored.standardError)"
+        )
         #expect(stored.standardError.contains("applied migration 1"))
         #expect(stored.standardError.contains("cannot reach PostgreSQL at 127.0.0.1:\(server.port)"))
         #expect(!stored.standardError.contains(server.password))

@@ -61,6 +61,23 @@ final class StoragePlace: Sendable {
         return PostgresPipelineStorage(store: try self.openStore())
     }
 
+    /// The store's routing step over the place, as a new process would open it: for the folder, the outbox (here
+    /// `deliver`) then `routing.state`; for PostgreSQL, one transaction with the shared outbox (`deliver` unused).
+    func routingCommit(
+        clock: any ObwatchClock,
+        deliver: @escaping LocalRoutingCommit.Deliver
+    ) throws -> any RoutingCommit {
+        guard self.settings != nil else {
+            return LocalRoutingCommit(storage: LocalStateFolder(directory: self.folder, clock: clock), deliver: deliver)
+        }
+        return PostgresRoutingCommit(store: try self.openStore())
+    }
+
+    /// The ids of the notifications on the shared outbox, in routing order (PostgreSQL only).
+    func sharedOutbox() async throws -> [String] {
+        try await PostgresOutbox(store: try self.openStore()).inspect().map(\.key)
+    }
+
     private func openStore() throws -> PostgresStore {
         guard let settings else { throw StoreError(code: .failed, message: "not a PostgreSQL place") }
         // Deadlines on the real clock: they bound network waits, which a test's manual clock does not move.

@@ -3,16 +3,20 @@ package struct DeliveryError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     package struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
-            case storage, unknownReceiver, stopped
+            case storage, unknownReceiver, stopped, fenced
         }
         private let kind: Kind
 
-        /// A journal cannot be written (thrown by ``OutboxFile``; the queues deliver from memory instead).
+        /// A journal or the shared outbox cannot be written (thrown by ``OutboxFile``, whose queues deliver from memory
+        /// instead, and by a store's routing step).
         package static let storage = Code(kind: .storage)
         /// No receiver has that name.
         static let unknownReceiver = Code(kind: .unknownReceiver)
         /// The outbox is shutting down.
         package static let stopped = Code(kind: .stopped)
+        /// The target's lease fence refused the work: this instance no longer holds the target (or never did), so
+        /// the events were not routed and must not be retried by it.
+        package static let fenced = Code(kind: .fenced)
 
         package var description: String { self.kind.rawValue }
     }

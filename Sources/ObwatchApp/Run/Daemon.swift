@@ -6,6 +6,7 @@ import Logging
 import Messages
 import ObshellModel
 import Pipeline
+import PostgresStore
 import Routing
 import ServiceLifecycle
 import Support
@@ -36,7 +37,8 @@ final class DaemonCore: Sendable {
     let pollers: [TargetPoller]
     /// With PostgreSQL: the leased targets, polled only while this replica holds their leases.
     private let leased: LeasedTargets?
-    private let outbox: Outbox
+    /// The outbox: the local journals, or the dispatcher of PostgreSQL's shared outbox.
+    private let outbox: any NotificationDispatch
     /// The pollers and the ticker: stopped first.
     private let tasks: Mutex<[Task<Void, Never>]>
     /// The routing stage: stopped once nothing submits to it any more.
@@ -69,38 +71,83 @@ final class DaemonCore: Sendable {
         self.logger = logger
         let stateDirectory = URL(fileURLWithPath: config.stateDirectory)
         let metrics = telemetry.metrics
-        let outbox = Outbox(
-            receivers: config.receivers,
-            stateDirectory: stateDirectory,
-            makeSender: { [syslogProgress = telemetry.syslogProgress] receiver in
-                DeliverySenders.make(
-                    for: receiver,
-                    templates: MessageTemplates(receiver: receiver, config: config),
-                    syslogProgress: syslogProgress
-                )
-            },
-            logger: Logger(label: "obwatch.delivery"),
-            onAttempt: { attempt in
-                let outcome: DaemonMetrics.NotificationOutcome =
-                    switch attempt.outcome {
-                    case .delivered: .delivered
-                    case .retry: .retry
-                    case .rejected: .rejected
+        let makeSender = { [syslogProgress = telemetry.syslogProgress] (receiver: ReceiverConfig) in
+            DeliverySenders.make(
+                for: receiver,
+                templates: MessageTemplates(receiver: receiver, config: config),
+                syslogProgress: syslogProgress
+            )
+        }
+        let onAttempt: @Sendable (DeliveryAttempt) -> Void = { attempt in
+            let outcome: DaemonMetrics.NotificationOutcome =
+                switch attempt.outcome {
+                case .delivered: .delivered
+                case .retry: .retry
+                case .rejected: .rejected
+                }
+            metrics.notification(receiver: attempt.receiver, outcome: outcome)
+        }
+        let onDrop: @Sendable (DeliveryDrop) -> Void = { drop in
+            if drop.reason == .expired { metrics.notification(receiver: drop.receiver, outcome: .expired) }
+        }
+        let outbox: any NotificationDispatch
+        let commit: any RoutingCommit
+        if let shared = storage as? PostgresPipelineStorage {
+            // PostgreSQL: the routing step is one transaction with the shared outbox, which every replica delivers.
+            let dispatcher = SharedOutboxDispatcher(
+                queue: PostgresOutbox(store: shared.store),
+                replica: leasing?.leases.holder ?? Self.placeholderReplica,
+                receivers: config.receivers,
+                makeSender: makeSender,
+                clock: clock,
+                logger: Logger(label: "obwatch.delivery"),
+                onAttempt: onAttempt,
+                onDrop: onDrop
+            )
+            outbox = dispatcher
+            commit = PostgresRoutingCommit(
+                store: shared.store,
+                epochs: shared.epochs,
+                onFenced: { target, error in
+                    // Counted and logged once per target; the batch stays in the target's record, which the
+                    // poller (stopped with its lease) no longer hands on.
+                    if let fencedWrites = leasing?.fencedWrites {
+                        fencedWrites.refused(
+                            kind: "router",
+                            target: target,
+                            error: StorageError(reason: error.message, kind: .fenced)
+                        )
+                    } else {
+                        logger.warning(
+                            "fenced: events not routed",
+                            metadata: ["target": "\(target)", "reason": "\(error)"]
+                        )
                     }
-                metrics.notification(receiver: attempt.receiver, outcome: outcome)
-            },
-            onDrop: { drop in
-                if drop.reason == .expired { metrics.notification(receiver: drop.receiver, outcome: .expired) }
-            }
-        )
+                },
+                onEnqueued: { _ in dispatcher.wake() }
+            )
+        } else {
+            let journals = Outbox(
+                receivers: config.receivers,
+                stateDirectory: stateDirectory,
+                makeSender: makeSender,
+                logger: Logger(label: "obwatch.delivery"),
+                onAttempt: onAttempt,
+                onDrop: onDrop
+            )
+            outbox = journals
+            commit = LocalRoutingCommit(
+                storage: storage,
+                deliver: { notifications throws(DeliveryError) in try await journals.accept(notifications) }
+            )
+        }
         self.outbox = outbox
         let events = telemetry.events
         let health = telemetry.health
         let routing = try await RoutingStage(
             router: Router(config: config),
-            storage: storage,
+            commit: commit,
             logger: Logger(label: "obwatch.router"),
-            deliver: { notifications throws(DeliveryError) in try await outbox.accept(notifications) },
             health: health,
             output: { result in
                 for event in result.events {
@@ -198,6 +245,11 @@ final class DaemonCore: Sendable {
             tasks.append(Task { await Self.probeStore(storeProbe, health: health, clock: clock) })
         }
         self.tasks = Mutex(tasks)
+    }
+
+    /// Who this process is among replicas when it holds no leases (`replay`, tests): `HOST:PID`.
+    static var placeholderReplica: String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     }
 
     /// Stops polling (a poll in flight is abandoned, not counted as failed), then lets in-flight deliveries finish

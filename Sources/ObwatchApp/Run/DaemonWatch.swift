@@ -15,12 +15,15 @@ final class DaemonWatch: Sendable {
     private struct Progress {
         var countedJournalFailures = 0
         var lastStatus: String
+        /// The watcher's own events the routing stage refused (a shared store that does not answer is the very
+        /// problem they report): routed first at the next tick, never dropped.
+        var unrouted: [EventBatch] = []
     }
 
     private let config: ObwatchConfig
     private let stateDirectory: URL
     private let routing: RoutingStage
-    private let outbox: Outbox
+    private let outbox: any NotificationDispatch
     private let telemetry: DaemonTelemetry
     private let notifier: SystemdNotifier
     private let heartbeat: HeartbeatPinger?
@@ -33,7 +36,7 @@ final class DaemonWatch: Sendable {
         config: ObwatchConfig,
         stateDirectory: URL,
         routing: RoutingStage,
-        outbox: Outbox,
+        outbox: any NotificationDispatch,
         telemetry: DaemonTelemetry,
         notifier: SystemdNotifier,
         heartbeat: HeartbeatPinger?,
@@ -102,13 +105,28 @@ final class DaemonWatch: Sendable {
         }
         // `systemctl status obwatch` shows it: a degraded daemon does not look healthy there either.
         if changed { _ = self.notifier.status(status) }
-        if !watcherEvents.isEmpty {
+        let batches = self.progress.withLock { progress in
+            if !watcherEvents.isEmpty {
+                progress.unrouted.append(EventBatch(events: watcherEvents, at: ObshellTime(date: now)))
+            }
+            return progress.unrouted
+        }
+        var routed = 0
+        for batch in batches {
             do {
-                try await self.routing.observed(EventBatch(events: watcherEvents, at: ObshellTime(date: now)))
+                try await self.routing.observed(batch)
+                routed += 1
             } catch {
-                self.logger.error("the watcher's own event could not be routed", metadata: ["error": "\(error)"])
+                if !watcherEvents.isEmpty {
+                    self.logger.error(
+                        "the watcher's own event could not be routed; trying again at the next tick",
+                        metadata: ["error": "\(error)"]
+                    )
+                }
+                break
             }
         }
+        self.progress.withLock { $0.unrouted.removeFirst(routed) }
         if let heartbeat = self.heartbeat {
             var why = problems.map(\.detail)
             // A replica that holds no leases has nothing to poll: fine, as long as the store answers (its probe

@@ -13,8 +13,9 @@ package import Tracker
 /// pipeline's storage after every change, so a restart neither repeats nor forgets a notification.
 ///
 /// Callers submit work (``observed(_:)``, ``tick(at:)``) and wait for its acknowledgement; ``run()`` takes what is
-/// buffered as one group and routes it in one step: one write to the outbox, one save of the router's memory, then
-/// every submission of the group is acknowledged. When many targets see changes at once (an upgrade of every
+/// buffered as one group and routes it in one step, made durable by the store's ``RoutingCommit`` (the local
+/// store: one write to the outbox, one save of the router's memory; PostgreSQL: one transaction), then every
+/// submission of the group is acknowledged. When many targets see changes at once (an upgrade of every
 /// cluster), none waits for the others' disk flushes one by one. A step that fails leaves the memory as it was and
 /// fails every submission of its group, so the same events routed again give the same notifications.
 package final class RoutingStage: Service, Sendable {
@@ -25,12 +26,7 @@ package final class RoutingStage: Service, Sendable {
 
     /// One piece of work and who waits for it.
     private struct Submission {
-        enum Work {
-            case batch(EventBatch)
-            case tick(ObshellTime)
-        }
-
-        var work: Work
+        var work: RoutingInput
         var acknowledge: CheckedContinuation<Result<Void, DeliveryError>, Never>
     }
 
@@ -49,24 +45,20 @@ package final class RoutingStage: Service, Sendable {
         }
     }
 
-    private struct Memory {
-        var state: RouterState
-        var saved: RouterState
-    }
-
     private let router: Router
-    private let storage: any PipelineStorage
+    private let commit: any RoutingCommit
     private let logger: Logger
     private let output: Output
-    private let deliver: Deliver
     private let health: PipelineHealth?
     private let inbox = Mutex(Inbox())
-    private let memory: Mutex<Memory>
+    /// The router state after the last committed step.
+    private let memory: Mutex<RouterState>
     /// Wakes ``run()`` when work arrives; what is buffered is in ``inbox``.
     private let wake: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
 
-    /// Makes the stage and loads the router's memory from `storage`.
+    /// Makes the stage on the local store's path (the outbox, then the router's memory saved to `storage`) and
+    /// loads the router's memory from `storage`.
     /// - Parameters:
     ///   - router: The rules.
     ///   - storage: Where the router's memory is kept.
@@ -75,7 +67,7 @@ package final class RoutingStage: Service, Sendable {
     ///   - health: Where a failed save is reported.
     ///   - output: Receives every routing result, in order.
     /// - Throws: ``StorageError`` when the router's memory cannot be loaded (the storage does not answer).
-    package init(
+    package convenience init(
         router: Router,
         storage: any PipelineStorage,
         logger: Logger,
@@ -83,15 +75,38 @@ package final class RoutingStage: Service, Sendable {
         health: PipelineHealth? = nil,
         output: @escaping Output
     ) async throws(StorageError) {
+        try await self.init(
+            router: router,
+            commit: LocalRoutingCommit(storage: storage, deliver: deliver),
+            logger: logger,
+            health: health,
+            output: output
+        )
+    }
+
+    /// Makes the stage over a store's routing step and loads the router's memory through it.
+    /// - Parameters:
+    ///   - router: The rules.
+    ///   - commit: How a step is made durable (``LocalRoutingCommit``, or PostgreSQL's one transaction).
+    ///   - logger: Where problems are logged.
+    ///   - health: Where a failed save is reported.
+    ///   - output: Receives every routing result, in order, once it is committed.
+    /// - Throws: ``StorageError`` when the router's memory cannot be loaded (the storage does not answer).
+    package init(
+        router: Router,
+        commit: any RoutingCommit,
+        logger: Logger,
+        health: PipelineHealth? = nil,
+        output: @escaping Output
+    ) async throws(StorageError) {
         self.router = router
-        self.storage = storage
+        self.commit = commit
         self.logger = logger
-        self.deliver = deliver
         self.health = health
         self.output = output
-        let loaded = try await storage.loadRouterState()
+        let loaded = try await commit.loadRouterState()
         if let warning = loaded.warning { logger.warning("\(warning.message)", metadata: warning.metadata) }
-        self.memory = Mutex(Memory(state: loaded.value, saved: loaded.value))
+        self.memory = Mutex(loaded.value)
         (self.wake, self.wakeUp) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -113,11 +128,11 @@ package final class RoutingStage: Service, Sendable {
 
     /// When ``tick(at:)`` next has something to do.
     package var nextDeadline: ObshellTime? {
-        let state = self.memory.withLock { $0.state }
+        let state = self.memory.withLock { $0 }
         return self.router.nextDeadline(in: state)
     }
 
-    private func submit(_ work: Submission.Work) async -> Result<Void, DeliveryError> {
+    private func submit(_ work: RoutingInput) async -> Result<Void, DeliveryError> {
         await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, DeliveryError>, Never>) in
             let watchers: [CheckedContinuation<Void, Never>]? = self.inbox.withLock { inbox in
                 guard !inbox.stopped else { return nil }
@@ -171,51 +186,59 @@ package final class RoutingStage: Service, Sendable {
         for submission in left { submission.acknowledge.resume(returning: .failure(Self.stopped)) }
     }
 
-    /// One routing step over a group, in submission order.
+    /// One routing step over a group, in submission order: routed and committed through ``commit``; the results
+    /// are handed on only once the step is durable, and every submission is then acknowledged (a fenced one with
+    /// its error).
     private func step(_ group: [Submission]) async {
-        var state = self.memory.withLock { $0.state }
-        var notifications: [OutboundNotification] = []
-        var outputs: [RoutingResult] = []
-        for submission in group {
-            switch submission.work {
-            case .batch(let batch):
-                for result in self.router.observe(batch, state: &state) {
-                    notifications += result.notifications
-                    outputs.append(result)
-                }
-            case .tick(let now):
-                let due = self.router.tick(at: now, state: &state)
-                notifications += due.notifications
-                if !due.events.isEmpty || !due.notifications.isEmpty { outputs.append(due) }
-            }
-        }
+        let memory = self.memory.withLock { $0 }
+        let router = self.router
+        let outcome: RoutingCommitOutcome
         do {
-            try await self.deliver(notifications)
+            outcome = try await self.commit.commit(group.map(\.work), memory: memory) { inputs, state in
+                Self.route(inputs, state: state, router: router)
+            }
         } catch {
             for submission in group { submission.acknowledge.resume(returning: .failure(error)) }
             return
         }
-        self.memory.withLock { $0.state = state }
-        await self.save()
-        for output in outputs { await self.output(output) }
-        for submission in group { submission.acknowledge.resume(returning: .success(())) }
-    }
-
-    /// Saves the router's memory when it changed. A failure keeps it in memory (routing goes on), is tried again at
-    /// the next step, and is reported to ``PipelineHealth``.
-    private func save() async {
-        let (state, saved) = self.memory.withLock { ($0.state, $0.saved) }
-        guard state != saved else { return }
-        do {
-            try await self.storage.saveRouterState(state)
-            self.memory.withLock { $0.saved = state }
-            self.health?.saved("routing")
-        } catch {
+        self.memory.withLock { $0 = outcome.routed.state }
+        if let failure = outcome.saveFailure {
             if let health = self.health {
-                health.saveFailed("routing", reason: error.reason)
+                health.saveFailed("routing", reason: failure.reason)
             } else {
-                self.logger.error("cannot save the routing state", metadata: ["reason": "\(error.reason)"])
+                self.logger.error("cannot save the routing state", metadata: ["reason": "\(failure.reason)"])
+            }
+        } else if outcome.saved {
+            self.health?.saved("routing")
+        }
+        for output in outcome.routed.results { await self.output(output) }
+        for (index, submission) in group.enumerated() {
+            if let fenced = outcome.fenced[index] {
+                submission.acknowledge.resume(returning: .failure(fenced))
+            } else {
+                submission.acknowledge.resume(returning: .success(()))
             }
         }
+    }
+
+    /// Routes inputs in order against `state`: what a step commits.
+    private static func route(_ inputs: [RoutingInput], state: RouterState, router: Router) -> RoutedGroup {
+        var state = state
+        var notifications: [OutboundNotification] = []
+        var results: [RoutingResult] = []
+        for input in inputs {
+            switch input {
+            case .batch(let batch):
+                for result in router.observe(batch, state: &state) {
+                    notifications += result.notifications
+                    results.append(result)
+                }
+            case .tick(let now):
+                let due = router.tick(at: now, state: &state)
+                notifications += due.notifications
+                if !due.events.isEmpty || !due.notifications.isEmpty { results.append(due) }
+            }
+        }
+        return RoutedGroup(state: state, notifications: notifications, results: results)
     }
 }

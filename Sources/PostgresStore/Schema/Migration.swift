@@ -26,7 +26,7 @@ package struct Migration: Sendable, Hashable {
 /// Every migration obwatch knows, oldest first.
 package enum SchemaMigrations {
     /// The migrations, by version.
-    package static let all: [Migration] = [first, history]
+    package static let all: [Migration] = [first, history, outboxOrder]
 
     /// The newest version this obwatch knows.
     package static var latestVersion: Int { Self.all.last?.version ?? 0 }
@@ -120,6 +120,21 @@ package enum SchemaMigrations {
                 expired_at timestamptz
             )
             """,
+        ]
+    )
+}
+
+extension SchemaMigrations {
+    /// The shared outbox's claim asks, for each due row, whether an older row of its (receiver, incident) is still
+    /// unfinished (an incident's notifications go out in order): this index answers that without a scan.
+    static let outboxOrder = Migration(
+        version: 3,
+        summary: "outbox: index of unfinished rows by receiver and incident",
+        statements: [
+            """
+            CREATE INDEX outbox_incident_order ON {schema}.outbox (receiver, incident, id)
+            WHERE state IN ('pending', 'sending')
+            """
         ]
     )
 }
