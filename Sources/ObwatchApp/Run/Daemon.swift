@@ -69,6 +69,7 @@ final class DaemonCore: Sendable {
         self.logger = logger
         let stateDirectory = URL(fileURLWithPath: config.stateDirectory)
         let metrics = telemetry.metrics
+        let alertmanagerBooks = AlertmanagerBooks(stateDirectory: stateDirectory, clock: clock)
         let outbox = Outbox(
             receivers: config.receivers,
             stateDirectory: stateDirectory,
@@ -76,7 +77,8 @@ final class DaemonCore: Sendable {
                 DeliverySenders.make(
                     for: receiver,
                     templates: MessageTemplates(receiver: receiver, config: config),
-                    syslogProgress: syslogProgress
+                    syslogProgress: syslogProgress,
+                    alertmanagerBooks: alertmanagerBooks
                 )
             },
             logger: Logger(label: "obwatch.delivery"),
