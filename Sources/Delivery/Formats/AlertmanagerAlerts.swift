@@ -162,7 +162,10 @@ package enum AlertmanagerAlerts {
         // The first failed sub-task's last log line: byte-exact in the event, made one line here (JSON escapes it
         // anyway; Alertmanager's pages show it as text).
         if let lastLog = event.subTasks?.lazy.compactMap(\.lastLog).first(where: { !$0.isEmpty }) {
-            annotations["last_log"] = TextLimits.truncated(TextLimits.oneLine(lastLog), characters: Self.annotationLimit)
+            annotations["last_log"] = TextLimits.truncated(
+                TextLimits.oneLine(lastLog),
+                characters: Self.annotationLimit
+            )
         }
         if let dag = event.dag {
             annotations["stage"] = "\(dag.stage)/\(dag.maxStage)"

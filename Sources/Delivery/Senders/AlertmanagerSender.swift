@@ -151,12 +151,16 @@ package struct AlertmanagerClient: Sendable {
             )
             switch outcome {
             case .delivered:
-                return .delivered(answer: "\(alerts.count) alert(s) to \(self.settings.redactedURL): HTTP \(response.status)")
+                return .delivered(
+                    answer: "\(alerts.count) alert(s) to \(self.settings.redactedURL): HTTP \(response.status)"
+                )
             case .retry(let reason, let after): return .retry(reason: reason, after: after)
             case .rejected(let reason): return .rejected(reason: reason)
             }
         } catch {
-            return Self.outcome(self.judge.outcome(status: nil, headers: [], body: Data(), transportError: error.message))
+            return Self.outcome(
+                self.judge.outcome(status: nil, headers: [], body: Data(), transportError: error.message)
+            )
         }
     }
 
@@ -180,21 +184,33 @@ package struct AlertmanagerClient: Sendable {
         do {
             let response = try await self.engine.perform(request)
             guard (200..<300).contains(response.status) else {
-                return .failure(AlertmanagerListError(outcome: Self.outcome(self.judge.outcome(
-                    status: response.status,
-                    headers: response.headers.map { ($0.name, $0.value) },
-                    body: response.body,
-                    transportError: nil
-                ))))
+                return .failure(
+                    AlertmanagerListError(
+                        outcome: Self.outcome(
+                            self.judge.outcome(
+                                status: response.status,
+                                headers: response.headers.map { ($0.name, $0.value) },
+                                body: response.body,
+                                transportError: nil
+                            )
+                        )
+                    )
+                )
             }
             guard let alerts = AlertmanagerAlerts.decodeListed(response.body) else {
-                return .failure(AlertmanagerListError(outcome: .retry(reason: "the alert list is not JSON", after: nil)))
+                return .failure(
+                    AlertmanagerListError(outcome: .retry(reason: "the alert list is not JSON", after: nil))
+                )
             }
             return .success(alerts)
         } catch {
-            return .failure(AlertmanagerListError(outcome: Self.outcome(
-                self.judge.outcome(status: nil, headers: [], body: Data(), transportError: error.message)
-            )))
+            return .failure(
+                AlertmanagerListError(
+                    outcome: Self.outcome(
+                        self.judge.outcome(status: nil, headers: [], body: Data(), transportError: error.message)
+                    )
+                )
+            )
         }
     }
 
@@ -242,7 +258,9 @@ package struct AlertmanagerSender: NotificationSender {
     }
 
     package func deliver(_ notification: OutboundNotification, now: Date) async -> DeliveryOutcome {
-        let (book, client, templates, generatorURL) = (self.book, self.client, self.templates, self.settings.generatorURL)
+        let (book, client, templates, generatorURL) = (
+            self.book, self.client, self.templates, self.settings.generatorURL
+        )
         return await book.serially {
             var open = await book.open
             var posted: [[String: String]: AlertmanagerAlert] = [:]
@@ -324,7 +342,8 @@ package final class AlertmanagerBooks: Sendable {
     ///   - stateDirectory: Where each receiver's open alerts are saved; `nil` keeps them in memory.
     ///   - clock: Times the re-posts.
     ///   - logger: Where failed re-posts are reported.
-    package init(stateDirectory: URL?, clock: any ObwatchClock, logger: Logger = Logger(label: "obwatch.alertmanager")) {
+    package init(stateDirectory: URL?, clock: any ObwatchClock, logger: Logger = Logger(label: "obwatch.alertmanager"))
+    {
         self.stateDirectory = stateDirectory
         self.clock = clock
         self.logger = logger
