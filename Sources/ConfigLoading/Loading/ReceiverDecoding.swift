@@ -26,9 +26,12 @@ extension ConfigDecoder {
             decoder.decodeFileSink(value, file: file).map { .file($0) }
         },
         ReceiverKindDecoder(key: "console") { decoder, value, _ in decoder.decodeConsole(value) },
+        ReceiverKindDecoder(key: "alertmanager") { decoder, value, file in
+            decoder.decodeAlertmanager(value, file: file).map { .alertmanager($0) }
+        },
     ]
 
-    /// `"webhook", "email", "syslog", "file" or "console"`, for the error about a receiver with none.
+    /// `"webhook", "email", "syslog", "file", "console" or "alertmanager"`, for the error about a receiver with none.
     static let receiverKindList: String = {
         let quoted = Self.receiverKinds.map { "\"\($0.key)\"" }
         return quoted.dropLast().joined(separator: ", ") + " or " + (quoted.last ?? "")

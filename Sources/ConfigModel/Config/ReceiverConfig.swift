@@ -14,13 +14,15 @@ package struct ReceiverConfig: Sendable, Hashable {
         case file(FileSettings)
         /// `console:`: one readable line per notification on standard output (the demo, a foreground run).
         case console
+        /// `alertmanager:`: events posted as alerts to Prometheus Alertmanager, open ones re-posted.
+        case alertmanager(AlertmanagerSettings)
 
         /// The rate limits a receiver of this kind has when it sets none: the vendor's documented ones for a
         /// webhook, none otherwise.
         package var defaultRateLimits: [RateLimit] {
             switch self {
             case .webhook(let settings): settings.format.defaultRateLimits
-            case .email, .syslog, .file, .console: []
+            case .email, .syslog, .file, .console, .alertmanager: []
             }
         }
     }
@@ -42,17 +44,18 @@ package struct ReceiverConfig: Sendable, Hashable {
         self.mark = mark
     }
 
-    /// The message format templates render for: the webhook's format, `email` or `syslog` (plain text, which a file
-    /// and the console use too).
+    /// The message format templates render for: the webhook's format, `email` or `syslog` (plain text, which a file,
+    /// the console and Alertmanager's `description` annotation use too).
     package var formatName: String {
         switch self.kind {
         case .webhook(let settings): settings.format.rawValue
         case .email: "email"
-        case .syslog, .file, .console: "syslog"
+        case .syslog, .file, .console, .alertmanager: "syslog"
         }
     }
 
-    /// What the receiver is, for summaries: the webhook's format, `email`, `syslog`, `file` or `console`.
+    /// What the receiver is, for summaries: the webhook's format, `email`, `syslog`, `file`, `console` or
+    /// `alertmanager`.
     package var kindName: String {
         switch self.kind {
         case .webhook(let settings): settings.format.rawValue
@@ -60,6 +63,7 @@ package struct ReceiverConfig: Sendable, Hashable {
         case .syslog: "syslog"
         case .file: "file"
         case .console: "console"
+        case .alertmanager: "alertmanager"
         }
     }
 }

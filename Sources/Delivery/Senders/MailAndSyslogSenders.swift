@@ -147,12 +147,15 @@ package enum DeliverySenders {
     ///   - console: Where `console:` lines go.
     ///   - syslogProgress: Where syslog receivers keep their sequence numbers across senders (the daemon's reloads);
     ///     without one, each sender counts from 1.
+    ///   - alertmanagerBooks: Where `alertmanager:` receivers keep their open alerts and re-post them (the daemon's);
+    ///     without one, a sender keeps them in memory and never re-posts (`test-receiver`, the demo).
     package static func make(
         for receiver: ReceiverConfig,
         templates: MessageTemplates,
         hostname: String = ProcessInfo.processInfo.hostName,
         console: @escaping @Sendable (String) -> Void = { ConsoleSender.standardOutput($0) },
-        syslogProgress: SyslogProgressBook? = nil
+        syslogProgress: SyslogProgressBook? = nil,
+        alertmanagerBooks: AlertmanagerBooks? = nil
     ) -> any NotificationSender {
         let timeout = receiver.delivery.timeout
         switch receiver.kind {
@@ -178,6 +181,14 @@ package enum DeliverySenders {
             return FileSender(settings: settings, templates: templates)
         case .console:
             return ConsoleSender(templates: templates, write: console)
+        case .alertmanager(let settings):
+            return AlertmanagerSender(
+                settings: settings,
+                templates: templates,
+                timeout: timeout,
+                book: alertmanagerBooks?.book(for: receiver.name, settings: settings, timeout: timeout)
+                    ?? AlertmanagerBook(file: nil)
+            )
         }
     }
 }

@@ -17,7 +17,7 @@ struct TestReceiverCommand: AsyncParsableCommand {
             it, TLS, timeout), once, without retries and without the outbox. The sample is unmistakably a test: \
             its type is `test` (never `failed`), its incident is test/TARGET/..., every title and subject starts \
             with [TEST], and a syslog record says [TEST] and test="true". It carries a failed DAG's facts, so the \
-            message looks as a real failure's would. A PagerDuty or Opsgenie receiver is sent the resolve of the \
+            message looks as a real failure's would. A PagerDuty, Opsgenie or Alertmanager receiver is sent the resolve of the \
             test incident right after its trigger, so that nothing stays open. Exits 0 when the far end took \
             everything, 1 when not.
             """
@@ -75,8 +75,9 @@ struct TestReceiverCommand: AsyncParsableCommand {
         return [trigger, trigger.with(events: [resolve])]
     }
 
-    /// Whether the receiver opens incidents that stay open until resolved: PagerDuty and Opsgenie.
+    /// Whether the receiver opens incidents that stay open until resolved: PagerDuty, Opsgenie and Alertmanager.
     static func pages(_ receiver: ReceiverConfig) -> Bool {
+        if case .alertmanager = receiver.kind { return true }
         guard case .webhook(let settings) = receiver.kind else { return false }
         return settings.format == .pagerduty || settings.format == .opsgenie
     }

@@ -71,11 +71,13 @@ final class DaemonCore: Sendable {
         self.logger = logger
         let stateDirectory = URL(fileURLWithPath: config.stateDirectory)
         let metrics = telemetry.metrics
+        let alertmanagerBooks = AlertmanagerBooks(stateDirectory: stateDirectory, clock: clock)
         let makeSender = { [syslogProgress = telemetry.syslogProgress] (receiver: ReceiverConfig) in
             DeliverySenders.make(
                 for: receiver,
                 templates: MessageTemplates(receiver: receiver, config: config),
-                syslogProgress: syslogProgress
+                syslogProgress: syslogProgress,
+                alertmanagerBooks: alertmanagerBooks
             )
         }
         let onAttempt: @Sendable (DeliveryAttempt) -> Void = { attempt in

@@ -894,7 +894,7 @@ struct BrokenConfigTests {
             """,
             [
                 "obwatch.yaml:6:13: error: a receiver has one kind; this one has both \"webhook\" and \"syslog\"",
-                "obwatch.yaml:7:5: error: a receiver needs one of \"webhook\", \"email\", \"syslog\", \"file\" or \"console\"",
+                "obwatch.yaml:7:5: error: a receiver needs one of \"webhook\", \"email\", \"syslog\", \"file\", \"console\" or \"alertmanager\"",
             ]
         ),
         BrokenConfig(
