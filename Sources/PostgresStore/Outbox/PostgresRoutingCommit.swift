@@ -188,23 +188,12 @@ package struct PostgresRoutingCommit: RoutingCommit {
                 message: "the events of target \(target) were not routed: this instance holds no lease on it"
             )
         }
-        if let holder = token.holder {
-            var check = PostgresQuery(
-                unsafeSQL: """
-                    SELECT 1 FROM \(leases)
-                    WHERE target = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() FOR SHARE
-                    """
+        if try await !token.holdsLease(on: target, leases: leases, connection: connection, logger: logger) {
+            return DeliveryError(
+                code: .fenced,
+                message: "the events of target \(target) were not routed: the lease of \(token.holder ?? "") at "
+                    + "epoch \(token.epoch) is no longer valid"
             )
-            check.binds.append(target)
-            check.binds.append(holder)
-            check.binds.append(token.epoch)
-            if try await connection.query(check, logger: logger).collect().isEmpty {
-                return DeliveryError(
-                    code: .fenced,
-                    message: "the events of target \(target) were not routed: the lease of \(holder) at epoch "
-                        + "\(token.epoch) is no longer valid"
-                )
-            }
         }
         var newer = PostgresQuery(unsafeSQL: "SELECT 1 FROM \(records) WHERE target = $1 AND epoch > $2")
         newer.binds.append(target)

@@ -75,23 +75,13 @@ package struct PostgresPipelineStorage: PipelineStorage {
         let leases = self.store.table("target_lease")
         do {
             try await self.store.transaction { connection, logger in
-                if let holder = token.holder {
-                    var check = PostgresQuery(
-                        unsafeSQL: """
-                            SELECT 1 FROM \(leases)
-                            WHERE target = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() FOR SHARE
-                            """
+                guard try await token.holdsLease(on: name, leases: leases, connection: connection, logger: logger)
+                else {
+                    throw StoreError(
+                        code: .fenced,
+                        message: "the state of target \(name) was not written: the lease of \(token.holder ?? "") at "
+                            + "epoch \(token.epoch) is no longer valid"
                     )
-                    check.binds.append(name)
-                    check.binds.append(holder)
-                    check.binds.append(token.epoch)
-                    guard try await !connection.query(check, logger: logger).collect().isEmpty else {
-                        throw StoreError(
-                            code: .fenced,
-                            message: "the state of target \(name) was not written: the lease of \(holder) at epoch "
-                                + "\(token.epoch) is no longer valid"
-                        )
-                    }
                 }
                 var upsert = PostgresQuery(
                     unsafeSQL: """
