@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConfigModel
 import Foundation
+import History
 import ObshellModel
 import Support
 import Tracker
@@ -53,12 +54,19 @@ struct WatchCommand: AsyncParsableCommand {
     func run() async throws {
         let targets: [ObwatchConfig.Target]
         let settings: TrackerSettings
+        var history: DurationHistory?
         if let path = self.config {
             let (config, lines) = RunCommand.checkedConfig(path, command: "watch")
             for line in lines { StandardError.write(line) }
             guard let config else { throw ExitCode(1) }
             targets = config.targets
             settings = config.trackerSettings
+            // What the daemon learned of usual durations, read once (never written: the daemon owns it), so that
+            // running DAGs show their ETA band. With PostgreSQL the history is in the database: none here.
+            if config.store == .local {
+                let file = HistoryFile(folder: URL(fileURLWithPath: config.stateDirectory)) { "watch" }
+                history = file.file.load(timestamp: "watch").value
+            }
         } else {
             let url = self.url ?? ""
             targets = [
@@ -81,6 +89,7 @@ struct WatchCommand: AsyncParsableCommand {
             settings: settings,
             interval: Self.interval(self.interval) ?? .seconds(2),
             stateDirectory: folder,
+            history: history,
             mode: WatchTerminal.isTerminal ? .terminal : .plain,
             clock: SystemClock()
         )

@@ -170,7 +170,10 @@ struct WatchScreen {
         var lines = [self.dagLine(record, target: target, now: now, width: width)]
         let dag = record.last
         if let node = Self.currentNode(dag) {
-            lines.append("    at: \(TerminalText.safe(node.name)) (\(node.state))")
+            var at = "    at: \(TerminalText.safe(node.name)) (\(node.state))"
+            if let usual = record.usualSeconds { at += ", usually \(DurationText.compact(.seconds(usual)))" }
+            if let eta = record.eta, record.phase == .listed { at += "  \(eta.text)" }
+            lines.append(at)
         }
         for node in dag.nodes ?? [] where node.state == .failed {
             let key = WatchTargetSnapshot.failureKey(dag: dag.id, node: node.id)

@@ -1,6 +1,7 @@
 import ConfigModel
 import Curl
 import Foundation
+import History
 import Logging
 import ObshellAgent
 import ObshellModel
@@ -144,6 +145,9 @@ struct WatchSession: Sendable {
     var interval: Duration
     /// Where the trackers keep their state: a folder of this session's own, never the daemon's `state_dir`.
     var stateDirectory: URL
+    /// Usual durations (the daemon's history, read once): running DAGs then show their ETA band and their stage's
+    /// usual time; `nil` shows neither.
+    var history: DurationHistory?
     /// Terminal or plain lines.
     var mode: Mode
     /// The renderer.
@@ -244,6 +248,7 @@ struct WatchSession: Sendable {
             now: now
         )
         let interval = self.interval
+        let history = self.history.map { HistoryBook(history: $0) }
         return {
             // The state folder's loads never fail (an unreadable file is set aside), so `nil` cannot happen.
             guard
@@ -255,6 +260,7 @@ struct WatchSession: Sendable {
                     clock: clock,
                     // The screen shows poll failures in the target's header; log lines would tear the frame apart.
                     logger: Logger(label: "obwatch.watch", factory: { _ in SwiftLogNoOpLogHandler() }),
+                    history: history,
                     sink: { collector.append($0) }
                 )
             else { return }

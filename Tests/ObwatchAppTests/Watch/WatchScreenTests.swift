@@ -101,6 +101,31 @@ struct WatchScreenTests {
         )
     }
 
+    @Test("with the daemon's history, a running DAG's node row shows the stage's usual time and the ETA band")
+    func etaAndUsualTime() throws {
+        var target = try Self.target([Self.dag(stage: 4)])
+        let eta = Event.ETA(lowSeconds: 100, typicalSeconds: 130, highSeconds: 185, text: "ETA 2m10s (1m40s–3m05s)")
+        target.state.dags["11"]?.eta = eta
+        target.state.dags["11"]?.usualSeconds = 41
+        let with = Self.screen.dagLines(
+            try #require(target.state.dags["11"]),
+            target: target,
+            now: Self.start,
+            width: 200
+        )
+        #expect(with.contains("    at: Node 4 (RUNNING), usually 41s  ETA 2m10s (1m40s–3m05s)"), "\(with)")
+        // Without history: the node alone, never an invented number.
+        let plain = try Self.target([Self.dag(stage: 4)])
+        let without = Self.screen.dagLines(
+            try #require(plain.state.dags["11"]),
+            target: plain,
+            now: Self.start,
+            width: 200
+        )
+        #expect(without.contains("    at: Node 4 (RUNNING)"))
+        #expect(!without.joined().contains("ETA") && !without.joined().contains("usually"))
+    }
+
     @Test("the first frame says what it waits for: each agent's first answer, at its address")
     func connecting() {
         let lines = Self.screen.lines(
