@@ -248,12 +248,8 @@ struct CaptureRepeats {
             let byte = bytes[index]
             switch byte {
             case Self.quote:
-                index += 1
-                while index < end, bytes[index] != Self.quote {
-                    index += bytes[index] == Self.backslash ? 2 : 1
-                }
-                guard index < end else { return nil }
-                index += 1
+                guard let close = Self.closingQuote(after: index, to: end, in: bytes) else { return nil }
+                index = close + 1
                 if depth == 0 { return index }
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1
@@ -272,6 +268,24 @@ struct CaptureRepeats {
             }
         }
         return depth == 0 ? index : nil
+    }
+
+    /// The closing quote of the string opened at `open`: the first quote after it preceded by an even number of
+    /// backslashes. Found with `memchr`, since strings are most of an answer's bytes.
+    private static func closingQuote(after open: Int, to end: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        var from = open + 1
+        while from < end {
+            guard let found = memchr(base + from, Int32(Self.quote), end - from) else { return nil }
+            let position = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+            var backslashes = 0
+            while position - backslashes - 1 > open, bytes[position - backslashes - 1] == Self.backslash {
+                backslashes += 1
+            }
+            if backslashes % 2 == 0 { return position }
+            from = position + 1
+        }
+        return nil
     }
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {
