@@ -19,6 +19,12 @@ struct ReplayBench: AsyncParsableCommand {
     @Option(help: "DAGs started per day.")
     var dagsPerDay = 4
 
+    @Option(help: "A capture file: read when it exists, else generated and written there (for profiling runs).")
+    var captureFile: String?
+
+    @Flag(help: "Skip the JSONSerialization baseline.")
+    var skipBaseline = false
+
     func validate() throws {
         guard (1...3650).contains(self.days) else { throw ValidationError("--days takes 1 to 3650") }
         guard (1...3600).contains(self.interval) else { throw ValidationError("--interval takes 1 to 3600") }
@@ -26,8 +32,7 @@ struct ReplayBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let generator = CaptureGenerator(days: self.days, interval: self.interval, dagsPerDay: self.dagsPerDay)
-        let capture = generator.generate()
+        let capture = try self.capture()
 
         var reading: CaptureReading?
         let read = await Cost.measure { reading = CaptureReader.read(capture.data, file: "generated.jsonl") }
@@ -42,6 +47,7 @@ struct ReplayBench: AsyncParsableCommand {
 
         var parsed = 0
         let baseline = await Cost.measure {
+            guard !self.skipBaseline else { return }
             for line in capture.data.split(separator: UInt8(ascii: "\n")) {
                 if (try? JSONSerialization.jsonObject(with: Data(line))) is [String: Any] { parsed += 1 }
             }
@@ -52,12 +58,40 @@ struct ReplayBench: AsyncParsableCommand {
         line.add("polls", capture.polls)
         line.add("bytes", capture.data.count)
         line.add("events", events.count)
+        line.add("repeated_lists", reading.entries.count { $0.repeatsPreviousList })
         line.add("read_s", read.wallSeconds)
         line.add("replay_s", replay.wallSeconds)
         line.add("baseline_parse_s", baseline.wallSeconds)
         line.add("replay_polls_per_s", Double(capture.polls) / max(replay.wallSeconds, 1e-9))
         line.add("read_replay_polls_per_s", Double(capture.polls) / max(read.wallSeconds + replay.wallSeconds, 1e-9))
         line.add("baseline_lines_per_s", Double(parsed) / max(baseline.wallSeconds, 1e-9))
+        // CPU time: on a shared machine the wall clock also counts the time other processes held the core.
+        line.add("read_cpu_s", read.cpuSeconds)
+        line.add("replay_cpu_s", replay.cpuSeconds)
+        line.add("baseline_cpu_s", baseline.cpuSeconds)
+        line.add("replay_polls_per_cpu_s", Double(capture.polls) / max(replay.cpuSeconds, 1e-9))
+        line.add("read_replay_polls_per_cpu_s", Double(capture.polls) / max(read.cpuSeconds + replay.cpuSeconds, 1e-9))
+        line.add("baseline_lines_per_cpu_s", Double(parsed) / max(baseline.cpuSeconds, 1e-9))
         line.print()
+    }
+
+    /// The generated capture, or the one in `--capture-file` (written there first when the file does not exist).
+    private func capture() throws -> GeneratedCapture {
+        let generate = {
+            CaptureGenerator(days: self.days, interval: self.interval, dagsPerDay: self.dagsPerDay).generate()
+        }
+        guard let path = self.captureFile else { return generate() }
+        if let data = FileManager.default.contents(atPath: path) {
+            let lines = data.count { $0 == UInt8(ascii: "\n") }
+            let polls = data.split(separator: UInt8(ascii: "\n")).count { Self.isPoll($0) }
+            return GeneratedCapture(data: data, lines: lines, polls: polls, failedPolls: 0, confirmations: 0, dags: 0)
+        }
+        let capture = generate()
+        try capture.data.write(to: URL(fileURLWithPath: path))
+        return capture
+    }
+
+    private static func isPoll(_ line: Data.SubSequence) -> Bool {
+        line.firstRange(of: Array("dag/unfinish".utf8)) != nil
     }
 }

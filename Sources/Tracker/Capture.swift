@@ -12,13 +12,23 @@ package struct CaptureEntry: Sendable, Hashable {
     package var line: Int
     /// obshell's clock at the answer (the envelope's `timestamp`) of a good poll, when it sent one.
     package var agentTime: ObshellTime?
+    /// Whether this is a good list whose line repeats the target's previous entry, a good list too, byte for byte
+    /// but for its times and trace id: the same DAGs observed again, so the tracker only moves its clocks.
+    package var repeatsPreviousList: Bool
 
     /// Makes an entry.
-    package init(target: String, observation: Observation, line: Int, agentTime: ObshellTime? = nil) {
+    package init(
+        target: String,
+        observation: Observation,
+        line: Int,
+        agentTime: ObshellTime? = nil,
+        repeatsPreviousList: Bool = false
+    ) {
         self.target = target
         self.observation = observation
         self.line = line
         self.agentTime = agentTime
+        self.repeatsPreviousList = repeatsPreviousList
     }
 }
 
@@ -42,25 +52,64 @@ package enum CaptureReader {
     ///   - file: The name diagnostics carry.
     /// - Returns: The entries and the diagnostics of skipped lines.
     package static func read(_ data: Data, file: String) -> CaptureReading {
-        var entries: [CaptureEntry?] = []
+        data.withUnsafeBytes { raw in
+            self.read(data, bytes: raw.bindMemory(to: UInt8.self), file: file)
+        }
+    }
+
+    private static func read(_ data: Data, bytes: UnsafeBufferPointer<UInt8>, file: String) -> CaptureReading {
+        var entries: [CaptureEntry] = []
+        var dropped = Set<Int>()
         var diagnostics: [TrackerError] = []
         // obwatch's client answers a "cannot decrypt the header" with a fresh key and the same request once more:
         // a rejection followed by a key fetch and that retry is one observation (the retry's), as it was live.
         var rejected: [String: KeyRejection] = [:]
+        var repeats = CaptureRepeats()
         let decoder = FastJSONDecoder()
         var lineNumber = 0
-        for range in Self.lineRanges(of: data) {
+        let offset = data.startIndex
+        let ranges = Self.lineRanges(of: data)
+        entries.reserveCapacity(ranges.count)
+        for range in ranges {
             lineNumber += 1
-            let line = data.subdata(in: range)
-            guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") && $0 != 9 }) else {
-                continue
-            }
+            let local = (range.lowerBound - offset)..<(range.upperBound - offset)
             let parsed: ParsedLine
-            do {
-                parsed = try self.parse(line, file: file, line: lineNumber, decoder: decoder)
-            } catch {
-                diagnostics.append(error)
-                continue
+            if let repeated = repeats.read(local, in: bytes) {
+                // The same list as the target's template: only the times are new (see `CaptureRepeats`).
+                parsed = ParsedLine(
+                    entry: CaptureEntry(
+                        target: repeated.target,
+                        observation: .list(repeated.dags, at: repeated.at),
+                        line: lineNumber,
+                        agentTime: repeated.agentTime,
+                        repeatsPreviousList: repeated.follows
+                    ),
+                    target: repeated.target,
+                    request: repeated.request,
+                    isKeyFetch: false,
+                    isKeyRejection: false
+                )
+            } else {
+                let line = data.subdata(in: range)
+                guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") && $0 != 9 }) else {
+                    continue
+                }
+                do {
+                    parsed = try self.parse(line, file: file, line: lineNumber, decoder: decoder)
+                } catch {
+                    diagnostics.append(error)
+                    continue
+                }
+                if let entry = parsed.entry {
+                    repeats.noteFullRead(
+                        local,
+                        in: bytes,
+                        target: entry.target,
+                        request: parsed.request,
+                        observation: entry.observation,
+                        agentTime: entry.agentTime
+                    )
+                }
             }
             if parsed.isKeyFetch {
                 rejected[parsed.target]?.keyFetched = true
@@ -69,21 +118,28 @@ package enum CaptureReader {
             // A failed fetch is the failed poll, as the client saw it; after a rejection it takes the rejection's
             // place (no retry follows).
             if parsed.isFailedKeyFetch, let previous = rejected.removeValue(forKey: parsed.target) {
-                entries[previous.index] = parsed.entry
+                if let entry = parsed.entry {
+                    entries[previous.index] = entry
+                } else {
+                    dropped.insert(previous.index)
+                }
                 continue
             }
             guard let entry = parsed.entry else { continue }
-            if let previous = rejected.removeValue(forKey: parsed.target), previous.keyFetched,
+            if !rejected.isEmpty, let previous = rejected.removeValue(forKey: parsed.target), previous.keyFetched,
                 previous.request == parsed.request
             {
-                entries[previous.index] = nil
+                dropped.insert(previous.index)
             }
             if parsed.isKeyRejection {
                 rejected[parsed.target] = KeyRejection(index: entries.count, request: parsed.request)
             }
             entries.append(entry)
         }
-        return CaptureReading(entries: entries.compactMap { $0 }, diagnostics: diagnostics)
+        if !dropped.isEmpty {
+            entries = entries.indices.filter { !dropped.contains($0) }.map { entries[$0] }
+        }
+        return CaptureReading(entries: entries, diagnostics: diagnostics)
     }
 
     /// Where each line is, split on `\n` only; a trailing newline leaves one empty line after it. A byte scan:

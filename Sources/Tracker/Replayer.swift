@@ -44,19 +44,40 @@ package struct Replayer: Sendable {
     }
 
     /// Applies one entry and returns its events.
+    ///
+    /// An entry whose list repeats the target's previous entry (``CaptureEntry/repeatsPreviousList``) only moves the
+    /// clocks (``Tracker/applyUnchangedList(_:at:to:settings:target:history:agentTime:)``), and teaches history
+    /// nothing new: the same DAGs were learnt from one entry before.
     package mutating func feed(_ entry: CaptureEntry) -> [Event] {
         let name = entry.target
-        let step = Tracker.step(
-            self.states[name] ?? TrackerState(),
+        let settings =
+            self.settingsByTarget.isEmpty ? self.defaultSettings : self.settingsByTarget[name] ?? self.defaultSettings
+        let target = self.identities[name] ?? TargetIdentity(name: name)
+        let known = self.states[name] != nil
+        let effects: TrackerEffects
+        if known, entry.repeatsPreviousList, case .list(let dags, let at) = entry.observation {
+            effects = Tracker.applyUnchangedList(
+                dags,
+                at: at,
+                to: &self.states[name, default: TrackerState()],
+                settings: settings,
+                target: target,
+                history: self.history,
+                agentTime: entry.agentTime
+            )
+            return effects.events
+        }
+        // Changed where it lies in the dictionary: a copy taken out would make the step copy the whole state.
+        effects = Tracker.apply(
             entry.observation,
-            settings: self.settingsByTarget[name] ?? self.defaultSettings,
-            target: self.identities[name] ?? TargetIdentity(name: name),
+            to: &self.states[name, default: TrackerState()],
+            settings: settings,
+            target: target,
             history: self.history,
             agentTime: entry.agentTime
         )
-        self.states[name] = step.state
         for dag in entry.observation.dags { self.history.learn(from: dag, target: name) }
-        return step.events
+        return effects.events
     }
 
     /// Applies entries in order and returns all their events in order.

@@ -68,7 +68,33 @@ package enum Tracker {
         history: DurationHistory = DurationHistory(),
         agentTime: ObshellTime? = nil
     ) -> TrackerStep {
-        var machine = Machine(state: state, settings: settings, target: target)
+        var state = state
+        let effects = self.apply(
+            observation,
+            to: &state,
+            settings: settings,
+            target: target,
+            history: history,
+            agentTime: agentTime
+        )
+        return TrackerStep(state: state, events: effects.events, confirmations: effects.confirmations)
+    }
+
+    /// Applies one observation to `state` in place: ``step(_:_:settings:target:history:agentTime:)`` without copying
+    /// the state (a caller that owns it uniquely, such as the replayer, changes it where it lies).
+    /// - Returns: The events in order and the DAG ids to confirm.
+    package static func apply(
+        _ observation: Observation,
+        to state: inout TrackerState,
+        settings: TrackerSettings,
+        target: TargetIdentity,
+        history: DurationHistory = DurationHistory(),
+        agentTime: ObshellTime? = nil
+    ) -> TrackerEffects {
+        var machine = Machine(state: TrackerState(), settings: settings, target: target)
+        // Moved, not copied: the state's dictionary stays uniquely referenced, so changing it copies nothing.
+        swap(&machine.state, &state)
+        defer { swap(&machine.state, &state) }
         machine.history = history
         machine.agentTime = agentTime ?? observation.at
         switch observation {
@@ -79,7 +105,49 @@ package enum Tracker {
         case .confirmation(let id, let result, let at):
             machine.confirmation(id: id, result: result, at: at)
         }
-        return TrackerStep(state: machine.state, events: machine.events, confirmations: machine.confirmations)
+        return TrackerEffects(events: machine.events, confirmations: machine.confirmations)
+    }
+
+    /// Applies a good list that is the same, DAG for DAG, as the list of the last observation applied to `state`
+    /// (the answer's `data` bytes were identical): only the clocks move, exactly as
+    /// ``apply(_:to:settings:target:history:agentTime:)`` with `.list(dags, at: at)` would move them. Stall time is
+    /// counted and `stalled` fires at its thresholds, `slow` at its thresholds, ETAs follow the agent's clock,
+    /// missing DAGs are confirmed or vanish, old successes are forgotten; what is skipped is comparing each DAG with
+    /// what was last seen, which an unchanged list cannot change.
+    ///
+    /// The caller promises that the last observation applied was `.list(dags, ...)` with these same DAGs. When the
+    /// state shows otherwise (a failed poll since, a DAG not on record or missing since), this is the full step.
+    /// - Returns: The events in order and the DAG ids to confirm.
+    package static func applyUnchangedList(
+        _ dags: [Dag],
+        at: ObshellTime,
+        to state: inout TrackerState,
+        settings: TrackerSettings,
+        target: TargetIdentity,
+        history: DurationHistory = DurationHistory(),
+        agentTime: ObshellTime? = nil
+    ) -> TrackerEffects {
+        var machine = Machine(state: TrackerState(), settings: settings, target: target)
+        swap(&machine.state, &state)
+        defer { swap(&machine.state, &state) }
+        machine.history = history
+        machine.agentTime = agentTime ?? at
+        machine.unchangedPoll(dags, at: at)
+        return TrackerEffects(events: machine.events, confirmations: machine.confirmations)
+    }
+}
+
+/// What applying one observation produced, besides the new state.
+package struct TrackerEffects: Sendable, Hashable {
+    /// The events, in the order they happened.
+    package var events: [Event]
+    /// DAG ids missing from a good list whose final state must be asked for, sorted.
+    package var confirmations: [String]
+
+    /// Makes the effects of a step.
+    package init(events: [Event], confirmations: [String]) {
+        self.events = events
+        self.confirmations = confirmations
     }
 }
 
@@ -162,8 +230,56 @@ private struct Machine {
                 self.firstSight(dag, at: at)
             }
         }
-        for id in self.state.dags.keys.sorted() where !listed.contains(id) {
-            guard var record = self.state.dags[id], record.phase == .listed else { continue }
+        self.notListed(listed, at: at)
+    }
+
+    /// A good list that repeats the last one applied: see ``Tracker/applyUnchangedList``.
+    mutating func unchangedPoll(_ dags: [Dag], at: ObshellTime) {
+        // What the last good list left behind; anything else and the full step decides.
+        guard !self.state.targetDown, self.state.consecutiveFailedPolls == 0, self.state.lastError == nil else {
+            return self.goodPoll(dags, at: at)
+        }
+        var listed = Set<String>()
+        for dag in dags where listed.insert(dag.id).inserted {
+            guard let record = self.state.dags[dag.id], record.missingSince == nil,
+                record.phase == .listed || (record.phase == .finished && record.last.state == .succeed)
+            else { return self.goodPoll(dags, at: at) }
+        }
+        self.state.lastGoodPoll = at
+        listed.removeAll(keepingCapacity: true)
+        for dag in dags where listed.insert(dag.id).inserted {
+            guard var record = self.state.dags[dag.id] else { continue }
+            self.observeUnchanged(&record, dag, at: at)
+            self.state.dags[dag.id] = record
+        }
+        self.notListed(listed, at: at)
+    }
+
+    /// DAGs a good list did not show: the ones still listed are confirmed, or vanish after `confirm_within`; old
+    /// successes are forgotten. One pass finds both (they are disjoint: listed and finished), then missing DAGs go
+    /// in id order.
+    mutating func notListed(_ listed: Set<String>, at: ObshellTime) {
+        var missing: [String] = []
+        var forgotten: [String] = []
+        var index = self.state.dags.startIndex
+        while index != self.state.dags.endIndex {
+            defer { index = self.state.dags.index(after: index) }
+            // Fields read in place: copying each record out of the dictionary retains every reference it holds.
+            let phase = self.state.dags.values[index].phase
+            guard phase == .listed || phase == .finished else { continue }
+            let id = self.state.dags.keys[index]
+            if listed.contains(id) { continue }
+            if phase == .listed {
+                missing.append(id)
+            } else if self.state.dags.values[index].last.state == .succeed,
+                self.state.dags.values[index].lastSeen.duration(to: at) > self.settings.forgetSucceededAfter
+            {
+                forgotten.append(id)
+            }
+        }
+        missing.sort()
+        for id in missing {
+            guard var record = self.state.dags[id] else { continue }
             let since = record.missingSince ?? at
             record.missingSince = since
             if since.duration(to: at) >= self.settings.confirmWithin {
@@ -173,12 +289,7 @@ private struct Machine {
             }
             self.state.dags[id] = record
         }
-        for (id, record) in self.state.dags
-        where record.phase == .finished && record.last.state == .succeed && !listed.contains(id)
-            && record.lastSeen.duration(to: at) > self.settings.forgetSucceededAfter
-        {
-            self.state.dags[id] = nil
-        }
+        for id in forgotten { self.state.dags[id] = nil }
     }
 
     mutating func confirmation(id: String, result: ConfirmationResult, at: ObshellTime) {
@@ -360,6 +471,23 @@ private struct Machine {
             self.countStall(&record, current: current, at: at)
         }
         record.last = current
+    }
+
+    /// ``observe(_:_:at:source:)`` of a listed DAG whose summary equals `record.last` and that the last list showed
+    /// too: no stage change, no progress, no missed failure, no retry or rollback can show, so only what moves with
+    /// time is worked out (ETA, usual time, `slow`, failures not yet reported, the stall clock).
+    mutating func observeUnchanged(_ record: inout DagRecord, _ dag: Dag, at: ObshellTime) {
+        self.currentETA = self.eta(of: dag)
+        defer { self.currentETA = nil }
+        record.eta = self.currentETA
+        record.usualSeconds = self.usualSeconds(of: dag)
+        let current = record.last
+        record.phase = .listed
+        record.lastSeen = at
+        if current.state.isActive { record.finalFired = nil }
+        self.slowness(&record, dag: dag, current: current, at: at, source: .list)
+        self.failuresAndFinal(&record, previous: current, dag: dag, summary: current, at: at, source: .list)
+        self.countStall(&record, current: current, at: at)
     }
 
     /// `node_failed`, then the final event, for a DAG observed with `dag`.
@@ -577,7 +705,7 @@ private struct Machine {
                 summary: "Slow node \(node?.name ?? openNode) of \(current.name) \(how) on \(self.target.name)"
             )
         }
-        guard source == .list, let (node, elapsed) = running, let attempt else { return }
+        guard source == .list, !self.history.isEmpty, let (node, elapsed) = running, let attempt else { return }
         let dagTemplate = NameTemplates.dagTemplate(dag.name)
         let key = DurationKey(
             target: self.target.name,
