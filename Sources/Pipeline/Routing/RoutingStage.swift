@@ -28,6 +28,8 @@ package final class RoutingStage: Service, Sendable {
         enum Work {
             case batch(EventBatch)
             case tick(ObshellTime)
+            /// A change outside routing (an acknowledgement): it may update the memory and give notifications.
+            case amend(@Sendable (Router, inout RouterState) -> RoutingResult)
         }
 
         var work: Work
@@ -60,6 +62,8 @@ package final class RoutingStage: Service, Sendable {
     private let output: Output
     private let deliver: Deliver
     private let health: PipelineHealth?
+    /// The run-time silences now (`obwatch silence add`), read at every step and added to the router's own.
+    private let silences: @Sendable () -> [Silence]
     private let inbox = Mutex(Inbox())
     private let memory: Mutex<Memory>
     /// Wakes ``run()`` when work arrives; what is buffered is in ``inbox``.
@@ -74,6 +78,7 @@ package final class RoutingStage: Service, Sendable {
     ///   - deliver: Takes the notifications durably (the outbox); nothing by default.
     ///   - health: Where a failed save is reported.
     ///   - output: Receives every routing result, in order.
+    ///   - silences: The run-time silences, read at every step; none by default.
     /// - Throws: ``StorageError`` when the router's memory cannot be loaded (the storage does not answer).
     package init(
         router: Router,
@@ -81,8 +86,10 @@ package final class RoutingStage: Service, Sendable {
         logger: Logger,
         deliver: @escaping Deliver = { _ in },
         health: PipelineHealth? = nil,
-        output: @escaping Output
+        output: @escaping Output,
+        silences: @escaping @Sendable () -> [Silence] = { [] }
     ) async throws(StorageError) {
+        self.silences = silences
         self.router = router
         self.storage = storage
         self.logger = logger
@@ -115,6 +122,15 @@ package final class RoutingStage: Service, Sendable {
     package var nextDeadline: ObshellTime? {
         let state = self.memory.withLock { $0.state }
         return self.router.nextDeadline(in: state)
+    }
+
+    /// Changes the router's memory outside routing, in the stage's order (an acknowledgement): `change` runs in a
+    /// step, its notifications go to the outbox and the memory is saved before this returns.
+    /// - Throws: ``DeliveryError`` as ``observed(_:)`` does.
+    package func amend(_ change: @escaping @Sendable (Router, inout RouterState) -> RoutingResult)
+        async throws(DeliveryError)
+    {
+        try await self.submit(.amend(change)).get()
     }
 
     private func submit(_ work: Submission.Work) async -> Result<Void, DeliveryError> {
@@ -174,19 +190,24 @@ package final class RoutingStage: Service, Sendable {
     /// One routing step over a group, in submission order.
     private func step(_ group: [Submission]) async {
         var state = self.memory.withLock { $0.state }
+        let router = self.router.adding(silences: self.silences())
         var notifications: [OutboundNotification] = []
         var outputs: [RoutingResult] = []
         for submission in group {
             switch submission.work {
             case .batch(let batch):
-                for result in self.router.observe(batch, state: &state) {
+                for result in router.observe(batch, state: &state) {
                     notifications += result.notifications
                     outputs.append(result)
                 }
             case .tick(let now):
-                let due = self.router.tick(at: now, state: &state)
+                let due = router.tick(at: now, state: &state)
                 notifications += due.notifications
                 if !due.events.isEmpty || !due.notifications.isEmpty { outputs.append(due) }
+            case .amend(let change):
+                let result = change(router, &state)
+                notifications += result.notifications
+                if !result.events.isEmpty { outputs.append(result) }
             }
         }
         do {
