@@ -103,15 +103,25 @@ struct SilenceBookTests {
         #expect(await post(nil, body).status == 401)
         #expect(await post("Bearer reader", body).status == 401)
         #expect(await post("Bearer writer", Data("{}".utf8)).status == 400)
-        let noComment = Data(#"{"matchers":[{"name":"target","value":"x"}],"endsAt":"2027-01-16T08:00:00Z","createdBy":"me","comment":" "}"#.utf8)
+        let noComment = Data(
+            #"{"matchers":[{"name":"target","value":"x"}],"endsAt":"2027-01-16T08:00:00Z","createdBy":"me","comment":" "}"#
+                .utf8
+        )
         #expect(await post("Bearer writer", noComment).body.contains("comment is required"))
         let created = await post("Bearer writer", body)
         #expect(created.status == 200, "\(created.body)")
         #expect(book.all.count == 1)
-        let listed = await routes.answer(method: "GET", path: "/api/v2/silences", since: nil, authorization: "Bearer reader")
+        let listed = await routes.answer(
+            method: "GET",
+            path: "/api/v2/silences",
+            since: nil,
+            authorization: "Bearer reader"
+        )
         #expect(listed.status == 200)
         #expect(listed.body.contains(#""status":{"state":"active"}"#), "\(listed.body)")
-        #expect(listed.body.contains(#""matchers":[{"name":"target","value":"prod-*","isRegex":false,"isEqual":true}]"#))
+        #expect(
+            listed.body.contains(#""matchers":[{"name":"target","value":"prod-*","isRegex":false,"isEqual":true}]"#)
+        )
 
         routes.writeToken = nil
         #expect(await post("Bearer writer", body).status == 403)

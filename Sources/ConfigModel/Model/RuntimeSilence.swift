@@ -17,8 +17,12 @@ package struct RuntimeSilence: Sendable, Hashable, Codable {
         package var events: [EventType]
 
         /// Makes matchers; the defaults match everything.
-        package init(target: String? = nil, labels: [String: String] = [:], dag: String? = nil, events: [EventType] = [])
-        {
+        package init(
+            target: String? = nil,
+            labels: [String: String] = [:],
+            dag: String? = nil,
+            events: [EventType] = []
+        ) {
             self.target = target
             self.labels = labels
             self.dag = dag
@@ -26,7 +30,9 @@ package struct RuntimeSilence: Sendable, Hashable, Codable {
         }
 
         /// Whether no condition is given (the silence would cover every event).
-        package var isEmpty: Bool { self.target == nil && self.labels.isEmpty && self.dag == nil && self.events.isEmpty }
+        package var isEmpty: Bool {
+            self.target == nil && self.labels.isEmpty && self.dag == nil && self.events.isEmpty
+        }
 
         /// The compiled matcher.
         /// - Throws: ``RuntimeSilenceError`` naming the field whose glob does not compile.

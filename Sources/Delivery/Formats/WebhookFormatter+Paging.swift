@@ -146,7 +146,9 @@ extension WebhookFormatter {
             let alias = Self.boundedKey(group.key, limit: Self.opsgenieAliasLimit)
             if event.status == .resolved || notification.acknowledgedBy != nil {
                 // Closing and acknowledging are the same call on the alias: `close` or `acknowledge`.
-                let acknowledgedBy = notification.acknowledgedBy.map { TextLimits.truncated(TextLimits.oneLine($0), characters: 100) }
+                let acknowledgedBy = notification.acknowledgedBy.map {
+                    TextLimits.truncated(TextLimits.oneLine($0), characters: 100)
+                }
                 let body = OrderedJSON.members([
                     "user": acknowledgedBy.map { .string($0) },
                     "source": .string("obwatch"),

@@ -141,7 +141,8 @@ final class SilenceBook: Sendable {
     }
 
     /// The audit record of a silence's creation or end.
-    static func record(_ action: String, _ silence: RuntimeSilence, at: ObshellTime, by author: String?) -> AuditRecord {
+    static func record(_ action: String, _ silence: RuntimeSilence, at: ObshellTime, by author: String?) -> AuditRecord
+    {
         let matchers = SilenceJSON.matcherText(silence.matchers)
         let text: String
         if action == "silence_created" {
@@ -151,7 +152,8 @@ final class SilenceBook: Sendable {
         } else if let author {
             text = "silence \(silence.id) expired by \(author) (\(matchers), created by \(silence.createdBy))"
         } else {
-            text = "silence \(silence.id) ended at \(silence.effectiveEnd) (\(matchers), created by \(silence.createdBy))"
+            text =
+                "silence \(silence.id) ended at \(silence.effectiveEnd) (\(matchers), created by \(silence.createdBy))"
         }
         var fields = [
             AuditRecord.Field("id", silence.id),

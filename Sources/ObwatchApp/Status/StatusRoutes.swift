@@ -90,10 +90,18 @@ struct StatusRoutes: Sendable {
             guard let silences = self.silences else { return .error(404, "not found") }
             let now = ObshellTime(date: self.clock.wallNow)
             let list = OrderedJSON.array(silences.all.map { SilenceJSON.object($0, now: now) })
-            return StatusAnswer(status: 200, contentType: StatusAnswer.json, body: list.text(forJavaScript: false) + "\n")
+            return StatusAnswer(
+                status: 200,
+                contentType: StatusAnswer.json,
+                body: list.text(forJavaScript: false) + "\n"
+            )
         }
         if Self.writePaths(path) {
-            return .error(405, "method not allowed", headers: [("Allow", path == "/api/v2/silences" ? "GET, HEAD, POST" : "POST, DELETE")])
+            return .error(
+                405,
+                "method not allowed",
+                headers: [("Allow", path == "/api/v2/silences" ? "GET, HEAD, POST" : "POST, DELETE")]
+            )
         }
         guard Self.knownPaths.contains(path) else { return .error(404, "not found") }
         guard method == "GET" || method == "HEAD" else {

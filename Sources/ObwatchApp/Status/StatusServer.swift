@@ -197,7 +197,9 @@ package final class StatusServer: Service, Sendable {
 
     /// HTTP/1.1 over TLS with the configured PEM files (TLS 1.2 at least).
     private static func tlsServer(_ files: ObwatchConfig.HTTPSettings.TLSFiles) throws -> HTTPServerBuilder {
-        let chain = try NIOSSLCertificate.fromPEMFile(files.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+        let chain = try NIOSSLCertificate.fromPEMFile(files.certificateFile).map {
+            NIOSSLCertificateSource.certificate($0)
+        }
         let key = try NIOSSLPrivateKey(file: files.keyFile, format: .pem)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12

@@ -127,7 +127,9 @@ package final class RoutingStage: Service, Sendable {
     /// Changes the router's memory outside routing, in the stage's order (an acknowledgement): `change` runs in a
     /// step, its notifications go to the outbox and the memory is saved before this returns.
     /// - Throws: ``DeliveryError`` as ``observed(_:)`` does.
-    package func amend(_ change: @escaping @Sendable (Router, inout RouterState) -> RoutingResult)
+    package func amend(
+        _ change: @escaping @Sendable (Router, inout RouterState) -> RoutingResult
+    )
         async throws(DeliveryError)
     {
         try await self.submit(.amend(change)).get()

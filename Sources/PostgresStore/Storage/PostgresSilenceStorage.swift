@@ -88,7 +88,8 @@ package struct PostgresSilenceStorage: SilenceStorage {
 
     package func pruneSilences(endedBefore instant: ObshellTime) async throws(StorageError) {
         var delete = PostgresQuery(
-            unsafeSQL: "DELETE FROM \(self.store.table("silence")) WHERE LEAST(ends_at, COALESCE(expired_at, ends_at)) < $1"
+            unsafeSQL:
+                "DELETE FROM \(self.store.table("silence")) WHERE LEAST(ends_at, COALESCE(expired_at, ends_at)) < $1"
         )
         delete.binds.append(instant.date)
         let query = delete

@@ -62,7 +62,9 @@ struct RouterAcknowledgeTests {
         // A resolution closes it: acknowledging it now says it is not open.
         let end = start.adding(.seconds(5 * 3600))
         _ = router.route([F.event(.retried, at: end)], at: end, state: &state)
-        #expect(router.acknowledge(incident: incident, by: "me", at: end, pagingReceivers: [], state: &state) == .notOpen)
+        #expect(
+            router.acknowledge(incident: incident, by: "me", at: end, pagingReceivers: [], state: &state) == .notOpen
+        )
         #expect(state.acknowledged.isEmpty)
     }
 
