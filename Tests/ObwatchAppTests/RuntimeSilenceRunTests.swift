@@ -134,6 +134,83 @@ struct RuntimeSilenceRunTests {
         }
     }
 
+    @Test("obwatch ack: the saved state drops the incident's reminders; PagerDuty gets acknowledge with its dedup_key")
+    func acknowledge() async throws {
+        let executable = try NeverSilentTests.executable()
+        var pager = try await ReceiverPeer.start()
+        defer { pager.stop() }
+        let running = try await ManualSimulator(try bundledScenario("scale-out-fails.yaml"))
+        defer { running.stop() }
+        let folder = try temporaryFolder("obwatch-ack")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let statusPort = try DaemonLifecycleTests.freePort()
+        let tokenFile = folder.appendingPathComponent("write.token")
+        try Data("s3cret-write".utf8).write(to: tokenFile)
+        let config = folder.appendingPathComponent("obwatch.yaml")
+        try Data(
+            """
+            state_dir: \(folder.appendingPathComponent("state").path)
+            http: { listen: "127.0.0.1:\(statusPort)", write_token_file: "\(tokenFile.path)" }
+            targets:
+              - { name: sim, url: "\(running.url)", password: root-pw, poll_interval: 200ms, timeout: 30s }
+            receivers:
+              - { name: pager, webhook: { format: pagerduty, url: "\(pager.url())", routing_key: rk } }
+            rules:
+              - { name: page, match: { event: [failed] }, notify: [pager], repeat: 1s }
+            """.utf8
+        ).write(to: config)
+        var daemon = try Child.launch(executable: executable, config: config.path, environment: [:], deadline: 150)
+        defer { kill(daemon.process.processIdentifier, SIGKILL) }
+        try await Self.awaitReady(statusPort)
+        _ = try await running.simulator.advance(to: .seconds(25))
+        let failed = try await daemon.awaitLine("failed") { $0.contains(#""type":"failed""#) }
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(failed.utf8)) as? [String: Any])
+        let incident = try #require(object["incident"] as? String)
+        // The page, then a reminder a second later.
+        _ = try await Self.pagerBody(&pager) { $0["event_action"] as? String == "trigger" }
+        _ = try await Self.pagerBody(&pager) { $0["event_action"] as? String == "trigger" }
+
+        let answer = try await Self.obwatch(
+            executable,
+            [
+                "ack", "--url", "http://127.0.0.1:\(statusPort)", "--token-file", tokenFile.path, "--author", "me",
+                incident,
+            ]
+        )
+        #expect(answer.contains(#""notified":["pager"]"#), "\(answer)")
+        // Answered once the router's memory is saved: acknowledged, and no reminder left for the incident.
+        let saved = try Data(contentsOf: folder.appendingPathComponent("state/routing.state"))
+        let state = try #require(try JSONSerialization.jsonObject(with: saved) as? [String: Any])
+        #expect(state["acknowledged"] as? [String] == [incident])
+        #expect((state["reminders"] as? [Any])?.isEmpty == true)
+        let acknowledged = try await Self.pagerBody(&pager) { $0["event_action"] as? String != "trigger" }
+        #expect(acknowledged["event_action"] as? String == "acknowledge")
+        #expect(acknowledged["dedup_key"] as? String == incident)
+        let again = try await Self.obwatch(
+            executable,
+            [
+                "ack", "--url", "http://127.0.0.1:\(statusPort)", "--token-file", tokenFile.path, "--author", "me",
+                incident,
+            ]
+        )
+        #expect(again.contains(#""already":true"#), "\(again)")
+    }
+
+    /// The body of the next PagerDuty request that satisfies `matches`.
+    static func pagerBody(
+        _ pager: inout ReceiverPeer,
+        where matches: @escaping ([String: Any]) -> Bool
+    ) async throws -> [String: Any] {
+        while true {
+            let line = try await pager.child.awaitLine("a PagerDuty request") { _ in true }
+            guard let request = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let text = request["body"] as? String,
+                let body = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            else { continue }
+            if matches(body) { return body }
+        }
+    }
+
     /// Runs `obwatch ARGUMENTS` to its end; its standard output, trimmed. A failure exit fails the test.
     static func obwatch(_ executable: URL, _ arguments: [String]) async throws -> String {
         var child = try Child.launch(executable: executable, arguments: arguments, deadline: 60)
