@@ -23,6 +23,8 @@ final class SilenceBook: Sendable {
         var compiled: [Silence] = []
         /// Silences whose end was already audited (or had passed when they were loaded).
         var auditedEnds: Set<String> = []
+        /// Whether the last re-read failed: a store that stays down is reported once, and its return once.
+        var unreadable = false
     }
 
     private let storage: any SilenceStorage
@@ -121,9 +123,23 @@ final class SilenceBook: Sendable {
         do {
             try await self.storage.pruneSilences(endedBefore: now.adding(.zero - Self.keptAfterEnd))
             let stored = try await self.storage.loadSilences()
-            self.memory.withLock { memory in Self.replace(&memory, with: stored, logger: self.logger) }
+            let recovered = self.memory.withLock { memory in
+                Self.replace(&memory, with: stored, logger: self.logger)
+                defer { memory.unreadable = false }
+                return memory.unreadable
+            }
+            if recovered { self.logger.notice("the silences can be read again") }
         } catch {
-            self.logger.warning("cannot re-read the silences; the ones known stay", metadata: ["reason": "\(error)"])
+            let first = self.memory.withLock { memory in
+                defer { memory.unreadable = true }
+                return !memory.unreadable
+            }
+            if first {
+                self.logger.warning(
+                    "cannot re-read the silences; the ones known stay in force",
+                    metadata: ["reason": "\(error)"]
+                )
+            }
         }
     }
 
