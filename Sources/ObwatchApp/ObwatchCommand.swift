@@ -14,7 +14,7 @@ package struct ObwatchCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, CheckCommand.self, TestReceiverCommand.self, TasksCommand.self, ReplayCommand.self,
             SimulateCommand.self, WatchCommand.self, DemoCommand.self, TestHeartbeatCommand.self, MigrateCommand.self,
-            HistoryCommand.self,
+            HistoryCommand.self, SilenceCommand.self, AckCommand.self,
         ]
     )
 

@@ -85,6 +85,20 @@ package struct Router: Sendable {
         )
     }
 
+    /// The same rules with `extra` silences after the configured ones: the run-time silences (`obwatch silence add`),
+    /// which the caller reads from its store and passes in, so routing stays a function of its inputs.
+    /// - Parameter extra: The silences to add.
+    /// - Returns: The router with every silence.
+    package func adding(silences extra: [Silence]) -> Router {
+        guard !extra.isEmpty else { return self }
+        return Router(
+            rules: self.rules,
+            silences: self.silences + extra,
+            inhibitions: self.inhibitions,
+            defaultStallThreshold: self.defaultStallThreshold
+        )
+    }
+
     /// Routes the events of one observation (one poll's or one confirmation's, as the tracker emits them together).
     ///
     /// - Parameters:
@@ -309,9 +323,10 @@ package struct Router: Sendable {
             }
             for route in event.routes ?? [] where !route.receivers.isEmpty {
                 for receiver in route.receivers {
-                    state.recordDelivery(incident: incident, rule: route.rule, receiver: receiver)
+                    state.recordDelivery(incident: incident, rule: route.rule, receiver: receiver, event: event)
                 }
-                if let interval = self.repeatInterval(ofRule: route.rule) {
+                // An acknowledged incident's new events still go out, but nobody is reminded of it any more.
+                if let interval = self.repeatInterval(ofRule: route.rule), !state.acknowledged.contains(incident) {
                     self.schedule(event, rule: route.rule, incident: incident, interval: interval, state: &state)
                 }
             }

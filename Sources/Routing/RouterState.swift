@@ -39,6 +39,9 @@ package struct RouterState: Sendable, Hashable, Codable {
         var incident: String
         /// The pairs that got a firing event of it.
         var deliveries: [Delivery]
+        /// The latest firing event sent for the incident (without routes): an acknowledgement is about it. Absent in
+        /// state written before acknowledgements existed.
+        var latest: Event?
     }
 
     /// The next repeat reminder of one rule for one open incident.
@@ -102,6 +105,9 @@ package struct RouterState: Sendable, Hashable, Codable {
     var reminders: [Reminder]
     var pendingGroups: [Group]
     var nextSequence: Int
+    /// The open incidents someone acknowledged (`obwatch ack`): no `repeat` reminder goes out for them until they
+    /// close; their events still route.
+    package var acknowledged: [String]
 
     /// An empty state: nothing open, nothing pending.
     package init() {
@@ -111,6 +117,7 @@ package struct RouterState: Sendable, Hashable, Codable {
         self.reminders = []
         self.pendingGroups = []
         self.nextSequence = 0
+        self.acknowledged = []
     }
 
     /// Whether nothing is open or pending.
@@ -130,7 +137,7 @@ package struct RouterState: Sendable, Hashable, Codable {
     package var pendingNotificationCount: Int { self.pendingGroups.count }
 
     enum CodingKeys: String, CodingKey {
-        case version, inhibitors, senders, reminders, pendingGroups, nextSequence
+        case version, inhibitors, senders, reminders, pendingGroups, nextSequence, acknowledged
     }
 
     /// Decodes a persisted state.
@@ -154,6 +161,7 @@ package struct RouterState: Sendable, Hashable, Codable {
         // A sequence below an existing group's would reorder notifications after a restart.
         let floor = (self.pendingGroups.map(\.sequence).max() ?? -1) + 1
         self.nextSequence = max(try container.decodeIfPresent(Int.self, forKey: .nextSequence) ?? 0, floor)
+        self.acknowledged = try container.decodeIfPresent([String].self, forKey: .acknowledged) ?? []
     }
 
     /// Encodes the state.
@@ -165,6 +173,8 @@ package struct RouterState: Sendable, Hashable, Codable {
         try container.encode(self.reminders, forKey: .reminders)
         try container.encode(self.pendingGroups, forKey: .pendingGroups)
         try container.encode(self.nextSequence, forKey: .nextSequence)
+        // Left out while empty, so that a state without acknowledgements is written as before.
+        if !self.acknowledged.isEmpty { try container.encode(self.acknowledged, forKey: .acknowledged) }
     }
 
     /// Hands out the next group sequence number.
@@ -179,17 +189,21 @@ package struct RouterState: Sendable, Hashable, Codable {
         self.inhibitors.removeAll { $0.incident == incident }
         self.senders.removeAll { $0.incident == incident }
         self.reminders.removeAll { $0.incident == incident }
+        self.acknowledged.removeAll { $0 == incident }
     }
 
     /// Records that `rule` really sent a firing event of `incident` to `receiver`.
-    mutating func recordDelivery(incident: String, rule: String, receiver: String) {
+    mutating func recordDelivery(incident: String, rule: String, receiver: String, event: Event) {
         let delivery = Delivery(rule: rule, receiver: receiver)
+        var latest = event
+        latest.routes = nil
         if let index = self.senders.firstIndex(where: { $0.incident == incident }) {
             if !self.senders[index].deliveries.contains(delivery) {
                 self.senders[index].deliveries.append(delivery)
             }
+            self.senders[index].latest = latest
         } else {
-            self.senders.append(IncidentSenders(incident: incident, deliveries: [delivery]))
+            self.senders.append(IncidentSenders(incident: incident, deliveries: [delivery], latest: latest))
         }
     }
 

@@ -65,8 +65,45 @@ extension ConfigDecoder {
                 settings.bearerToken = token
             }
         }
+        if let (token, mark) = self.secret("write_token", in: &reader, file: file) {
+            if token.isEmpty {
+                self.diagnostics.error("the write token is empty", at: mark)
+            } else {
+                settings.writeToken = token
+            }
+        }
+        if let node = reader.optional("tls") { settings.tls = self.decodeHTTPTLS(node, file: file) }
         self.reportUnknownKeys(reader)
         return settings
+    }
+
+    /// `http.tls: {cert_file, key_file}`: both required, paths relative to the configuration file.
+    mutating func decodeHTTPTLS(_ node: YAMLNode, file: String) -> ObwatchConfig.HTTPSettings.TLSFiles? {
+        guard var reader = self.diagnostics.collect({ () throws(YAMLError) in try node.mappingReader() }) else {
+            return nil
+        }
+        var paths: [String] = []
+        for key in ["cert_file", "key_file"] {
+            guard let value = reader.optional(key) else {
+                self.diagnostics.error(
+                    "http.tls needs \"\(key)\": give the PEM certificate chain and its private key",
+                    at: node.mark
+                )
+                continue
+            }
+            guard let written = self.expandedString(value) else { continue }
+            let path = Self.resolve(written, relativeTo: file)
+            if !FileManager.default.isReadableFile(atPath: path) {
+                self.diagnostics.error(
+                    "cannot read \(key) \(Self.quotedPath(path)): \(Self.whyUnreadable(path))",
+                    at: value.mark
+                )
+            }
+            paths.append(path)
+        }
+        self.reportUnknownKeys(reader)
+        guard paths.count == 2 else { return nil }
+        return ObwatchConfig.HTTPSettings.TLSFiles(certificateFile: paths[0], keyFile: paths[1])
     }
 
     /// `HOST:PORT` or `[V6]:PORT`, port 1 to 65535 (0 allowed: any free port).

@@ -82,12 +82,39 @@ package struct ObwatchConfig: Sendable {
         package var port: Int
         /// `bearer_token_file:`'s contents: when set, `/api` and `/metrics` need `Authorization: Bearer ...`.
         package var bearerToken: Secret?
+        /// `write_token_file:`'s contents: writes (silences, acknowledgements) need `Authorization: Bearer ...` with
+        /// it; without one the API refuses every write.
+        package var writeToken: Secret?
+        /// `tls:`: the API is served over HTTPS with these files.
+        package var tls: TLSFiles?
+
+        /// `tls: {cert_file, key_file}`: a PEM certificate chain and its PEM private key.
+        package struct TLSFiles: Sendable, Hashable {
+            /// `cert_file:`.
+            package var certificateFile: String
+            /// `key_file:`.
+            package var keyFile: String
+
+            /// Makes the pair.
+            package init(certificateFile: String, keyFile: String) {
+                self.certificateFile = certificateFile
+                self.keyFile = keyFile
+            }
+        }
 
         /// Makes settings.
-        package init(host: String, port: Int, bearerToken: Secret? = nil) {
+        package init(
+            host: String,
+            port: Int,
+            bearerToken: Secret? = nil,
+            writeToken: Secret? = nil,
+            tls: TLSFiles? = nil
+        ) {
             self.host = host
             self.port = port
             self.bearerToken = bearerToken
+            self.writeToken = writeToken
+            self.tls = tls
         }
     }
 

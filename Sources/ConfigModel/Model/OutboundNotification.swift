@@ -25,6 +25,9 @@ package struct OutboundNotification: Sendable, Hashable, Codable {
     package var events: [Event]
     /// The distinct incidents of the events, in the order they first appear.
     package var incidents: [String]
+    /// Set on an acknowledgement (`obwatch ack`): who acknowledged the incident of the events. Paging formats send
+    /// their vendor's acknowledge instead of a trigger; the router makes these only for PagerDuty and Opsgenie.
+    package var acknowledgedBy: String?
 
     /// Makes a notification; its id, status and incidents follow from the events.
     /// - Parameters:
@@ -69,7 +72,7 @@ package struct OutboundNotification: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, receiver, rule, rules, status, events, incidents
+        case id, receiver, rule, rules, status, events, incidents, acknowledgedBy
     }
 
     /// Decodes a notification; one journaled before ``rules`` existed gets `[rule]`.
@@ -85,5 +88,6 @@ package struct OutboundNotification: Sendable, Hashable, Codable {
         self.status = try container.decode(EventStatus.self, forKey: .status)
         self.events = try container.decode([Event].self, forKey: .events)
         self.incidents = try container.decode([String].self, forKey: .incidents)
+        self.acknowledgedBy = try container.decodeIfPresent(String.self, forKey: .acknowledgedBy)
     }
 }

@@ -76,7 +76,16 @@ extension WebhookFormatter {
             let event = group.deciding
             let dedupKey = Self.boundedKey(group.key, limit: Self.pagerDutyDedupKeyLimit)
             let body: Data
-            if event.status == .resolved {
+            if notification.acknowledgedBy != nil {
+                // `obwatch ack`: the incident stays open at PagerDuty, its escalation stops.
+                body =
+                    OrderedJSON.members([
+                        "routing_key": .string(routingKey),
+                        "event_action": .string("acknowledge"),
+                        "dedup_key": .string(dedupKey),
+                        "client": .string("obwatch"),
+                    ]).webhookBody
+            } else if event.status == .resolved {
                 body =
                     OrderedJSON.members([
                         "routing_key": .string(routingKey),
@@ -135,12 +144,18 @@ extension WebhookFormatter {
         return Self.pagingGroups(notification).map { group in
             let event = group.deciding
             let alias = Self.boundedKey(group.key, limit: Self.opsgenieAliasLimit)
-            if event.status == .resolved {
+            if event.status == .resolved || notification.acknowledgedBy != nil {
+                // Closing and acknowledging are the same call on the alias: `close` or `acknowledge`.
+                let acknowledgedBy = notification.acknowledgedBy.map {
+                    TextLimits.truncated(TextLimits.oneLine($0), characters: 100)
+                }
                 let body = OrderedJSON.members([
+                    "user": acknowledgedBy.map { .string($0) },
                     "source": .string("obwatch"),
                     "note": .string(TextLimits.truncated(TextLimits.oneLine(message.title), characters: 25_000)),
                 ])
-                let path = WebhookSigning.percentEncoded(alias) + "/close"
+                let action = acknowledgedBy == nil ? "/close" : "/acknowledge"
+                let path = WebhookSigning.percentEncoded(alias) + action
                 return WebhookRequest(
                     url: WebhookSigning.appendingPath(path, query: "identifierType=alias", to: self.url),
                     redactedURL: WebhookSigning.appendingPath(

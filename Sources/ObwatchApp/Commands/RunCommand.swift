@@ -85,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
             Self.leasing(storage, metrics: metrics, clock: clock, logger: logger)
         }
         MetricsSystem.bootstrap(metrics.factory)
-        let telemetry = DaemonTelemetry(
+        var telemetry = DaemonTelemetry(
             metrics: metrics,
             events: EventLog(),
             readiness: Readiness(targets: config.targets.map(\.name)),
@@ -93,17 +93,23 @@ struct RunCommand: AsyncParsableCommand {
             monitor: WatcherMonitor(stateDirectory: URL(fileURLWithPath: config.stateDirectory)),
             backoffBook: AuthBackoffBook(clock: clock)
         )
+        let silences = try await Self.silenceBook(config: config, store: store, clock: clock, logger: logger)
+        telemetry.silences = silences
+        telemetry.audit = silences.audit
+        let acknowledger = DagSource()
         let dagSource = DagSource()
         // The daemon owns the status API: it listens before anything starts, moves when a reload changes `http:`,
         // and stops last, so the probes answer while the daemon drains.
-        let statusEndpoint = StatusEndpoint(logger: logger) { http in
+        let statusEndpoint = StatusEndpoint(logger: logger) { [telemetry] http in
             StatusServer(
                 configuration: StatusServer.Configuration(http),
                 metrics: metrics,
                 readiness: telemetry.readiness,
                 events: telemetry.events,
                 dags: { await dagSource.dags() },
-                cluster: leasing.map(Self.clusterAnswer(config))
+                cluster: leasing.map(Self.clusterAnswer(config)),
+                silences: silences,
+                acknowledge: { incident, author in await acknowledger.acknowledge(incident: incident, by: author) }
             )
         }
         let daemon = DaemonService(
@@ -121,6 +127,7 @@ struct RunCommand: AsyncParsableCommand {
             clock: clock
         )
         dagSource.attach(daemon)
+        acknowledger.attach(daemon)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: daemon, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -153,9 +160,36 @@ final class DagSource: Sendable {
         guard let daemon = self.daemon.withLock({ $0 }) else { return [] }
         return await daemon.dags()
     }
+
+    /// Acknowledges an incident in the daemon, once it is attached.
+    func acknowledge(incident: String, by author: String) async -> StatusRoutes.AcknowledgeAnswer {
+        guard let daemon = self.daemon.withLock({ $0 }) else { return .failed("the daemon is starting") }
+        return await daemon.acknowledge(incident: incident, by: author)
+    }
 }
 
 extension RunCommand {
+    /// The run-time silences, loaded from the store `store:` names (the state folder's `silences.state`, or the
+    /// `silence` table), before anything is polled: a silence someone added must hold from the first event.
+    static func silenceBook(
+        config: ObwatchConfig,
+        store: PostgresStore?,
+        clock: any ObwatchClock,
+        logger: Logger
+    ) async throws -> SilenceBook {
+        let storage: any SilenceStorage =
+            store.map { PostgresSilenceStorage(store: $0) }
+            ?? LocalSilenceFile(directory: URL(fileURLWithPath: config.stateDirectory), clock: clock)
+        let book = SilenceBook(storage: storage, audit: AuditTrail(logger: logger), clock: clock, logger: logger)
+        do {
+            try await book.load()
+        } catch {
+            StandardError.write("obwatch run: cannot load the run-time silences: \(error.reason)")
+            throw ExitCode(1)
+        }
+        return book
+    }
+
     /// Who migrates a schema, as `schema_version.applied_by` keeps it: `obwatch VERSION on HOST`.
     static var migratedBy: String { "obwatch \(ObwatchVersion.current) on \(ProcessInfo.processInfo.hostName)" }
 

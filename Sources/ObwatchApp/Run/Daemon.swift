@@ -28,6 +28,10 @@ struct DaemonTelemetry: Sendable {
     let backoffBook: AuthBackoffBook
     /// Every syslog receiver's sequence numbers, across reloads.
     var syslogProgress = SyslogProgressBook()
+    /// The run-time silences (`obwatch silence`), across reloads; `nil` routes with the configuration's alone.
+    var silences: SilenceBook? = nil
+    /// Where silences and acknowledgements are audited: the configuration's syslog receivers and the log.
+    var audit: AuditTrail? = nil
 }
 
 /// One configuration at work: the outbox, the routing stage and the ticker, and a poller per target, each in a task
@@ -39,6 +43,8 @@ final class DaemonCore: Sendable {
     private let leased: LeasedTargets?
     /// The outbox: the local journals, or the dispatcher of PostgreSQL's shared outbox.
     private let outbox: any NotificationDispatch
+    /// The routing stage, for acknowledgements.
+    private let routing: RoutingStage
     /// The pollers and the ticker: stopped first.
     private let tasks: Mutex<[Task<Void, Never>]>
     /// The routing stage: stopped once nothing submits to it any more.
@@ -160,8 +166,11 @@ final class DaemonCore: Sendable {
                     }
                 }
                 await events.append(result.events)
-            }
+            },
+            silences: { [silences = telemetry.silences] in silences?.routerSilences ?? [] }
         )
+        self.routing = routing
+        telemetry.audit?.use(config.receivers)
         let settings = config.trackerSettings
         let history = await DaemonHistory.open(
             targets: config.targets,
@@ -239,6 +248,10 @@ final class DaemonCore: Sendable {
             jobs.append(Ticker.Job("watchdog", every: interval) { _ in notifier.watchdog() })
         }
         jobs.append(Ticker.Job("trim", every: .seconds(30)) { _ in MemoryTrim.releaseFreePages() })
+        if let silences = telemetry.silences {
+            // Audits silences that ended by themselves, and picks up those other replicas added.
+            jobs.append(Ticker.Job("silences", every: .seconds(1)) { _ in await silences.tick() })
+        }
         let ticker = Ticker(clock: clock, jobs: jobs)
         var tasks: [Task<Void, Never>] = self.pollers.map { poller in Task { _ = try? await poller.run() } }
         tasks.append(Task { try? await ticker.run() })
@@ -283,6 +296,42 @@ final class DaemonCore: Sendable {
             rows += DagStatus.make(target: poller.target.name, state: await poller.journal.state, now: now)
         }
         return rows
+    }
+
+    /// Acknowledges an open incident (`obwatch ack`): its reminders stop and its PagerDuty and Opsgenie receivers
+    /// are told, through the outbox.
+    func acknowledge(incident: String, by author: String) async -> StatusRoutes.AcknowledgeAnswer {
+        let paging = Set(
+            self.config.receivers.compactMap { receiver -> String? in
+                guard case .webhook(let settings) = receiver.kind,
+                    settings.format == .pagerduty || settings.format == .opsgenie
+                else { return nil }
+                return receiver.name
+            }
+        )
+        let now = ObshellTime(date: self.clock.wallNow)
+        let outcome = Mutex<AcknowledgeOutcome>(.notOpen)
+        do {
+            try await self.routing.amend { router, state in
+                let result = router.acknowledge(
+                    incident: incident,
+                    by: author,
+                    at: now,
+                    pagingReceivers: paging,
+                    state: &state
+                )
+                outcome.withLock { $0 = result }
+                if case .acknowledged(let routed) = result { return routed }
+                return RoutingResult()
+            }
+        } catch {
+            return .failed(error.message)
+        }
+        switch outcome.withLock({ $0 }) {
+        case .notOpen: return .notOpen
+        case .alreadyAcknowledged: return .already
+        case .acknowledged(let result): return .acknowledged(notified: result.notifications.map(\.receiver))
+        }
     }
 
     /// Asks the store once a second whether it can be used, until cancelled: an idle daemon writes nothing for
@@ -502,6 +551,28 @@ final class DaemonService: Service, Sendable {
                 }
             }
         }
+    }
+
+    /// Acknowledges an open incident in the core at work, and audits it.
+    func acknowledge(incident: String, by author: String) async -> StatusRoutes.AcknowledgeAnswer {
+        guard let core = self.current.withLock({ $0 }) else { return .failed("the daemon is starting") }
+        let answer = await core.acknowledge(incident: incident, by: author)
+        if case .acknowledged(let notified) = answer {
+            let now = ObshellTime(date: self.clock.wallNow)
+            await self.telemetry.audit?.record(
+                AuditRecord(
+                    action: "incident_acknowledged",
+                    at: now,
+                    fields: [
+                        AuditRecord.Field("incident", incident), AuditRecord.Field("author", author),
+                        AuditRecord.Field("notified", notified.joined(separator: ",")),
+                    ],
+                    text: "incident \(incident) acknowledged by \(author): no more reminders"
+                        + (notified.isEmpty ? "" : "; told \(notified.joined(separator: ", "))")
+                )
+            )
+        }
+        return answer
     }
 
     /// Every tracked DAG, for the status API.

@@ -1,4 +1,5 @@
 import ConfigModel
+import Foundation
 import ObshellModel
 import Pipeline
 import Support
@@ -33,17 +34,74 @@ struct StatusRoutes: Sendable {
     /// `/api/v1/cluster`'s JSON, with PostgreSQL; `nil` with the state folder.
     var cluster: (@Sendable () async throws(StorageError) -> String)? = nil
     let bearerToken: Secret?
+    /// The token writes need (`http.write_token_file`); without one every write is refused with 403.
+    var writeToken: Secret? = nil
+    /// The run-time silences, for `/api/v2/silences`; `nil` (404) outside the daemon.
+    var silences: SilenceBook? = nil
+    /// Acknowledges an open incident (`POST /api/v2/acks`); `nil` (404) outside the daemon.
+    var acknowledge: (@Sendable (_ incident: String, _ author: String) async -> AcknowledgeAnswer)? = nil
+    /// The wall time of new silences.
+    var clock: any ObwatchClock = SystemClock()
+
+    /// What an acknowledgement did, for its answer.
+    enum AcknowledgeAnswer: Sendable {
+        /// The incident is not open.
+        case notOpen
+        /// It was acknowledged before.
+        case already
+        /// Acknowledged now; these paging receivers are told.
+        case acknowledged(notified: [String])
+        /// The routing stage could not take it (stopped, or the outbox refused); the words say why.
+        case failed(String)
+    }
 
     /// Probes answer without the token: a kubelet or systemd check has no secret to send.
     static let openPaths: Set<String> = ["/healthz", "/readyz"]
     /// Every route; anything else is 404, after the token check so that probing paths needs the token too.
     static let knownPaths = Self.openPaths.union(["/metrics", "/api/v1/dags", "/api/v1/events", "/api/v1/cluster"])
 
-    func answer(method: String, path: String, since: String?, authorization: String?) async -> StatusAnswer {
+    func answer(
+        method: String,
+        path: String,
+        since: String?,
+        authorization: String?,
+        body: Data = Data(),
+        author: String? = nil
+    ) async -> StatusAnswer {
+        if Self.isWrite(method: method, path: path) {
+            guard let token = self.writeToken else {
+                return .error(403, "writes are off: set http.write_token_file to a file holding the write token")
+            }
+            guard Self.authorizes(authorization, token: token) else {
+                return .error(
+                    401,
+                    "unauthorized: writes need Authorization: Bearer WRITE_TOKEN",
+                    headers: [("WWW-Authenticate", "Bearer realm=\"obwatch\"")]
+                )
+            }
+            return await self.writeAnswer(method: method, path: path, body: body, author: author)
+        }
         if let token = self.bearerToken, !Self.openPaths.contains(path),
             !Self.authorizes(authorization, token: token)
         {
             return .error(401, "unauthorized", headers: [("WWW-Authenticate", "Bearer realm=\"obwatch\"")])
+        }
+        if path == "/api/v2/silences", method == "GET" || method == "HEAD" {
+            guard let silences = self.silences else { return .error(404, "not found") }
+            let now = ObshellTime(date: self.clock.wallNow)
+            let list = OrderedJSON.array(silences.all.map { SilenceJSON.object($0, now: now) })
+            return StatusAnswer(
+                status: 200,
+                contentType: StatusAnswer.json,
+                body: list.text(forJavaScript: false) + "\n"
+            )
+        }
+        if Self.writePaths(path) {
+            return .error(
+                405,
+                "method not allowed",
+                headers: [("Allow", path == "/api/v2/silences" ? "GET, HEAD, POST" : "POST, DELETE")]
+            )
         }
         guard Self.knownPaths.contains(path) else { return .error(404, "not found") }
         guard method == "GET" || method == "HEAD" else {
@@ -85,6 +143,91 @@ struct StatusRoutes: Sendable {
         default:
             return await self.eventsAnswer(since: since)
         }
+    }
+
+    /// `POST /api/v2/silences`, `DELETE /api/v2/silence/ID` (Alertmanager's path) or `/api/v2/silences/ID`, and
+    /// `POST /api/v2/acks`.
+    static func isWrite(method: String, path: String) -> Bool {
+        switch method {
+        case "POST": path == "/api/v2/silences" || path == "/api/v2/acks"
+        case "DELETE": Self.silenceID(inPath: path) != nil
+        default: false
+        }
+    }
+
+    /// The paths writes go to, for 405 with another method.
+    static func writePaths(_ path: String) -> Bool {
+        path == "/api/v2/silences" || path == "/api/v2/acks" || Self.silenceID(inPath: path) != nil
+    }
+
+    /// The id of `/api/v2/silence/ID` or `/api/v2/silences/ID`.
+    static func silenceID(inPath path: String) -> String? {
+        for prefix in ["/api/v2/silence/", "/api/v2/silences/"] where path.hasPrefix(prefix) {
+            let id = String(path.dropFirst(prefix.count))
+            if !id.isEmpty, !id.contains("/") { return id }
+        }
+        return nil
+    }
+
+    private func writeAnswer(method: String, path: String, body: Data, author: String?) async -> StatusAnswer {
+        if path == "/api/v2/acks" { return await self.acknowledgeAnswer(body: body) }
+        guard let silences = self.silences else { return .error(404, "not found") }
+        let now = ObshellTime(date: self.clock.wallNow)
+        if method == "POST" {
+            let silence: RuntimeSilence
+            do {
+                silence = try SilenceJSON.silence(from: body, id: UUID().uuidString.lowercased(), now: now)
+            } catch {
+                return .error(400, error.message)
+            }
+            do {
+                try await silences.add(silence)
+            } catch {
+                return .error(503, "the silence was not stored, so it does not silence: \(error.reason)")
+            }
+            var object = OrderedJSONObject()
+            object.string("silenceID", silence.id)
+            return StatusAnswer(status: 200, contentType: StatusAnswer.json, body: object.text + "\n")
+        }
+        guard let id = Self.silenceID(inPath: path) else { return .error(404, "not found") }
+        do {
+            switch try await silences.expire(id: id, by: author) {
+            case .unknown:
+                return .error(404, "no silence \(id)")
+            case .alreadyExpired(let silence), .expired(let silence):
+                return StatusAnswer(
+                    status: 200,
+                    contentType: StatusAnswer.json,
+                    body: SilenceJSON.object(silence, now: now).text(forJavaScript: false) + "\n"
+                )
+            }
+        } catch {
+            return .error(503, "the expiry was not stored, so the silence still holds: \(error.reason)")
+        }
+    }
+
+    private func acknowledgeAnswer(body: Data) async -> StatusAnswer {
+        guard let acknowledge = self.acknowledge else { return .error(404, "not found") }
+        guard let request = try? JSONDecoder().decode(SilenceJSON.Acknowledgement.self, from: body),
+            !request.incident.isEmpty, !request.author.trimmingCharacters(in: .whitespaces).isEmpty
+        else {
+            return .error(400, "the body must be {\"incident\":\"TARGET/DAG/KIND\",\"author\":\"...\"}")
+        }
+        var object = OrderedJSONObject()
+        object.string("incident", request.incident)
+        switch await acknowledge(request.incident, request.author) {
+        case .notOpen:
+            return .error(404, "incident \(request.incident) is not open")
+        case .already:
+            object.raw("acknowledged", "true")
+            object.raw("already", "true")
+        case .acknowledged(let notified):
+            object.raw("acknowledged", "true")
+            object.strings("notified", notified)
+        case .failed(let reason):
+            return .error(503, "not acknowledged: \(reason)")
+        }
+        return StatusAnswer(status: 200, contentType: StatusAnswer.json, body: object.text + "\n")
     }
 
     private func eventsAnswer(since: String?) async -> StatusAnswer {

@@ -2,8 +2,11 @@ package import ConfigModel
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 package import Logging
 import NIOCore
+import NIOSSL
 package import Pipeline
 package import ServiceLifecycle
 import Support
@@ -29,6 +32,11 @@ package final class StatusServer: Service, Sendable {
         package var port: Int
         /// When set, every route but `/healthz` and `/readyz` needs `Authorization: Bearer <token>`.
         package var bearerToken: Secret?
+        /// When set, writes (silences, acknowledgements) need `Authorization: Bearer <token>`; without it they are
+        /// refused with 403.
+        package var writeToken: Secret?
+        /// When set, the server speaks HTTPS with this PEM certificate chain and key.
+        package var tls: ObwatchConfig.HTTPSettings.TLSFiles?
         /// Where the server (Hummingbird and its service lifecycle) logs, never the token or a request's headers;
         /// `obwatch.http` by default, a library's logger that `--log-level debug` keeps at info.
         package var logger: Logger
@@ -57,6 +65,8 @@ package final class StatusServer: Service, Sendable {
         ///   - logger: Where the server logs.
         package init(_ settings: ObwatchConfig.HTTPSettings, logger: Logger = Logger(label: "obwatch.http")) {
             self.init(host: settings.host, port: settings.port, bearerToken: settings.bearerToken, logger: logger)
+            self.writeToken = settings.writeToken
+            self.tls = settings.tls
         }
     }
 
@@ -88,8 +98,38 @@ package final class StatusServer: Service, Sendable {
             events: events,
             dags: dags,
             cluster: cluster,
-            bearerToken: configuration.bearerToken
+            bearerToken: configuration.bearerToken,
+            writeToken: configuration.writeToken
         )
+    }
+
+    /// A server that also serves run-time silences and acknowledgements (the daemon's).
+    /// - Parameters:
+    ///   - silences: The daemon's silences, for `/api/v2/silences`.
+    ///   - acknowledge: Acknowledges an open incident, for `POST /api/v2/acks`.
+    init(
+        configuration: Configuration,
+        metrics: DaemonMetrics,
+        readiness: Readiness,
+        events: EventLog,
+        dags: @escaping @Sendable () async -> [DagStatus],
+        cluster: (@Sendable () async throws(StorageError) -> String)? = nil,
+        silences: SilenceBook,
+        acknowledge: @escaping @Sendable (String, String) async -> StatusRoutes.AcknowledgeAnswer
+    ) {
+        self.configuration = configuration
+        var routes = StatusRoutes(
+            metrics: metrics,
+            readiness: readiness,
+            events: events,
+            dags: dags,
+            cluster: cluster,
+            bearerToken: configuration.bearerToken,
+            writeToken: configuration.writeToken
+        )
+        routes.silences = silences
+        routes.acknowledge = acknowledge
+        self.routes = routes
     }
 
     /// Serves until graceful shutdown (in a `ServiceGroup`) or until the calling task is cancelled.
@@ -100,10 +140,24 @@ package final class StatusServer: Service, Sendable {
         let listener = self.listener
         let host = self.configuration.host
         let address = Self.display(host: host, port: self.configuration.port)
+        let server: HTTPServerBuilder
+        do {
+            server = try self.configuration.tls.map(Self.tlsServer) ?? .http1()
+        } catch {
+            let failure = StatusServerError(
+                code: .listenFailed,
+                message: "cannot use http.tls: \(Self.plain(error))",
+                address: address,
+                cause: error
+            )
+            await listener.didStop(failure)
+            throw failure
+        }
         let application = Application(
             responder: CallbackResponder { (request: Request, _: BasicRequestContext) in
                 await Self.respond(to: request, routes: routes)
             },
+            server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(host, port: self.configuration.port),
                 serverName: nil
@@ -141,6 +195,17 @@ package final class StatusServer: Service, Sendable {
         return "http://" + Self.display(host: self.configuration.host, port: port)
     }
 
+    /// HTTP/1.1 over TLS with the configured PEM files (TLS 1.2 at least).
+    private static func tlsServer(_ files: ObwatchConfig.HTTPSettings.TLSFiles) throws -> HTTPServerBuilder {
+        let chain = try NIOSSLCertificate.fromPEMFile(files.certificateFile).map {
+            NIOSSLCertificateSource.certificate($0)
+        }
+        let key = try NIOSSLPrivateKey(file: files.keyFile, format: .pem)
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv12
+        return try .tls(.http1(), tlsConfiguration: tls)
+    }
+
     /// A listener's failure in plain words: `address already in use`, not NIO's `bind(descriptor:ptr:bytes:)`.
     private static func plain(_ error: any Error) -> String {
         if let error = error as? IOError { return SystemError.words(error.errnoCode) }
@@ -151,22 +216,39 @@ package final class StatusServer: Service, Sendable {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
+    /// The largest request body read (a silence or an acknowledgement is a few hundred bytes).
+    static let maximumBodyBytes = 65_536
+
     private static func respond(to request: Request, routes: StatusRoutes) async -> Response {
         let since = request.uri.queryParameters["since"].map(String.init)
+        var body = Data()
+        if request.method == .post {
+            var request = request
+            guard let buffer = try? await request.collectBody(upTo: Self.maximumBodyBytes) else {
+                return Self.response(StatusAnswer.error(413, "the body is over 64 KiB"), head: false)
+            }
+            body = Data(buffer.readableBytesView)
+        }
         let answer = await routes.answer(
             method: request.method.rawValue,
             path: request.uri.path,
             since: since,
-            authorization: request.headers[.authorization]
+            authorization: request.headers[.authorization],
+            body: body,
+            author: request.uri.queryParameters["author"].map(String.init)
         )
+        return Self.response(answer, head: request.method == .head)
+    }
+
+    private static func response(_ answer: StatusAnswer, head: Bool) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = answer.contentType
         headers[.cacheControl] = "no-store"
         for header in answer.headers {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
         }
-        let body = request.method == .head ? ByteBuffer() : ByteBuffer(string: answer.body)
-        if request.method == .head { headers[.contentLength] = String(answer.body.utf8.count) }
+        let body = head ? ByteBuffer() : ByteBuffer(string: answer.body)
+        if head { headers[.contentLength] = String(answer.body.utf8.count) }
         return Response(
             status: HTTPResponse.Status(code: answer.status),
             headers: headers,

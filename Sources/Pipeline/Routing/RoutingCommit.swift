@@ -11,6 +11,9 @@ package enum RoutingInput: Sendable {
     case batch(EventBatch)
     /// Time advanced: reminders and waiting groups that fell due.
     case tick(ObshellTime)
+    /// A change outside routing (an acknowledgement): it may update the memory and give notifications. No target's
+    /// lease fences it: it is an operator's act, made against the stored memory like a tick.
+    case amend(@Sendable (Router, inout RouterState) -> RoutingResult)
 
     /// The target whose lease fences this work: a batch's target; `nil` for a tick (no target), a batch without
     /// events (it cannot make a notification), and the watcher's own events (each replica reports its own

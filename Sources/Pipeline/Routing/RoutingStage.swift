@@ -50,6 +50,8 @@ package final class RoutingStage: Service, Sendable {
     private let logger: Logger
     private let output: Output
     private let health: PipelineHealth?
+    /// The run-time silences now (`obwatch silence add`), read at every step and added to the router's own.
+    private let silences: @Sendable () -> [Silence]
     private let inbox = Mutex(Inbox())
     /// The router state after the last committed step.
     private let memory: Mutex<RouterState>
@@ -66,6 +68,7 @@ package final class RoutingStage: Service, Sendable {
     ///   - deliver: Takes the notifications durably (the outbox); nothing by default.
     ///   - health: Where a failed save is reported.
     ///   - output: Receives every routing result, in order.
+    ///   - silences: The run-time silences, read at every step; none by default.
     /// - Throws: ``StorageError`` when the router's memory cannot be loaded (the storage does not answer).
     package convenience init(
         router: Router,
@@ -73,14 +76,16 @@ package final class RoutingStage: Service, Sendable {
         logger: Logger,
         deliver: @escaping Deliver = { _ in },
         health: PipelineHealth? = nil,
-        output: @escaping Output
+        output: @escaping Output,
+        silences: @escaping @Sendable () -> [Silence] = { [] }
     ) async throws(StorageError) {
         try await self.init(
             router: router,
             commit: LocalRoutingCommit(storage: storage, deliver: deliver),
             logger: logger,
             health: health,
-            output: output
+            output: output,
+            silences: silences
         )
     }
 
@@ -91,14 +96,17 @@ package final class RoutingStage: Service, Sendable {
     ///   - logger: Where problems are logged.
     ///   - health: Where a failed save is reported.
     ///   - output: Receives every routing result, in order, once it is committed.
+    ///   - silences: The run-time silences, read at every step; none by default.
     /// - Throws: ``StorageError`` when the router's memory cannot be loaded (the storage does not answer).
     package init(
         router: Router,
         commit: any RoutingCommit,
         logger: Logger,
         health: PipelineHealth? = nil,
-        output: @escaping Output
+        output: @escaping Output,
+        silences: @escaping @Sendable () -> [Silence] = { [] }
     ) async throws(StorageError) {
+        self.silences = silences
         self.router = router
         self.commit = commit
         self.logger = logger
@@ -130,6 +138,17 @@ package final class RoutingStage: Service, Sendable {
     package var nextDeadline: ObshellTime? {
         let state = self.memory.withLock { $0 }
         return self.router.nextDeadline(in: state)
+    }
+
+    /// Changes the router's memory outside routing, in the stage's order (an acknowledgement): `change` runs in a
+    /// step, its notifications go to the outbox and the memory is saved before this returns.
+    /// - Throws: ``DeliveryError`` as ``observed(_:)`` does.
+    package func amend(
+        _ change: @escaping @Sendable (Router, inout RouterState) -> RoutingResult
+    )
+        async throws(DeliveryError)
+    {
+        try await self.submit(.amend(change)).get()
     }
 
     private func submit(_ work: RoutingInput) async -> Result<Void, DeliveryError> {
@@ -191,7 +210,7 @@ package final class RoutingStage: Service, Sendable {
     /// its error).
     private func step(_ group: [Submission]) async {
         let memory = self.memory.withLock { $0 }
-        let router = self.router
+        let router = self.router.adding(silences: self.silences())
         let outcome: RoutingCommitOutcome
         do {
             outcome = try await self.commit.commit(group.map(\.work), memory: memory) { inputs, state in
@@ -237,6 +256,10 @@ package final class RoutingStage: Service, Sendable {
                 let due = router.tick(at: now, state: &state)
                 notifications += due.notifications
                 if !due.events.isEmpty || !due.notifications.isEmpty { results.append(due) }
+            case .amend(let change):
+                let result = change(router, &state)
+                notifications += result.notifications
+                if !result.events.isEmpty { results.append(result) }
             }
         }
         return RoutedGroup(state: state, notifications: notifications, results: results)

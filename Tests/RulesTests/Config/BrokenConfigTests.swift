@@ -111,6 +111,19 @@ struct BrokenConfigTests {
             ]
         ),
         BrokenConfig(
+            "http.tls without key_file, a certificate that cannot be read, an empty write token",
+            """
+            state_dir: s
+            http: { write_token: "", tls: { cert_file: /nonexistent/cert.pem } }
+            targets: [{ name: prod-east, url: "http://10.0.0.5:2886" }]
+            """,
+            [
+                "obwatch.yaml:2:22: error: the write token is empty",
+                "obwatch.yaml:2:31: error: http.tls needs \"key_file\": give the PEM certificate chain and its private key",
+                "obwatch.yaml:2:44: error: cannot read cert_file \"/nonexistent/cert.pem\": no such file or directory",
+            ]
+        ),
+        BrokenConfig(
             "targets is a string",
             """
             state_dir: s
