@@ -979,7 +979,7 @@ def bench_ha_polls(ctx):
         return
     # 1 s, not shorter: a lease is 1.5 poll intervals, renewed every third of it, and at 200 ms (a 300 ms lease)
     # renewals on this loaded 2-core machine came late enough for the replica to lose its leases.
-    n, interval = (100, 1.0) if ctx.quick else (200, 1.0)
+    n, interval = ctx.args.ha_targets or (100 if ctx.quick else 200), 1.0
     window = 10.0 if ctx.quick else 20.0
     rounds = min(ctx.rounds, 3)
     ctx.log(f"ha-polls: {n} targets at {interval * 1000:.0f} ms, a change every poll, {window:g}s window, "
@@ -1053,13 +1053,13 @@ def ha_polls_once(ctx, store, n, interval, window, round_number):
     daemon = Daemon(ctx.obwatch, config, work)
     result = {"store": store, "targets": n, "interval_s": interval, "window_s": window}
     try:
-        # Warm-up: every target's `started` of the first DAG (3 s into the scenario), then two more DAGs.
+        # Warm-up: every target's `started` of the first DAG (3 s into the scenario), then one more DAG.
         if not wait_until(lambda: daemon.events() >= n or not daemon.alive(), 60):
             ctx.notes.append(f"ha-polls ({store}): only {daemon.events()} of {n} `started` events after warm-up")
         if not daemon.alive():
             result["error"] = f"obwatch run ({store}) exited: {daemon.stderr_tail()}"
             return result
-        time.sleep(2 * period)
+        time.sleep(period)
         metrics = f"http://127.0.0.1:{status_port}/metrics"
         polls0, events0, server0 = scrape_polls(metrics), daemon.events(), postgres_server_cpu_seconds()
         cpu0, t0 = proc_cpu_seconds(daemon.proc.pid), time.monotonic()
@@ -1233,6 +1233,7 @@ def main():
     parser.add_argument("--targets", type=lambda t: [int(x) for x in t.split(",")],
                         help="scale: these target counts instead of 100,500,2000 (quick: 100,500)")
     parser.add_argument("--latency-targets", type=int, default=500, help="latency: targets (default 500)")
+    parser.add_argument("--ha-targets", type=int, help="ha-polls: targets (default 200, quick 100)")
     parser.add_argument("--sdk-python", default=os.path.join(ROOT, ".build", "sdk-venv", "bin", "python"))
     parser.add_argument("--json", help="also write every raw measurement to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (configs, logs)")
