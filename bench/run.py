@@ -279,6 +279,15 @@ class Daemon:
         self.err.close()
 
 
+def warm_up(ctx, daemon, events, timeout, label):
+    """Waits for the daemon's first `events` events (noted when they do not all come); the error when it exited."""
+    if not wait_until(lambda: daemon.events() >= events or not daemon.alive(), timeout):
+        ctx.notes.append(f"{label}: only {daemon.events()} of {events} `started` events after warm-up")
+    if not daemon.alive():
+        return f"obwatch run exited {daemon.proc.returncode}: {daemon.stderr_tail()}"
+    return None
+
+
 def wait_until(predicate, timeout, step=0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -735,10 +744,9 @@ def scale_once(ctx, sim, hook, n, interval, window):
     result = {"targets": n, "interval_s": interval, "window_s": window}
     try:
         # Warm-up: every target's first poll (two `started` each) and one more interval.
-        if not wait_until(lambda: daemon.events() >= 2 * n or not daemon.alive(), interval * 4 + 20):
-            ctx.notes.append(f"scale {n}: only {daemon.events()} of {2 * n} `started` events after warm-up")
-        if not daemon.alive():
-            result["error"] = f"obwatch run exited {daemon.proc.returncode}: {daemon.stderr_tail()}"
+        error = warm_up(ctx, daemon, 2 * n, interval * 4 + 20, f"scale {n}")
+        if error:
+            result["error"] = error
             return result
         time.sleep(interval)
         metrics = f"http://127.0.0.1:{status_port}/metrics"
@@ -1054,10 +1062,9 @@ def ha_polls_once(ctx, store, n, interval, window, round_number):
     result = {"store": store, "targets": n, "interval_s": interval, "window_s": window}
     try:
         # Warm-up: every target's `started` of the first DAG (3 s into the scenario), then one more DAG.
-        if not wait_until(lambda: daemon.events() >= n or not daemon.alive(), 60):
-            ctx.notes.append(f"ha-polls ({store}): only {daemon.events()} of {n} `started` events after warm-up")
-        if not daemon.alive():
-            result["error"] = f"obwatch run ({store}) exited: {daemon.stderr_tail()}"
+        error = warm_up(ctx, daemon, n, 60, f"ha-polls ({store})")
+        if error:
+            result["error"] = error
             return result
         time.sleep(period)
         metrics = f"http://127.0.0.1:{status_port}/metrics"
