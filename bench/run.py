@@ -3,7 +3,7 @@
 
   python3 bench/run.py --obwatch PATH/obwatch --bench PATH/ObwatchBench [--quick] [--only NAME[,NAME...]]
 
-Benchmarks (NAME): decode, poll, scale, latency, outbox, replay.
+Benchmarks (NAME): decode, poll, connections, scale, latency, outbox, replay, ha-polls, ha-failover.
 - decode: the seed answer and a 50 DAG x 30 node answer, ObwatchBench decode vs the SDK's own response parsing.
 - poll: one poll end to end against `obwatch simulate`, ObwatchBench poll vs the SDK's get_unfinished_dags().
 - scale: `obwatch run` with 100, 500 and 2,000 targets at 5 s polls: CPU share of one core (/proc/PID/stat over a
@@ -11,6 +11,11 @@ Benchmarks (NAME): decode, poll, scale, latency, outbox, replay.
 - latency: a change in a manual-clock simulator to the webhook's arrival at a loopback receiver, 500 targets at
   1 s polls, p50 and p99.
 - outbox, replay: ObwatchBench's own figures.
+- ha-polls: polls per second one `obwatch run` sustains with `store: postgres` (a PostgreSQL server of the
+  script's own) against the same run with the local state folder, every poll seeing a change (so saving state).
+- ha-failover: 2 replicas sharing 6 targets through PostgreSQL; kill -9 of a lease holder, time to the other
+  replica's acquisition (`target_lease.acquired_at`) at 1 s and 2 s poll intervals.
+The ha-* figures are skipped when PostgreSQL's server binaries are missing (make deps installs them).
 A and B runs alternate (A B A B ...) over several rounds; figures are medians. Every child is killed on every path.
 Only the standard library; the SDK parts run under the SDK's virtualenv (--sdk-python).
 """
@@ -23,6 +28,7 @@ import os
 import selectors
 import socket
 import platform
+import pwd
 import random
 import re
 import resource
@@ -44,11 +50,14 @@ sys.path.insert(0, HERE)
 import make_large_answer  # noqa: E402
 from receiver import Receiver  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import ha_acceptance  # noqa: E402  (its PostgreSQL server, replicas and rolling scenarios)
+
 SEED = os.path.join(ROOT, "Tests", "ObshellTests", "Fixtures", "unfinish-scale-out.json")
 PASSWORD = "bench-root-password"
 PASSWORD_ENV = "OBWATCH_BENCH_PASSWORD"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-ALL = ["decode", "poll", "connections", "scale", "latency", "outbox", "replay"]
+ALL = ["decode", "poll", "connections", "scale", "latency", "outbox", "replay", "ha-polls", "ha-failover"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -270,6 +279,15 @@ class Daemon:
         self.err.close()
 
 
+def warm_up(ctx, daemon, events, timeout, label):
+    """Waits for the daemon's first `events` events (noted when they do not all come); the error when it exited."""
+    if not wait_until(lambda: daemon.events() >= events or not daemon.alive(), timeout):
+        ctx.notes.append(f"{label}: only {daemon.events()} of {events} `started` events after warm-up")
+    if not daemon.alive():
+        return f"obwatch run exited {daemon.proc.returncode}: {daemon.stderr_tail()}"
+    return None
+
+
 def wait_until(predicate, timeout, step=0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -390,6 +408,21 @@ class Context:
         self.raw = {}
         self.sdk_poll_cpu = None  # SDK CPU per poll, shared by poll and scale
         self.sdk_rss_kib = None
+        self.postgres = None  # one server for the ha-* figures, started by the first of them
+
+    def start_postgres(self):
+        """The script's own PostgreSQL server (initdb into the temporary folder, a loopback port)."""
+        if self.postgres is None:
+            os.chmod(self.tmp, 0o755)  # run as root, the server is the `postgres` user: it must reach its folder
+            server = ha_acceptance.Postgres(os.path.join(self.tmp, "pg"))
+            server.start()
+            self.postgres = server
+        return self.postgres
+
+    def stop_postgres(self):
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None
 
     def workdir(self, name):
         path = os.path.join(self.tmp, name)
@@ -711,10 +744,9 @@ def scale_once(ctx, sim, hook, n, interval, window):
     result = {"targets": n, "interval_s": interval, "window_s": window}
     try:
         # Warm-up: every target's first poll (two `started` each) and one more interval.
-        if not wait_until(lambda: daemon.events() >= 2 * n or not daemon.alive(), interval * 4 + 20):
-            ctx.notes.append(f"scale {n}: only {daemon.events()} of {2 * n} `started` events after warm-up")
-        if not daemon.alive():
-            result["error"] = f"obwatch run exited {daemon.proc.returncode}: {daemon.stderr_tail()}"
+        error = warm_up(ctx, daemon, 2 * n, interval * 4 + 20, f"scale {n}")
+        if error:
+            result["error"] = error
             return result
         time.sleep(interval)
         metrics = f"http://127.0.0.1:{status_port}/metrics"
@@ -911,6 +943,263 @@ def bench_replay(ctx):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# ha-polls and ha-failover: the PostgreSQL store (issue 18), with a server of the script's own
+
+HA_NODES = 4  # stages per DAG of the rolling scenario: started, 3 stage_advanced, succeeded, then the next DAG
+
+
+def postgres_missing():
+    """Why the ha-* figures cannot run on this machine, or None."""
+    root = "/usr/lib/postgresql"
+    try:
+        versions = [v for v in os.listdir(root) if v.isdigit()]
+    except OSError:
+        versions = []
+    if not any(os.access(os.path.join(root, v, "bin", "pg_ctl"), os.X_OK) for v in versions):
+        return f"skipped: no PostgreSQL server binaries in {root} (make deps installs them)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "skipped: running as root and there is no `postgres` user to run the server as"
+    return None
+
+
+def postgres_store_line(ctx, schema):
+    """A `store:` setting for `schema` on the script's server, its URL (with the password) in a file."""
+    url_file = ctx.write("pg.url", ctx.start_postgres().url + "\n")
+    return f"store: {{ postgres: {{ url_file: {url_file}, schema: {schema} }} }}\n"
+
+
+def migrate(ctx, config, cwd):
+    env = dict(os.environ, **{PASSWORD_ENV: PASSWORD})
+    done = subprocess.run([ctx.obwatch, "migrate", "--config", config], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"obwatch migrate: exit {done.returncode}: {done.stderr.strip()[-300:]}")
+
+
+def bench_ha_polls(ctx):
+    """One replica, every target's poll seeing a change (each poll saves the target's state and routes its event):
+    polls per second and CPU per poll with `store: postgres`, against the same run with the local state folder."""
+    figure = "ha-polls: polls per second, one replica, PostgreSQL vs the local store"
+    why = postgres_missing()
+    if why:
+        ctx.skipped(figure, why)
+        return
+    # 1 s, not shorter: a lease is 1.5 poll intervals, renewed every third of it, and at 200 ms (a 300 ms lease)
+    # renewals on this loaded 2-core machine came late enough for the replica to lose its leases.
+    n, interval = ctx.args.ha_targets or (100 if ctx.quick else 200), 1.0
+    window = 10.0 if ctx.quick else 20.0
+    rounds = min(ctx.rounds, 3)
+    ctx.log(f"ha-polls: {n} targets at {interval * 1000:.0f} ms, a change every poll, {window:g}s window, "
+            f"{rounds} rounds (postgres, local)")
+    series = {"postgres": [], "local": []}
+    for i in range(rounds):
+        for store in ("postgres", "local"):
+            series[store].append(ha_polls_once(ctx, store, n, interval, window, i))
+    ctx.raw["ha-polls"] = series
+    errors = [r["error"] for rs in series.values() for r in rs if r.get("error")]
+    if errors:
+        ctx.rows.append(Row(figure, f"FAILED: {errors[0]}", "", "", "", "no"))
+        return
+
+    def med(store, key):
+        return median([r.get(key) for r in series[store]])
+
+    due = n / interval
+    pg_rate, local_rate = med("postgres", "polls_per_s"), med("local", "polls_per_s")
+    pg_cpu, local_cpu = med("postgres", "cpu_per_poll"), med("local", "cpu_per_poll")
+    ctx.rows.append(Row(f"ha-polls: polls per second, one replica, {n} targets at {interval * 1000:.0f} ms "
+                        f"({due:.0f}/s due), a change at every poll (state saved, event routed); PostgreSQL vs local",
+                        f"{pg_rate:.0f}/s (PostgreSQL)", f"{local_rate:.0f}/s (local store)",
+                        f"{pg_rate / local_rate:.2f} (PostgreSQL ÷ local)" if local_rate else "—", "—", ""))
+    ctx.rows.append(Row("ha-polls: events per second (each a state write in its own step)",
+                        f"{med('postgres', 'events_per_s'):.0f}/s", f"{med('local', 'events_per_s'):.0f}/s", "", "—",
+                        ""))
+    ctx.rows.append(Row("ha-polls: obwatch CPU per poll (the PostgreSQL server's own CPU not counted)",
+                        fmt_time(pg_cpu), fmt_time(local_cpu) + " (local store)",
+                        f"{pg_cpu / local_cpu:.2f} (PostgreSQL ÷ local)" if pg_cpu and local_cpu else "—", "—", ""))
+    ctx.rows.append(Row("ha-polls: the PostgreSQL server's CPU per poll (every backend, same window)",
+                        fmt_time(med("postgres", "server_cpu_per_poll")), "—", "", "—", ""))
+
+
+def postgres_server_cpu_seconds():
+    """User + system CPU of every process run by the `postgres` user (the script's server: its backends)."""
+    try:
+        uid = pwd.getpwnam("postgres").pw_uid if os.geteuid() == 0 else os.getuid()
+    except KeyError:
+        return 0.0
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
+            with open(f"/proc/{pid}/comm") as f:
+                if not f.read().startswith("postgres"):
+                    continue
+            total += proc_cpu_seconds(int(pid))
+        except OSError:
+            continue
+    return total
+
+
+def ha_polls_once(ctx, store, n, interval, window, round_number):
+    work = ctx.workdir(f"ha-polls/{store}-{round_number}")
+    period = (HA_NODES + 1) * interval  # a DAG's start, its stages and its success, one per poll interval
+    text, _ = ha_acceptance.scenario_text(0, int((window + 60) / period) + 1, period, interval, HA_NODES)
+    sim = Simulator(ctx.obwatch, ctx.write(f"ha-polls-{store}-{round_number}.yaml", text), work)
+    status_port = free_port()
+    config = os.path.join(work, "obwatch.yaml")
+    # Nothing is delivered (no rule matches a DAG that never fails): the figure is polling, tracking, the state
+    # write and the routing step, not the webhooks.
+    write_config(config, n, sim.url, f"{int(interval * 1000)}ms", "http://127.0.0.1:9/hook", status_port, ["failed"])
+    if store == "postgres":
+        with open(config, "a") as f:
+            f.write(postgres_store_line(ctx, f"polls_{round_number}"))
+        migrate(ctx, config, work)
+    daemon = Daemon(ctx.obwatch, config, work)
+    result = {"store": store, "targets": n, "interval_s": interval, "window_s": window}
+    try:
+        # Warm-up: every target's `started` of the first DAG (3 s into the scenario), then one more DAG.
+        error = warm_up(ctx, daemon, n, 60, f"ha-polls ({store})")
+        if error:
+            result["error"] = error
+            return result
+        time.sleep(period)
+        metrics = f"http://127.0.0.1:{status_port}/metrics"
+        polls0, events0, server0 = scrape_polls(metrics), daemon.events(), postgres_server_cpu_seconds()
+        cpu0, t0 = proc_cpu_seconds(daemon.proc.pid), time.monotonic()
+        time.sleep(window)
+        cpu1, t1 = proc_cpu_seconds(daemon.proc.pid), time.monotonic()
+        polls1, events1, server1 = scrape_polls(metrics), daemon.events(), postgres_server_cpu_seconds()
+        if not daemon.alive() or polls0 is None or polls1 is None:
+            result["error"] = f"obwatch run ({store}) exited or /metrics unreadable: {daemon.stderr_tail()}"
+            return result
+        elapsed = t1 - t0
+        ok = polls1.get("ok", 0) - polls0.get("ok", 0)
+        result.update({
+            "elapsed_s": elapsed, "polls_ok": ok, "polls_failed": polls1.get("failed", 0) - polls0.get("failed", 0),
+            "polls_per_s": ok / elapsed, "events_per_s": (events1 - events0) / elapsed,
+            "cpu_per_poll": (cpu1 - cpu0) / ok if ok else None,
+            "server_cpu_per_poll": (server1 - server0) / ok if ok and store == "postgres" else None,
+        })
+        return result
+    finally:
+        daemon.close()
+        sim.close()
+
+
+def bench_ha_failover(ctx):
+    """2 replicas share 6 targets through PostgreSQL; the replica holding the most leases is killed (-9) several
+    times, restarted between kills; takeover = from the kill to the other replica's acquisition of the last of the
+    killed replica's targets (`target_lease.acquired_at`, the database's clock on this same host)."""
+    figure = "ha-failover: takeover after kill -9"
+    why = postgres_missing()
+    if why:
+        ctx.skipped(figure, why)
+        return
+    intervals = [1.0] if ctx.quick else [1.0, 2.0]
+    kills = 3 if ctx.quick else 5
+    work = ctx.workdir("ha-failover")
+    sim = Simulator(ctx.obwatch, ctx.write("steady.yaml", steady_scenario()), work)
+    try:
+        for interval in intervals:
+            ctx.log(f"ha-failover: 2 replicas, 6 targets at {interval:g}s, {kills} kills")
+            takeovers = failover_run(ctx, sim, interval, kills)
+            ctx.raw[f"ha-failover {interval:g}s"] = takeovers
+            worst, middle = max(takeovers), median(takeovers)
+            ctx.rows.append(Row(
+                f"ha-failover: takeover after kill -9 of a lease holder, 2 replicas, 6 targets at {interval:g} s "
+                f"({kills} kills): median / max",
+                f"{middle:.2f} s / {worst:.2f} s ({middle / interval:.2f} / {worst / interval:.2f} intervals)",
+                f"{interval:g}–{1.5 * interval:g} s (the lease of {1.5 * interval:g} s, renewed every "
+                f"{interval / 2:g} s, expires that long after the kill)", "", "≤ 2 intervals",
+                "yes" if worst <= 2 * interval else "no"))
+    finally:
+        sim.close()
+
+
+def failover_run(ctx, sim, interval, kills):
+    """The takeover times (seconds) of `kills` kills at this poll interval."""
+    schema = f"failover_{int(interval * 1000)}ms"
+    work = ctx.workdir(f"ha-failover/{schema}")
+    targets = "\n".join(
+        f"  - {{ name: t{i}, url: \"{sim.url}\", password: \"${{{PASSWORD_ENV}}}\", "
+        f"poll_interval: {int(interval * 1000)}ms, timeout: 5s }}" for i in range(6))
+    body = f"targets:\n{targets}\n{postgres_store_line(ctx, schema)}"
+    migrate_config = os.path.join(work, "migrate.yaml")
+    with open(migrate_config, "w") as f:
+        f.write(f"state_dir: {work}/migrate\n{body}")
+    migrate(ctx, migrate_config, work)
+    replicas = [ha_acceptance.Replica(number, ctx.obwatch, work, body, {PASSWORD_ENV: PASSWORD})
+                for number in range(2)]
+    postgres = ctx.start_postgres()
+
+    def start(replica):
+        replica.start()
+        with _children_lock:
+            _children.append(replica.process)  # killed at exit with the others
+
+    def leases():
+        """target -> (holder, acquired_at as POSIX seconds) of every unexpired lease."""
+        rows = postgres.query(f"SELECT target, holder, extract(epoch from acquired_at) FROM {schema}.target_lease "
+                              "WHERE expires_at > now() AND holder IS NOT NULL")
+        return {row[0]: (row[1], float(row[2])) for row in rows}
+
+    def split_evenly():
+        holders = [holder for holder, _ in leases().values()]
+        return len(holders) == 6 and len(set(holders)) == 2 and holders.count(holders[0]) == 3
+
+    def replica_named(holder):
+        for replica in replicas:
+            status, text = replica.get("/api/v1/cluster")
+            if status == 200 and json.loads(text).get("replica") == holder:
+                return replica
+        raise RuntimeError(f"no replica calls itself {holder}")
+
+    takeovers = []
+    try:
+        for replica in replicas:
+            start(replica)
+        if not wait_until(split_evenly, 60, step=0.1):
+            raise RuntimeError(f"the 6 leases were not split 3/3 within 60 s: {leases()}")
+        for number in range(kills):
+            held = {}
+            for target, (holder, _) in leases().items():
+                held.setdefault(holder, []).append(target)
+            holder, victims = max(held.items(), key=lambda item: len(item[1]))
+            victim = replica_named(holder)
+            killed_at = time.time()
+            victim.kill(signal.SIGKILL)
+
+            def taken():
+                now = leases()
+                return all(t in now and now[t][0] != holder for t in victims) and now
+
+            now = None
+            deadline = time.monotonic() + 10 * interval + 10
+            while now is None and time.monotonic() < deadline:
+                now = taken() or None
+                time.sleep(0.05)
+            if now is None:
+                raise RuntimeError(f"kill {number + 1}: {sorted(victims)} not taken over in {10 * interval + 10:g} s")
+            took = max(now[t][1] for t in victims) - killed_at
+            takeovers.append(took)
+            ctx.log(f"  kill {number + 1}: {len(victims)} targets taken over after {took:.2f} s")
+            start(victim)
+            if not wait_until(split_evenly, 20 * interval + 20, step=0.1):
+                ctx.notes.append(f"ha-failover {interval:g}s: after kill {number + 1} the leases were not split "
+                                 "3/3 again; the next kill took the holder of the most")
+    finally:
+        for replica in replicas:
+            replica.kill(signal.SIGTERM)
+    return takeovers
+
+
+# ---------------------------------------------------------------------------------------------------------------
 
 def machine_line():
     model = "unknown CPU"
@@ -953,6 +1242,7 @@ def main():
     parser.add_argument("--targets", type=lambda t: [int(x) for x in t.split(",")],
                         help="scale: these target counts instead of 100,500,2000 (quick: 100,500)")
     parser.add_argument("--latency-targets", type=int, default=500, help="latency: targets (default 500)")
+    parser.add_argument("--ha-targets", type=int, help="ha-polls: targets (default 200, quick 100)")
     parser.add_argument("--sdk-python", default=os.path.join(ROOT, ".build", "sdk-venv", "bin", "python"))
     parser.add_argument("--json", help="also write every raw measurement to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (configs, logs)")
@@ -983,7 +1273,7 @@ def main():
             ctx.notes.append(f"ObwatchBench missing ({args.bench or 'no --bench'}): its rows are skipped")
         for name in only:
             try:
-                globals()[f"bench_{name}"](ctx)
+                globals()[f"bench_{name.replace('-', '_')}"](ctx)
             except KeyboardInterrupt:
                 raise
             except Exception as error:  # one broken benchmark must not hide the others' figures
@@ -994,6 +1284,7 @@ def main():
         ctx.notes.append("interrupted")
     finally:
         stop_all()
+        ctx.stop_postgres()
 
     version = subprocess.run([ctx.obwatch, "--version"], capture_output=True, text=True).stdout.strip()
     print(f"## obwatch benchmarks ({'quick' if ctx.quick else 'full'})\n")
