@@ -42,6 +42,28 @@ PG_PASSWORD = "ha-Secret-9023"
 SIM_PASSWORD = "sim-Secret-5531"
 
 
+# Every child this script starts, stopped on every path out (a failed wait, an exception, Ctrl-C): a run that ends
+# early must not leave servers, simulators or replicas behind.
+_CHILDREN = []
+_SERVERS = []
+
+
+def _cleanup():
+    for process in _CHILDREN:
+        if process.poll() is None:
+            try:
+                process.send_signal(signal.SIGCONT)
+                process.kill()
+                process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+    for server in _SERVERS:
+        try:
+            server.stop()
+        except (OSError, subprocess.CalledProcessError):
+            pass
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,6 +113,8 @@ class Postgres:
         return f"postgres://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
 
     def start(self):
+        if self not in _SERVERS:
+            _SERVERS.append(self)
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.folder} -c fsync=off"
         self._run([f"{self.bin}/pg_ctl", "-D", self.data, "-l", os.path.join(self.folder, "server.log"), "-o",
                    options, "-w", "start"])
@@ -239,6 +263,7 @@ class Replica:
             [self.obwatch, "run", "--config", self.config], stdout=self.stdout, stderr=self.stderr,
             env=dict(os.environ, **self.environment),
         )
+        _CHILDREN.append(self.process)
 
     def get(self, path, timeout=2):
         try:
@@ -321,6 +346,7 @@ def main():
             [args.obwatch, "simulate", "--scenario", path, "--listen", "127.0.0.1:0", "--key-bits", "512"],
             stdout=subprocess.PIPE, stderr=open(os.path.join(work, f"simulator-{index}.log"), "w"), text=True,
         )
+        _CHILDREN.append(process)
         launched = time.time()
         line = process.stdout.readline()
         if not line.startswith("listening on http://"):
@@ -589,4 +615,9 @@ rules:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # SIGTERM (a timeout, CI) ends the run through the cleanup too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+    try:
+        sys.exit(main())
+    finally:
+        _cleanup()
