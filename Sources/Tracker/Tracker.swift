@@ -91,21 +91,22 @@ package enum Tracker {
         history: DurationHistory = DurationHistory(),
         agentTime: ObshellTime? = nil
     ) -> TrackerEffects {
-        var machine = Machine(state: TrackerState(), settings: settings, target: target)
-        // Moved, not copied: the state's dictionary stays uniquely referenced, so changing it copies nothing.
-        swap(&machine.state, &state)
-        defer { swap(&machine.state, &state) }
-        machine.history = history
-        machine.agentTime = agentTime ?? observation.at
-        switch observation {
-        case .failedPoll(let reason, let kind, let at):
-            machine.failedPoll(reason: reason, kind: kind, at: at)
-        case .list(let dags, let at):
-            machine.goodPoll(dags, at: at)
-        case .confirmation(let id, let result, let at):
-            machine.confirmation(id: id, result: result, at: at)
+        Self.run(
+            on: &state,
+            settings: settings,
+            target: target,
+            history: history,
+            agentTime: agentTime ?? observation.at
+        ) { machine in
+            switch observation {
+            case .failedPoll(let reason, let kind, let at):
+                machine.failedPoll(reason: reason, kind: kind, at: at)
+            case .list(let dags, let at):
+                machine.goodPoll(dags, at: at)
+            case .confirmation(let id, let result, let at):
+                machine.confirmation(id: id, result: result, at: at)
+            }
         }
-        return TrackerEffects(events: machine.events, confirmations: machine.confirmations)
     }
 
     /// Applies a good list that is the same, DAG for DAG, as the list of the last observation applied to `state`
@@ -127,12 +128,27 @@ package enum Tracker {
         history: DurationHistory = DurationHistory(),
         agentTime: ObshellTime? = nil
     ) -> TrackerEffects {
+        Self.run(on: &state, settings: settings, target: target, history: history, agentTime: agentTime ?? at) {
+            $0.unchangedPoll(dags, at: at)
+        }
+    }
+
+    /// Runs `body` on a machine that holds `state` (moved in and back, not copied: the state's dictionary stays
+    /// uniquely referenced, so changing it copies nothing) and returns what it produced.
+    private static func run(
+        on state: inout TrackerState,
+        settings: TrackerSettings,
+        target: TargetIdentity,
+        history: DurationHistory,
+        agentTime: ObshellTime,
+        _ body: (inout Machine) -> Void
+    ) -> TrackerEffects {
         var machine = Machine(state: TrackerState(), settings: settings, target: target)
         swap(&machine.state, &state)
         defer { swap(&machine.state, &state) }
         machine.history = history
-        machine.agentTime = agentTime ?? at
-        machine.unchangedPoll(dags, at: at)
+        machine.agentTime = agentTime
+        body(&machine)
         return TrackerEffects(events: machine.events, confirmations: machine.confirmations)
     }
 }

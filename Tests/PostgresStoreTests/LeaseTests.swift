@@ -207,8 +207,14 @@ struct LeaseTests {
             observe: { change in
                 switch change {
                 case .acquired:
-                    // The poller: runs until cancelled.
-                    poller.withLock { $0 = Task { try? await Task.sleep(for: .seconds(3600)) } }
+                    // The poller: runs until cancelled (a stream nothing is ever yielded to ends only then).
+                    let (never, kept) = AsyncStream.makeStream(of: Void.self)
+                    poller.withLock {
+                        $0 = Task {
+                            for await _ in never {}
+                            kept.finish()
+                        }
+                    }
                 case .lost, .releasing:
                     poller.withLock { $0?.cancel() }
                 case .suspended, .resumed:
