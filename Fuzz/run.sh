@@ -43,8 +43,8 @@ PACKAGE_NAME=$(grep -- '"-module-name","ObshellModel"' "$BUILD/release.yaml" | g
 modules_for() {
     case "$1" in
         JSONReader) echo "Support ObshellModel" ;;
-        CaptureReader) echo "Support ObshellModel Tracker" ;;
-        ConfigDecoding) echo "Support ObshellModel Tracker ConfigModel Mustache Messages YAML ConfigLoading" ;;
+        CaptureReader) echo "Support ObshellModel History Tracker" ;;
+        ConfigDecoding) echo "Support ObshellModel History Tracker ConfigModel Mustache Messages YAML ConfigLoading" ;;
         *) echo "unknown fuzz target $1" >&2; exit 2 ;;
     esac
 }
