@@ -11,12 +11,22 @@ package struct DagStatus: Sendable, Hashable {
         package var name: String
         /// The node's state.
         package var state: String
+        /// The newest log line of its sub-tasks (the failed one's first), when the agent sent logs.
+        package var lastLog: String?
 
         /// Makes a node.
-        package init(id: String, name: String, state: String) {
+        package init(id: String, name: String, state: String, lastLog: String? = nil) {
             self.id = id
             self.name = name
             self.state = state
+            self.lastLog = lastLog
+        }
+
+        /// The node as the DAG's details show it, with its newest log line.
+        init(_ node: DagNode) {
+            let failed = node.subTasks.last { $0.state == .failed && $0.lastLog != nil }
+            let logged = failed ?? node.subTasks.last { $0.lastLog != nil }
+            self.init(id: node.id, name: node.name, state: node.state.rawValue, lastLog: logged?.lastLog)
         }
     }
 
@@ -50,6 +60,12 @@ package struct DagStatus: Sendable, Hashable {
     package var eta: Event.ETA?
     /// The usual time (p50) of the current stage's node, in whole seconds, when history knows it.
     package var usualSeconds: Int64?
+    /// When the DAG started, as the agent sent it.
+    package var startTime: ObshellTime?
+    /// Whole seconds from the start to its end (finished) or to now (running), when the start is known.
+    package var elapsedSeconds: Int64?
+    /// The first failed node, with its newest log line, when the DAG came with details and one failed.
+    package var failedNode: Node?
 
     /// Makes a row.
     package init(
@@ -96,10 +112,7 @@ package struct DagStatus: Sendable, Hashable {
     private init(target: String, record: DagRecord, now: ObshellTime) {
         let dag = record.last
         var node: Node?
-        if let nodes = dag.nodes, dag.stage >= 1, dag.stage <= nodes.count {
-            let current = nodes[dag.stage - 1]
-            node = Node(id: current.id, name: current.name, state: current.state.rawValue)
-        }
+        if let current = dag.currentNode { node = Node(current) }
         self.init(
             target: target,
             id: dag.id,
@@ -115,6 +128,12 @@ package struct DagStatus: Sendable, Hashable {
             stallSeconds: Self.stallSeconds(record, now: now),
             phase: record.phase.rawValue
         )
+        self.startTime = dag.startTime
+        if let start = dag.startTime {
+            let end = dag.state.isFinal || record.phase != .listed ? (dag.endTime ?? record.lastSeen) : now
+            self.elapsedSeconds = max(start.duration(to: end).components.seconds, 0)
+        }
+        if let failed = dag.nodes?.first(where: { $0.state == .failed }) { self.failedNode = Node(failed) }
         if record.phase == .listed, record.last.state.isActive {
             self.eta = record.eta
             self.usualSeconds = record.usualSeconds
