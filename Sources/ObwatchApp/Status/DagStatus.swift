@@ -11,7 +11,7 @@ package struct DagStatus: Sendable, Hashable {
         package var name: String
         /// The node's state.
         package var state: String
-        /// The newest log line of its sub-tasks (the failed one's first), when the agent sent logs.
+        /// The newest log line of its sub-tasks (a failed one's first), when known.
         package var lastLog: String?
 
         /// Makes a node.
@@ -22,11 +22,9 @@ package struct DagStatus: Sendable, Hashable {
             self.lastLog = lastLog
         }
 
-        /// The node as the DAG's details show it, with its newest log line.
-        init(_ node: DagNode) {
-            let failed = node.subTasks.last { $0.state == .failed && $0.lastLog != nil }
-            let logged = failed ?? node.subTasks.last { $0.lastLog != nil }
-            self.init(id: node.id, name: node.name, state: node.state.rawValue, lastLog: logged?.lastLog)
+        /// The node as the tracker keeps it (without logs: those come from the events, see ``withFailureLogs``).
+        init(_ node: NodeSummary) {
+            self.init(id: node.id, name: node.name, state: node.state.rawValue)
         }
     }
 
@@ -64,7 +62,8 @@ package struct DagStatus: Sendable, Hashable {
     package var startTime: ObshellTime?
     /// Whole seconds from the start to its end (finished) or to now (running), when the start is known.
     package var elapsedSeconds: Int64?
-    /// The first failed node, with its newest log line, when the DAG came with details and one failed.
+    /// The first failed node when the DAG came with details and one failed; its last log line is that of the newest
+    /// `node_failed` or `failed` event of the DAG still in the event log (the tracker keeps no logs).
     package var failedNode: Node?
 
     /// Makes a row.
@@ -112,7 +111,7 @@ package struct DagStatus: Sendable, Hashable {
     private init(target: String, record: DagRecord, now: ObshellTime) {
         let dag = record.last
         var node: Node?
-        if let current = dag.currentNode { node = Node(current) }
+        if let nodes = dag.nodes, dag.stage >= 1, dag.stage <= nodes.count { node = Node(nodes[dag.stage - 1]) }
         self.init(
             target: target,
             id: dag.id,
@@ -137,6 +136,27 @@ package struct DagStatus: Sendable, Hashable {
         if record.phase == .listed, record.last.state.isActive {
             self.eta = record.eta
             self.usualSeconds = record.usualSeconds
+        }
+    }
+
+    /// The rows with each failed node's last log line from the newest `node_failed` or `failed` event of its DAG
+    /// (a failed sub-task's last log first), for the page that shows why a DAG failed.
+    /// - Parameters:
+    ///   - rows: The rows.
+    ///   - events: The event log's events, oldest first.
+    package static func withFailureLogs(_ rows: [DagStatus], events: [LoggedEvent]) -> [DagStatus] {
+        guard rows.contains(where: { $0.failedNode != nil }) else { return rows }
+        var logs: [String: String] = [:]
+        for entry in events where entry.event.type == .nodeFailed || entry.event.type == .failed {
+            guard let dag = entry.event.dag, let subTasks = entry.event.subTasks else { continue }
+            let logged =
+                subTasks.last { $0.state == "FAILED" && $0.lastLog != nil } ?? subTasks.last { $0.lastLog != nil }
+            if let log = logged?.lastLog { logs[entry.event.target.name + "\u{0}" + dag.id] = log }
+        }
+        return rows.map { row in
+            var row = row
+            if row.failedNode != nil { row.failedNode?.lastLog = logs[row.target + "\u{0}" + row.id] }
+            return row
         }
     }
 

@@ -127,7 +127,11 @@ struct StatusRoutes: Sendable {
         case "/api/v1/targets":
             return StatusAnswer(status: 200, contentType: StatusAnswer.json, body: self.targetsJSON() + "\n")
         case "/api/v1/dags":
-            let rows = await self.dags().map(\.jsonObject)
+            var statuses = await self.dags()
+            if statuses.contains(where: { $0.failedNode != nil }) {
+                statuses = DagStatus.withFailureLogs(statuses, events: await self.events.events(since: nil).events)
+            }
+            let rows = statuses.map(\.jsonObject)
             return StatusAnswer(
                 status: 200,
                 contentType: StatusAnswer.json,
