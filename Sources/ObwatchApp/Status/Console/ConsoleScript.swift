@@ -19,7 +19,7 @@ enum ConsoleScript {
             });
           }
 
-          // The only way text reaches the page: textContent, never innerHTML.
+          // The only way text reaches the page: textContent, never parsed as markup.
           function node(tag, className, text) {
             const element = document.createElement(tag);
             if (className) { element.className = className; }
@@ -263,6 +263,7 @@ enum ConsoleScript {
               createdBy: author(),
               comment: byId('silence-comment').value.trim()
             };
+            setResult('silence-result', 'sending…', false);
             try {
               const answer = await write('POST', '/api/v2/silences', body);
               setResult('silence-result', 'silence ' + answer.silenceID + ' created', false);
