@@ -5,8 +5,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 # Debian packages the build and the tests need: the C libraries, the real peers the tests start (PostgreSQL's server
-# among them: the tests initdb their own clusters), and systemd (its systemd-analyze checks the unit file).
-APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl tzdata systemd postgresql prometheus-alertmanager
+# among them: the tests initdb their own clusters), systemd (its systemd-analyze checks the unit file) and chromium
+# (the web console is tested in a real headless browser).
+APT_PACKAGES := libcurl4-openssl-dev libyaml-dev libssl-dev pkg-config python3 python3-venv python3-aiosmtpd openssl tzdata systemd postgresql prometheus-alertmanager chromium
 
 .PHONY: all deps sdk-venv build test reliability lint format demo bench fuzz clean deb package-test
 

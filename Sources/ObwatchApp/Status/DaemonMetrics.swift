@@ -37,6 +37,22 @@ package final class DaemonMetrics: Sendable {
     /// The states each target reported last, so a state that emptied is set to 0 instead of keeping its old count.
     private let dagStates = Mutex<[String: Set<String>]>([:])
 
+    /// Each target's polls so far, for `/api/v1/targets`.
+    private let polls = Mutex<[String: TargetPolls]>([:])
+
+    /// How a target's polls went, for the status API's per-target health.
+    package struct TargetPolls: Sendable, Hashable {
+        /// `ok` or `failed`: how the last poll ended.
+        package var lastResult: String
+        /// Failed polls since the last good one.
+        package var consecutiveFailures: Int
+        /// Polls since the daemon started.
+        package var count: Int
+    }
+
+    /// Each target's polls so far, by target name.
+    package var targetPolls: [String: TargetPolls] { self.polls.withLock { $0 } }
+
     /// Makes an empty registry.
     package init() {
         self.registry = PrometheusCollectorRegistry()
@@ -53,6 +69,13 @@ package final class DaemonMetrics: Sendable {
     ///   - result: `ok` or `failed`.
     ///   - seconds: The poll's duration.
     package func pollFinished(target: String, result: String, seconds: Double) {
+        self.polls.withLock { polls in
+            var record = polls[target] ?? TargetPolls(lastResult: result, consecutiveFailures: 0, count: 0)
+            record.lastResult = result
+            record.consecutiveFailures = result == "ok" ? 0 : record.consecutiveFailures + 1
+            record.count += 1
+            polls[target] = record
+        }
         self.registry.makeCounter(
             descriptor: Self.name("polls", unit: "total", help: "Polls of a target by result (ok or failed)."),
             labels: [("target", target), ("result", result)]

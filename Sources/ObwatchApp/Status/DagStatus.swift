@@ -11,12 +11,20 @@ package struct DagStatus: Sendable, Hashable {
         package var name: String
         /// The node's state.
         package var state: String
+        /// The newest log line of its sub-tasks (a failed one's first), when known.
+        package var lastLog: String?
 
         /// Makes a node.
-        package init(id: String, name: String, state: String) {
+        package init(id: String, name: String, state: String, lastLog: String? = nil) {
             self.id = id
             self.name = name
             self.state = state
+            self.lastLog = lastLog
+        }
+
+        /// The node as the tracker keeps it (without logs: those come from the events, see ``withFailureLogs``).
+        init(_ node: NodeSummary) {
+            self.init(id: node.id, name: node.name, state: node.state.rawValue)
         }
     }
 
@@ -50,6 +58,13 @@ package struct DagStatus: Sendable, Hashable {
     package var eta: Event.ETA?
     /// The usual time (p50) of the current stage's node, in whole seconds, when history knows it.
     package var usualSeconds: Int64?
+    /// When the DAG started, as the agent sent it.
+    package var startTime: ObshellTime?
+    /// Whole seconds from the start to its end (finished) or to now (running), when the start is known.
+    package var elapsedSeconds: Int64?
+    /// The first failed node when the DAG came with details and one failed; its last log line is that of the newest
+    /// `node_failed` or `failed` event of the DAG still in the event log (the tracker keeps no logs).
+    package var failedNode: Node?
 
     /// Makes a row.
     package init(
@@ -96,10 +111,7 @@ package struct DagStatus: Sendable, Hashable {
     private init(target: String, record: DagRecord, now: ObshellTime) {
         let dag = record.last
         var node: Node?
-        if let nodes = dag.nodes, dag.stage >= 1, dag.stage <= nodes.count {
-            let current = nodes[dag.stage - 1]
-            node = Node(id: current.id, name: current.name, state: current.state.rawValue)
-        }
+        if let nodes = dag.nodes, dag.stage >= 1, dag.stage <= nodes.count { node = Node(nodes[dag.stage - 1]) }
         self.init(
             target: target,
             id: dag.id,
@@ -115,9 +127,36 @@ package struct DagStatus: Sendable, Hashable {
             stallSeconds: Self.stallSeconds(record, now: now),
             phase: record.phase.rawValue
         )
+        self.startTime = dag.startTime
+        if let start = dag.startTime {
+            let end = dag.state.isFinal || record.phase != .listed ? (dag.endTime ?? record.lastSeen) : now
+            self.elapsedSeconds = max(start.duration(to: end).components.seconds, 0)
+        }
+        if let failed = dag.nodes?.first(where: { $0.state == .failed }) { self.failedNode = Node(failed) }
         if record.phase == .listed, record.last.state.isActive {
             self.eta = record.eta
             self.usualSeconds = record.usualSeconds
+        }
+    }
+
+    /// The rows with each failed node's last log line from the newest `node_failed` or `failed` event of its DAG
+    /// (a failed sub-task's last log first), for the page that shows why a DAG failed.
+    /// - Parameters:
+    ///   - rows: The rows.
+    ///   - events: The event log's events, oldest first.
+    package static func withFailureLogs(_ rows: [DagStatus], events: [LoggedEvent]) -> [DagStatus] {
+        guard rows.contains(where: { $0.failedNode != nil }) else { return rows }
+        var logs: [String: String] = [:]
+        for entry in events where entry.event.type == .nodeFailed || entry.event.type == .failed {
+            guard let dag = entry.event.dag, let subTasks = entry.event.subTasks else { continue }
+            let logged =
+                subTasks.last { $0.state == "FAILED" && $0.lastLog != nil } ?? subTasks.last { $0.lastLog != nil }
+            if let log = logged?.lastLog { logs[entry.event.target.name + "\u{0}" + dag.id] = log }
+        }
+        return rows.map { row in
+            var row = row
+            if row.failedNode != nil { row.failedNode?.lastLog = logs[row.target + "\u{0}" + row.id] }
+            return row
         }
     }
 

@@ -54,6 +54,11 @@ package final class Readiness: Sendable {
         }
     }
 
+    /// The configured targets in config order, each with whether it was polled once, for `/api/v1/targets`.
+    package var targets: [(name: String, polled: Bool)] {
+        self.state.withLock { state in state.targets.map { ($0, state.polled.contains($0)) } }
+    }
+
     /// Whether nothing is missing.
     package var isReady: Bool { self.missing.isEmpty }
 }

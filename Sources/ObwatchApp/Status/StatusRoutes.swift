@@ -55,10 +55,13 @@ struct StatusRoutes: Sendable {
         case failed(String)
     }
 
-    /// Probes answer without the token: a kubelet or systemd check has no secret to send.
-    static let openPaths: Set<String> = ["/healthz", "/readyz"]
+    /// Probes answer without the token: a kubelet or systemd check has no secret to send. The web console's page,
+    /// style and script hold no data (a browser's navigation cannot send a token); what they read needs it.
+    static let openPaths: Set<String> = Set(["/healthz", "/readyz"]).union(ConsoleAssets.paths)
     /// Every route; anything else is 404, after the token check so that probing paths needs the token too.
-    static let knownPaths = Self.openPaths.union(["/metrics", "/api/v1/dags", "/api/v1/events", "/api/v1/cluster"])
+    static let knownPaths = Self.openPaths.union([
+        "/metrics", "/api/v1/dags", "/api/v1/events", "/api/v1/cluster", "/api/v1/targets",
+    ])
 
     func answer(
         method: String,
@@ -121,8 +124,14 @@ struct StatusRoutes: Sendable {
             return StatusAnswer(status: 503, contentType: StatusAnswer.json, body: object.text + "\n")
         case "/metrics":
             return StatusAnswer(status: 200, contentType: StatusAnswer.prometheusText, body: self.metrics.render())
+        case "/api/v1/targets":
+            return StatusAnswer(status: 200, contentType: StatusAnswer.json, body: self.targetsJSON() + "\n")
         case "/api/v1/dags":
-            let rows = await self.dags().map(\.jsonObject)
+            var statuses = await self.dags()
+            if statuses.contains(where: { $0.failedNode != nil }) {
+                statuses = DagStatus.withFailureLogs(statuses, events: await self.events.events(since: nil).events)
+            }
+            let rows = statuses.map(\.jsonObject)
             return StatusAnswer(
                 status: 200,
                 contentType: StatusAnswer.json,
@@ -140,9 +149,29 @@ struct StatusRoutes: Sendable {
             } catch {
                 return .error(503, error.reason)
             }
-        default:
+        case "/api/v1/events":
             return await self.eventsAnswer(since: since)
+        default:
+            return ConsoleAssets.answer(path: path) ?? .error(404, "not found")
         }
+    }
+
+    /// `/api/v1/targets`: each configured target in config order, whether it was polled once, and how its polls go
+    /// (`last_poll` `ok` or `failed`, `consecutive_failures`, `polls`; absent before the first poll).
+    private func targetsJSON() -> String {
+        let polls = self.metrics.targetPolls
+        let rows = self.readiness.targets.map { target -> String in
+            var object = OrderedJSONObject()
+            object.string("name", target.name)
+            object.raw("polled", target.polled ? "true" : "false")
+            if let record = polls[target.name] {
+                object.string("last_poll", record.lastResult)
+                object.integer("consecutive_failures", Int64(record.consecutiveFailures))
+                object.integer("polls", Int64(record.count))
+            }
+            return object.text
+        }
+        return "[" + rows.joined(separator: ",") + "]"
     }
 
     /// `POST /api/v2/silences`, `DELETE /api/v2/silence/ID` (Alertmanager's path) or `/api/v2/silences/ID`, and

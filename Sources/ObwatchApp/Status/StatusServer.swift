@@ -12,7 +12,8 @@ package import ServiceLifecycle
 import Support
 import Tracker
 
-/// obwatch's status API over HTTP: `/healthz`, `/readyz`, `/metrics`, `/api/v1/dags` and `/api/v1/events`.
+/// obwatch's status API over HTTP: `/healthz`, `/readyz`, `/metrics`, `/api/v1/dags`, `/api/v1/events`,
+/// `/api/v1/targets`, the run-time silences and acknowledgements, and the web console at `/`.
 ///
 /// A swift-service-lifecycle `Service`: the daemon puts it in its `ServiceGroup`, which stops it on graceful shutdown.
 /// Tests call ``run()`` in a task, await ``listeningPort()`` and cancel the task when done.
@@ -244,6 +245,8 @@ package final class StatusServer: Service, Sendable {
         var headers = HTTPFields()
         headers[.contentType] = answer.contentType
         headers[.cacheControl] = "no-store"
+        // No answer is ever read as another type than it says (a JSON answer holding markup stays JSON).
+        headers[.xContentTypeOptions] = "nosniff"
         for header in answer.headers {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
         }
