@@ -174,7 +174,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "TrackerTests", dependencies: ["Tracker", "History", "ObshellModel"]),
-        .testTarget(name: "HistoryTests", dependencies: ["History", "ObshellModel"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "ObshellModel", "ObwatchTestKit"]),
         .testTarget(
             name: "RulesTests",
             dependencies: ["ConfigModel", "ConfigLoading", "Routing", "Messages", "Tracker", "ObshellModel", "YAML"]

@@ -1,4 +1,5 @@
 package import ObshellModel
+import Synchronization
 
 /// What a duration is kept under: the target, the DAG's template, the node's template (`nil` for the whole DAG) and
 /// the parallel width (the node's sub-task count; 0 for the whole DAG).
@@ -21,7 +22,9 @@ package struct DurationKey: Sendable, Hashable, Codable, Comparable {
     }
 
     /// The same key on every target: what a pool across targets gathers.
-    var acrossTargets: [String] { [self.dagTemplate, self.nodeTemplate ?? "", String(self.width)] }
+    var acrossTargets: SharedDurationKey {
+        SharedDurationKey(dagTemplate: self.dagTemplate, nodeTemplate: self.nodeTemplate ?? "", width: self.width)
+    }
 
     enum CodingKeys: String, CodingKey {
         case target
@@ -35,6 +38,14 @@ package struct DurationKey: Sendable, Hashable, Codable, Comparable {
         (lhs.target, lhs.dagTemplate, lhs.nodeTemplate ?? "", lhs.width)
             < (rhs.target, rhs.dagTemplate, rhs.nodeTemplate ?? "", rhs.width)
     }
+}
+
+/// A ``DurationKey`` without its target: what a pool across targets gathers (no node template compares as the empty
+/// one, as the history always compared them).
+struct SharedDurationKey: Sendable, Hashable {
+    var dagTemplate: String
+    var nodeTemplate: String
+    var width: Int
 }
 
 /// One successful run of a node (or a whole DAG).
@@ -92,12 +103,31 @@ package struct DurationHistory: Sendable, Hashable, Codable {
     package var templatesVersion: Int
     /// The samples of every key, oldest first.
     package private(set) var samples: [DurationKey: [DurationSample]]
+    /// The keys of ``samples`` per template and width: the members of each pool across targets.
+    private var keysAcrossTargets: [SharedDurationKey: Set<DurationKey>]
+    /// The pools computed so far. Every poll asks for the pool of each node of each running DAG, and the samples
+    /// change only when a run finishes: a change forgets the pools of its key alone. Derived from ``samples``, so
+    /// not part of the value (equality, hashing, coding).
+    private var pools = PoolCache()
 
     /// An empty history.
     package init() {
         self.version = Self.currentVersion
         self.templatesVersion = NameTemplates.version
         self.samples = [:]
+        self.keysAcrossTargets = [:]
+    }
+
+    /// Histories are equal when their format, templates and samples are (the rest is derived from them).
+    package static func == (lhs: DurationHistory, rhs: DurationHistory) -> Bool {
+        lhs.version == rhs.version && lhs.templatesVersion == rhs.templatesVersion && lhs.samples == rhs.samples
+    }
+
+    /// Hashes the format, templates and samples.
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(self.version)
+        hasher.combine(self.templatesVersion)
+        hasher.combine(self.samples)
     }
 
     /// Whether nothing is known.
@@ -110,7 +140,8 @@ package struct DurationHistory: Sendable, Hashable, Codable {
     /// - Returns: Whether the history changed.
     @discardableResult
     package mutating func record(_ sample: DurationSample, under key: DurationKey) -> Bool {
-        var list = self.samples[key] ?? []
+        let before = self.samples[key] ?? []
+        var list = before
         guard !list.contains(where: { $0.source == sample.source }) else { return false }
         list.append(sample)
         list.sort { ($0.finishedAt, $0.source) < ($1.finishedAt, $1.source) }
@@ -119,8 +150,23 @@ package struct DurationHistory: Sendable, Hashable, Codable {
             list.removeAll { $0.finishedAt < oldest }
         }
         if list.count > Self.keep { list.removeFirst(list.count - Self.keep) }
-        self.samples[key] = list
+        if list != before || self.samples[key] == nil { self.store(list, under: key) }
         return list.contains { $0.source == sample.source }
+    }
+
+    /// Replaces the samples of `key` (`nil` or empty removes the key) and forgets the pools they made.
+    private mutating func store(_ list: [DurationSample]?, under key: DurationKey) {
+        let kept = list?.isEmpty == false ? list : nil
+        let shared = key.acrossTargets
+        if kept == nil {
+            self.keysAcrossTargets[shared]?.remove(key)
+            if self.keysAcrossTargets[shared]?.isEmpty == true { self.keysAcrossTargets[shared] = nil }
+        } else if self.samples[key] == nil {
+            self.keysAcrossTargets[shared, default: []].insert(key)
+        }
+        self.samples[key] = kept
+        if !isKnownUniquelyReferenced(&self.pools) { self.pools = self.pools.copy() }
+        self.pools.forget(key)
     }
 
     /// Adds every sample of `other` (a backfill, an exported file); keys made with other templates are skipped.
@@ -175,25 +221,41 @@ package struct DurationHistory: Sendable, Hashable, Codable {
 
     /// The samples usable for `key`: the target's own when it has ``minimumForTarget``, else every target's for the
     /// same templates and width when they are ``minimumAcrossTargets``, else `nil` (too little history).
+    ///
+    /// Computed once and kept until a sample of the pool changes.
     package func pool(for key: DurationKey) -> DurationPool? {
-        let own = (self.samples[key] ?? []).map(\.seconds)
-        if own.count >= Self.minimumForTarget, let statistics = DurationStatistics(seconds: own) {
-            return DurationPool(scope: .target, statistics: statistics)
-        }
+        if let own = self.pools.own(of: key, computing: { self.ownPool(of: key) }) { return own }
         let shared = key.acrossTargets
-        let all = self.samples.filter { $0.key.acrossTargets == shared }.values.flatMap { $0.map(\.seconds) }
-        if all.count >= Self.minimumAcrossTargets, let statistics = DurationStatistics(seconds: all) {
-            return DurationPool(scope: .allTargets, statistics: statistics)
+        return self.pools.shared(of: shared, computing: { self.sharedPool(of: shared) })
+    }
+
+    /// The target's own pool of `key`, when it has ``minimumForTarget`` samples.
+    private func ownPool(of key: DurationKey) -> DurationPool? {
+        let own = (self.samples[key] ?? []).map(\.seconds)
+        guard own.count >= Self.minimumForTarget, let statistics = DurationStatistics(seconds: own) else { return nil }
+        return DurationPool(scope: .target, statistics: statistics)
+    }
+
+    /// Every target's pool for a template and width, when they have ``minimumAcrossTargets`` samples. The order
+    /// of the samples does not matter: the statistics sort them.
+    private func sharedPool(of shared: SharedDurationKey) -> DurationPool? {
+        var all: [Double] = []
+        for key in self.keysAcrossTargets[shared] ?? [] {
+            all.append(contentsOf: (self.samples[key] ?? []).lazy.map(\.seconds))
         }
-        return nil
+        guard all.count >= Self.minimumAcrossTargets, let statistics = DurationStatistics(seconds: all) else {
+            return nil
+        }
+        return DurationPool(scope: .allTargets, statistics: statistics)
     }
 
     /// Drops samples older than ``window`` before `now`, and keys left empty.
     package mutating func prune(now: ObshellTime) {
         let oldest = now.adding(.zero - Self.window)
-        for key in self.samples.keys {
-            let kept = (self.samples[key] ?? []).filter { !($0.finishedAt < oldest) }
-            self.samples[key] = kept.isEmpty ? nil : kept
+        for key in Array(self.samples.keys) {
+            let list = self.samples[key] ?? []
+            let kept = list.filter { !($0.finishedAt < oldest) }
+            if kept.count != list.count { self.store(kept, under: key) }
         }
     }
 
@@ -224,6 +286,8 @@ package struct DurationHistory: Sendable, Hashable, Codable {
         self.templatesVersion = try container.decode(Int.self, forKey: .templatesVersion)
         let entries = try container.decode([Entry].self, forKey: .entries)
         self.samples = Dictionary(entries.map { ($0.key, $0.samples) }, uniquingKeysWith: { first, _ in first })
+        self.keysAcrossTargets = [:]
+        for key in self.samples.keys { self.keysAcrossTargets[key.acrossTargets, default: []].insert(key) }
     }
 
     /// Writes a history, keys in order.
@@ -232,5 +296,50 @@ package struct DurationHistory: Sendable, Hashable, Codable {
         try container.encode(self.version, forKey: .version)
         try container.encode(self.templatesVersion, forKey: .templatesVersion)
         try container.encode(self.keys.map { Entry(key: $0, samples: self.samples[$0] ?? []) }, forKey: .entries)
+    }
+}
+
+/// The pools of a ``DurationHistory``, computed on demand. A reference shared by the history's copies, so that a
+/// copy read by a poll keeps what the history computed; a history that changes takes its own copy first when others
+/// hold this one (copy on write), so no copy ever sees pools of samples it does not have.
+private final class PoolCache: Sendable {
+    private struct Contents {
+        /// Each key's own pool asked for so far (`nil`: fewer than the minimum).
+        var own: [DurationKey: DurationPool?] = [:]
+        /// Each pool across targets asked for so far (`nil`: fewer than the minimum).
+        var shared: [SharedDurationKey: DurationPool?] = [:]
+    }
+
+    private let contents: Mutex<Contents>
+
+    init() { self.contents = Mutex(Contents()) }
+
+    private init(_ contents: Contents) { self.contents = Mutex(contents) }
+
+    /// A cache of its own with what this one holds.
+    func copy() -> PoolCache { PoolCache(self.contents.withLock { $0 }) }
+
+    /// Forgets the pools the samples of `key` are part of.
+    func forget(_ key: DurationKey) {
+        self.contents.withLock { contents in
+            contents.own[key] = nil
+            contents.shared[key.acrossTargets] = nil
+        }
+    }
+
+    /// The own pool of `key`, computed on first use.
+    func own(of key: DurationKey, computing compute: () -> DurationPool?) -> DurationPool? {
+        if let known = self.contents.withLock({ $0.own[key] }) { return known }
+        let pool = compute()
+        self.contents.withLock { $0.own[key] = .some(pool) }
+        return pool
+    }
+
+    /// The pool across targets of `shared`, computed on first use.
+    func shared(of shared: SharedDurationKey, computing compute: () -> DurationPool?) -> DurationPool? {
+        if let known = self.contents.withLock({ $0.shared[shared] }) { return known }
+        let pool = compute()
+        self.contents.withLock { $0.shared[shared] = .some(pool) }
+        return pool
     }
 }

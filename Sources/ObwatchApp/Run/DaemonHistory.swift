@@ -34,10 +34,10 @@ enum DaemonHistory {
         let store = Self.store(for: storage, stateDirectory: stateDirectory, clock: clock)
         let book: HistoryBook
         do {
-            book = HistoryBook(history: try await store.load(), store: store)
+            book = HistoryBook(history: try await store.load(), store: store, clock: clock)
         } catch {
             logger.warning("duration history not loaded, starting without it: \(error)")
-            book = HistoryBook(store: store)
+            book = HistoryBook(store: store, clock: clock)
         }
         _ = await HistoryBackfill.run(targets: targets, book: book, clock: clock, logger: logger)
         return book

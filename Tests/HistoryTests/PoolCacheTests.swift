@@ -1,0 +1,117 @@
+import Foundation
+import History
+import ObshellModel
+import ObwatchTestKit
+import Testing
+
+@Suite("Pools kept between changes")
+struct PoolCacheTests {
+    static let names = ["Create tenant", "Modify tenant whitelist", "Set root password"]
+
+    /// Every key of `history`, plus keys of targets it never saw (pools across targets only).
+    static func keys(of history: DurationHistory) -> [DurationKey] {
+        history.keys
+            + history.keys.map {
+                DurationKey(target: "new", dagTemplate: $0.dagTemplate, nodeTemplate: $0.nodeTemplate, width: $0.width)
+            }
+    }
+
+    /// The pools of a copy that never computed any (a JSON round trip starts from samples alone).
+    static func fresh(_ history: DurationHistory) throws -> DurationHistory {
+        try JSONDecoder().decode(DurationHistory.self, from: try JSONEncoder().encode(history))
+    }
+
+    static func dag(_ run: Int, start: Double) -> Dag {
+        Build.dag(
+            id: "1\(run)",
+            name: "Create tenant t\(run)",
+            nodes: Self.names,
+            durations: [30 + Double(run % 3), 5 + Double(run % 2), 60 + Double(run % 4)],
+            start: start
+        )
+    }
+
+    @Test("after every change each pool is the one computed from the samples alone, the target's own or across targets")
+    func poolsFollowChanges() throws {
+        var history = DurationHistory()
+        var asked = 0
+        for run in 0..<14 {
+            for target in ["db1", "db2", "db3"] where run % 3 != 0 || target != "db3" {
+                history.learn(from: Self.dag(run, start: Double(run) * 1000), target: target)
+                let reference = try Self.fresh(history)
+                for key in Self.keys(of: history) {
+                    // Asked twice: the second answer comes from what the first computed.
+                    #expect(history.pool(for: key) == reference.pool(for: key))
+                    #expect(history.pool(for: key) == reference.pool(for: key))
+                    asked += 1
+                }
+            }
+        }
+        let scopes = Set(Self.keys(of: history).compactMap { history.pool(for: $0)?.scope })
+        #expect(scopes == [.target, .allTargets])
+        history.prune(now: Build.time(180 * 86_400 + 9_000))
+        let pruned = try Self.fresh(history)
+        for key in Self.keys(of: history) { #expect(history.pool(for: key) == pruned.pool(for: key)) }
+        #expect(asked > 100)
+    }
+
+    @Test("a copy taken before a change keeps its pools; the changed history has new ones")
+    func copiesKeepTheirPools() throws {
+        var history = DurationHistory()
+        for run in 0..<5 { history.learn(from: Self.dag(run, start: Double(run) * 1000), target: "db1") }
+        let key = DurationKey(target: "db1", dagTemplate: "Create tenant {tenant}", nodeTemplate: nil, width: 0)
+        let before = history
+        let pool = try #require(before.pool(for: key))
+        #expect(pool.statistics.count == 5)
+        history.learn(from: Self.dag(5, start: 5000), target: "db1")
+        #expect(before.pool(for: key) == pool)
+        #expect(history.pool(for: key)?.statistics.count == 6)
+        #expect(before != history)
+        #expect(try Self.fresh(before) == before)
+    }
+}
+
+@Suite("History book saves")
+struct HistoryBookSaveTests {
+    static func folder() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("history-book-\(UUID().uuidString)")
+    }
+
+    @Test("with a clock, changes are saved at most once a second, by the next learn after it or a flush")
+    func spacedSaves() async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = HistoryFile(folder: folder, asideTimestamp: { "T" })
+        let clock = ManualClock()
+        let book = HistoryBook(store: file, clock: clock, saveInterval: .seconds(1))
+        let saved = { try await file.load().keys.count }
+
+        #expect(await book.learn(from: [PoolCacheTests.dag(1, start: 0)], target: "db1"))
+        #expect(try await saved() == 4)  // the first change: at once
+        #expect(await book.learn(from: [PoolCacheTests.dag(2, start: 1000)], target: "db2"))
+        #expect(try await saved() == 4)  // within the second: waits
+        clock.advance(by: .milliseconds(999))
+        #expect(!(await book.learn(from: [], target: "db1")))
+        #expect(try await saved() == 4)
+        clock.advance(by: .milliseconds(1))
+        #expect(!(await book.learn(from: [], target: "db1")))  // a poll that learned nothing saves what waits
+        #expect(try await saved() == 8)
+        #expect(await book.learn(from: [PoolCacheTests.dag(3, start: 2000)], target: "db3"))
+        #expect(try await saved() == 8)
+        await book.flush()
+        #expect(try await saved() == 12)
+        #expect(try await file.load() == (await book.snapshot()))
+    }
+
+    @Test("without a clock, every change is saved at once")
+    func immediateSaves() async throws {
+        let folder = Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = HistoryFile(folder: folder, asideTimestamp: { "T" })
+        let book = HistoryBook(store: file)
+        for (index, target) in ["db1", "db2", "db3"].enumerated() {
+            #expect(await book.learn(from: [PoolCacheTests.dag(index, start: Double(index) * 1000)], target: target))
+            #expect(try await file.load().keys.count == 4 * (index + 1))
+        }
+    }
+}
