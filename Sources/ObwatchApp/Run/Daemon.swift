@@ -2,6 +2,7 @@ import ConfigLoading
 import ConfigModel
 import Delivery
 import Foundation
+import History
 import Logging
 import Messages
 import ObshellModel
@@ -45,6 +46,8 @@ final class DaemonCore: Sendable {
     private let outbox: any NotificationDispatch
     /// The routing stage, for acknowledgements.
     private let routing: RoutingStage
+    /// The duration history the pollers learn into; saved at most once a second, so it is flushed at the stop.
+    private let history: HistoryBook
     /// The pollers and the ticker: stopped first.
     private let tasks: Mutex<[Task<Void, Never>]>
     /// The routing stage: stopped once nothing submits to it any more.
@@ -179,6 +182,7 @@ final class DaemonCore: Sendable {
             clock: clock,
             logger: logger
         )
+        self.history = history
         let leasedPhase = leasing != nil
         let makePoller: LeasedTargets.MakePoller = { target, atOnce, onFenced throws(StorageError) -> TargetPoller in
             try await TargetPoller(
@@ -283,6 +287,8 @@ final class DaemonCore: Sendable {
             routing.cancel()
             await routing.value
         }
+        // The pollers are done learning: what the last second learned goes to the store now, not never.
+        await self.history.flush()
         await self.outbox.stop(grace: grace)
         self.logger.info("stopped", metadata: ["targets": "\(self.config.targets.count)"])
     }
