@@ -186,6 +186,15 @@ struct RuntimeSilenceRunTests {
         let acknowledged = try await Self.pagerBody(&pager) { $0["event_action"] as? String != "trigger" }
         #expect(acknowledged["event_action"] as? String == "acknowledge")
         #expect(acknowledged["dedup_key"] as? String == incident)
+        // The status API lists it as open and acknowledged, with the failed event and who was paged.
+        let (status, body) = try await DaemonLifecycleTests.get(statusPort, "/api/v1/incidents")
+        #expect(status == 200)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]])
+        let row = try #require(rows.first { $0["incident"] as? String == incident }, "\(body)")
+        #expect(row["acknowledged"] as? Bool == true)
+        #expect(row["receivers"] as? [String] == ["pager"])
+        #expect((row["event"] as? [String: Any])?["type"] as? String == "failed")
+        #expect(row["next_reminder"] == nil)
         let again = try await Self.obwatch(
             executable,
             [

@@ -8,6 +8,7 @@ import Metrics
 import ObshellModel
 import Pipeline
 import PostgresStore
+import Routing
 import ServiceLifecycle
 import Support
 import Synchronization
@@ -109,7 +110,8 @@ struct RunCommand: AsyncParsableCommand {
                 dags: { await dagSource.dags() },
                 cluster: leasing.map(Self.clusterAnswer(config)),
                 silences: silences,
-                acknowledge: { incident, author in await acknowledger.acknowledge(incident: incident, by: author) }
+                acknowledge: { incident, author in await acknowledger.acknowledge(incident: incident, by: author) },
+                incidents: { await acknowledger.openIncidents() }
             )
         }
         let daemon = DaemonService(
@@ -159,6 +161,12 @@ final class DagSource: Sendable {
     func dags() async -> [DagStatus] {
         guard let daemon = self.daemon.withLock({ $0 }) else { return [] }
         return await daemon.dags()
+    }
+
+    /// The daemon's open incidents, or none before it is attached.
+    func openIncidents() async -> [OpenIncident] {
+        guard let daemon = self.daemon.withLock({ $0 }) else { return [] }
+        return await daemon.openIncidents()
     }
 
     /// Acknowledges an incident in the daemon, once it is attached.

@@ -304,6 +304,9 @@ final class DaemonCore: Sendable {
         return rows
     }
 
+    /// The open incidents the router remembers, for `/api/v1/incidents`.
+    func openIncidents() -> [OpenIncident] { self.routing.openIncidents }
+
     /// Acknowledges an open incident (`obwatch ack`): its reminders stop and its PagerDuty and Opsgenie receivers
     /// are told, through the outbox.
     func acknowledge(incident: String, by author: String) async -> StatusRoutes.AcknowledgeAnswer {
@@ -585,5 +588,11 @@ final class DaemonService: Service, Sendable {
     func dags() async -> [DagStatus] {
         guard let core = self.current.withLock({ $0 }) else { return [] }
         return await core.dags()
+    }
+
+    /// The open incidents of the daemon's router, none before it starts.
+    func openIncidents() async -> [OpenIncident] {
+        guard let core = self.current.withLock({ $0 }) else { return [] }
+        return await core.openIncidents()
     }
 }

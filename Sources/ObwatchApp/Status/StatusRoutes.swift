@@ -2,6 +2,7 @@ import ConfigModel
 import Foundation
 import ObshellModel
 import Pipeline
+import Routing
 import Support
 import Tracker
 
@@ -40,6 +41,8 @@ struct StatusRoutes: Sendable {
     var silences: SilenceBook? = nil
     /// Acknowledges an open incident (`POST /api/v2/acks`); `nil` (404) outside the daemon.
     var acknowledge: (@Sendable (_ incident: String, _ author: String) async -> AcknowledgeAnswer)? = nil
+    /// The router's open incidents, for `/api/v1/incidents`; `nil` (404) outside the daemon.
+    var incidents: (@Sendable () async -> [OpenIncident])? = nil
     /// The wall time of new silences.
     var clock: any ObwatchClock = SystemClock()
 
@@ -60,7 +63,7 @@ struct StatusRoutes: Sendable {
     static let openPaths: Set<String> = Set(["/healthz", "/readyz"]).union(ConsoleAssets.paths)
     /// Every route; anything else is 404, after the token check so that probing paths needs the token too.
     static let knownPaths = Self.openPaths.union([
-        "/metrics", "/api/v1/dags", "/api/v1/events", "/api/v1/cluster", "/api/v1/targets",
+        "/metrics", "/api/v1/dags", "/api/v1/events", "/api/v1/cluster", "/api/v1/targets", "/api/v1/incidents",
     ])
 
     func answer(
@@ -151,6 +154,14 @@ struct StatusRoutes: Sendable {
             }
         case "/api/v1/events":
             return await self.eventsAnswer(since: since)
+        case "/api/v1/incidents":
+            guard let incidents = self.incidents else { return .error(404, "not found") }
+            let rows = await incidents().map(Self.incidentJSON)
+            return StatusAnswer(
+                status: 200,
+                contentType: StatusAnswer.json,
+                body: "[" + rows.joined(separator: ",") + "]\n"
+            )
         default:
             return ConsoleAssets.answer(path: path) ?? .error(404, "not found")
         }
@@ -172,6 +183,20 @@ struct StatusRoutes: Sendable {
             return object.text
         }
         return "[" + rows.joined(separator: ",") + "]"
+    }
+
+    /// One row of `/api/v1/incidents`: `incident`, `target`, `acknowledged`, `inhibiting`, `receivers`, and when
+    /// known `next_reminder` and `event` (the latest firing event sent for it, as in `/api/v1/events`).
+    static func incidentJSON(_ incident: OpenIncident) -> String {
+        var object = OrderedJSONObject()
+        object.string("incident", incident.incident)
+        object.string("target", incident.target)
+        object.raw("acknowledged", incident.acknowledged ? "true" : "false")
+        object.raw("inhibiting", incident.inhibiting ? "true" : "false")
+        object.strings("receivers", incident.receivers)
+        if let due = incident.nextReminder { object.string("next_reminder", due.description) }
+        if let latest = incident.latest { object.raw("event", latest.jsonLine()) }
+        return object.text
     }
 
     /// `POST /api/v2/silences`, `DELETE /api/v2/silence/ID` (Alertmanager's path) or `/api/v2/silences/ID`, and

@@ -8,6 +8,7 @@ package import Logging
 import NIOCore
 import NIOSSL
 package import Pipeline
+import Routing
 package import ServiceLifecycle
 import Support
 import Tracker
@@ -108,6 +109,7 @@ package final class StatusServer: Service, Sendable {
     /// - Parameters:
     ///   - silences: The daemon's silences, for `/api/v2/silences`.
     ///   - acknowledge: Acknowledges an open incident, for `POST /api/v2/acks`.
+    ///   - incidents: The router's open incidents, for `/api/v1/incidents`.
     init(
         configuration: Configuration,
         metrics: DaemonMetrics,
@@ -116,7 +118,8 @@ package final class StatusServer: Service, Sendable {
         dags: @escaping @Sendable () async -> [DagStatus],
         cluster: (@Sendable () async throws(StorageError) -> String)? = nil,
         silences: SilenceBook,
-        acknowledge: @escaping @Sendable (String, String) async -> StatusRoutes.AcknowledgeAnswer
+        acknowledge: @escaping @Sendable (String, String) async -> StatusRoutes.AcknowledgeAnswer,
+        incidents: @escaping @Sendable () async -> [OpenIncident]
     ) {
         self.configuration = configuration
         var routes = StatusRoutes(
@@ -130,6 +133,7 @@ package final class StatusServer: Service, Sendable {
         )
         routes.silences = silences
         routes.acknowledge = acknowledge
+        routes.incidents = incidents
         self.routes = routes
     }
 

@@ -134,6 +134,12 @@ package final class RoutingStage: Service, Sendable {
         }
     }
 
+    /// The open incidents as of the last committed step (`/api/v1/incidents`). With PostgreSQL this is the shared
+    /// router state as this replica last read and wrote it: at most one tick behind another replica's step.
+    package var openIncidents: [OpenIncident] {
+        self.memory.withLock { $0 }.openIncidentDetails
+    }
+
     /// When ``tick(at:)`` next has something to do.
     package var nextDeadline: ObshellTime? {
         let state = self.memory.withLock { $0 }

@@ -68,6 +68,33 @@ struct RouterAcknowledgeTests {
         #expect(state.acknowledged.isEmpty)
     }
 
+    @Test("open incident details: latest event, receivers, the reminder due, and acknowledgement; gone once resolved")
+    func openIncidentDetails() throws {
+        let router = try self.router()
+        var state = RouterState()
+        let start = try F.time(F.baseText)
+        let failed = F.event(.failed, at: start, id: "failed-1")
+        _ = router.route([failed], at: start, state: &state)
+        let incident = try #require(failed.incident)
+
+        let open = try #require(state.openIncidentDetails.first { $0.incident == incident })
+        #expect(open.latest?.id == "failed-1")
+        #expect(open.latest?.routes == nil)
+        #expect(open.receivers == ["chat", "pager"])
+        #expect(open.target == failed.target.name)
+        #expect(open.acknowledged == false)
+        #expect(open.nextReminder == start.adding(.seconds(3600)))
+
+        _ = router.acknowledge(incident: incident, by: "me", at: start, pagingReceivers: ["pager"], state: &state)
+        let acknowledged = try #require(state.openIncidentDetails.first { $0.incident == incident })
+        #expect(acknowledged.acknowledged)
+        #expect(acknowledged.nextReminder == nil)
+
+        let end = start.adding(.seconds(600))
+        _ = router.route([F.event(.retried, at: end)], at: end, state: &state)
+        #expect(state.openIncidentDetails.contains { $0.incident == incident } == false)
+    }
+
     @Test("a run-time silence holds from startsAt until its end or its expiry, and no longer")
     func runtimeSilenceWindow() throws {
         let router = try self.router()

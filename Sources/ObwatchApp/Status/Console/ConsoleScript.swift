@@ -297,13 +297,23 @@ enum ConsoleScript {
 
           async function refresh() {
             const since = state.next === null ? '' : '?since=' + state.next;
-            const [targets, dags, page, silences] = await Promise.all([
-              read('/api/v1/targets'), read('/api/v1/dags'), read('/api/v1/events' + since), read('/api/v2/silences')
+            const [targets, dags, page, silences, incidents] = await Promise.all([
+              read('/api/v1/targets'), read('/api/v1/dags'), read('/api/v1/events' + since), read('/api/v2/silences'),
+              read('/api/v1/incidents')
             ]);
             renderTargets(targets, dags || []);
             if (page) {
               remember(page.events);
               state.next = page.next;
+            }
+            // The router's own list when the server has one; otherwise what this page saw fire and not resolve.
+            if (incidents) {
+              state.incidents = new Map();
+              state.acknowledged = new Set();
+              for (const open of incidents) {
+                state.incidents.set(open.incident, open.event || { type: '', at: '', summary: open.incident });
+                if (open.acknowledged) { state.acknowledged.add(open.incident); }
+              }
             }
             renderEvents();
             renderIncidents();
