@@ -224,8 +224,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_config(path, targets, sim_url, interval, hook_url, status_port, events, probe_url=None, probes=0):
-    """`targets` targets on `sim_url`; the first `probes` of them on `probe_url` instead."""
+def write_config(path, targets, sim_url, interval, hook_url, status_port, events, probe_url=None, probes=0,
+                 concurrency=None):
+    """`targets` targets on `sim_url`; the first `probes` of them on `probe_url` instead; the receiver's
+    `concurrency:` when given (else its default, 8)."""
     lines = [
         "# written by bench/run.py",
         "state_dir: ./state",
@@ -242,6 +244,7 @@ def write_config(path, targets, sim_url, interval, hook_url, status_port, events
         "receivers:",
         "  - name: hook",
         "    rate_limit: none",
+        *([f"    concurrency: {concurrency}"] if concurrency else []),
         f'    webhook: {{ format: generic, url: "{hook_url}" }}',
         "rules:",
         "  - name: bench",
@@ -809,14 +812,17 @@ def latency_run(ctx, n, probes, changes, label):
     probe = Simulator(ctx.obwatch, scenario, work, manual_clock=True)
     background = Simulator(ctx.obwatch, scenario, work, manual_clock=True) if probes < n else None
     config = os.path.join(work, "obwatch.yaml")
+    # The receiver (bench/receiver.py) answers requests on threads of their own: the outbox's concurrent deliveries
+    # (its `concurrency:`, 8 by default; --latency-concurrency 1 is the one-after-another delivery of before) overlap.
     write_config(config, n, background.url if background else probe.url, "1s", hook.url + "/hook", free_port(),
-                 ["stage_advanced"], probe_url=probe.url, probes=probes)
+                 ["stage_advanced"], probe_url=probe.url, probes=probes, concurrency=ctx.args.latency_concurrency)
     daemon = Daemon(ctx.obwatch, config, work)
     rng = random.Random(9)
     instants = {}  # stage reached -> monotonic instant the advance POST returned
     walls = {}  # the same instants on the wall clock, to split the latency at the event's `at`
     try:
-        ctx.log(f"latency: {n} targets at 1s polls, {label}, {changes} changes")
+        ctx.log(f"latency: {n} targets at 1s polls, {label}, {changes} changes, "
+            f"receiver concurrency {ctx.args.latency_concurrency or 'default'}")
         if not wait_until(lambda: daemon.events() >= n or not daemon.alive(), 30):
             ctx.notes.append(f"latency: only {daemon.events()} of {n} `started` events after warm-up")
         if not daemon.alive():
@@ -1242,6 +1248,8 @@ def main():
     parser.add_argument("--targets", type=lambda t: [int(x) for x in t.split(",")],
                         help="scale: these target counts instead of 100,500,2000 (quick: 100,500)")
     parser.add_argument("--latency-targets", type=int, default=500, help="latency: targets (default 500)")
+    parser.add_argument("--latency-concurrency", type=int,
+                        help="latency: the webhook receiver's concurrency: (default: obwatch's, 8; 1: one at a time)")
     parser.add_argument("--ha-targets", type=int, help="ha-polls: targets (default 200, quick 100)")
     parser.add_argument("--sdk-python", default=os.path.join(ROOT, ".build", "sdk-venv", "bin", "python"))
     parser.add_argument("--json", help="also write every raw measurement to this file")

@@ -37,7 +37,7 @@ extension ConfigDecoder {
         return quoted.dropLast().joined(separator: ", ") + " or " + (quoted.last ?? "")
     }()
 
-    static let deliveryKeys = ["timeout", "rate_limit", "max_age", "retry", "send_resolved"]
+    static let deliveryKeys = ["timeout", "rate_limit", "max_age", "retry", "send_resolved", "concurrency"]
 
     mutating func decodeReceiver(_ node: YAMLNode, file: String) -> ReceiverConfig? {
         guard var reader = self.diagnostics.collect({ () throws(YAMLError) in try node.mappingReader() }) else {
@@ -65,7 +65,8 @@ extension ConfigDecoder {
             kind = decoder.decode(&self, value, file)
         }
         let defaultLimits = kind?.defaultRateLimits ?? []
-        let delivery = self.decodeDelivery(&reader, defaultLimits: defaultLimits)
+        var delivery = self.decodeDelivery(&reader, defaultLimits: defaultLimits)
+        delivery.concurrency = self.decodeConcurrency(reader.optional("concurrency"), kind: kind)
         self.reportUnknownKeys(reader)
         guard let name else { return nil }
         guard let kind else {
@@ -93,6 +94,33 @@ extension ConfigDecoder {
             result.append(receiver)
         }
         return result
+    }
+
+    /// `concurrency:`: how many notifications may be in flight at once, 1 to 64; the kind's default when absent.
+    /// A kind that delivers serially (syslog, file, console, Alertmanager) takes only 1.
+    mutating func decodeConcurrency(_ node: YAMLNode?, kind: ReceiverConfig.Kind?) -> Int {
+        let fallback = kind?.defaultConcurrency ?? 1
+        guard let node, let value = self.diagnostics.collect({ () throws(YAMLError) in try node.int() }) else {
+            return fallback
+        }
+        let range = DeliverySettings.concurrencyRange
+        guard range.contains(value) else {
+            self.diagnostics.error(
+                "concurrency must be from \(range.lowerBound) to \(range.upperBound) (notifications in flight at once; "
+                    + "\(fallback) when not set), found \(value): write a number in that range, or remove the key",
+                at: node.mark
+            )
+            return fallback
+        }
+        if let kind, kind.deliversSerially, value != 1 {
+            self.diagnostics.error(
+                "a \(kind.key) receiver delivers one notification at a time, in order; remove \"concurrency: \(value)\" "
+                    + "(only webhook and email receivers deliver in parallel)",
+                at: node.mark
+            )
+            return 1
+        }
+        return value
     }
 
     mutating func decodeDelivery(_ reader: inout YAMLMappingReader, defaultLimits: [RateLimit]) -> DeliverySettings {

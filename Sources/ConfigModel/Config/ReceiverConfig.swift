@@ -25,6 +25,34 @@ package struct ReceiverConfig: Sendable, Hashable {
             case .email, .syslog, .file, .console, .alertmanager: []
             }
         }
+
+        /// How many notifications a receiver of this kind has in flight at once when it sets no `concurrency:`:
+        /// 8 for webhooks and mail, whose far ends take requests in parallel; 1 for the kinds that deliver serially.
+        package var defaultConcurrency: Int {
+            self.deliversSerially ? 1 : 8
+        }
+
+        /// Whether the kind delivers one notification at a time whatever `concurrency:` says: syslog, a file and the
+        /// console write one ordered stream (their records keep the order they were made in, across incidents), and
+        /// Alertmanager's sender keeps its book of open alerts by posting one change at a time.
+        package var deliversSerially: Bool {
+            switch self {
+            case .webhook, .email: false
+            case .syslog, .file, .console, .alertmanager: true
+            }
+        }
+
+        /// The key that names the kind in a config: `webhook`, `email`, `syslog`, `file`, `console`, `alertmanager`.
+        package var key: String {
+            switch self {
+            case .webhook: "webhook"
+            case .email: "email"
+            case .syslog: "syslog"
+            case .file: "file"
+            case .console: "console"
+            case .alertmanager: "alertmanager"
+            }
+        }
     }
 
     /// The unique name rules' `notify:` lists.
@@ -302,15 +330,24 @@ package struct DeliverySettings: Sendable, Hashable {
     package var retryMax: Duration
     /// Whether resolved events are sent (true for every format: a page is closed where it was opened).
     package var sendResolved: Bool
+    /// At most this many notifications in flight at once (`concurrency:`), never two of one incident; 1 delivers
+    /// strictly one after another, first in, first out. A config gets the kind's
+    /// ``ReceiverConfig/Kind/defaultConcurrency`` (8 for webhooks and mail, 1 for the others).
+    package var concurrency: Int
 
-    /// Makes settings; the defaults are a 10 s timeout, no rate limit, 24 h max age, retries from 1 s up to 5 min.
+    /// The values `concurrency:` may take.
+    package static let concurrencyRange = 1...64
+
+    /// Makes settings; the defaults are a 10 s timeout, no rate limit, 24 h max age, retries from 1 s up to 5 min,
+    /// one try at a time.
     package init(
         timeout: Duration = .seconds(10),
         rateLimits: [RateLimit] = [],
         maxAge: Duration = .seconds(86_400),
         retryInitial: Duration = .seconds(1),
         retryMax: Duration = .seconds(300),
-        sendResolved: Bool = true
+        sendResolved: Bool = true,
+        concurrency: Int = 1
     ) {
         self.timeout = timeout
         self.rateLimits = rateLimits
@@ -318,5 +355,6 @@ package struct DeliverySettings: Sendable, Hashable {
         self.retryInitial = retryInitial
         self.retryMax = retryMax
         self.sendResolved = sendResolved
+        self.concurrency = concurrency
     }
 }

@@ -3,16 +3,24 @@ package import Foundation
 package import Logging
 package import Support
 
-/// One receiver's queue: accepts notifications durably, delivers them in order with retries, backoff and the
-/// receiver's rate limits, and drops (loudly) what is refused for good or too old.
+/// One receiver's queue: accepts notifications durably, delivers them with retries, backoff and the receiver's rate
+/// limits, up to ``DeliverySettings/concurrency`` at once, and drops (loudly) what is refused for good or too old.
 ///
-/// Order: the queue is first in, first out, so the notifications of an incident reach the receiver in the order
-/// they were made; a notification waiting for a retry holds back the ones behind it on this receiver only (every
-/// receiver has its own queue and worker, so a receiver that stays down delays no other).
+/// Order: the notifications of an incident reach the receiver one at a time, in the order they were made: a
+/// notification is started only when no earlier one sharing an incident with it is still waiting or in flight
+/// (notifications without an incident are ordered among themselves). Other incidents go in parallel, up to the
+/// concurrency, so a notification waiting for a retry (a 500, a timeout) holds back its own incident only. A
+/// `Retry-After` (or a vendor's throttle window) is the receiver's own rate limit speaking: it pauses the whole
+/// receiver for that long. With a concurrency of 1 the queue is strictly first in, first out, as before concurrency
+/// existed: one try at a time, and a notification waiting for a retry holds back every one behind it (what syslog,
+/// files and the console need). Every receiver has its own queue and worker, so a receiver that stays down delays no
+/// other.
 ///
 /// Restarts: the journal holds each notification's attempt count and the time before which it may not be tried
 /// again, and the start times of recent tries, so a restarted process (or one restarted in a loop by systemd) waits
-/// out the backoff, the receiver's Retry-After and its rate limits as the old one would have.
+/// out the backoff, the receiver's Retry-After and its rate limits as the old one would have (a Retry-After's pause of
+/// the other incidents is not journalled: after a restart they go at once, within the rate limits). What was in
+/// flight when the process died is sent again, with the same id.
 ///
 /// Storage: when the journal cannot be written, delivery goes on from memory (a repeat after a restart beats
 /// silence): the failure is logged once, shown by ``storageProblem`` and counted by ``failedJournalWrites``, and
@@ -33,6 +41,8 @@ package actor ReceiverQueue {
     private let onDrop: @Sendable (DeliveryDrop) -> Void
     private let onJournalProblem: @Sendable (String?) -> Void
     private let retryPolicy: RetryPolicy
+    /// At most this many tries at once (``DeliverySettings/concurrency``, at least 1).
+    private let concurrency: Int
 
     private var pending: [OutboxFile.Pending]
     private var finishedIDs: [String]
@@ -40,7 +50,14 @@ package actor ReceiverQueue {
     /// Finished, retry and dropped lines written since the journal was last rewritten.
     private var recordsSinceCompaction = 0
     private var limiter: RateLimiter
-    private var lastFailure: String?
+    /// Why the last try of each waiting notification failed, for the drop's detail once `max_age` passes.
+    private var lastFailures: [String: String] = [:]
+    /// The notifications whose try is under way.
+    private var inFlight: Set<String> = []
+    /// Until when the far end asked for no tries at all (its Retry-After), when it did.
+    private var pausedUntil: Date?
+    /// The one wait on the clock: for the earliest instant something may become due.
+    private var timer: (deadline: Date, task: Task<Void, Never>)?
     private var stopping = false
     /// Why the journal could not be written, while it cannot; the journal on disk then lags what is in memory.
     package private(set) var storageProblem: String?
@@ -89,6 +106,7 @@ package actor ReceiverQueue {
         self.onDrop = onDrop
         self.onJournalProblem = onJournalProblem
         self.retryPolicy = RetryPolicy(initial: settings.retryInitial, maximum: settings.retryMax)
+        self.concurrency = max(settings.concurrency, 1)
         let loaded = file.load()
         self.limiter = RateLimiter(limits: settings.rateLimits, history: loaded.sent)
         if loaded.skippedLines > 0 {
@@ -111,8 +129,11 @@ package actor ReceiverQueue {
         self.wakeUp = continuation
     }
 
-    /// How many notifications wait.
+    /// How many notifications wait, those in flight included.
     package var depth: Int { self.pending.count }
+
+    /// How many tries are under way now.
+    package var inFlightCount: Int { self.inFlight.count }
 
     /// When the oldest waiting notification was accepted.
     var oldestAcceptedAt: Date? { self.pending.first?.acceptedAt }
@@ -139,49 +160,133 @@ package actor ReceiverQueue {
         return fresh.count
     }
 
-    /// Delivers until cancelled or ``stop()``; run it in a task of its own.
+    /// Delivers until cancelled or ``stop()``; run it in a task of its own. Tries run in child tasks of this one:
+    /// cancelling it cancels them, and it returns once they have ended.
     package func run() async {
         guard let wakeUps = self.wakeUps else { return }
         self.wakeUps = nil
         var iterator = wakeUps.makeAsyncIterator()
-        while !self.stopping && !Task.isCancelled {
-            guard let head = self.pending.first else {
-                guard await iterator.next() != nil else { return }
-                continue
-            }
-            do {
-                try await self.deliver(head)
-            } catch {
-                return
+        await withDiscardingTaskGroup { group in
+            while !self.stopping && !Task.isCancelled {
+                switch self.nextStep(now: self.clock.wallNow) {
+                case .start(let pending):
+                    let startedAt = self.begin(pending)
+                    group.addTask { await self.attempt(pending, startedAt: startedAt) }
+                case .wait(let until):
+                    self.arm(until)
+                    guard await iterator.next(isolation: self) != nil else { return }
+                }
             }
         }
+        self.timer?.task.cancel()
+        self.timer = nil
     }
 
-    /// Stops taking new work after the current try; what waits stays on disk.
+    /// Stops taking new work after the current tries; what waits stays on disk.
     package func stop() {
         self.stopping = true
         self.wakeUp?.finish()
+        self.timer?.task.cancel()
+        self.timer = nil
         self.journalRetry?.cancel()
         self.journalRetry = nil
     }
 
-    private func deliver(_ head: OutboxFile.Pending) async throws {
-        let id = head.notification.id
-        let expiry = head.acceptedAt.addingTimeInterval(RateLimiter.seconds(self.settings.maxAge))
-        if let notBefore = head.notBefore {
-            try await self.clock.sleep(untilWall: min(notBefore, expiry))
+    /// What the worker does next.
+    private enum Step {
+        /// Try this notification now.
+        case start(OutboxFile.Pending)
+        /// Nothing to start: wait for a wake-up (an accept, a finished try) or this instant (a backoff, a rate
+        /// limit, a Retry-After, a `max_age`).
+        case wait(until: Date?)
+    }
+
+    /// The first notification that may be tried now, or how long to wait; drops what passed `max_age` on the way.
+    ///
+    /// A notification may go when it is the oldest waiting one of each of its incidents (``orderKeys(_:)``), is not
+    /// in flight, its backoff is over, the receiver is not paused, a slot is free and the rate limits allow a send.
+    private func nextStep(now: Date) -> Step {
+        guard self.inFlight.count < self.concurrency else { return .wait(until: nil) }
+        var held: Set<String> = []
+        var wake: Date?
+        var index = 0
+        while index < self.pending.count {
+            let candidate = self.pending[index]
+            let keys = self.orderKeys(candidate.notification)
+            index += 1
+            guard keys.allSatisfy({ !held.contains($0) }) else {
+                held.formUnion(keys)
+                continue
+            }
+            held.formUnion(keys)
+            let id = candidate.notification.id
+            guard !self.inFlight.contains(id) else { continue }
+            let expiry = candidate.acceptedAt.addingTimeInterval(RateLimiter.seconds(self.settings.maxAge))
+            if now >= expiry {
+                self.drop(candidate, reason: .expired, detail: self.lastFailures[id] ?? "undelivered after max_age")
+                // The list changed under the scan: start over.
+                held = []
+                wake = nil
+                index = 0
+                continue
+            }
+            var due = candidate.notBefore ?? now
+            if let pausedUntil = self.pausedUntil { due = max(due, pausedUntil) }
+            if due <= now { due = max(due, self.limiter.nextAllowed(at: now)) }
+            if due <= now { return .start(candidate) }
+            let instant = min(due, expiry)
+            wake = wake.map { min($0, instant) } ?? instant
         }
-        let allowed = self.limiter.nextAllowed(at: self.clock.wallNow)
-        if allowed > self.clock.wallNow { try await self.clock.sleep(untilWall: min(allowed, expiry)) }
-        guard !self.stopping, self.pending.first?.notification.id == id else { return }
-        if self.clock.wallNow >= expiry {
-            self.drop(head, reason: .expired, detail: self.lastFailure ?? "undelivered after max_age")
-            return
+        return .wait(until: wake)
+    }
+
+    /// What orders a notification: its incidents (one with none is ordered with the others that have none); one
+    /// key for all when the concurrency is 1, so the queue is first in, first out.
+    private func orderKeys(_ notification: OutboundNotification) -> [String] {
+        guard self.concurrency > 1 else { return [""] }
+        return notification.incidents.isEmpty ? [""] : notification.incidents
+    }
+
+    /// Keeps one wait on the clock for `deadline` (none for `nil`), which wakes the worker when it passes.
+    private func arm(_ deadline: Date?) {
+        guard self.timer?.deadline != deadline else { return }
+        self.timer?.task.cancel()
+        self.timer = nil
+        guard let deadline else { return }
+        let task = Task { [clock = self.clock, weak self] in
+            do {
+                try await clock.sleep(untilWall: deadline)
+            } catch {
+                return
+            }
+            await self?.timerFired(deadline)
         }
+        self.timer = (deadline, task)
+    }
+
+    private func timerFired(_ deadline: Date) {
+        if self.timer?.deadline == deadline { self.timer = nil }
+        self.wakeUp?.yield()
+    }
+
+    /// Marks a try as started: in flight, counted against the rate limits (on disk too, for a restart).
+    private func begin(_ pending: OutboxFile.Pending) -> Date {
         let startedAt = self.clock.wallNow
+        self.inFlight.insert(pending.notification.id)
         self.limiter.record(at: startedAt)
         if !self.settings.rateLimits.isEmpty {
             self.journal { file throws(DeliveryError) in try file.markSent(at: startedAt) }
+        }
+        return startedAt
+    }
+
+    /// One try, and what its outcome does to the queue; the worker is woken afterwards (a slot is free, and the
+    /// next notification of the incident may be due).
+    private func attempt(_ head: OutboxFile.Pending, startedAt: Date) async {
+        let id = head.notification.id
+        defer {
+            self.inFlight.remove(id)
+            self.wakeUp?.yield()
         }
         let attempt = head.attempts + 1
         let outcome = await self.sender.deliver(head.notification, now: startedAt)
@@ -201,9 +306,15 @@ package actor ReceiverQueue {
         case .rejected(let reason):
             self.drop(head, reason: .rejected, detail: reason)
         case .retry(let reason, let after):
-            self.lastFailure = "max_age passed; last failure: \(reason)"
+            self.lastFailures[id] = "max_age passed; last failure: \(reason)"
             let delay = self.retryPolicy.delay(retry: attempt, unit: self.random(), requested: after)
-            let notBefore = self.clock.wallNow.addingTimeInterval(RateLimiter.seconds(delay))
+            let now = self.clock.wallNow
+            let notBefore = now.addingTimeInterval(RateLimiter.seconds(delay))
+            if let after {
+                // The far end's own wait is its rate limit: no other notification goes before it passes either.
+                let until = now.addingTimeInterval(RateLimiter.seconds(after))
+                self.pausedUntil = max(self.pausedUntil ?? until, until)
+            }
             self.logger.warning(
                 "delivery failed; will retry",
                 metadata: [
@@ -235,11 +346,11 @@ package actor ReceiverQueue {
         self.finish(head) { file throws(DeliveryError) in try file.markDropped(id) }
     }
 
-    /// Takes the head off the queue, journals why, and compacts now and then.
+    /// Takes a notification off the queue, journals why, and compacts now and then.
     private func finish(_ head: OutboxFile.Pending, record: (OutboxFile) throws(DeliveryError) -> Void) {
         let id = head.notification.id
         self.pending.removeAll { $0.notification.id == id }
-        self.lastFailure = nil
+        self.lastFailures[id] = nil
         self.finishedIDs.append(id)
         self.finishedSet.insert(id)
         if self.finishedIDs.count > OutboxFile.rememberedFinishedIDs * 2 {

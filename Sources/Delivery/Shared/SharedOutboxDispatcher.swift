@@ -7,7 +7,11 @@ package import Support
 /// with the receiver's sender, and finishes the claim (sent, retried with backoff, or dead).
 ///
 /// Any replica delivers any row: the queue hands each row to one claimant at a time, one per (receiver, incident)
-/// in order, within every receiver's rate limits. A claim holds for ``Timing/claimLength`` on the queue's clock;
+/// in order, within every receiver's rate limits. This replica has at most the receiver's
+/// ``DeliverySettings/concurrency`` tries in flight for it (a receiver of a kind that delivers serially, syslog, a
+/// file, the console or Alertmanager, is delivered strictly in order, one row at a time across every replica), and a receiver that answered with a Retry-After gets no new
+/// claims from this replica until it passes (its row waits at least as long; rows other replicas hold are theirs to
+/// pause). A claim holds for ``Timing/claimLength`` on the queue's clock;
 /// this process trusts it only until the claim's start + the length − ``Timing/trustMargin`` on its own monotonic
 /// clock, and sends only when the try (the receiver's timeout) ends before that. So a process paused past its
 /// claim (SIGSTOP, a long GC-like stall) wakes up and sends nothing: the row was, or will be, rescued by another
@@ -24,15 +28,17 @@ package actor SharedOutboxDispatcher: NotificationDispatch {
         package var claimLength: Duration
         /// How long before the claim's end this process stops trusting it.
         package var trustMargin: Duration
-        /// At most this many tries in flight at once.
+        /// At most this many tries in flight at once over all receivers; each receiver's own `concurrency:` bounds
+        /// its share.
         package var concurrency: Int
 
-        /// Makes timings; the defaults poll every second and claim for two minutes, trusted until 15 s before.
+        /// Makes timings; the defaults poll every second, claim for two minutes, trusted until 15 s before, and
+        /// allow 256 tries in flight.
         package init(
             pollInterval: Duration = .seconds(1),
             claimLength: Duration = .seconds(120),
             trustMargin: Duration = .seconds(15),
-            concurrency: Int = 16
+            concurrency: Int = 256
         ) {
             self.pollInterval = pollInterval
             self.claimLength = claimLength
@@ -51,6 +57,9 @@ package actor SharedOutboxDispatcher: NotificationDispatch {
     private let replica: String
     private let receivers: [String: Receiver]
     private let rateLimits: [String: [RateLimit]]
+    /// The receivers of a kind that delivers serially (syslog, file, console, Alertmanager): their rows go strictly in
+    /// order, across incidents and replicas.
+    private let inOrder: Set<String>
     private let clock: any ObwatchClock
     private let random: @Sendable () -> Double
     private let logger: Logger
@@ -62,7 +71,9 @@ package actor SharedOutboxDispatcher: NotificationDispatch {
     private let wakeUp: AsyncStream<Void>.Continuation
     private var loop: Task<Void, Never>?
     private var poller: Task<Void, Never>?
-    private var inFlight: [Int64: Task<Void, Never>] = [:]
+    private var inFlight: [Int64: (receiver: String, task: Task<Void, Never>)] = [:]
+    /// Until when a receiver asked for no tries (its Retry-After), per receiver name, on the wall clock.
+    private var pausedUntil: [String: Date] = [:]
     private var stopping = false
     private var problem: String?
     private var failedWrites = 0
@@ -109,6 +120,7 @@ package actor SharedOutboxDispatcher: NotificationDispatch {
         self.replica = replica
         self.receivers = byName
         self.rateLimits = limits
+        self.inOrder = Set(receivers.filter(\.kind.deliversSerially).map(\.name))
         self.clock = clock
         self.random = random
         self.logger = logger
@@ -147,7 +159,7 @@ package actor SharedOutboxDispatcher: NotificationDispatch {
         self.poller?.cancel()
         self.wakeUp.finish()
         if let loop = self.loop { await loop.value }
-        let tries = Array(self.inFlight.values)
+        let tries = self.inFlight.values.map(\.task)
         let clock = self.clock
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -181,7 +193,9 @@ package actor SharedOutboxDispatcher: NotificationDispatch {
                     claimant: self.replica,
                     limit: room,
                     claimLength: self.timing.claimLength,
-                    rateLimits: self.rateLimits
+                    rateLimits: self.rateLimits,
+                    perReceiver: self.roomPerReceiver(),
+                    inOrder: self.inOrder
                 )
             )
             self.cleared()
@@ -193,12 +207,31 @@ package actor SharedOutboxDispatcher: NotificationDispatch {
         await self.onClaimed(claimed)
         let trusted = self.timing.claimLength - self.timing.trustMargin
         for claim in claimed {
-            self.inFlight[claim.row] = Task {
+            let task = Task {
                 await self.attempt(claim, trustedFor: trusted, elapsed: elapsed)
                 self.finished(claim.row)
             }
+            self.inFlight[claim.row] = (claim.notification.receiver, task)
         }
         return claimed.count
+    }
+
+    /// How many more rows each known receiver may have claimed now: its concurrency less its tries in flight, none
+    /// while its Retry-After runs.
+    private func roomPerReceiver() -> [String: Int] {
+        var busy: [String: Int] = [:]
+        for entry in self.inFlight.values { busy[entry.receiver, default: 0] += 1 }
+        let now = self.clock.wallNow
+        var room: [String: Int] = [:]
+        for (name, receiver) in self.receivers {
+            if let until = self.pausedUntil[name], until > now {
+                room[name] = 0
+                continue
+            }
+            self.pausedUntil[name] = nil
+            room[name] = max(receiver.config.delivery.concurrency - busy[name, default: 0], 0)
+        }
+        return room
     }
 
     private func run() async {
@@ -265,6 +298,11 @@ package actor SharedOutboxDispatcher: NotificationDispatch {
             await self.finish(claim, .dead(reason: reason))
         case .retry(let reason, let after):
             let delay = receiver.retryPolicy.delay(retry: claim.attempt, unit: self.random(), requested: after)
+            if let after {
+                // The far end's own wait is its rate limit: this replica claims nothing more for it until then.
+                let until = self.clock.wallNow.addingTimeInterval(RateLimiter.seconds(after))
+                self.pausedUntil[notification.receiver] = max(self.pausedUntil[notification.receiver] ?? until, until)
+            }
             if claim.age + elapsed() + delay >= settings.maxAge {
                 let detail = "max_age passed; last failure: \(reason)"
                 self.drop(claim, reason: .expired, detail: detail)

@@ -32,13 +32,28 @@ package struct ClaimRequest: Sendable, Hashable {
     package var claimLength: Duration
     /// Each receiver's rate limits, counted across every sender of the queue.
     package var rateLimits: [String: [RateLimit]]
+    /// At most this many rows of a receiver named here (0: none of its rows); a receiver not named is bounded by
+    /// ``limit`` only.
+    package var perReceiver: [String: Int]
+    /// Receivers whose rows go strictly in order: a row is claimed only when no older row of its receiver, whatever
+    /// its incident, is unfinished (one in flight across every sender).
+    package var inOrder: Set<String>
 
     /// Makes a request.
-    package init(claimant: String, limit: Int, claimLength: Duration, rateLimits: [String: [RateLimit]]) {
+    package init(
+        claimant: String,
+        limit: Int,
+        claimLength: Duration,
+        rateLimits: [String: [RateLimit]],
+        perReceiver: [String: Int] = [:],
+        inOrder: Set<String> = []
+    ) {
         self.claimant = claimant
         self.limit = limit
         self.claimLength = claimLength
         self.rateLimits = rateLimits
+        self.perReceiver = perReceiver
+        self.inOrder = inOrder
     }
 }
 
@@ -76,7 +91,9 @@ package struct OutboxBacklogEntry: Sendable, Hashable {
 /// - a row is claimed by one sender at a time; a claim that expired (its sender crashed or was paused) may be
 ///   claimed again, and the row is then re-sent with the same notification id;
 /// - at most one row per (receiver, incident) is claimed at once, and only the oldest unfinished one, so an
-///   incident's notifications reach a receiver in order;
+///   incident's notifications reach a receiver in order (for a receiver in ``ClaimRequest/inOrder``: one row of the
+///   receiver, its oldest unfinished);
+/// - at most ``ClaimRequest/perReceiver`` rows of a receiver per claim;
 /// - a receiver's rate limits count every sender's tries;
 /// - only the claimant finishes its claim, and only while the row is still claimed.
 package protocol SharedOutboxQueue: Sendable {

@@ -8,7 +8,8 @@ import PostgresNIO
 /// (the notification's id), delivered by every replica's ``SharedOutboxDispatcher``.
 ///
 /// A claim is one transaction: the due rows (waiting and due, or claimed by a sender whose claim expired) that are
-/// the oldest unfinished row of their (receiver, incident), locked with `FOR UPDATE SKIP LOCKED` so that senders
+/// the oldest unfinished row of their (receiver, incident) (of their receiver, for a receiver delivered in order),
+/// at most the request's share per receiver, locked with `FOR UPDATE SKIP LOCKED` so that senders
 /// claiming at once take different rows; each receiver's rate limits are counted in `rate_limit` (a row per limit
 /// and fixed window, incremented in the claim's transaction, so every replica's tries count); the rows taken are
 /// marked `sending` by the claimant until `claimed_until`. Finishing is scoped to the claimant and the `sending`
@@ -49,24 +50,32 @@ package struct PostgresOutbox: SharedOutboxQueue {
                         SELECT o.id, o.receiver FROM \(outbox) o
                         WHERE ((o.state = 'pending' AND o.next_attempt_at <= now())
                                OR (o.state = 'sending' AND o.claimed_until < now()))
+                          AND NOT (o.receiver = ANY($2))
                           AND NOT EXISTS (
                               SELECT 1 FROM \(outbox) p
                               WHERE p.receiver = o.receiver AND p.incident = o.incident
                                 AND p.state IN ('pending', 'sending') AND p.id < o.id)
+                          AND (NOT (o.receiver = ANY($3)) OR NOT EXISTS (
+                              SELECT 1 FROM \(outbox) p
+                              WHERE p.receiver = o.receiver AND p.state IN ('pending', 'sending') AND p.id < o.id))
                         ORDER BY o.id
                         LIMIT $1
                         FOR UPDATE OF o SKIP LOCKED
                         """
                 )
-                // Rows of a receiver at its rate limit are passed over: look a little further.
+                // Rows of a receiver at its rate limit or its share are passed over: look a little further.
                 select.binds.append(Int64(max(request.limit, 1) * 2))
+                select.binds.append(request.perReceiver.filter { $0.value <= 0 }.keys.sorted())
+                select.binds.append(request.inOrder.sorted())
                 var candidates: [(Int64, String)] = []
                 for try await row in try await connection.query(select, logger: logger).decode((Int64, String).self) {
                     candidates.append(row)
                 }
                 var chosen: [Int64] = []
                 var full: Set<String> = []
+                var taken: [String: Int] = [:]
                 for (id, receiver) in candidates where chosen.count < request.limit && !full.contains(receiver) {
+                    guard taken[receiver, default: 0] < request.perReceiver[receiver] ?? request.limit else { continue }
                     if let receiverLimits = request.rateLimits[receiver], !receiverLimits.isEmpty {
                         guard
                             try await Self.takeSend(
@@ -82,6 +91,7 @@ package struct PostgresOutbox: SharedOutboxQueue {
                         }
                     }
                     chosen.append(id)
+                    taken[receiver, default: 0] += 1
                 }
                 guard !chosen.isEmpty else { return [] }
                 var update = PostgresQuery(
