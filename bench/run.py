@@ -580,7 +580,7 @@ class CountingProxy:
                     now = time.monotonic()
                     with self.lock:
                         self.first_request_at.setdefault(port, now)
-                        if b"/api/v1/task/dag" in data:
+                        if b"/api/v1/task/dag/unfinish" in data:  # the poll's list, not the backfill's dags/ob
                             self.first_list_at.setdefault(port, now)
                 if data and other is not None:
                     try:
@@ -649,11 +649,12 @@ def bench_cold_start(ctx):
         if not rs:
             ctx.rows.append(Row(f"cold start, {targets} targets, {label}", "FAILED", "", "", "", "no"))
             continue
-        first = median([r["first_request_s"] for r in rs])
-        ctx.rows.append(Row(f"cold start, {targets} targets, {label}: exec → first request on the wire",
+        first = median([r["first_list_s"] for r in rs])
+        ctx.rows.append(Row(f"cold start, {targets} targets, {label}: exec → the first poll's DAG list on the wire",
                             fmt_time(first), "", "", "≤ 100 ms", "yes" if first <= 0.1 else "no"))
-        ctx.rows.append(Row(f"… exec → first DAG list / → every target's first list (spread over the {interval:g} s "
-                            "interval)", f"{fmt_time(median([r['first_list_s'] for r in rs]))} / "
+        ctx.rows.append(Row(f"… exec → first request of any kind (a key fetch, a backfill) / → every target's first "
+                            f"list (spread over the {interval:g} s interval)",
+                            f"{fmt_time(median([r['first_request_s'] for r in rs]))} / "
                             f"{fmt_time(median([r['all_listed_s'] for r in rs]))}", "", "", "", ""))
 
 
