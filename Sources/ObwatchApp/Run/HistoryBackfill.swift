@@ -39,7 +39,7 @@ enum HistoryBackfill {
                 guard let target = waiting.popFirst() else { break }
                 group.addTask { await Self.backfill(target, book: book, clock: clock, logger: logger) }
             }
-            for await outcome in group {
+            while let outcome = await group.next() {
                 outcomes.append(outcome)
                 if !Task.isCancelled, let target = waiting.popFirst() {
                     group.addTask { await Self.backfill(target, book: book, clock: clock, logger: logger) }
