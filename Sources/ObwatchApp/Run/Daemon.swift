@@ -176,7 +176,6 @@ final class DaemonCore: Sendable {
         telemetry.audit?.use(config.receivers)
         let settings = config.trackerSettings
         let history = await DaemonHistory.open(
-            targets: config.targets,
             storage: storage,
             stateDirectory: stateDirectory,
             clock: clock,
@@ -184,6 +183,12 @@ final class DaemonCore: Sendable {
         )
         self.history = history
         let leasedPhase = leasing != nil
+        // Without leases the first polls spread evenly over the first interval, the first target's at once.
+        let places = Dictionary(
+            config.targets.enumerated().map { ($1.name, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        let targetCount = config.targets.count
         let makePoller: LeasedTargets.MakePoller = { target, atOnce, onFenced throws(StorageError) -> TargetPoller in
             try await TargetPoller(
                 target: target,
@@ -192,7 +197,12 @@ final class DaemonCore: Sendable {
                 recorder: recorder,
                 clock: clock,
                 // Under a lease the first poll comes soon, and a takeover's at once: it must not wait a random phase.
-                random: { atOnce ? 0 : Double.random(in: 0..<(leasedPhase ? 0.1 : 1)) },
+                random: {
+                    if atOnce { return 0 }
+                    if leasedPhase { return Double.random(in: 0..<0.1) }
+                    let place = places[target.name] ?? 0
+                    return PollSchedule.firstPhase(index: place, of: targetCount, jitter: Double.random(in: 0..<1))
+                },
                 health: health,
                 backoffBook: telemetry.backoffBook,
                 onPoll: { result, seconds, state in
@@ -260,6 +270,10 @@ final class DaemonCore: Sendable {
         var tasks: [Task<Void, Never>] = self.pollers.map { poller in Task { _ = try? await poller.run() } }
         tasks.append(Task { try? await ticker.run() })
         if let leased = self.leased { tasks.append(Task { await leased.run() }) }
+        // The history's backfill runs beside the polls (it used to hold back every first poll), a few targets at once.
+        tasks.append(
+            Task { await DaemonHistory.backfill(targets: config.targets, book: history, clock: clock, logger: logger) }
+        )
         if let storeProbe {
             tasks.append(Task { await Self.probeStore(storeProbe, health: health, clock: clock) })
         }

@@ -21,25 +21,42 @@ enum DaemonHistory {
         return HistoryFile(folder: stateDirectory) { String(Int64(clock.wallNow.timeIntervalSince1970)) }
     }
 
-    /// Loads the history for the daemon's poll loops, then backfills it from every target's finished DAGs
-    /// (``HistoryBackfill``; each target's requests are bounded by its `timeout`). A history that cannot be read is
-    /// logged and started empty: history only makes estimates, and obshell's own finished DAGs refill it.
+    /// Loads the history for the daemon's poll loops. A history that cannot be read is logged and started empty:
+    /// history only makes estimates, and obshell's own finished DAGs refill it (``backfill(targets:book:clock:logger:)``).
     static func open(
-        targets: [ObwatchConfig.Target],
         storage: any PipelineStorage,
         stateDirectory: URL,
         clock: any ObwatchClock,
         logger: Logger
     ) async -> HistoryBook {
         let store = Self.store(for: storage, stateDirectory: stateDirectory, clock: clock)
-        let book: HistoryBook
         do {
-            book = HistoryBook(history: try await store.load(), store: store, clock: clock)
+            return HistoryBook(history: try await store.load(), store: store, clock: clock)
         } catch {
             logger.warning("duration history not loaded, starting without it: \(error)")
-            book = HistoryBook(store: store, clock: clock)
+            return HistoryBook(store: store, clock: clock)
         }
-        _ = await HistoryBackfill.run(targets: targets, book: book, clock: clock, logger: logger)
-        return book
+    }
+
+    /// How many targets the daemon's backfill reads at once.
+    static let backfillWidth = 4
+
+    /// Backfills `book` from every target's finished DAGs (``HistoryBackfill``), ``backfillWidth`` targets at a
+    /// time. The daemon runs it beside its polls, not before them: each target's two lists with details are the
+    /// largest answers an agent gives, and all targets' at once were the daemon's start-up peak of memory and held
+    /// back every first poll until the slowest agent had answered.
+    static func backfill(
+        targets: [ObwatchConfig.Target],
+        book: HistoryBook,
+        clock: any ObwatchClock,
+        logger: Logger
+    ) async {
+        _ = await HistoryBackfill.run(
+            targets: targets,
+            book: book,
+            clock: clock,
+            logger: logger,
+            width: Self.backfillWidth
+        )
     }
 }

@@ -23,19 +23,28 @@ enum HistoryBackfill {
         var problems: [String: String] = [:]
     }
 
-    /// Reads both lists of every target, concurrently, and teaches `book` what they show.
+    /// Reads both lists of every target, `width` targets at a time, and teaches `book` what they show. A cancelled
+    /// task stops starting targets.
     static func run(
         targets: [ObwatchConfig.Target],
         book: HistoryBook,
         clock: any ObwatchClock,
-        logger: Logger
+        logger: Logger,
+        width: Int = .max
     ) async -> [Outcome] {
         await withTaskGroup(of: Outcome.self) { group in
-            for target in targets {
+            var waiting = targets[...]
+            var outcomes: [Outcome] = []
+            for _ in 0..<max(width, 1) {
+                guard let target = waiting.popFirst() else { break }
                 group.addTask { await Self.backfill(target, book: book, clock: clock, logger: logger) }
             }
-            var outcomes: [Outcome] = []
-            for await outcome in group { outcomes.append(outcome) }
+            while let outcome = await group.next() {
+                outcomes.append(outcome)
+                if !Task.isCancelled, let target = waiting.popFirst() {
+                    group.addTask { await Self.backfill(target, book: book, clock: clock, logger: logger) }
+                }
+            }
             return outcomes.sorted { $0.target < $1.target }
         }
     }
@@ -60,12 +69,13 @@ enum HistoryBackfill {
             logger: logger
         )
         var outcome = Outcome(target: target.name)
-        for scope in ObshellClient.DagScope.allCases {
+        for scope in ObshellClient.DagScope.allCases where !Task.isCancelled {
             do {
                 let dags = try await client.allDags(scope)
                 outcome.read[scope.rawValue] = dags.count
                 await book.learn(from: dags, target: target.name)
             } catch {
+                guard !Task.isCancelled else { break }
                 let reason =
                     error.code == .notFound ? "the agent has no such route (obshell before 2025-04)" : "\(error)"
                 outcome.problems[scope.rawValue] = reason
