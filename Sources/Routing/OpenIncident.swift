@@ -1,5 +1,5 @@
-import ObshellModel
-import Tracker
+package import ObshellModel
+package import Tracker
 
 /// One open incident as the router remembers it: what was last sent for it, to whom, whether someone acknowledged
 /// it, and when its next `repeat` reminder is due. The status API's `/api/v1/incidents` and the web console show
