@@ -125,6 +125,8 @@ struct PollBench: AsyncParsableCommand {
         line.add("connections_opened", CurlEngine.shared.statistics.connectionsOpened)
         line.add("failed", failed)
         line.add("events", events)
+        // Polls whose list repeated the last one: the tracker only moved its clocks.
+        line.add("unchanged_list_steps", await journal.unchangedListSteps)
         line.add(cost)
         line.print()
     }

@@ -6,8 +6,13 @@ import Synchronization
 ///
 /// Callers only touch the `Mutex`-protected ``State``: they queue submissions and cancellations and wake the thread.
 /// The multi handle and every easy handle are used by the engine thread alone, as libcurl requires; the only call
-/// made from other threads is `curl_multi_wakeup`, which libcurl documents as thread-safe, and it is made under the
-/// lock so it never races the handle's clean-up.
+/// made from other threads is `curl_multi_wakeup`, which libcurl documents as thread-safe.
+///
+/// A caller wakes the thread only when it sleeps (or is about to sleep) in `curl_multi_poll`, and outside the lock:
+/// made under the lock, the wake-up's system call held it while the woken thread spun for it. The handle's clean-up
+/// cannot race such a wake-up: a caller takes the handle's address and counts itself in ``wakersInFlight`` under the
+/// lock, and the thread withdraws the address under the lock and waits for that count to reach zero before it cleans
+/// the handle up.
 final class EngineCore: Sendable {
     struct Submission: Sendable {
         var id: UInt64
@@ -27,12 +32,18 @@ final class EngineCore: Sendable {
         /// It is kept as an integer because the lock's contents must be `Sendable`; it is turned back into a
         /// pointer only to call `curl_multi_wakeup` under the lock.
         var multiAddress: UInt = 0
+        /// Whether the engine thread sleeps in `curl_multi_poll` (or is about to) with nothing queued: the next
+        /// caller to queue work must wake it. The thread sets it under the lock after finding nothing queued; the
+        /// caller that wakes it clears it, so one sleep costs at most one wake-up.
+        var engineSleeps = false
 
-        /// Interrupts the engine thread's `curl_multi_poll`, if the thread has published its handle.
-        func wakeEngine() {
-            if let multi = UnsafeMutableRawPointer(bitPattern: self.multiAddress) {
-                _ = curl_multi_wakeup(multi)
-            }
+        /// Notes queued work: the handle's address when the engine sleeps and must be woken (the caller counts
+        /// itself in ``EngineCore/wakersInFlight`` under the lock and calls ``EngineCore/wake(_:)`` once out of it),
+        /// `nil` when the engine will find the work by itself.
+        mutating func claimWakeUp() -> UInt? {
+            guard self.engineSleeps, self.multiAddress != 0 else { return nil }
+            self.engineSleeps = false
+            return self.multiAddress
         }
         var phases: [UInt64: Phase] = [:]
         var incoming: [Submission] = []
@@ -43,6 +54,8 @@ final class EngineCore: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Callers between taking the handle's address (under the lock) and their `curl_multi_wakeup` (outside it).
+    private let wakersInFlight = Atomic<Int>(0)
     /// The bound on the multi handle's connection cache (`CURLMOPT_MAXCONNECTS`).
     let maxIdleConnections: Int
     /// How many reset easy handles are kept for later transfers at most; more are cleaned up. Each holds libcurl's
@@ -69,7 +82,7 @@ final class EngineCore: Sendable {
             return state.nextID
         }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: TransferContinuation) in
+            await withUnsafeContinuation { (continuation: TransferContinuation) in
                 self.submit(Submission(id: id, plan: plan, continuation: continuation))
             }
         } onCancel: {
@@ -78,50 +91,72 @@ final class EngineCore: Sendable {
     }
 
     private func submit(_ submission: Submission) {
-        let rejection: CurlError? = self.state.withLock { state in
+        let (rejection, wakeUp): (CurlError?, UInt?) = self.state.withLock { state in
             if state.stopping {
                 state.phases[submission.id] = nil
-                return CurlError(code: .cancelled, message: self.shutdownMessage, url: submission.plan.redactedURL)
+                let error = CurlError(code: .cancelled, message: self.shutdownMessage, url: submission.plan.redactedURL)
+                return (error, nil)
             }
             if state.phases[submission.id] == .cancelledEarly {
                 state.phases[submission.id] = nil
-                return CurlError(
+                let error = CurlError(
                     code: .cancelled,
                     message: "the task was cancelled before the transfer started",
                     url: submission.plan.redactedURL
                 )
+                return (error, nil)
             }
             state.phases[submission.id] = .submitted
             state.incoming.append(submission)
-            state.wakeEngine()
-            return nil
+            return (nil, self.claimWakeUp(&state))
         }
+        self.wake(wakeUp)
         if let rejection {
             submission.continuation.resume(returning: .failure(rejection))
         }
     }
 
+    /// Claims the wake-up of a sleeping engine, under the lock; see ``State/claimWakeUp()``.
+    private func claimWakeUp(_ state: inout State) -> UInt? {
+        guard let address = state.claimWakeUp() else { return nil }
+        // Relaxed is enough: the lock orders this before the thread's withdrawal of the address.
+        self.wakersInFlight.add(1, ordering: .relaxed)
+        return address
+    }
+
+    /// Interrupts the engine thread's `curl_multi_poll`, outside the lock, for a caller that claimed the wake-up.
+    private func wake(_ multiAddress: UInt?) {
+        guard let multiAddress else { return }
+        if let multi = UnsafeMutableRawPointer(bitPattern: multiAddress) {
+            _ = curl_multi_wakeup(multi)
+        }
+        self.wakersInFlight.subtract(1, ordering: .releasing)
+    }
+
     private func cancel(id: UInt64) {
-        self.state.withLock { state in
+        let wakeUp: UInt? = self.state.withLock { state in
             switch state.phases[id] {
             case .registered:
                 // The cancellation handler can run before the operation has queued anything.
                 state.phases[id] = .cancelledEarly
+                return nil
             case .submitted:
                 state.cancellations.append(id)
-                state.wakeEngine()
+                return self.claimWakeUp(&state)
             case .cancelledEarly, nil:
-                break
+                return nil
             }
         }
+        self.wake(wakeUp)
     }
 
     /// Makes the engine thread cancel everything and exit; later submissions fail with `cancelled`.
     func shutdown() {
-        self.state.withLock { state in
+        let wakeUp = self.state.withLock { state in
             state.stopping = true
-            state.wakeEngine()
+            return self.claimWakeUp(&state)
         }
+        self.wake(wakeUp)
     }
 
     // MARK: - Engine thread
@@ -162,22 +197,27 @@ final class EngineCore: Sendable {
             transfer.continuation.resume(returning: result)
         }
 
+        // Swapped with the shared queues under the lock, so neither side allocates a new array per round.
+        var incoming: [Submission] = []
+        var cancellations: [UInt64] = []
         while true {
-            let (incoming, cancellations, stopping) = self.state.withLock { state in
-                let work = (state.incoming, state.cancellations, state.stopping)
-                state.incoming.removeAll()
-                state.cancellations.removeAll()
-                return work
+            let stopping = self.state.withLock { state in
+                state.engineSleeps = false
+                swap(&incoming, &state.incoming)
+                swap(&cancellations, &state.cancellations)
+                return state.stopping
             }
 
             for submission in incoming {
                 self.start(submission, multi: multi, handles: handles, active: &active, idsByHandle: &idsByHandle)
             }
+            incoming.removeAll(keepingCapacity: true)
             for id in cancellations {
                 if let transfer = active[id] {
                     finish(transfer, .failure(transfer.cancellation("the task was cancelled")))
                 }
             }
+            cancellations.removeAll(keepingCapacity: true)
             if stopping {
                 for transfer in Array(active.values) {
                     finish(transfer, .failure(transfer.cancellation(self.shutdownMessage)))
@@ -195,10 +235,23 @@ final class EngineCore: Sendable {
                 let result = message.pointee.data.result
                 finish(transfer, transfer.outcome(result))
             }
-            _ = curl_multi_poll(multi, nil, 0, self.idlePollMilliseconds, nil)
+            // Sleep only with nothing queued; from here on a caller that queues work wakes the thread.
+            let sleeps = self.state.withLock { state in
+                guard state.incoming.isEmpty, state.cancellations.isEmpty, !state.stopping else { return false }
+                state.engineSleeps = true
+                return true
+            }
+            if sleeps {
+                _ = curl_multi_poll(multi, nil, 0, self.idlePollMilliseconds, nil)
+            }
         }
 
-        self.state.withLock { $0.multiAddress = 0 }
+        self.state.withLock { state in
+            state.multiAddress = 0
+            state.engineSleeps = false
+        }
+        // A caller that took the address before it was withdrawn may still be in `curl_multi_wakeup`.
+        while self.wakersInFlight.load(ordering: .acquiring) > 0 { sched_yield() }
         self.failQueued(message: self.shutdownMessage)
         active.removeAll()
         handles.drain()

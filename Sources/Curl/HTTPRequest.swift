@@ -33,6 +33,9 @@ package struct HTTPRequest: Sendable {
     /// Whether errors show the URL's path as `<redacted>` too, for webhook URLs whose path is the secret (Slack,
     /// Feishu). User information and query are always redacted.
     package var hidesPathInErrors: Bool
+    /// Whether the response's header lines are read into ``HTTPResponse/headers``; a caller that reads only the
+    /// status and body (an agent poll) turns it off and saves a string per header line. On by default.
+    package var keepsResponseHeaders = true
 
     /// Creates a request to a target.
     /// - Parameters:

@@ -69,7 +69,7 @@ package struct CurlAgentTransport: AgentTransport {
 
     /// Sends the request through libcurl, mapping curl's failures to ``ObshellError`` codes.
     package func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
-        let httpRequest = HTTPRequest(
+        var httpRequest = HTTPRequest(
             method: HTTPMethod(request.method),
             target: HTTPTarget(base: self.baseURL, path: request.pathAndQuery),
             headers: HTTPHeaders(request.headers),
@@ -77,6 +77,8 @@ package struct CurlAgentTransport: AgentTransport {
             connectTimeout: min(self.timeout, .seconds(10)),
             tls: self.tls
         )
+        // Only the status and the body are read.
+        httpRequest.keepsResponseHeaders = false
         do {
             let response = try await self.engine.perform(httpRequest)
             return AgentResponse(status: response.status, body: response.body)

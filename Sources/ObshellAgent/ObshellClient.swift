@@ -187,12 +187,21 @@ package actor ObshellClient {
         package var exchanges: [Exchange]
         /// Whether the call was cut short by a cancellation (a stop, a reload): it observed nothing.
         package var cancelled: Bool
+        /// For a list answer, what identifies its `data` bytes: equal for two answers whose lists are byte for byte
+        /// the same (``TargetJournal`` then only moves the tracker's clocks); `nil` for anything else.
+        package var listFingerprint: AnswerFingerprint?
 
         /// Makes a reading.
-        package init(outcome: AgentAnswer.Outcome, exchanges: [Exchange], cancelled: Bool = false) {
+        package init(
+            outcome: AgentAnswer.Outcome,
+            exchanges: [Exchange],
+            cancelled: Bool = false,
+            listFingerprint: AnswerFingerprint? = nil
+        ) {
             self.outcome = outcome
             self.exchanges = exchanges
             self.cancelled = cancelled
+            self.listFingerprint = listFingerprint
         }
     }
 
@@ -228,7 +237,12 @@ package actor ObshellClient {
                     self.lastList = fingerprint.map { LastList(fingerprint: $0, showDetails: showDetails, dags: dags) }
                 }
             }
-            return Reading(outcome: Self.final(outcome), exchanges: exchanges)
+            let listed: Bool = if case .list = outcome { true } else { false }
+            return Reading(
+                outcome: Self.final(outcome),
+                exchanges: exchanges,
+                listFingerprint: listed ? fingerprint : nil
+            )
         } catch {
             return Self.reading(failedWith: error, exchanges: exchanges)
         }

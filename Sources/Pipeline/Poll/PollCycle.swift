@@ -54,7 +54,12 @@ package struct PollCycle: Sendable {
         let poll = await self.client.readUnfinished(showDetails: true)
         if poll.cancelled { return Result(observed: [], abandoned: poll.exchanges) }
         let observation = Observation.poll(poll.outcome, at: self.time(of: poll))
-        let step = await journal.observe(observation, agentTime: poll.outcome.agentTime)
+        // A list identical to the last one (same fingerprint) only moves the tracker's clocks.
+        let step = await journal.observe(
+            observation,
+            agentTime: poll.outcome.agentTime,
+            listFingerprint: poll.listFingerprint
+        )
         var result = Result(
             observed: [Observed(observation: observation, step: step, exchanges: poll.exchanges)],
             pollDuration: stopwatch.elapsed
