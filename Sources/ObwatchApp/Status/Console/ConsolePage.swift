@@ -31,7 +31,7 @@ enum ConsolePage {
           </section>
           <section id="incidents-section">
             <h2>Open incidents</h2>
-            <p class="hint">From the events this page has seen.</p>
+            <p class="hint">The incidents a rule sent to someone, until they resolve. Acknowledging one stops its reminders.</p>
             <ul id="incidents" class="rows"></ul>
             <p id="ack-result" class="result" role="status"></p>
           </section>

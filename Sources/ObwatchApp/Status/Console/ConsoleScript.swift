@@ -200,6 +200,8 @@ enum ConsoleScript {
               item.dataset.incident = incident;
               item.append(node('span', 'type', event.type), node('span', 'incident-id', incident),
                 node('span', 'when', 'since ' + event.at), node('span', 'summary', event.summary));
+              if (event.sentTo && event.sentTo.length) { item.append(node('span', 'route', 'sent to ' + event.sentTo.join(', '))); }
+              if (event.nextReminder) { item.append(node('span', 'route', 'next reminder ' + event.nextReminder)); }
               const button = node('button', 'ack', state.acknowledged.has(incident) ? 'Acknowledged' : 'Acknowledge');
               button.type = 'button';
               button.disabled = state.acknowledged.has(incident);
@@ -311,7 +313,10 @@ enum ConsoleScript {
               state.incidents = new Map();
               state.acknowledged = new Set();
               for (const open of incidents) {
-                state.incidents.set(open.incident, open.event || { type: '', at: '', summary: open.incident });
+                const event = Object.assign({ type: '', at: '', summary: open.incident }, open.event || {});
+                event.sentTo = open.receivers;
+                event.nextReminder = open.next_reminder;
+                state.incidents.set(open.incident, event);
                 if (open.acknowledged) { state.acknowledged.add(open.incident); }
               }
             }
