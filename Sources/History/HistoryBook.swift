@@ -12,8 +12,21 @@ package import Support
 /// interval (every poll of every target calls it), or by ``flush()``. A save that fails is tried again with the
 /// next call; history is a cache of what obshell knows, so losing some costs estimates, not events (the backfill at
 /// start refills it).
+///
+/// With a clock, ``snapshot()`` also hands out a published copy renewed at most every `publishInterval` rather than
+/// the history being learned into: a poll's snapshot shares the history's storage, so every change made while any
+/// poll held one copied the whole history (every target's samples and pools). At 2,000 targets learning their
+/// backfills that was gigabytes of copies and a 1.2 GiB peak; now it is at most one copy per interval. Estimates see
+/// what was learned at most that much later.
 package actor HistoryBook {
     private var history: DurationHistory
+    /// What ``snapshot()`` hands out with a clock: the history as of ``publishedChanges``.
+    private var published: DurationHistory
+    /// The change count ``published`` covers.
+    private var publishedChanges = 0
+    /// When ``published`` was last renewed (the clock's wall time).
+    private var lastPublish: Date?
+    private let publishInterval: TimeInterval
     private let store: (any HistoryStore)?
     /// With a clock, changes are saved at most once per ``saveInterval``; without one, at once.
     private let clock: (any ObwatchClock)?
@@ -36,21 +49,39 @@ package actor HistoryBook {
     ///   - clock: With a clock, changes are saved at most once per `saveInterval` (the daemon); without one, each
     ///     change is saved at once (commands).
     ///   - saveInterval: The least time between two saves when there is a clock.
+    ///   - publishInterval: With a clock, the longest a ``snapshot()`` lags what was learned.
     package init(
         history: DurationHistory = DurationHistory(),
         store: (any HistoryStore)? = nil,
         clock: (any ObwatchClock)? = nil,
-        saveInterval: Duration = .seconds(1)
+        saveInterval: Duration = .seconds(1),
+        publishInterval: Duration = .milliseconds(250)
     ) {
         self.history = history
+        self.published = history
         self.store = store
         self.clock = clock
-        let (whole, attoseconds) = saveInterval.components
-        self.saveInterval = Double(whole) + Double(attoseconds) / 1e18
+        self.saveInterval = Self.seconds(saveInterval)
+        self.publishInterval = Self.seconds(publishInterval)
     }
 
-    /// The history as it stands.
-    package func snapshot() -> DurationHistory { self.history }
+    /// The history as it stands; with a clock, as it stood at most `publishInterval` ago (see the type).
+    package func snapshot() -> DurationHistory {
+        guard let clock = self.clock else { return self.history }
+        if self.publishedChanges != self.changes {
+            let now = clock.wallNow
+            if let last = self.lastPublish, now.timeIntervalSince(last) < self.publishInterval { return self.published }
+            self.published = self.history
+            self.publishedChanges = self.changes
+            self.lastPublish = now
+        }
+        return self.published
+    }
+
+    private static func seconds(_ duration: Duration) -> TimeInterval {
+        let (whole, attoseconds) = duration.components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
 
     /// Learns from DAGs observed on `target`, and saves what was learned when it is due (see the type).
     /// - Returns: Whether the history changed.

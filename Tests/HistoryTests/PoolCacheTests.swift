@@ -77,6 +77,25 @@ struct HistoryBookSaveTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("history-book-\(UUID().uuidString)")
     }
 
+    @Test("with a clock, snapshots are renewed at most every publish interval; without one, every change shows at once")
+    func publishedSnapshots() async throws {
+        let clock = ManualClock()
+        let book = HistoryBook(clock: clock, publishInterval: .milliseconds(250))
+        #expect(await book.learn(from: [PoolCacheTests.dag(1, start: 0)], target: "db1"))
+        let first = await book.snapshot()
+        #expect(first.keys.count == 4)  // the first snapshot after a change is current
+        #expect(await book.learn(from: [PoolCacheTests.dag(2, start: 1000)], target: "db2"))
+        #expect(await book.snapshot() == first)  // within the interval: the published one
+        clock.advance(by: .milliseconds(250))
+        #expect(await book.snapshot().keys.count == 8)  // renewed
+
+        let immediate = HistoryBook()
+        #expect(await immediate.learn(from: [PoolCacheTests.dag(1, start: 0)], target: "db1"))
+        _ = await immediate.snapshot()
+        #expect(await immediate.learn(from: [PoolCacheTests.dag(2, start: 1000)], target: "db2"))
+        #expect(await immediate.snapshot().keys.count == 8)
+    }
+
     @Test("with a clock, changes are saved at most once a second, by the next learn after it or a flush")
     func spacedSaves() async throws {
         let folder = Self.folder()

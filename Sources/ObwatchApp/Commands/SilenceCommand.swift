@@ -15,14 +15,33 @@ struct SilenceCommand: AsyncParsableCommand {
     )
 }
 
-/// Where the daemon's API is and the token to send: `--url`, else `http.listen` of `--config`, else the default
-/// address; `--token-file`, else the configuration's write (or read) token.
+/// Where the daemon's API is and the token to send: `--url`, else `http.listen` of the configuration (`--config`, else
+/// `$OBWATCH_CONFIG`, else `/etc/obwatch/obwatch.yaml` when it exists: the daemon's own on an installed host), else the
+/// default address; `--token-file`, else the configuration's write (or read) token.
 struct DaemonAPIOptions: ParsableArguments {
+    /// The configuration the packaged service runs with.
+    static let installedConfig = "/etc/obwatch/obwatch.yaml"
+
     @Option(help: "The status API's base URL, e.g. http://127.0.0.1:9464 (default: http.listen of --config).")
     var url: String?
 
-    @Option(help: "The configuration file: its http.listen, tls and tokens are used when --url/--token-file are not.")
+    @Option(
+        help: """
+            The configuration file: its http.listen, tls and tokens are used when --url/--token-file are not \
+            (default: $OBWATCH_CONFIG, else /etc/obwatch/obwatch.yaml when it exists and --url is not given).
+            """
+    )
     var config: String?
+
+    /// The configuration to read: `--config`, else `$OBWATCH_CONFIG`, else the installed one when `--url` is not given.
+    var configPath: String? {
+        if let config = self.config { return config }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["OBWATCH_CONFIG"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        guard self.url == nil, FileManager.default.fileExists(atPath: Self.installedConfig) else { return nil }
+        return Self.installedConfig
+    }
 
     @Option(help: "A file holding the bearer token (the write token for add, expire and ack).")
     var tokenFile: String?
@@ -33,7 +52,7 @@ struct DaemonAPIOptions: ParsableArguments {
     /// The API's base URL and the token, read once.
     func resolve(command: String, write: Bool) throws -> (base: String, token: String?) {
         var settings: ObwatchConfig.HTTPSettings?
-        if let path = self.config {
+        if let path = self.configPath {
             let (config, lines) = RunCommand.checkedConfig(path, command: command, probingStateDirectory: false)
             guard let config else {
                 for line in lines { StandardError.write(line) }
@@ -136,8 +155,8 @@ struct SilenceAddCommand: AsyncParsableCommand {
     @Option(help: "Why (required).")
     var comment: String
 
-    @Option(help: "Who (required).")
-    var author: String
+    @Option(help: "Who (default: your login name, as amtool does).")
+    var author: String?
 
     func validate() throws {
         guard (self.duration == nil) != (self.until == nil) else {
@@ -174,7 +193,7 @@ struct SilenceAddCommand: AsyncParsableCommand {
         let body = OrderedJSON.members([
             "matchers": .array(matchers),
             "endsAt": .string(endsAt),
-            "createdBy": .string(self.author),
+            "createdBy": .string(try LoginName.author(self.author)),
             "comment": .string(self.comment),
         ])
         let answer = try await self.api.call(
@@ -252,7 +271,7 @@ struct SilenceExpireCommand: AsyncParsableCommand {
     var ids: [String]
 
     func run() async throws {
-        let author = self.author ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+        let author = try LoginName.author(self.author)
         let query = "?author=" + (author.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "unknown")
         for id in self.ids {
             guard let path = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"]))
@@ -288,7 +307,7 @@ struct AckCommand: AsyncParsableCommand {
     var incident: String
 
     func run() async throws {
-        let author = self.author ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+        let author = try LoginName.author(self.author)
         let body = OrderedJSON.members(["incident": .string(self.incident), "author": .string(author)])
         let answer = try await self.api.call(
             .post,
@@ -298,5 +317,28 @@ struct AckCommand: AsyncParsableCommand {
             write: true
         )
         FileHandle.standardOutput.write(answer)
+    }
+}
+
+/// Who a silence, an expiry or an acknowledgement is recorded as: `--author`, else the login name (`$USER`,
+/// `$LOGNAME`, else the password database's name of the user), as amtool does.
+enum LoginName {
+    /// `given` when set, else the login name.
+    /// - Throws: `ValidationError` when neither is known (no `--author`, and a user without a name).
+    static func author(_ given: String?) throws -> String {
+        if let given {
+            guard !given.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError("--author must name someone")
+            }
+            return given
+        }
+        let environment = ProcessInfo.processInfo.environment
+        for key in ["USER", "LOGNAME"] {
+            if let name = environment[key], !name.isEmpty { return name }
+        }
+        if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name {
+            return String(cString: name)
+        }
+        throw ValidationError("give --author WHO: the login name is not known")
     }
 }
