@@ -37,6 +37,8 @@ package actor HistoryBook {
     private var savedChanges = 0
     /// When the last save started (the clock's wall time).
     private var lastSave: Date?
+    /// A save started by ``saveInBackground()`` and not finished.
+    private var backgroundSave: Task<Void, Never>?
     /// Whether a save is under way: saves never overlap (the store may suspend), the next one carries what waits.
     private var saving = false
     /// The last save error, until a save succeeds.
@@ -90,8 +92,28 @@ package actor HistoryBook {
         var changed = false
         for dag in dags where self.history.learn(from: dag, target: target) { changed = true }
         if changed { self.changes += 1 }
-        if self.changes != self.savedChanges, self.saveIsDue { await self.save() }
+        if self.changes != self.savedChanges, self.saveIsDue {
+            // The daemon's polls call this: a store that hangs (PostgreSQL going away mid-query, until its deadline)
+            // must not hold a poll back, or a DAG that starts and ends meanwhile is never seen.
+            if self.clock != nil { self.saveInBackground() } else { await self.save() }
+        }
         return changed
+    }
+
+    /// Starts a save of what waits without waiting for it (the daemon's ticker); one runs at a time.
+    package func saveInBackground() {
+        guard self.changes != self.savedChanges, self.backgroundSave == nil else { return }
+        self.backgroundSave = Task { await self.runBackgroundSave() }
+    }
+
+    private func runBackgroundSave() async {
+        await self.save()
+        self.backgroundSave = nil
+    }
+
+    /// Waits for a save started in the background, if one runs.
+    package func settled() async {
+        await self.backgroundSave?.value
     }
 
     /// Adds a whole history (a backfill, an import) and saves at once.
@@ -106,6 +128,7 @@ package actor HistoryBook {
 
     /// Saves what was learned and not saved yet, now (a stop).
     package func flush() async {
+        await self.settled()
         if self.changes != self.savedChanges { await self.save() }
     }
 

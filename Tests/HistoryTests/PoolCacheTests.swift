@@ -2,6 +2,7 @@ import Foundation
 import History
 import ObshellModel
 import ObwatchTestKit
+import Synchronization
 import Testing
 
 @Suite("Pools kept between changes")
@@ -96,6 +97,23 @@ struct HistoryBookSaveTests {
         #expect(await immediate.snapshot().keys.count == 8)
     }
 
+    // Before the fix the first learn waited on the store forever: the time limit makes that a failure, not a hang.
+    @Test(
+        "with a clock, a store that does not answer holds no learn back; the stop's flush waits for it",
+        .timeLimit(.minutes(1))
+    )
+    func hangingStoreHoldsNoPoll() async throws {
+        let store = HangingStore()
+        let book = HistoryBook(store: store, clock: ManualClock())
+        // Returns although the save it started waits on the store.
+        #expect(await book.learn(from: [PoolCacheTests.dag(1, start: 0)], target: "db1"))
+        await store.saveStarted()
+        #expect(await book.learn(from: [PoolCacheTests.dag(2, start: 1000)], target: "db2"))
+        store.answer()
+        await book.flush()
+        #expect(store.savedKeyCounts == [4, 8])
+    }
+
     @Test("with a clock, changes are saved at most once a second, by the next learn after it or a flush")
     func spacedSaves() async throws {
         let folder = Self.folder()
@@ -103,7 +121,11 @@ struct HistoryBookSaveTests {
         let file = HistoryFile(folder: folder, asideTimestamp: { "T" })
         let clock = ManualClock()
         let book = HistoryBook(store: file, clock: clock, saveInterval: .seconds(1))
-        let saved = { try await file.load().keys.count }
+        // With a clock the saves run in the background: settled waits for the one started, if any.
+        let saved = {
+            await book.settled()
+            return try await file.load().keys.count
+        }
 
         #expect(await book.learn(from: [PoolCacheTests.dag(1, start: 0)], target: "db1"))
         #expect(try await saved() == 4)  // the first change: at once
@@ -132,5 +154,57 @@ struct HistoryBookSaveTests {
             #expect(await book.learn(from: [PoolCacheTests.dag(index, start: Double(index) * 1000)], target: target))
             #expect(try await file.load().keys.count == 4 * (index + 1))
         }
+    }
+}
+
+/// A history store whose first save waits until ``answer()``: PostgreSQL going away in the middle of a query.
+final class HangingStore: HistoryStore {
+    private struct Gate {
+        var started = false
+        var startedWaiters: [CheckedContinuation<Void, Never>] = []
+        var answered = false
+        var saveWaiters: [CheckedContinuation<Void, Never>] = []
+        var savedKeyCounts: [Int] = []
+    }
+    private let gate = Mutex(Gate())
+
+    /// How many keys each finished save held, in order.
+    var savedKeyCounts: [Int] { self.gate.withLock { $0.savedKeyCounts } }
+
+    func load() async throws(HistoryStoreError) -> DurationHistory { DurationHistory() }
+
+    func save(_ history: DurationHistory) async throws(HistoryStoreError) {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let (startedWaiters, answered) = self.gate.withLock { gate in
+                gate.started = true
+                defer { gate.startedWaiters = [] }
+                if !gate.answered { gate.saveWaiters.append(continuation) }
+                return (gate.startedWaiters, gate.answered)
+            }
+            for waiter in startedWaiters { waiter.resume() }
+            if answered { continuation.resume() }
+        }
+        self.gate.withLock { $0.savedKeyCounts.append(history.keys.count) }
+    }
+
+    /// Returns once a save has started.
+    func saveStarted() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let started = self.gate.withLock { gate in
+                if !gate.started { gate.startedWaiters.append(continuation) }
+                return gate.started
+            }
+            if started { continuation.resume() }
+        }
+    }
+
+    /// Lets every waiting and later save finish.
+    func answer() {
+        let waiters = self.gate.withLock { gate in
+            gate.answered = true
+            defer { gate.saveWaiters = [] }
+            return gate.saveWaiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }

@@ -262,9 +262,9 @@ final class DaemonCore: Sendable {
             jobs.append(Ticker.Job("watchdog", every: interval) { _ in notifier.watchdog() })
         }
         jobs.append(Ticker.Job("trim", every: .seconds(30)) { _ in MemoryTrim.releaseFreePages() })
-        // The history saves on a poll that learns; what the last second learned is saved here once polls only see
-        // unchanged lists (and a failed save is tried again).
-        jobs.append(Ticker.Job("history", every: .seconds(5)) { _ in await history.flush() })
+        // The history saves (in the background) on a poll that learns; what the last second learned is saved here once
+        // polls only see unchanged lists, and a failed save is tried again. Nothing waits for the store.
+        jobs.append(Ticker.Job("history", every: .seconds(5)) { _ in await history.saveInBackground() })
         if let silences = telemetry.silences {
             // Audits silences that ended by themselves, and picks up those other replicas added.
             jobs.append(Ticker.Job("silences", every: .seconds(1)) { _ in await silences.tick() })
