@@ -94,7 +94,19 @@ package final class StatusServer: Service, Sendable {
         cluster: (@Sendable () async throws(StorageError) -> String)? = nil
     ) {
         self.configuration = configuration
-        self.routes = StatusRoutes(
+        self.routes = Self.readRoutes(configuration, metrics, readiness, events, dags, cluster)
+    }
+
+    /// The routes every server has: probes, metrics and the read API, with the configuration's tokens.
+    private static func readRoutes(
+        _ configuration: Configuration,
+        _ metrics: DaemonMetrics,
+        _ readiness: Readiness,
+        _ events: EventLog,
+        _ dags: @escaping @Sendable () async -> [DagStatus],
+        _ cluster: (@Sendable () async throws(StorageError) -> String)?
+    ) -> StatusRoutes {
+        StatusRoutes(
             metrics: metrics,
             readiness: readiness,
             events: events,
@@ -122,15 +134,7 @@ package final class StatusServer: Service, Sendable {
         incidents: @escaping @Sendable () async -> [OpenIncident]
     ) {
         self.configuration = configuration
-        var routes = StatusRoutes(
-            metrics: metrics,
-            readiness: readiness,
-            events: events,
-            dags: dags,
-            cluster: cluster,
-            bearerToken: configuration.bearerToken,
-            writeToken: configuration.writeToken
-        )
+        var routes = Self.readRoutes(configuration, metrics, readiness, events, dags, cluster)
         routes.silences = silences
         routes.acknowledge = acknowledge
         routes.incidents = incidents
