@@ -264,7 +264,27 @@ final class DaemonCore: Sendable {
         jobs.append(Ticker.Job("trim", every: .seconds(30)) { _ in MemoryTrim.releaseFreePages() })
         // The history saves (in the background) on a poll that learns; what the last second learned is saved here once
         // polls only see unchanged lists, and a failed save is tried again. Nothing waits for the store.
-        jobs.append(Ticker.Job("history", every: .seconds(5)) { _ in await history.saveInBackground() })
+        // A save that fails is said once per episode (estimates only; events never depend on it), and its end too.
+        let historyFailing = Mutex(false)
+        jobs.append(
+            Ticker.Job("history", every: .seconds(5)) { _ in
+                await history.saveInBackground()
+                let error = await history.lastError
+                let changed = historyFailing.withLock { failing in
+                    defer { failing = error != nil }
+                    return failing != (error != nil)
+                }
+                guard changed else { return }
+                if let error {
+                    logger.warning(
+                        "the duration history cannot be saved; trying again",
+                        metadata: ["reason": "\(error)"]
+                    )
+                } else {
+                    logger.notice("the duration history is saved again")
+                }
+            }
+        )
         if let silences = telemetry.silences {
             // Audits silences that ended by themselves, and picks up those other replicas added.
             jobs.append(Ticker.Job("silences", every: .seconds(1)) { _ in await silences.tick() })
