@@ -109,13 +109,16 @@ struct PollBench: AsyncParsableCommand {
         var events = 0
         for _ in 0..<20 { _ = await cycle.run(into: journal) }
         let polls = self.polls
+        // As the daemon's poll loop (`TargetPoller.run`): on the curl engine's thread from one poll to the next.
         let cost = await Cost.measure {
-            for _ in 0..<polls {
-                let result = await cycle.run(into: journal)
-                if case .list? = result.observed.first?.observation {
-                    events += result.batches.reduce(0) { $0 + $1.events.count }
-                } else {
-                    failed += 1
+            await withTaskExecutorPreference(cycle.preferredExecutor) {
+                for _ in 0..<polls {
+                    let result = await cycle.run(into: journal)
+                    if case .list? = result.observed.first?.observation {
+                        events += result.batches.reduce(0) { $0 + $1.events.count }
+                    } else {
+                        failed += 1
+                    }
                 }
             }
         }

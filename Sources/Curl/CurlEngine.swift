@@ -70,6 +70,14 @@ package final class CurlEngine: Sendable {
         return MailResponse(replyCode: outcome.status, totalTime: outcome.totalTime)
     }
 
+    /// The engine's thread as a task executor. A task that prefers it (`withTaskExecutorPreference`) runs on that
+    /// thread between rounds of libcurl's work, so that a request it sends and the answer it awaits cost no hand-off
+    /// between threads. Only short, non-blocking work belongs there: while a job runs, no transfer progresses.
+    package var taskExecutor: any TaskExecutor { self.core }
+
+    /// Whether the caller runs on the engine's thread (a task that prefers ``taskExecutor``, between its awaits).
+    package var isCurrentThread: Bool { self.core.isCurrentThread }
+
     /// What the engine has done so far: transfers finished and connections opened for them.
     package var statistics: Statistics { self.core.statistics }
 

@@ -13,7 +13,12 @@ import Synchronization
 /// cannot race such a wake-up: a caller takes the handle's address and counts itself in ``wakersInFlight`` under the
 /// lock, and the thread withdraws the address under the lock and waits for that count to reach zero before it cleans
 /// the handle up.
-final class EngineCore: Sendable {
+///
+/// The core is also a `TaskExecutor`: a task that prefers it (``CurlEngine/taskExecutor``) runs its nonisolated code
+/// and its calls into default actors on the engine thread, between rounds of libcurl's work. A poll that starts its
+/// request there needs no wake-up, and its answer resumes it on the same thread: no hand-off to the thread and back,
+/// which were the largest single cost of a poll (the context switches). Jobs run in the order they came.
+final class EngineCore: TaskExecutor, Sendable {
     struct Submission: Sendable {
         var id: UInt64
         var plan: TransferPlan
@@ -48,12 +53,18 @@ final class EngineCore: Sendable {
         var phases: [UInt64: Phase] = [:]
         var incoming: [Submission] = []
         var cancellations: [UInt64] = []
+        /// Jobs of tasks that prefer the engine as their executor, to run on its thread in order.
+        var jobs: [UnownedJob] = []
+        /// Whether the thread has ended: jobs go to the global executor instead.
+        var ended = false
         var nextID: UInt64 = 0
         var stopping = false
         var statistics = CurlEngine.Statistics()
     }
 
     private let state = Mutex(State())
+    /// The engine thread's `pthread_t`, once it runs (0 before).
+    private let engineThread = Atomic<UInt>(0)
     /// Callers between taking the handle's address (under the lock) and their `curl_multi_wakeup` (outside it).
     private let wakersInFlight = Atomic<Int>(0)
     /// The bound on the multi handle's connection cache (`CURLMOPT_MAXCONNECTS`).
@@ -64,6 +75,12 @@ final class EngineCore: Sendable {
 
     init(maxIdleConnections: Int) {
         self.maxIdleConnections = maxIdleConnections
+    }
+
+    /// Whether the caller runs on the engine thread.
+    var isCurrentThread: Bool {
+        let engine = self.engineThread.load(ordering: .acquiring)
+        return engine != 0 && engine == UInt(pthread_self())
     }
 
     /// The counters so far.
@@ -116,6 +133,22 @@ final class EngineCore: Sendable {
         }
     }
 
+    /// Queues a job of a task that prefers the engine; it runs on the engine thread. Once the thread has ended (a
+    /// shut-down engine) the job runs on the global executor, so that no task waits for ever.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        let (ended, wakeUp): (Bool, UInt?) = self.state.withLock { state in
+            if state.ended { return (true, nil) }
+            state.jobs.append(unowned)
+            return (false, self.claimWakeUp(&state))
+        }
+        if ended {
+            globalConcurrentExecutor.enqueue(unowned)
+            return
+        }
+        self.wake(wakeUp)
+    }
+
     /// Claims the wake-up of a sleeping engine, under the lock; see ``State/claimWakeUp()``.
     private func claimWakeUp(_ state: inout State) -> UInt? {
         guard let address = state.claimWakeUp() else { return nil }
@@ -163,6 +196,7 @@ final class EngineCore: Sendable {
 
     /// The engine thread's body: owns the multi handle and all easy handles until shutdown.
     func runLoop() {
+        self.engineThread.store(UInt(pthread_self()), ordering: .releasing)
         do {
             try CurlGlobal.initialise()
         } catch {
@@ -200,9 +234,17 @@ final class EngineCore: Sendable {
         // Swapped with the shared queues under the lock, so neither side allocates a new array per round.
         var incoming: [Submission] = []
         var cancellations: [UInt64] = []
+        var jobs: [UnownedJob] = []
+        let executor = self.asUnownedTaskExecutor()
         while true {
-            let stopping = self.state.withLock { state in
+            // Jobs first: what they submit is started in the same round.
+            self.state.withLock { state in
                 state.engineSleeps = false
+                swap(&jobs, &state.jobs)
+            }
+            for job in jobs { job.runSynchronously(on: executor) }
+            jobs.removeAll(keepingCapacity: true)
+            let stopping = self.state.withLock { state in
                 swap(&incoming, &state.incoming)
                 swap(&cancellations, &state.cancellations)
                 return state.stopping
@@ -237,7 +279,9 @@ final class EngineCore: Sendable {
             }
             // Sleep only with nothing queued; from here on a caller that queues work wakes the thread.
             let sleeps = self.state.withLock { state in
-                guard state.incoming.isEmpty, state.cancellations.isEmpty, !state.stopping else { return false }
+                guard state.incoming.isEmpty, state.cancellations.isEmpty, state.jobs.isEmpty, !state.stopping else {
+                    return false
+                }
                 state.engineSleeps = true
                 return true
             }
@@ -249,6 +293,17 @@ final class EngineCore: Sendable {
         self.state.withLock { state in
             state.multiAddress = 0
             state.engineSleeps = false
+        }
+        // Jobs still queued (and any they queue) run on, here, until none is left; later ones go to the global
+        // executor (``enqueue(_:)``).
+        while true {
+            let queued: [UnownedJob] = self.state.withLock { state in
+                defer { state.jobs.removeAll() }
+                if state.jobs.isEmpty { state.ended = true }
+                return state.jobs
+            }
+            if queued.isEmpty { break }
+            for job in queued { job.runSynchronously(on: executor) }
         }
         // A caller that took the address before it was withdrawn may still be in `curl_multi_wakeup`.
         while self.wakersInFlight.load(ordering: .acquiring) > 0 { sched_yield() }
@@ -303,15 +358,19 @@ final class EngineCore: Sendable {
 
     /// Fails whatever is still queued; used when the thread cannot start or is exiting.
     private func failQueued(message: String) {
-        let queued = self.state.withLock { state in
+        let (queued, jobs) = self.state.withLock { state in
             state.stopping = true
+            state.ended = true
             let queued = state.incoming
             state.incoming.removeAll()
             for submission in queued {
                 state.phases[submission.id] = nil
             }
-            return queued
+            defer { state.jobs.removeAll() }
+            return (queued, state.jobs)
         }
+        // A thread that could not start leaves its tasks to the global executor.
+        for job in jobs { globalConcurrentExecutor.enqueue(job) }
         for submission in queued {
             let error = CurlError(code: .cancelled, message: message, url: submission.plan.redactedURL)
             submission.continuation.resume(returning: .failure(error))

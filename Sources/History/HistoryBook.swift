@@ -103,6 +103,8 @@ package actor HistoryBook {
     /// Starts a save of what waits without waiting for it (the daemon's ticker); one runs at a time.
     package func saveInBackground() {
         guard self.changes != self.savedChanges, self.backgroundSave == nil else { return }
+        // An unstructured task keeps no executor preference: a poll learns on the curl engine's thread, and the save
+        // (a disk, a database) runs on the global pool.
         self.backgroundSave = Task { await self.runBackgroundSave() }
     }
 

@@ -37,6 +37,15 @@ package struct AgentResponse: Sendable, Hashable {
 package protocol AgentTransport: Sendable {
     /// Sends one request and returns the answer, or a typed error when no answer came.
     func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse
+
+    /// Where a poll through this transport prefers to run (``PollCycle`` runs on it): the thread that does the
+    /// transport's I/O, so that a request and its answer cost no hand-off between threads; `nil` for no preference.
+    var preferredExecutor: (any TaskExecutor)? { get }
+}
+
+extension AgentTransport {
+    /// No preference: the global executor.
+    package var preferredExecutor: (any TaskExecutor)? { nil }
 }
 
 /// The agent transport over libcurl: `http://`, `https://` and `unix://` agent addresses.
@@ -66,6 +75,9 @@ package struct CurlAgentTransport: AgentTransport {
         self.tls = tls
         self.engine = engine
     }
+
+    /// The curl engine's thread, where its transfers run.
+    package var preferredExecutor: (any TaskExecutor)? { self.engine.taskExecutor }
 
     /// Sends the request through libcurl, mapping curl's failures to ``ObshellError`` codes.
     package func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {

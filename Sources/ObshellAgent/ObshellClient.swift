@@ -85,6 +85,9 @@ package actor ObshellClient {
         self.logger = logger
     }
 
+    /// Where the client's calls prefer to run: its transport's I/O thread, if it has one.
+    package nonisolated var preferredExecutor: (any TaskExecutor)? { self.transport.preferredExecutor }
+
     /// Whether requests go to the agent's local unix socket, which checks no header.
     nonisolated var isLocalSocket: Bool { self.baseURL.lowercased().hasPrefix("unix://") }
 

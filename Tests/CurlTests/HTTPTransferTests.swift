@@ -448,3 +448,62 @@ struct HTTPTransferTests {
         }
     }
 }
+
+/// The engine's thread as a task executor: a task that prefers it sends and reads there, with no hand-off.
+@Suite(.timeLimit(.minutes(2)))
+struct EngineExecutorTests {
+    /// An actor without an executor of its own: a task that prefers the engine runs its methods there too.
+    actor Tally {
+        var count = 0
+        func add() -> Bool {
+            self.count += 1
+            return CurlEngine.shared.isCurrentThread
+        }
+    }
+
+    @Test func aTaskThatPrefersTheEngineRunsOnItsThreadBeforeAndAfterItsTransfers() async throws {
+        try await withPeer(Peers.http()) { _, port in
+            let engine = CurlEngine.shared
+            #expect(!engine.isCurrentThread)
+            let tally = Tally()
+            let placements = try await withTaskExecutorPreference(engine.taskExecutor) {
+                () async throws -> [Bool] in
+                var placements = [engine.isCurrentThread]
+                for _ in 0..<3 {
+                    let response = try await engine.perform(HTTPRequest(url: "http://127.0.0.1:\(port)/echo"))
+                    #expect(response.status == 200)
+                    placements.append(engine.isCurrentThread)
+                    placements.append(await tally.add())
+                }
+                return placements
+            }
+            #expect(placements == Array(repeating: true, count: 7))
+            #expect(await tally.count == 3)
+        }
+    }
+
+    @Test func unstructuredTasksDoNotInheritThePreference() async {
+        let engine = CurlEngine.shared
+        let placed = await withTaskExecutorPreference(engine.taskExecutor) {
+            await Task { engine.isCurrentThread }.value
+        }
+        #expect(!placed)
+    }
+
+    @Test func aShutDownEngineStillRunsItsTasksToTheEnd() async throws {
+        try await withPeer(Peers.http()) { _, port in
+            let engine = CurlEngine()
+            engine.shutdown()
+            let outcome = await withTaskExecutorPreference(engine.taskExecutor) {
+                () async -> CurlError.Code? in
+                do {
+                    _ = try await engine.perform(HTTPRequest(url: "http://127.0.0.1:\(port)/echo"))
+                    return nil
+                } catch {
+                    return (error as? CurlError)?.code
+                }
+            }
+            #expect(outcome == .cancelled)
+        }
+    }
+}

@@ -1,8 +1,10 @@
 import ConfigModel
+import Curl
 import Foundation
 import ObshellModel
 import ObwatchTestKit
 import Pipeline
+import Routing
 import Simulator
 import Support
 import Synchronization
@@ -25,6 +27,68 @@ struct TargetPollerTests {
         #expect(schedule.nextDeadline(afterDeadlineElapsed: .milliseconds(30)) == .seconds(10))
         #expect(schedule.nextDeadline(afterDeadlineElapsed: .seconds(10)) == .seconds(20))
         #expect(schedule.nextDeadline(afterDeadlineElapsed: .seconds(25)) == .seconds(30))
+    }
+
+    @Test("a poll runs on the curl engine's thread; saving the record and handing events on never do")
+    func pollsRunOnTheEngineThreadAndWaitForDisksElsewhere() async throws {
+        let running = try await ManualSimulator(try bundledScenario("scale-out-fails.yaml"))
+        defer { running.stop() }
+        let folder = try temporaryFolder("obwatch-placement")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let target = ObwatchConfig.Target(
+            name: "prod-east",
+            url: running.url,
+            password: Password("root-pw"),
+            pollInterval: .seconds(5),
+            timeout: .seconds(30),
+            labels: [:]
+        )
+        /// Where each step ran: `true` on the engine's thread.
+        final class Placements: Sendable {
+            let polls = Mutex<[Bool]>([])
+            let saves = Mutex<[Bool]>([])
+            let handOns = Mutex<[Bool]>([])
+        }
+        /// The folder, noting where each save runs.
+        struct NotingStorage: PipelineStorage {
+            let inner: LocalStateFolder
+            let placements: Placements
+            func loadTarget(_ name: String) async throws(StorageError) -> StorageLoad<TargetRecord> {
+                try await self.inner.loadTarget(name)
+            }
+            func saveTarget(_ record: TargetRecord, name: String) async throws(StorageError) {
+                self.placements.saves.withLock { $0.append(CurlEngine.shared.isCurrentThread) }
+                try await self.inner.saveTarget(record, name: name)
+            }
+            func loadRouterState() async throws(StorageError) -> StorageLoad<RouterState> {
+                try await self.inner.loadRouterState()
+            }
+            func saveRouterState(_ state: RouterState) async throws(StorageError) {
+                try await self.inner.saveRouterState(state)
+            }
+        }
+        let placements = Placements()
+        let clock = ImmediateClock(stopAfter: 3)
+        let box = EventBox()
+        let poller = try await TargetPoller(
+            target: target,
+            settings: TrackerSettings(),
+            storage: NotingStorage(inner: LocalStateFolder(directory: folder, clock: clock), placements: placements),
+            clock: clock,
+            random: { 0 },
+            onPoll: { _, _, _ in placements.polls.withLock { $0.append(CurlEngine.shared.isCurrentThread) } },
+            sink: { batch in
+                placements.handOns.withLock { $0.append(CurlEngine.shared.isCurrentThread) }
+                box.append(batch.events)
+            }
+        )
+        await #expect(throws: CancellationError.self) { try await poller.run() }
+        #expect(box.all.contains { $0.type == .started }, "the first poll saw the scenario's DAG")
+        #expect(placements.polls.withLock { $0 } == [true, true])
+        let saves = placements.saves.withLock { $0 }
+        let handOns = placements.handOns.withLock { $0 }
+        #expect(!saves.isEmpty && !saves.contains(true), "\(saves)")
+        #expect(!handOns.isEmpty && !handOns.contains(true), "\(handOns)")
     }
 
     @Test("run() sleeps on the injected clock: its phase first, then to each next deadline")

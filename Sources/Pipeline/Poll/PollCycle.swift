@@ -48,8 +48,21 @@ package struct PollCycle: Sendable {
         self.clock = clock
     }
 
+    /// Where the cycle runs: the client's preferred executor (the curl engine's thread), if it has one.
+    package var preferredExecutor: (any TaskExecutor)? { self.client.preferredExecutor }
+
     /// Polls, then confirms what the poll's step asks for, each observed by `journal` in turn.
+    ///
+    /// The cycle runs on the client's preferred executor (the curl engine's thread): its requests go out and its
+    /// answers are read, decoded and stepped there without a hand-off between threads. Nothing in it waits for a
+    /// disk: the caller saves and hands on after it.
     package func run(into journal: TargetJournal) async -> Result {
+        await withTaskExecutorPreference(self.preferredExecutor) {
+            await self.cycle(into: journal)
+        }
+    }
+
+    private func cycle(into journal: TargetJournal) async -> Result {
         let stopwatch = Stopwatch(self.clock)
         let poll = await self.client.readUnfinished(showDetails: true)
         if poll.cancelled { return Result(observed: [], abandoned: poll.exchanges) }

@@ -123,11 +123,18 @@ package final class TargetPoller: Sendable {
     }
 
     /// Polls until the task is cancelled.
+    ///
+    /// The loop runs on the poll cycle's preferred executor (the curl engine's thread): a poll's request, its answer
+    /// and the tracker's step cost no hand-off between threads. What waits for a disk, a database or the routing
+    /// stage (saving the record, handing events on) runs on a pool thread (``offTheEngine(_:)``), so that it
+    /// never holds up other targets' transfers.
     /// - Throws: `CancellationError` when the task is cancelled during a sleep.
     package func run() async throws {
         self.logger.info("target started", metadata: ["url": "\(URLRedaction.redact(self.target.url))"])
         do {
-            try await self.pollLoop(on: self.clock)
+            try await withTaskExecutorPreference(self.cycle.preferredExecutor) {
+                try await self.pollLoop(on: self.clock)
+            }
         } catch {
             await self.checkpoint()
             throw error
@@ -226,7 +233,7 @@ package final class TargetPoller: Sendable {
     private func handOn(_ batches: [EventBatch]) async -> Bool {
         for batch in batches {
             do {
-                try await self.sink(batch)
+                try await Self.offTheEngine { try await self.sink(batch) }
             } catch {
                 self.logger.error(
                     "events could not be handed on; trying again before the next poll",
@@ -247,7 +254,9 @@ package final class TargetPoller: Sendable {
     private func save(_ record: TargetRecord) async -> Bool {
         let part = "target " + self.target.name
         do {
-            try await self.storage.saveTarget(record, name: self.target.name)
+            try await Self.offTheEngine { () async throws(StorageError) in
+                try await self.storage.saveTarget(record, name: self.target.name)
+            }
             await self.journal.saveSucceeded(at: self.clock.wallNow)
             self.health?.saved(part)
             return true
@@ -271,6 +280,31 @@ package final class TargetPoller: Sendable {
             }
             return false
         }
+    }
+
+    /// Runs `operation` on a pool thread (``PoolExecutor``): work that may wait for a disk, a database or another
+    /// stage, which must not run on the curl engine's thread that the poll loop prefers.
+    ///
+    /// It runs in a child task: a preference set with `withTaskExecutorPreference` takes effect only at the next
+    /// enqueue, and a call into nonisolated code is not one, so the work would stay on the engine's thread.
+    private static func offTheEngine<T: Sendable, Failure: Error>(
+        _ operation: @escaping @Sendable () async throws(Failure) -> T
+    ) async throws(Failure) -> T {
+        let outcome = await withTaskGroup(of: Result<T, Failure>.self) { group in
+            group.addTask(executorPreference: PoolExecutor.shared) {
+                do throws(Failure) {
+                    return .success(try await operation())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            var outcome: Result<T, Failure>?
+            for await finished in group { outcome = finished }
+            return outcome
+        }
+        // The group ran its one task to the end, so an outcome is always there.
+        guard let outcome else { return try await operation() }
+        return try outcome.get()
     }
 
     /// Whether the target is polled under a lease (`onFenced` was given): events are then handed on only once the
