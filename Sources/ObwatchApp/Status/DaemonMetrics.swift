@@ -39,6 +39,20 @@ package final class DaemonMetrics: Sendable {
 
     /// Each target's polls so far, for `/api/v1/targets`.
     private let polls = Mutex<[String: TargetPolls]>([:])
+    /// Each target's poll series, looked up once: the registry's look-up hashes the name and every label at each
+    /// call, which at thousands of targets was a few per cent of the daemon's CPU.
+    private let pollSeries = Mutex<[String: PollSeries]>([:])
+
+    /// One target's series that every poll updates.
+    private struct PollSeries: Sendable {
+        var ok: Prometheus.Counter
+        var failed: Prometheus.Counter
+        var duration: Prometheus.ValueHistogram
+        /// `obwatch_dags` by state, for the states reported so far.
+        var dags: [String: Prometheus.Gauge] = [:]
+        /// The counts last reported, so that an unchanged poll sets nothing.
+        var lastCounts: [String: Int]?
+    }
 
     /// How a target's polls went, for the status API's per-target health.
     package struct TargetPolls: Sendable, Hashable {
@@ -76,15 +90,39 @@ package final class DaemonMetrics: Sendable {
             record.count += 1
             polls[target] = record
         }
+        let series = self.series(of: target)
+        switch result {
+        case "ok": series.ok.increment()
+        case "failed": series.failed.increment()
+        default: self.pollCounter(target: target, result: result).increment()
+        }
+        series.duration.record(seconds.isFinite ? max(seconds, 0) : 0)
+    }
+
+    /// A target's poll series, made on its first poll.
+    private func series(of target: String) -> PollSeries {
+        if let known = self.pollSeries.withLock({ $0[target] }) { return known }
+        let made = PollSeries(
+            ok: self.pollCounter(target: target, result: "ok"),
+            failed: self.pollCounter(target: target, result: "failed"),
+            duration: self.registry.makeValueHistogram(
+                descriptor: Self.name("poll_duration", unit: "seconds", help: "How long one poll of a target took."),
+                labels: [("target", target)],
+                buckets: Self.pollDurationBuckets
+            )
+        )
+        return self.pollSeries.withLock { series in
+            if let known = series[target] { return known }
+            series[target] = made
+            return made
+        }
+    }
+
+    private func pollCounter(target: String, result: String) -> Prometheus.Counter {
         self.registry.makeCounter(
             descriptor: Self.name("polls", unit: "total", help: "Polls of a target by result (ok or failed)."),
             labels: [("target", target), ("result", result)]
-        ).increment()
-        self.registry.makeValueHistogram(
-            descriptor: Self.name("poll_duration", unit: "seconds", help: "How long one poll of a target took."),
-            labels: [("target", target)],
-            buckets: Self.pollDurationBuckets
-        ).record(seconds.isFinite ? max(seconds, 0) : 0)
+        )
     }
 
     /// Sets how many DAGs of a target the tracker holds in each state; states missing from `byState` that were
@@ -93,6 +131,13 @@ package final class DaemonMetrics: Sendable {
     ///   - target: The target's name.
     ///   - byState: The number of tracked DAGs per state (e.g. `RUNNING`, `FAILED`).
     package func dagsTracked(target: String, byState: [String: Int]) {
+        // Most polls change no count: nothing to set.
+        let unchanged = self.pollSeries.withLock { series in
+            guard series[target]?.lastCounts != byState else { return true }
+            series[target]?.lastCounts = byState
+            return false
+        }
+        if unchanged { return }
         let gone = self.dagStates.withLock { known -> Set<String> in
             let before = known[target] ?? []
             known[target] = before.union(byState.keys)
