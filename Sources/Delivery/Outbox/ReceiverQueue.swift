@@ -154,9 +154,13 @@ package actor ReceiverQueue {
             throw DeliveryError(code: .stopped, message: "the outbox is stopping; nothing more is accepted")
         }
         let now = self.clock.wallNow
-        var seen = Set(self.pending.map(\.notification.id)).union(self.finishedSet)
-        let fresh = notifications.filter { seen.insert($0.id).inserted }
-            .map { OutboxFile.Pending(notification: $0, acceptedAt: now) }
+        // Not one set of both: the finished ids are thousands, and a burst accepts a group after every routing step.
+        let waiting = Set(self.pending.map(\.notification.id))
+        var seen = Set<String>()
+        let fresh = notifications.filter {
+            !waiting.contains($0.id) && !self.finishedSet.contains($0.id) && seen.insert($0.id).inserted
+        }
+        .map { OutboxFile.Pending(notification: $0, acceptedAt: now) }
         guard !fresh.isEmpty else { return 0 }
         self.pending += fresh
         self.journal { file throws(DeliveryError) in try file.append(fresh) }
