@@ -2,14 +2,16 @@ package import ConfigModel
 package import Foundation
 package import Logging
 package import Support
+import Tracker
 
 /// One receiver's queue: accepts notifications durably, delivers them with retries, backoff and the receiver's rate
 /// limits, up to ``DeliverySettings/concurrency`` at once, and drops (loudly) what is refused for good or too old.
 ///
-/// Order: the notifications of an incident reach the receiver one at a time, in the order they were made: a
-/// notification is started only when no earlier one sharing an incident with it is still waiting or in flight
-/// (notifications without an incident are ordered among themselves). Other incidents go in parallel, up to the
-/// concurrency, so a notification waiting for a retry (a 500, a timeout) holds back its own incident only. A
+/// Order: the notifications of an incident, and those about one DAG, reach the receiver one at a time, in the order
+/// they were made: a notification is started only when no earlier one sharing an incident or a DAG with it is still
+/// waiting or in flight (an event about neither is ordered with its target's others). Other incidents and DAGs go in
+/// parallel, up to the concurrency, so a notification waiting for a retry (a 500, a timeout) holds back its own
+/// incident and DAG only. A
 /// `Retry-After` (or a vendor's throttle window) is the receiver's own rate limit speaking: it pauses the whole
 /// receiver for that long. With a concurrency of 1 the queue is strictly first in, first out, as before concurrency
 /// existed: one try at a time, and a notification waiting for a retry holds back every one behind it (what syslog,
@@ -52,6 +54,8 @@ package actor ReceiverQueue {
     private var limiter: RateLimiter
     /// Why the last try of each waiting notification failed, for the drop's detail once `max_age` passes.
     private var lastFailures: [String: String] = [:]
+    /// ``orderKeys(_:)`` of waiting notifications, by id (the worker scans the queue after every try).
+    private var orderKeysByID: [String: [String]] = [:]
     /// The notifications whose try is under way.
     private var inFlight: Set<String> = []
     /// Until when the far end asked for no tries at all (its Retry-After), when it did.
@@ -150,9 +154,13 @@ package actor ReceiverQueue {
             throw DeliveryError(code: .stopped, message: "the outbox is stopping; nothing more is accepted")
         }
         let now = self.clock.wallNow
-        var seen = Set(self.pending.map(\.notification.id)).union(self.finishedSet)
-        let fresh = notifications.filter { seen.insert($0.id).inserted }
-            .map { OutboxFile.Pending(notification: $0, acceptedAt: now) }
+        // Not one set of both: the finished ids are thousands, and a burst accepts a group after every routing step.
+        let waiting = Set(self.pending.map(\.notification.id))
+        var seen = Set<String>()
+        let fresh = notifications.filter {
+            !waiting.contains($0.id) && !self.finishedSet.contains($0.id) && seen.insert($0.id).inserted
+        }
+        .map { OutboxFile.Pending(notification: $0, acceptedAt: now) }
         guard !fresh.isEmpty else { return 0 }
         self.pending += fresh
         self.journal { file throws(DeliveryError) in try file.append(fresh) }
@@ -212,7 +220,7 @@ package actor ReceiverQueue {
         var index = 0
         while index < self.pending.count {
             let candidate = self.pending[index]
-            let keys = self.orderKeys(candidate.notification)
+            let keys = self.cachedOrderKeys(candidate.notification)
             index += 1
             guard keys.allSatisfy({ !held.contains($0) }) else {
                 held.formUnion(keys)
@@ -240,11 +248,35 @@ package actor ReceiverQueue {
         return .wait(until: wake)
     }
 
-    /// What orders a notification: its incidents (one with none is ordered with the others that have none); one
-    /// key for all when the concurrency is 1, so the queue is first in, first out.
+    /// ``orderKeys(_:)`` of a waiting notification, worked out once: the worker scans the queue after every try.
+    private func cachedOrderKeys(_ notification: OutboundNotification) -> [String] {
+        if let keys = self.orderKeysByID[notification.id] { return keys }
+        let keys = self.orderKeys(notification)
+        self.orderKeysByID[notification.id] = keys
+        return keys
+    }
+
+    /// What orders a notification: for each of its events, the event's incident and the DAG it is about (the target,
+    /// for an event about neither an incident nor a DAG); one key for all when the concurrency is 1, so the queue is
+    /// first in, first out.
+    ///
+    /// Events without an incident (`started`, `stage_advanced`, ...) are ordered per DAG, not all together: a burst of
+    /// 500 targets' `stage_advanced` otherwise went strictly one after another whatever the concurrency.
     private func orderKeys(_ notification: OutboundNotification) -> [String] {
         guard self.concurrency > 1 else { return [""] }
-        return notification.incidents.isEmpty ? [""] : notification.incidents
+        var keys: [String] = []
+        for event in notification.events {
+            var eventKeys: [String] = []
+            if let incident = event.incident { eventKeys.append("incident:" + incident) }
+            if let dag = event.dag {
+                eventKeys.append("dag:" + event.target.name + "/" + dag.id)
+            } else if event.incident == nil {
+                eventKeys.append("target:" + event.target.name)
+            }
+            for key in eventKeys where !keys.contains(key) { keys.append(key) }
+        }
+        // A notification without events (none is made so) is ordered with the others like it.
+        return keys.isEmpty ? [""] : keys
     }
 
     /// Keeps one wait on the clock for `deadline` (none for `nil`), which wakes the worker when it passes.
@@ -351,6 +383,7 @@ package actor ReceiverQueue {
         let id = head.notification.id
         self.pending.removeAll { $0.notification.id == id }
         self.lastFailures[id] = nil
+        self.orderKeysByID[id] = nil
         self.finishedIDs.append(id)
         self.finishedSet.insert(id)
         if self.finishedIDs.count > OutboxFile.rememberedFinishedIDs * 2 {

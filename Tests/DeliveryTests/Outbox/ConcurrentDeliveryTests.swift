@@ -185,6 +185,73 @@ struct ConcurrentDeliveryTests {
         }
     }
 
+    /// Notification `step` of DAG `dag` with no incident: one `stage_advanced` event `event-DAG-STEP`.
+    static func stageNotification(dag: Int, step: Int) -> OutboundNotification {
+        let event = Event(
+            id: "event-\(dag)-\(step)",
+            type: .stageAdvanced,
+            at: ObshellTime(seconds: 1_700_000_000 + Int64(step), nanoseconds: 0),
+            target: TargetIdentity(name: "prod-east", url: nil, labels: [:]),
+            dag: Event.DagInfo(
+                id: "\(dag)",
+                dagID: Int64(dag),
+                name: "upgrade",
+                stage: step + 2,
+                maxStage: 9,
+                state: "RUNNING",
+                operator: "RUN"
+            ),
+            summary: "DAG \(dag) stage \(step + 2)"
+        )
+        return OutboundNotification(receiver: "hook", rule: "r", events: [event])
+    }
+
+    @Test("events without an incident go in parallel across DAGs, never two of one DAG at once, each DAG in order")
+    func parallelAcrossDAGsWithoutIncidents() async throws {
+        try await HoldingPeer.with { peer in
+            let clock = ManualClock()
+            let recorder = DeliveryRecorder()
+            let delivery = DeliverySettings(timeout: .seconds(30), concurrency: 3)
+            let queue = try Self.queue(
+                peer,
+                folder: try OutboxFixtures.folder(),
+                clock: clock,
+                recorder: recorder,
+                delivery: delivery
+            )
+            // Four DAGs of one target, two stages each, routed stage by stage: 0-0, ..., 3-0, 0-1, ..., 3-1.
+            let notifications = (0..<2).flatMap { step in (0..<4).map { Self.stageNotification(dag: $0, step: step) } }
+            try await queue.accept(notifications)
+            let worker = Task { await queue.run() }
+            defer { worker.cancel() }
+
+            var arrivals = try await peer.next(3)
+            // Three DAGs at once: no incident does not mean one at a time.
+            #expect(arrivals.map(\.held).max() == 3)
+            #expect(Set(arrivals.map(\.event)) == ["event-0-0", "event-1-0", "event-2-0"])
+            // Released oldest DAG first, whichever order the three arrived in.
+            var held = arrivals.map(\.event).sorted()
+            while arrivals.count < notifications.count {
+                try await peer.release(held.removeFirst())
+                let arrival = try await peer.next()
+                #expect(
+                    !held.map(Self.incident).contains(Self.incident(arrival.event)),
+                    "\(arrival.event) went while its DAG had one in flight"
+                )
+                held.append(arrival.event)
+                arrivals.append(arrival)
+            }
+            #expect(
+                arrivals.dropFirst(3).map(\.event) == ["event-3-0", "event-0-1", "event-1-1", "event-2-1", "event-3-1"]
+            )
+            for event in held { try await peer.release(event) }
+            try await recorder.wait(until: "every notification delivered") { await queue.depth == 0 }
+            #expect(arrivals.map(\.key).sorted() == notifications.map(\.id).sorted())
+            await queue.stop()
+            await worker.value
+        }
+    }
+
     @Test("a 500 holds only its incident: others go on, its retry waits the backoff and keeps the id and the order")
     func failureHoldsOnlyItsIncident() async throws {
         try await HoldingPeer.with { peer in
