@@ -75,6 +75,43 @@ package final class CurlEngine: Sendable {
     /// between threads. Only short, non-blocking work belongs there: while a job runs, no transfer progresses.
     package var taskExecutor: any TaskExecutor { self.core }
 
+    /// Sleeps until `deadline` as a timer of the engine's loop: the loop wakes for it and resumes the task there, so
+    /// a task that prefers ``taskExecutor`` goes from its wait to its next request on the engine's thread, with no
+    /// timer thread and no hand-off. A wait may end up to a millisecond early, with an earlier one. On an engine that
+    /// has stopped, the task waits on the continuous clock instead.
+    /// - Throws: `CancellationError` when the task is cancelled.
+    package func sleep(until deadline: ContinuousClock.Instant) async throws {
+        switch await self.core.sleep(until: deadline) {
+        case .fired: return
+        case .cancelled: throw CancellationError()
+        case .engineStopped: try await ContinuousClock().sleep(until: deadline, tolerance: nil)
+        }
+    }
+
+    /// How far ahead of its deadline a wait on the engine's loop may end, taken with an earlier one.
+    package static var timerSlack: Duration { EngineCore.timerSlack }
+
+    /// The continuous clock, with its waits as timers of the engine's loop (``sleep(until:)``).
+    package var clock: LoopClock { LoopClock(engine: self) }
+
+    /// The continuous clock whose waits are timers of an engine's loop.
+    package struct LoopClock: Clock {
+        /// An instant of the continuous clock.
+        package typealias Instant = ContinuousClock.Instant
+
+        fileprivate let engine: CurlEngine
+
+        /// The continuous clock's time.
+        package var now: Instant { ContinuousClock.now }
+        /// The loop wakes to the millisecond.
+        package var minimumResolution: Duration { .milliseconds(1) }
+
+        /// Waits on the engine's loop; the tolerance is the loop's own (a millisecond).
+        package func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+            try await self.engine.sleep(until: deadline)
+        }
+    }
+
     /// Whether the caller runs on the engine's thread (a task that prefers ``taskExecutor``, between its awaits).
     package var isCurrentThread: Bool { self.core.isCurrentThread }
 

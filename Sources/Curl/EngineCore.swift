@@ -57,6 +57,8 @@ final class EngineCore: TaskExecutor, Sendable {
         var jobs: [UnownedJob] = []
         /// Whether the thread has ended: jobs go to the global executor instead.
         var ended = false
+        /// Tasks sleeping on the engine's loop (``EngineCore/sleep(until:)``).
+        var timers = EngineTimers<UnsafeContinuation<EngineSleepEnding, Never>>()
         var nextID: UInt64 = 0
         var stopping = false
         var statistics = CurlEngine.Statistics()
@@ -149,6 +151,34 @@ final class EngineCore: TaskExecutor, Sendable {
         self.wake(wakeUp)
     }
 
+    /// Sleeps until `deadline` on the engine's loop: the loop wakes for the earliest deadline and resumes the task
+    /// there, so a task that prefers the engine starts its next request on the same thread with no timer thread and
+    /// no hand-off. Deadlines up to ``timerSlack`` ahead are taken together with a due one.
+    func sleep(until deadline: ContinuousClock.Instant) async -> EngineSleepEnding {
+        let id = self.state.withLock { $0.timers.register() }
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<EngineSleepEnding, Never>) in
+                let (ending, wakeUp): (EngineSleepEnding?, UInt?) = self.state.withLock { state in
+                    if state.stopping || state.ended {
+                        state.timers.forget(id)
+                        return (.engineStopped, nil)
+                    }
+                    guard state.timers.queue(id, deadline: deadline, continuation) else { return (.cancelled, nil) }
+                    return (nil, self.claimWakeUp(&state))
+                }
+                self.wake(wakeUp)
+                if let ending { continuation.resume(returning: ending) }
+            }
+        } onCancel: {
+            let continuation = self.state.withLock { $0.timers.cancel(id) }
+            continuation?.resume(returning: .cancelled)
+        }
+    }
+
+    /// How far ahead of its deadline a wait may be resumed with an earlier one: one wake-up of the loop serves
+    /// every poll due within it.
+    static let timerSlack = Duration.milliseconds(1)
+
     /// Claims the wake-up of a sleeping engine, under the lock; see ``State/claimWakeUp()``.
     private func claimWakeUp(_ state: inout State) -> UInt? {
         guard let address = state.claimWakeUp() else { return nil }
@@ -236,10 +266,16 @@ final class EngineCore: TaskExecutor, Sendable {
         var cancellations: [UInt64] = []
         var jobs: [UnownedJob] = []
         let executor = self.asUnownedTaskExecutor()
+        let clock = ContinuousClock()
         while true {
-            // Jobs first: what they submit is started in the same round.
-            self.state.withLock { state in
+            // Due sleepers first: resumed, their tasks queue jobs (when they prefer the engine, on this thread).
+            let due = self.state.withLock { state in
                 state.engineSleeps = false
+                return state.timers.takeDue(at: clock.now.advanced(by: Self.timerSlack))
+            }
+            for sleeper in due { sleeper.resume(returning: .fired) }
+            // Jobs next: what they submit is started in the same round.
+            self.state.withLock { state in
                 swap(&jobs, &state.jobs)
             }
             for job in jobs { job.runSynchronously(on: executor) }
@@ -277,23 +313,28 @@ final class EngineCore: TaskExecutor, Sendable {
                 let result = message.pointee.data.result
                 finish(transfer, transfer.outcome(result))
             }
-            // Sleep only with nothing queued; from here on a caller that queues work wakes the thread.
-            let sleeps = self.state.withLock { state in
+            // Sleep only with nothing queued, and no longer than the earliest sleeper; from here on a caller that
+            // queues work (or a sleeper) wakes the thread.
+            let sleepMilliseconds: Int32? = self.state.withLock { state in
                 guard state.incoming.isEmpty, state.cancellations.isEmpty, state.jobs.isEmpty, !state.stopping else {
-                    return false
+                    return nil
                 }
                 state.engineSleeps = true
-                return true
+                guard let earliest = state.timers.earliestDeadline else { return self.idlePollMilliseconds }
+                return Self.milliseconds(until: earliest, from: clock.now, atMost: self.idlePollMilliseconds)
             }
-            if sleeps {
-                _ = curl_multi_poll(multi, nil, 0, self.idlePollMilliseconds, nil)
+            if let sleepMilliseconds {
+                _ = curl_multi_poll(multi, nil, 0, sleepMilliseconds, nil)
             }
         }
 
-        self.state.withLock { state in
+        let sleepers = self.state.withLock { state in
             state.multiAddress = 0
             state.engineSleeps = false
+            return state.timers.takeAll()
         }
+        // Sleepers wait on their own from here (``CurlEngine/sleep(until:)``).
+        for sleeper in sleepers { sleeper.resume(returning: .engineStopped) }
         // Jobs still queued (and any they queue) run on, here, until none is left; later ones go to the global
         // executor (``enqueue(_:)``).
         while true {
@@ -311,6 +352,21 @@ final class EngineCore: TaskExecutor, Sendable {
         active.removeAll()
         handles.drain()
         curl_multi_cleanup(multi)
+    }
+
+    /// Whole milliseconds from `now` to `deadline`, rounded up (a wake-up before the deadline would find nothing
+    /// due), within `0...limit`.
+    static func milliseconds(
+        until deadline: ContinuousClock.Instant,
+        from now: ContinuousClock.Instant,
+        atMost limit: Int32
+    ) -> Int32 {
+        let wait = now.duration(to: deadline)
+        guard wait > .zero else { return 0 }
+        let (seconds, attoseconds) = wait.components
+        guard seconds < Int64(limit / 1000) + 1 else { return limit }
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(min(milliseconds, Int64(limit)))
     }
 
     private func start(

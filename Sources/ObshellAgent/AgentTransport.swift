@@ -41,11 +41,18 @@ package protocol AgentTransport: Sendable {
     /// Where a poll through this transport prefers to run (``PollCycle`` runs on it): the thread that does the
     /// transport's I/O, so that a request and its answer cost no hand-off between threads; `nil` for no preference.
     var preferredExecutor: (any TaskExecutor)? { get }
+
+    /// The continuous clock whose waits are timers of the thread of ``preferredExecutor``, for a poll loop on the real
+    /// time: it wakes there for its next poll; `nil` for none.
+    var loopClock: CurlEngine.LoopClock? { get }
 }
 
 extension AgentTransport {
     /// No preference: the global executor.
     package var preferredExecutor: (any TaskExecutor)? { nil }
+
+    /// No clock of its own.
+    package var loopClock: CurlEngine.LoopClock? { nil }
 }
 
 /// The agent transport over libcurl: `http://`, `https://` and `unix://` agent addresses.
@@ -78,6 +85,9 @@ package struct CurlAgentTransport: AgentTransport {
 
     /// The curl engine's thread, where its transfers run.
     package var preferredExecutor: (any TaskExecutor)? { self.engine.taskExecutor }
+
+    /// The curl engine's loop as a clock.
+    package var loopClock: CurlEngine.LoopClock? { self.engine.clock }
 
     /// Sends the request through libcurl, mapping curl's failures to ``ObshellError`` codes.
     package func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {

@@ -1,5 +1,5 @@
 import Cryptography
-import Curl
+package import Curl
 package import Foundation
 package import Logging
 package import ObshellModel
@@ -87,6 +87,9 @@ package actor ObshellClient {
 
     /// Where the client's calls prefer to run: its transport's I/O thread, if it has one.
     package nonisolated var preferredExecutor: (any TaskExecutor)? { self.transport.preferredExecutor }
+
+    /// The clock of the transport's I/O thread, if it has one (``AgentTransport/loopClock``).
+    package nonisolated var loopClock: CurlEngine.LoopClock? { self.transport.loopClock }
 
     /// Whether requests go to the agent's local unix socket, which checks no header.
     nonisolated var isLocalSocket: Bool { self.baseURL.lowercased().hasPrefix("unix://") }

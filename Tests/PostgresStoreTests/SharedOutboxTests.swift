@@ -47,6 +47,42 @@ struct SharedOutboxTests {
         return OutboundNotification(receiver: "hook", rule: "r", events: [event])
     }
 
+    @Test("a notification's order key: its first incident, else the DAG its event is about, else its target")
+    func orderKeys() {
+        let target = TargetIdentity(name: "prod-east", url: nil, labels: [:])
+        let at = ObshellTime(seconds: 1_700_000_000, nanoseconds: 0)
+        let dag = Event.DagInfo(
+            id: "11",
+            dagID: 1,
+            name: "Scale out",
+            stage: 2,
+            maxStage: 9,
+            state: "RUNNING",
+            operator: "RUN"
+        )
+        func keyed(_ event: Event) -> String {
+            PostgresOutbox.orderKey(of: OutboundNotification(receiver: "hook", rule: "r", events: [event]))
+        }
+        #expect(
+            keyed(
+                Event(
+                    id: "a",
+                    type: .failed,
+                    incident: "prod-east/11/failed",
+                    at: at,
+                    target: target,
+                    dag: dag,
+                    summary: "failed"
+                )
+            ) == "prod-east/11/failed"
+        )
+        #expect(
+            keyed(Event(id: "b", type: .stageAdvanced, at: at, target: target, dag: dag, summary: "2/9"))
+                == "dag:prod-east/11"
+        )
+        #expect(keyed(Event(id: "c", type: .targetUp, at: at, target: target, summary: "up")) == "target:prod-east")
+    }
+
     static func dispatcher(
         _ store: PostgresStore,
         replica: String,

@@ -1,3 +1,4 @@
+package import Curl
 package import ObshellAgent
 package import ObshellModel
 package import Support
@@ -50,6 +51,9 @@ package struct PollCycle: Sendable {
 
     /// Where the cycle runs: the client's preferred executor (the curl engine's thread), if it has one.
     package var preferredExecutor: (any TaskExecutor)? { self.client.preferredExecutor }
+
+    /// The clock of the preferred executor's thread, if it has one: a loop that waits on it wakes there.
+    package var loopClock: CurlEngine.LoopClock? { self.client.loopClock }
 
     /// Polls, then confirms what the poll's step asks for, each observed by `journal` in turn.
     ///

@@ -3,6 +3,7 @@ package import Delivery
 import Foundation
 import Logging
 import PostgresNIO
+import Tracker
 
 /// The shared outbox in PostgreSQL: the `outbox` table, one row per notification known by its idempotency key
 /// (the notification's id), delivered by every replica's ``SharedOutboxDispatcher``.
@@ -309,14 +310,23 @@ package struct PostgresOutbox: SharedOutboxQueue {
             rows.append(
                 (
                     notification.id, notification.receiver,
-                    // The first incident orders the notification; one without incident is ordered with the
-                    // receiver's other such notifications (info events keep their order, as with one process).
-                    notification.incidents.first ?? "",
+                    Self.orderKey(of: notification),
                     String(decoding: data, as: UTF8.self), epoch.map { "\($0)" } ?? ""
                 )
             )
         }
         return rows
+    }
+
+    /// What orders a notification among the receiver's others (the `incident` column): its first incident; for one
+    /// without, the DAG its first event is about (the target, for an event about no DAG), so that a DAG's info
+    /// events (`started`, `stage_advanced`) keep their order while other DAGs' go in parallel, as in the local
+    /// outbox. Rows written before held an empty key for all of them, which still orders those together.
+    package static func orderKey(of notification: OutboundNotification) -> String {
+        if let incident = notification.incidents.first { return incident }
+        guard let event = notification.events.first else { return "" }
+        if let dag = event.dag { return "dag:" + event.target.name + "/" + dag.id }
+        return "target:" + event.target.name
     }
 
     /// Inserts rows in order (their ids follow it); a key already present is skipped.
