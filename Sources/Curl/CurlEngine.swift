@@ -19,6 +19,27 @@ package final class CurlEngine: Sendable {
     /// The process-wide engine, created on first use.
     package static let shared = CurlEngine()
 
+    /// The engines agents are polled through: one per processor, at most 4, each on its own thread. A target's poll
+    /// loop runs on its engine's thread (``taskExecutor``), so one thread would cap the polls a daemon makes at one
+    /// core; the connection bound is shared out among them. See ``forAgent(named:)``.
+    package static let agentEngines: [CurlEngine] = {
+        let count = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4)
+        let bound = min(CurlGlobal.descriptorLimit / 2, 10_000)
+        return (0..<count).map { _ in CurlEngine(maxIdleConnections: max(bound / count, 1)) }
+    }()
+
+    /// The engine a target's requests go through, always the same for one name (so its connection is kept): the
+    /// targets are spread over ``agentEngines`` by a hash of the name (FNV-1a, the same in every run).
+    /// - Parameter name: The target's name.
+    package static func forAgent(named name: String) -> CurlEngine {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Self.agentEngines[Int(hash % UInt64(Self.agentEngines.count))]
+    }
+
     private let core: EngineCore
 
     /// How many connections the engine keeps open for later requests at most.

@@ -128,3 +128,14 @@ struct EngineTimerTests {
         #expect(ContinuousClock.now >= deadline)
     }
 }
+
+/// Targets spread over the agent engines, each always on the same one.
+@Suite struct AgentEngineTests {
+    @Test func aTargetAlwaysGetsTheSameEngineAndTargetsUseThemAll() {
+        let first = CurlEngine.forAgent(named: "prod-east")
+        #expect(CurlEngine.forAgent(named: "prod-east") === first)
+        let used = Set((0..<200).map { ObjectIdentifier(CurlEngine.forAgent(named: "t\($0)")) })
+        #expect(used.count == CurlEngine.agentEngines.count)
+        #expect(CurlEngine.agentEngines.count == min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4))
+    }
+}

@@ -57,7 +57,7 @@ struct TargetPollerTests {
                 try await self.inner.loadTarget(name)
             }
             func saveTarget(_ record: TargetRecord, name: String) async throws(StorageError) {
-                self.placements.saves.withLock { $0.append(CurlEngine.shared.isCurrentThread) }
+                self.placements.saves.withLock { $0.append(CurlEngine.forAgent(named: "prod-east").isCurrentThread) }
                 try await self.inner.saveTarget(record, name: name)
             }
             func loadRouterState() async throws(StorageError) -> StorageLoad<RouterState> {
@@ -76,9 +76,11 @@ struct TargetPollerTests {
             storage: NotingStorage(inner: LocalStateFolder(directory: folder, clock: clock), placements: placements),
             clock: clock,
             random: { 0 },
-            onPoll: { _, _, _ in placements.polls.withLock { $0.append(CurlEngine.shared.isCurrentThread) } },
+            onPoll: { _, _, _ in
+                placements.polls.withLock { $0.append(CurlEngine.forAgent(named: "prod-east").isCurrentThread) }
+            },
             sink: { batch in
-                placements.handOns.withLock { $0.append(CurlEngine.shared.isCurrentThread) }
+                placements.handOns.withLock { $0.append(CurlEngine.forAgent(named: "prod-east").isCurrentThread) }
                 box.append(batch.events)
             }
         )

@@ -63,7 +63,8 @@ enum HistoryBackfill {
             transport: CurlAgentTransport(
                 baseURL: target.url,
                 timeout: target.timeout,
-                tls: TLSOptions(caFile: target.caFile)
+                tls: TLSOptions(caFile: target.caFile),
+                engine: CurlEngine.forAgent(named: target.name)
             ),
             exchangeTime: { clock.wallNow },
             logger: logger

@@ -102,7 +102,8 @@ package final class TargetPoller: Sendable {
                 ?? CurlAgentTransport(
                     baseURL: target.url,
                     timeout: target.timeout,
-                    tls: TLSOptions(caFile: target.caFile)
+                    tls: TLSOptions(caFile: target.caFile),
+                    engine: CurlEngine.forAgent(named: target.name)
                 ),
             exchangeTime: { clock.wallNow },
             logger: logger
