@@ -227,6 +227,7 @@ final class EngineCore: TaskExecutor, Sendable {
     /// The engine thread's body: owns the multi handle and all easy handles until shutdown.
     func runLoop() {
         self.engineThread.store(UInt(pthread_self()), ordering: .releasing)
+        Self.nameSystemThread("obwatch-curl")
         do {
             try CurlGlobal.initialise()
         } catch {
@@ -352,6 +353,17 @@ final class EngineCore: TaskExecutor, Sendable {
         active.removeAll()
         handles.drain()
         curl_multi_cleanup(multi)
+    }
+
+    private typealias SetThreadName = @convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32
+
+    /// Names the calling thread for the system: Foundation keeps `Thread.name` to itself on Linux, and the system's
+    /// name is what `top -H`, `ps -L` and `perf` show (the poll loops run on this thread). glibc's
+    /// `pthread_setname_np` is looked up at run time: the Glibc module does not declare it.
+    private static func nameSystemThread(_ name: String) {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pthread_setname_np") else { return }
+        let setName = unsafeBitCast(symbol, to: SetThreadName.self)
+        _ = name.withCString { setName(pthread_self(), $0) }
     }
 
     /// Whole milliseconds from `now` to `deadline`, rounded up (a wake-up before the deadline would find nothing

@@ -138,4 +138,17 @@ struct EngineTimerTests {
         #expect(used.count == CurlEngine.agentEngines.count)
         #expect(CurlEngine.agentEngines.count == min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 4))
     }
+
+    @Test func theEngineThreadIsNamedForTheSystem() async {
+        let engine = CurlEngine()
+        defer { engine.shutdown() }
+        let name = await withTaskExecutorPreference(engine.taskExecutor) { Self.systemThreadName() }
+        #expect(name == "obwatch-curl")
+    }
+
+    /// The calling thread's name as the system knows it (`/proc/thread-self/comm`).
+    private static func systemThreadName() -> String {
+        let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+        return comm.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }
