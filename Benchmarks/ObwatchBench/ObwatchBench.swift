@@ -111,7 +111,7 @@ struct PollBench: AsyncParsableCommand {
         let polls = self.polls
         // As the daemon's poll loop (`TargetPoller.run`): on the curl engine's thread from one poll to the next.
         let cost = await Cost.measure {
-            await withTaskExecutorPreference(cycle.preferredExecutor) {
+            await withTaskExecutorPreference(cycle.engine?.taskExecutor) {
                 for _ in 0..<polls {
                     let result = await cycle.run(into: journal)
                     if case .list? = result.observed.first?.observation {

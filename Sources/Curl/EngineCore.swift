@@ -329,13 +329,10 @@ final class EngineCore: TaskExecutor, Sendable {
             }
         }
 
-        let sleepers = self.state.withLock { state in
+        self.state.withLock { state in
             state.multiAddress = 0
             state.engineSleeps = false
-            return state.timers.takeAll()
         }
-        // Sleepers wait on their own from here (``CurlEngine/sleep(until:)``).
-        for sleeper in sleepers { sleeper.resume(returning: .engineStopped) }
         // Jobs still queued (and any they queue) run on, here, until none is left; later ones go to the global
         // executor (``enqueue(_:)``).
         while true {
@@ -373,12 +370,8 @@ final class EngineCore: TaskExecutor, Sendable {
         from now: ContinuousClock.Instant,
         atMost limit: Int32
     ) -> Int32 {
-        let wait = now.duration(to: deadline)
-        guard wait > .zero else { return 0 }
-        let (seconds, attoseconds) = wait.components
-        guard seconds < Int64(limit / 1000) + 1 else { return limit }
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(min(milliseconds, Int64(limit)))
+        let milliseconds = (now.duration(to: deadline) / .milliseconds(1)).rounded(.up)
+        return Int32(min(max(milliseconds, 0), Double(limit)))
     }
 
     private func start(
@@ -424,9 +417,10 @@ final class EngineCore: TaskExecutor, Sendable {
         idsByHandle[transfer.easy] = submission.id
     }
 
-    /// Fails whatever is still queued; used when the thread cannot start or is exiting.
+    /// Fails whatever is still queued; used when the thread cannot start or is exiting. Sleepers wait on their own
+    /// from here (``CurlEngine/sleep(until:)``), and jobs go to the global executor.
     private func failQueued(message: String) {
-        let (queued, jobs) = self.state.withLock { state in
+        let (queued, jobs, sleepers) = self.state.withLock { state in
             state.stopping = true
             state.ended = true
             let queued = state.incoming
@@ -435,9 +429,9 @@ final class EngineCore: TaskExecutor, Sendable {
                 state.phases[submission.id] = nil
             }
             defer { state.jobs.removeAll() }
-            return (queued, state.jobs)
+            return (queued, state.jobs, state.timers.takeAll())
         }
-        // A thread that could not start leaves its tasks to the global executor.
+        for sleeper in sleepers { sleeper.resume(returning: .engineStopped) }
         for job in jobs { globalConcurrentExecutor.enqueue(job) }
         for submission in queued {
             let error = CurlError(code: .cancelled, message: message, url: submission.plan.redactedURL)

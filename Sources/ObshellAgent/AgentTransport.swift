@@ -38,21 +38,15 @@ package protocol AgentTransport: Sendable {
     /// Sends one request and returns the answer, or a typed error when no answer came.
     func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse
 
-    /// Where a poll through this transport prefers to run (``PollCycle`` runs on it): the thread that does the
-    /// transport's I/O, so that a request and its answer cost no hand-off between threads; `nil` for no preference.
-    var preferredExecutor: (any TaskExecutor)? { get }
-
-    /// The continuous clock whose waits are timers of the thread of ``preferredExecutor``, for a poll loop on the real
-    /// time: it wakes there for its next poll; `nil` for none.
-    var loopClock: CurlEngine.LoopClock? { get }
+    /// The curl engine that does the transport's I/O, if one does: a poll loop runs on its thread
+    /// (``CurlEngine/taskExecutor``) and waits on its loop (``CurlEngine/clock``), so that a request and its answer
+    /// cost no hand-off between threads; `nil` for none.
+    var engine: CurlEngine? { get }
 }
 
 extension AgentTransport {
-    /// No preference: the global executor.
-    package var preferredExecutor: (any TaskExecutor)? { nil }
-
-    /// No clock of its own.
-    package var loopClock: CurlEngine.LoopClock? { nil }
+    /// No engine: polls run on the global executor.
+    package var engine: CurlEngine? { nil }
 }
 
 /// The agent transport over libcurl: `http://`, `https://` and `unix://` agent addresses.
@@ -63,7 +57,7 @@ package struct CurlAgentTransport: AgentTransport {
     package var timeout: Duration
     /// How the TLS peer is verified (an `https` agent).
     package var tls: TLSOptions
-    private let engine: CurlEngine
+    private let curl: CurlEngine
 
     /// Makes a transport.
     /// - Parameters:
@@ -80,14 +74,11 @@ package struct CurlAgentTransport: AgentTransport {
         self.baseURL = baseURL
         self.timeout = timeout
         self.tls = tls
-        self.engine = engine
+        self.curl = engine
     }
 
-    /// The curl engine's thread, where its transfers run.
-    package var preferredExecutor: (any TaskExecutor)? { self.engine.taskExecutor }
-
-    /// The curl engine's loop as a clock.
-    package var loopClock: CurlEngine.LoopClock? { self.engine.clock }
+    /// The curl engine the transfers run on.
+    package var engine: CurlEngine? { self.curl }
 
     /// Sends the request through libcurl, mapping curl's failures to ``ObshellError`` codes.
     package func send(_ request: AgentRequest) async throws(ObshellError) -> AgentResponse {
@@ -102,7 +93,7 @@ package struct CurlAgentTransport: AgentTransport {
         // Only the status and the body are read.
         httpRequest.keepsResponseHeaders = false
         do {
-            let response = try await self.engine.perform(httpRequest)
+            let response = try await self.curl.perform(httpRequest)
             return AgentResponse(status: response.status, body: response.body)
         } catch {
             throw ObshellError(curl: error)

@@ -85,11 +85,8 @@ package actor ObshellClient {
         self.logger = logger
     }
 
-    /// Where the client's calls prefer to run: its transport's I/O thread, if it has one.
-    package nonisolated var preferredExecutor: (any TaskExecutor)? { self.transport.preferredExecutor }
-
-    /// The clock of the transport's I/O thread, if it has one (``AgentTransport/loopClock``).
-    package nonisolated var loopClock: CurlEngine.LoopClock? { self.transport.loopClock }
+    /// The curl engine of the client's transport, if it has one (``AgentTransport/engine``).
+    package nonisolated var engine: CurlEngine? { self.transport.engine }
 
     /// Whether requests go to the agent's local unix socket, which checks no header.
     nonisolated var isLocalSocket: Bool { self.baseURL.lowercased().hasPrefix("unix://") }

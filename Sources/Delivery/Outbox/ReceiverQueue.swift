@@ -264,6 +264,13 @@ package actor ReceiverQueue {
     /// 500 targets' `stage_advanced` otherwise went strictly one after another whatever the concurrency.
     private func orderKeys(_ notification: OutboundNotification) -> [String] {
         guard self.concurrency > 1 else { return [""] }
+        return Self.orderKeys(of: notification)
+    }
+
+    /// The incidents and DAGs a notification's events are about (`incident:…`, `dag:TARGET/ID`, or `target:NAME`
+    /// for an event about neither), in order: a receiver delivers two notifications sharing one of them one after
+    /// the other. The shared outbox in PostgreSQL orders by the same keys. `[""]` for a notification without events.
+    package static func orderKeys(of notification: OutboundNotification) -> [String] {
         var keys: [String] = []
         for event in notification.events {
             var eventKeys: [String] = []

@@ -49,19 +49,16 @@ package struct PollCycle: Sendable {
         self.clock = clock
     }
 
-    /// Where the cycle runs: the client's preferred executor (the curl engine's thread), if it has one.
-    package var preferredExecutor: (any TaskExecutor)? { self.client.preferredExecutor }
-
-    /// The clock of the preferred executor's thread, if it has one: a loop that waits on it wakes there.
-    package var loopClock: CurlEngine.LoopClock? { self.client.loopClock }
+    /// The curl engine of the client's transport, if it has one: the cycle runs on its thread.
+    package var engine: CurlEngine? { self.client.engine }
 
     /// Polls, then confirms what the poll's step asks for, each observed by `journal` in turn.
     ///
-    /// The cycle runs on the client's preferred executor (the curl engine's thread): its requests go out and its
+    /// The cycle runs on the curl engine's thread (``engine``): its requests go out and its
     /// answers are read, decoded and stepped there without a hand-off between threads. Nothing in it waits for a
     /// disk: the caller saves and hands on after it.
     package func run(into journal: TargetJournal) async -> Result {
-        await withTaskExecutorPreference(self.preferredExecutor) {
+        await withTaskExecutorPreference(self.engine?.taskExecutor) {
             await self.cycle(into: journal)
         }
     }

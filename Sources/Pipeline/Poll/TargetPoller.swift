@@ -133,11 +133,11 @@ package final class TargetPoller: Sendable {
     package func run() async throws {
         self.logger.info("target started", metadata: ["url": "\(URLRedaction.redact(self.target.url))"])
         do {
-            try await withTaskExecutorPreference(self.cycle.preferredExecutor) {
+            try await withTaskExecutorPreference(self.cycle.engine?.taskExecutor) {
                 // On the real time the waits are the engine loop's timers (the same continuous clock): a due poll
                 // starts on the engine's thread with no timer thread and no hand-off. A test's clock is its own.
-                if self.clock is SystemClock, let loopClock = self.cycle.loopClock {
-                    try await self.pollLoop(on: loopClock)
+                if self.clock is SystemClock, let engine = self.cycle.engine {
+                    try await self.pollLoop(on: engine.clock)
                 } else {
                     try await self.pollLoop(on: self.clock)
                 }

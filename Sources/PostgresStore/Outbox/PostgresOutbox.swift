@@ -3,7 +3,6 @@ package import Delivery
 import Foundation
 import Logging
 import PostgresNIO
-import Tracker
 
 /// The shared outbox in PostgreSQL: the `outbox` table, one row per notification known by its idempotency key
 /// (the notification's id), delivered by every replica's ``SharedOutboxDispatcher``.
@@ -318,15 +317,13 @@ package struct PostgresOutbox: SharedOutboxQueue {
         return rows
     }
 
-    /// What orders a notification among the receiver's others (the `incident` column): its first incident; for one
-    /// without, the DAG its first event is about (the target, for an event about no DAG), so that a DAG's info
-    /// events (`started`, `stage_advanced`) keep their order while other DAGs' go in parallel, as in the local
-    /// outbox. Rows written before held an empty key for all of them, which still orders those together.
+    /// What orders a notification among the receiver's others (the `incident` column, one key): its first incident
+    /// as written before; for one without, the local outbox's first key (``ReceiverQueue/orderKeys(of:)``: the DAG
+    /// its first event is about, else its target), so that a DAG's info events (`started`, `stage_advanced`) keep
+    /// their order while other DAGs' go in parallel. Rows written before held an empty key for all of those, which
+    /// still orders them together.
     package static func orderKey(of notification: OutboundNotification) -> String {
-        if let incident = notification.incidents.first { return incident }
-        guard let event = notification.events.first else { return "" }
-        if let dag = event.dag { return "dag:" + event.target.name + "/" + dag.id }
-        return "target:" + event.target.name
+        notification.incidents.first ?? ReceiverQueue.orderKeys(of: notification).first ?? ""
     }
 
     /// Inserts rows in order (their ids follow it); a key already present is skipped.

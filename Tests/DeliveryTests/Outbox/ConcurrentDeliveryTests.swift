@@ -107,6 +107,25 @@ struct ConcurrentDeliveryTests {
     }
 
     /// A queue for the peer's receiver, journalled in `folder`, on `clock`.
+    /// A queue of `concurrency` on `peer` (a manual clock, a fresh folder) that accepted `notifications`, with its
+    /// worker running.
+    static func started(
+        _ peer: HoldingPeer,
+        concurrency: Int,
+        accepting notifications: [OutboundNotification]
+    ) async throws -> (ReceiverQueue, DeliveryRecorder, Task<Void, Never>) {
+        let recorder = DeliveryRecorder()
+        let queue = try Self.queue(
+            peer,
+            folder: try OutboxFixtures.folder(),
+            clock: ManualClock(),
+            recorder: recorder,
+            delivery: DeliverySettings(timeout: .seconds(30), concurrency: concurrency)
+        )
+        try await queue.accept(notifications)
+        return (queue, recorder, Task { await queue.run() })
+    }
+
     static func queue(
         _ peer: HoldingPeer,
         folder: URL,
@@ -135,20 +154,9 @@ struct ConcurrentDeliveryTests {
     @Test("three in flight at once across incidents, never two of one incident, each incident in order, sent once")
     func parallelAcrossIncidents() async throws {
         try await HoldingPeer.with { peer in
-            let clock = ManualClock()
-            let recorder = DeliveryRecorder()
-            let delivery = DeliverySettings(timeout: .seconds(30), concurrency: 3)
-            let queue = try Self.queue(
-                peer,
-                folder: try OutboxFixtures.folder(),
-                clock: clock,
-                recorder: recorder,
-                delivery: delivery
-            )
             // Five incidents, two steps each, routed step by step: 0-0, 1-0, ..., 4-0, 0-1, ..., 4-1.
             let notifications = (0..<2).flatMap { step in (0..<5).map { Self.notification(incident: $0, step: step) } }
-            try await queue.accept(notifications)
-            let worker = Task { await queue.run() }
+            let (queue, recorder, worker) = try await Self.started(peer, concurrency: 3, accepting: notifications)
             defer { worker.cancel() }
 
             var arrivals = try await peer.next(3)
@@ -209,20 +217,9 @@ struct ConcurrentDeliveryTests {
     @Test("events without an incident go in parallel across DAGs, never two of one DAG at once, each DAG in order")
     func parallelAcrossDAGsWithoutIncidents() async throws {
         try await HoldingPeer.with { peer in
-            let clock = ManualClock()
-            let recorder = DeliveryRecorder()
-            let delivery = DeliverySettings(timeout: .seconds(30), concurrency: 3)
-            let queue = try Self.queue(
-                peer,
-                folder: try OutboxFixtures.folder(),
-                clock: clock,
-                recorder: recorder,
-                delivery: delivery
-            )
             // Four DAGs of one target, two stages each, routed stage by stage: 0-0, ..., 3-0, 0-1, ..., 3-1.
             let notifications = (0..<2).flatMap { step in (0..<4).map { Self.stageNotification(dag: $0, step: step) } }
-            try await queue.accept(notifications)
-            let worker = Task { await queue.run() }
+            let (queue, recorder, worker) = try await Self.started(peer, concurrency: 3, accepting: notifications)
             defer { worker.cancel() }
 
             var arrivals = try await peer.next(3)
